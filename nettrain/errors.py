@@ -1,0 +1,70 @@
+"""The one family of errors nettrain raises, and the exit code the CLI gives each.
+
+The library raises; only the CLI prints and exits. A message says what is wrong, where
+(file, line, dotted key, row, column) and what to do, on one line.
+"""
+
+from __future__ import annotations
+
+
+class NettrainError(Exception):
+    """Base of every error nettrain reports to a user."""
+
+    exit_code = 1
+    kind = "error"
+
+
+class ModelError(NettrainError):
+    """An architecture that cannot be built (unknown activation, loss/output pair not allowed)."""
+
+    exit_code = 3
+    kind = "config error"
+
+
+class ConfigError(NettrainError):
+    """A config file, key or --set override that is missing, malformed or out of range."""
+
+    exit_code = 3
+    kind = "config error"
+
+
+class DataError(NettrainError):
+    """A dataset that cannot be read or does not fit the model."""
+
+    exit_code = 4
+    kind = "data error"
+
+
+class CheckpointError(NettrainError):
+    """A checkpoint that is missing, not nettrain's, corrupt, or does not fit the config."""
+
+    exit_code = 5
+    kind = "checkpoint error"
+
+
+class DivergenceError(NettrainError):
+    """The cost became NaN or infinite during training."""
+
+    exit_code = 6
+    kind = "diverged"
+
+
+class RunIOError(NettrainError):
+    """Reading or writing the run folder failed (disk full, permission, folder already used)."""
+
+    exit_code = 7
+    kind = "I/O error"
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "gradient check failed",
+    2: "usage error (bad command-line arguments)",
+    ConfigError.exit_code: "config error",
+    DataError.exit_code: "data error",
+    CheckpointError.exit_code: "checkpoint error",
+    DivergenceError.exit_code: "training diverged (cost became NaN or infinite)",
+    RunIOError.exit_code: "I/O error (run folder exists, disk full, permission denied)",
+    70: "internal error (a bug: rerun with --debug for the traceback)",
+    130: "interrupted (Ctrl-C); the run can be resumed",
+}

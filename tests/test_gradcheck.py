@@ -1,0 +1,81 @@
+"""Gradient checking: the differentiator, the built-in suite, and a wrong gradient caught by the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettrain import gradcheck as gc
+from nettrain import network
+from nettrain.cli import app
+
+runner = CliRunner()
+
+
+def test_differentiator_self_test_on_ufldl_function():
+    g, rel = gc.self_test()
+    np.testing.assert_allclose(g, [268.0, 6.0], rtol=1e-9)  # rounding: |h| ≈ 540, u·540/ε ≈ 1e-9
+    assert rel < 1e-10
+
+
+def test_central_difference_error_is_order_eps_squared_and_richardson_removes_it():
+    x = np.array([0.3])
+    plain = gc.numerical_gradient(lambda v: float(np.exp(v[0])), x, richardson=False)[0]
+    rich = gc.numerical_gradient(lambda v: float(np.exp(v[0])), x)[0]
+    exact = np.exp(0.3)
+    assert abs(plain - exact) / exact == pytest.approx(1e-8 / 6, rel=0.05)  # ε²/6 · f‴/f′
+    assert abs(rich - exact) / exact < 1e-10
+    assert x[0] == 0.3  # θ restored
+
+
+def test_relative_difference_and_verdicts():
+    assert gc.relative_difference(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert gc.relative_difference(np.zeros(2), np.zeros(2)) == 0.0
+    assert gc.relative_difference(np.array([3.0]), np.array([1.0])) == pytest.approx(0.5)
+    assert [gc.verdict(v) for v in (1e-9, 1e-5, 1e-3)] == ["good", "acceptable", "wrong"]
+
+
+def test_builtin_suite_passes_below_1e9_for_smooth_activations():
+    results = gc.run_cases(gc.builtin_cases())
+    assert len(results) == 208
+    pairs = {(c.arch.activation, c.arch.output_activation, c.arch.loss) for c, _, _ in results}
+    assert len(pairs) == 4 * 7  # every hidden f × every allowed output/loss pair
+    assert {c.lam for c, _, _ in results} == {0.0, 0.1}
+    for case, stages, passed in results:
+        assert passed, case.name
+        assert {s.stage for s in stages} == ({"data"} if case.lam == 0 else {"data", "reg", "both"})
+        if not case.kinks:
+            assert max(s.worst for s in stages) < 1e-9, case.name
+
+
+def _wrong_backprop(real):
+    def wrong(arch, params, x, y, lam=0.0, ws=None, grads=None):
+        c, g = real(arch, params, x, y, lam, ws, grads)
+        g.W[1][0, 0] *= 1.01  # a 1% error in one entry of ∂J/∂W⁽¹⁾
+        return c, g
+
+    return wrong
+
+
+def test_wrong_gradient_is_caught_and_named(monkeypatch):
+    monkeypatch.setattr(network, "backprop", _wrong_backprop(network.backprop))
+    res = runner.invoke(app, ["gradcheck", "--json"])
+    assert res.exit_code == 1
+    data = json.loads(res.stdout)
+    assert data["passed"] is False
+    bad = {(b["block"], s["stage"]) for c in data["cases"] for s in c["stages"] for b in s["blocks"] if b["verdict"] == "wrong"}
+    assert ("W1", "data") in bad and all(block == "W1" for block, _ in bad)
+    res = runner.invoke(app, ["gradcheck"])
+    assert res.exit_code == 1
+    assert "failed" in res.stdout and "data/W1" in res.stdout
+
+
+def test_cli_gradcheck_passes_with_json():
+    res = runner.invoke(app, ["gradcheck", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["passed"] is True and data["epsilon"] == 1e-4
+    assert data["self_test"]["exact"] == [268.0, 6.0]
+    block = data["cases"][0]["stages"][0]["blocks"][0]
+    assert set(block) == {"block", "rel_diff", "worst_index", "worst_numerical", "worst_backprop", "worst_rel", "verdict"}
