@@ -207,6 +207,197 @@ def gradcheck(
     raise typer.Exit(0 if ok else 1)
 
 
+# ----------------------------------------------------------------------------- fit
+
+
+def _num(v: Any, fmt: str = ".6g") -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return format(v, fmt)
+
+
+class FitReporter:
+    """Renders a fit: a live progress bar (epoch, elapsed, ETA) with a row every log.every epochs."""
+
+    HEAD = {"epoch": "epoch", "cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "grad_norm": "‖∇J‖",
+            "val_cost": "val J_data", "val_accuracy": "val acc", "val_r2": "val R²"}
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        self.console = console
+        self.progress = Progress(
+            TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=console, transient=True, refresh_per_second=8,
+        )
+        self.task = None
+        self.columns: list[str] = []
+
+    def start(self, info: dict) -> None:
+        self.columns = info["columns"]
+        what = "resuming" if info["resumed"] else "training"
+        self.console.print(
+            f"{what} {info['layers']} on {info['m']} examples, epoch {info['start_epoch']} → {info['epochs']}; "
+            f"run folder {info['run_dir']}"
+        )
+        for p in info.get("swept", []):
+            self.console.print(f"removed a temp file left by an interrupted save: {p}")
+        self.console.print("  ".join(f"{self.HEAD[c]:>12}" for c in self.columns), style="bold")
+        self.progress.start()
+        self.task = self.progress.add_task("", total=info["epochs"], completed=info["start_epoch"])
+
+    def progress_(self, epoch: int) -> None:
+        self.progress.update(self.task, completed=epoch)
+
+    def row(self, values: dict) -> None:
+        cells = [f"{values['epoch']:>12d}"] + [f"{_num(values.get(c)):>12}" for c in self.columns[1:]]
+        self.progress.console.print("  ".join(cells), markup=False)
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(text, markup=False)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+class _ReporterAdapter:
+    def __init__(self, r: FitReporter) -> None:
+        self.r = r
+        self.start, self.row, self.note = r.start, r.row, r.note
+
+    def progress(self, epoch: int) -> None:
+        self.r.progress_(epoch)
+
+
+def _summary_table(res: Any) -> Table:
+    t = Table(title=f"run {res.run_dir}: {res.reason} at epoch {res.epoch}", title_justify="left")
+    t.add_column("split")
+    t.add_column("J", justify="right")
+    t.add_column("J_data", justify="right")
+    t.add_column("J_reg", justify="right")
+    t.add_column("metric", justify="right")
+    t.add_row("train", _num(res.cost.J), _num(res.cost.J_data), _num(res.cost.J_reg), "")
+    for name, m in (("val", res.val), ("test", res.test)):
+        if m:
+            metric = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"RMSE {m['rmse']:.4g}, R² {m['r2']:.4f}"
+            t.add_row(name, _num(m["cost"]), _num(m["data_cost"]), _num(m["reg_cost"]), metric)
+    return t
+
+
+SET_HELP = "Override a config key before validation (repeatable), e.g. --set train.learning_rate=0.1."
+
+
+@app.command()
+@handle_errors
+def fit(
+    config: Path = typer.Argument(..., help="The YAML config file."),
+    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in the run folder from its last.npz."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config with every default and exit."),
+) -> None:
+    """Train the config's network by batch gradient descent, logging J, J_data and J_reg.
+
+    Writes a run folder: config.yaml, metrics.csv (one row per epoch), last.npz, best.npz and
+    checkpoints/epoch-N.npz. Ctrl-C saves the current state; --resume continues it.
+
+    Examples:  nettrain fit configs/digits.yaml
+               nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
+    """
+    from . import config as config_mod
+    from . import runs
+
+    if print_config:
+        cfg = config_mod.load_config(config, set_)
+        sys.stdout.write(config_mod.dump_config_yaml(cfg))
+        return
+    reporter = FitReporter(out)
+    try:
+        res = runs.fit(config, set_, out_dir, resume, _ReporterAdapter(reporter))
+    finally:
+        reporter.stop()
+    out.print(_summary_table(res))
+    out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}")
+
+
+# ----------------------------------------------------------------------------- eval, predict, schema
+
+
+@app.command("eval")
+@handle_errors
+def eval_(
+    target: Path = typer.Argument(..., help="A run folder (its last.npz) or a checkpoint .npz."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead of a split of the run's data."),
+    split: str = typer.Option("test", "--split", help="Which split of the run's data: test, val or train."),
+    json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
+) -> None:
+    """Measure a trained network: J, J_data, J_reg, and accuracy or MSE/RMSE/R².
+
+    The data is preprocessed exactly as in training (statistics from the checkpoint).
+
+    Examples:  nettrain eval runs/digits          nettrain eval runs/iris/best.npz --split val --json
+    """
+    from . import runs
+
+    if split not in ("test", "val", "train"):
+        raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
+    res = runs.evaluate_run(target, data, split)
+    if json_out:
+        print_json(res)
+        return
+    t = Table(title=f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", title_justify="left")
+    t.add_column("measure")
+    t.add_column("value", justify="right")
+    for k in ("cost", "data_cost", "reg_cost", "accuracy", "mse", "rmse", "r2"):
+        if k in res:
+            t.add_row({"cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "r2": "R²"}.get(k, k), _num(res[k], ".6g"))
+    out.print(t)
+    if "confusion" in res:
+        c = Table(title="confusion matrix (rows: true label, columns: predicted)", title_justify="left")
+        c.add_column("")
+        for lab in res["labels"]:
+            c.add_column(str(lab), justify="right")
+        for lab, row in zip(res["labels"], res["confusion"]):
+            c.add_row(str(lab), *[str(v) for v in row])
+        out.print(c)
+
+
+@app.command()
+@handle_errors
+def predict(
+    target: Path = typer.Argument(..., help="A run folder (its last.npz) or a checkpoint .npz."),
+    data: Path = typer.Option(..., "--data", help="The examples to predict (same columns as the training data)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the CSV here instead of stdout."),
+) -> None:
+    """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
+
+    Examples:  nettrain predict runs/iris --data data/iris.csv --out predictions.csv
+    """
+    from . import runs
+
+    header, rows = runs.predict_rows(target, data)
+    text = runs.predictions_csv(header, rows)
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        runs.write_predictions(out_file, text)
+        err.print(f"wrote {len(rows)} predictions to {out_file}")
+
+
+@app.command()
+@handle_errors
+def schema() -> None:
+    """Print the config's JSON Schema, for editors that validate and complete YAML.
+
+    Example:  nettrain schema > nettrain.schema.json
+    """
+    from . import config as config_mod
+
+    print_json(config_mod.json_schema())
+
+
 class _progress:
     """A transient rich progress bar on stderr; `advance()` moves it by one."""
 

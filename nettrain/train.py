@@ -5,7 +5,7 @@
         W⁽ˡ⁾ ← W⁽ˡ⁾ − α ∂J/∂W⁽ˡ⁾,   b⁽ˡ⁾ ← b⁽ˡ⁾ − α ∂J/∂b⁽ˡ⁾
 
 Epoch e names the state after e updates: its cost J(θ_e) is the one computed at the start of
-iteration e, and the final state θ_epochs gets a forward-only cost at the end. A report callback
+iteration e; the final state θ_epochs gets the same computation, without an update after it. A report callback
 sees every epoch's state before it is updated, so whatever it saves for epoch e (a metrics row,
 a checkpoint) describes the same weights.
 
@@ -25,8 +25,8 @@ from . import network
 from .errors import DivergenceError
 from .network import Architecture, Cost, Params
 
-# on_epoch(e, J(θ_e), θ_e, ∇J(θ_e) or None for the final state) -> True to stop after this epoch
-OnEpoch = Callable[[int, Cost, Params, Optional[Params]], Optional[bool]]
+# on_epoch(e, J(θ_e), θ_e, ∇J(θ_e), final) -> True to stop after this epoch
+OnEpoch = Callable[[int, Cost, Params, Params, bool], Optional[bool]]
 
 
 class Diverged(DivergenceError):
@@ -76,13 +76,22 @@ def gradient_descent(
     ws = network.Workspace(arch, width, params.W[1].dtype)
     grads = network.zeros_like_params(params)
     cur, nxt = params, params.copy()
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence shows as a non-finite J, checked below
+        return _loop(arch, cur, nxt, grads, ws, x, y, alpha, lam, epochs, start_epoch, tolerance, on_epoch)
+
+
+def _loop(arch, cur, nxt, grads, ws, x, y, alpha, lam, epochs, start_epoch, tolerance, on_epoch) -> TrainResult:
+    """The epoch loop of gradient_descent: cur holds θ_e, nxt receives θ_{e+1}, then they swap."""
     last: Optional[tuple[int, Cost]] = None
-    for e in range(start_epoch, epochs):
+    for e in range(start_epoch, max(epochs, start_epoch) + 1):
         cost, _ = network.backprop(arch, cur, x, y, lam, ws, grads)
         if not math.isfinite(cost.J):
             raise Diverged(e, *(last if last else (None, None)), nxt if last else None)
-        if on_epoch is not None and on_epoch(e, cost, cur, grads):
+        final = e >= epochs
+        if on_epoch is not None and on_epoch(e, cost, cur, grads, final) and not final:
             return TrainResult(cur, e, cost, "stopped")
+        if final:
+            return TrainResult(cur, e, cost, "done")
         if tolerance and last is not None and abs(cost.J - last[1].J) < tolerance:
             return TrainResult(cur, e, cost, "converged")
         for l in cur.W:
@@ -92,10 +101,4 @@ def gradient_descent(
             np.subtract(cur.b[l], grads.b[l], out=nxt.b[l])  # b⁽ˡ⁾ ← b⁽ˡ⁾ − α ∂J/∂b⁽ˡ⁾
         cur, nxt = nxt, cur
         last = (e, cost)
-    e = max(epochs, start_epoch)
-    cost = network.cost(arch, cur, x, y, lam, chunk_size=width)
-    if not math.isfinite(cost.J):
-        raise Diverged(e, *(last if last else (None, None)), nxt if last else None)
-    if on_epoch is not None:
-        on_epoch(e, cost, cur, None)
-    return TrainResult(cur, e, cost, "done")
+    raise AssertionError("unreachable")  # the loop returns at e = epochs

@@ -1,0 +1,537 @@
+"""The run folder, and one plain function per command: fit, evaluate, predict, gradcheck_config.
+
+    runs/<name>/
+        config.yaml               the resolved config (every default filled in)
+        metrics.csv               one row per epoch e: the cost at the weights after e updates
+        last.npz                  the latest state (written at epoch 0, every checkpoint, the end)
+        best.npz                  the state with the lowest validation cost seen (when a val split exists)
+        checkpoints/epoch-<e>.npz every log.checkpoint_every epochs
+
+Everything a command needs is validated (config, data, widths, init checkpoint) before anything
+is created on disk. Functions here return plain results and report progress through a Reporter;
+they never print.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Protocol, Sequence
+
+import numpy as np
+
+from . import __version__, network
+from . import checkpoint as ckpt
+from . import config as config_mod
+from . import data as data_mod
+from . import evaluate as ev
+from . import gradcheck as gc
+from .config import Config
+from .errors import CheckpointError, ConfigError, DataError, NettrainError, RunIOError
+from .network import Architecture, Cost, Params
+from .train import Diverged, gradient_descent
+
+RESUMABLE_KEYS = ("train.epochs", "log.every", "log.checkpoint_every")
+SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
+
+
+class Interrupted(NettrainError):
+    exit_code = 130
+    kind = "interrupted"
+
+
+class Reporter(Protocol):
+    """What a command tells its caller while it works (the CLI renders it; tests may record it)."""
+
+    def start(self, info: dict) -> None: ...
+    def progress(self, epoch: int) -> None: ...
+    def row(self, values: dict) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class SilentReporter:
+    def start(self, info: dict) -> None:
+        pass
+
+    def progress(self, epoch: int) -> None:
+        pass
+
+    def row(self, values: dict) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+# ----------------------------------------------------------------------------- data for a config
+
+
+@dataclass
+class Problem:
+    """A config with its data read, checked against the model, split and encoded."""
+
+    cfg: Config
+    arch: Architecture
+    prep: data_mod.Preprocessing
+    splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (X (m, n), Y (m, k)), rows = examples
+    dtype: type
+    _columns: dict = field(default_factory=dict, repr=False)
+
+    def columns(self, split: str) -> tuple[np.ndarray, np.ndarray]:
+        """x (s_1, m), y (s_nl, m): examples in columns, contiguous, as the math core takes them.
+
+        The transposed copy is made once per split and kept.
+        """
+        if split not in self._columns:
+            X, Y = self.splits[split]
+            self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype), np.ascontiguousarray(Y.T, dtype=self.dtype))
+        return self._columns[split]
+
+
+def _class_count(table: data_mod.Table) -> int:
+    y = np.asarray(table.y).reshape(len(table.y), -1)[:, 0]
+    return len(np.unique(y))
+
+
+def check_widths(cfg: Config, table: data_mod.Table) -> None:
+    """model.layers[0] must be the feature count, layers[-1] the class count (or 1 for two classes) / target count."""
+    layers = cfg.model.layers
+    n = table.X.shape[1]
+    where = cfg.where("model.layers")
+    if layers[0] != n:
+        raise ConfigError(
+            f"{where}: model.layers starts with {layers[0]} inputs but {table.path} has {n} feature columns: "
+            f"set model.layers to [{n}, …]"
+        )
+    if cfg.data.task == "classification":
+        k = _class_count(table)
+        ok = layers[-1] == k or (k == 2 and layers[-1] == 1)
+        want = f"{k}" + (" (or 1 with a sigmoid output)" if k == 2 else "")
+    else:
+        k = table.y.shape[1] if table.y.ndim == 2 else 1
+        ok, want = layers[-1] == k, f"{k}"
+    if not ok:
+        what = "classes" if cfg.data.task == "classification" else "target columns"
+        raise ConfigError(
+            f"{where}: model.layers ends with {layers[-1]} outputs but {table.path} has {k} {what}: "
+            f"set the last layer size to {want}"
+        )
+
+
+def load_problem(cfg: Config) -> Problem:
+    """Read cfg's data, check the widths, split and encode it (nothing is written)."""
+    arch = cfg.architecture()
+    table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task)
+    check_widths(cfg, table)
+    dtype = np.dtype(cfg.train.dtype).type
+    split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
+    splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype)
+    return Problem(cfg, arch, prep, splits, dtype)
+
+
+def initial_params(cfg: Config, arch: Architecture, dtype: type) -> Params:
+    """From model.init: seeded random weights, or a checkpoint's weights (shapes checked)."""
+    init = cfg.model.init
+    if init.from_ is not None:
+        params, _ = ckpt.load_checkpoint(Path(init.from_), shapes=arch.shapes())
+        return Params({l: w.astype(dtype) for l, w in params.W.items()}, {l: v.astype(dtype) for l, v in params.b.items()})
+    rng = np.random.default_rng(cfg.seed)
+    return network.init_params(arch.layers, init.scheme, rng, std=init.std, dtype=dtype)
+
+
+# ----------------------------------------------------------------------------- metrics history
+
+
+@dataclass
+class History:
+    """The per-epoch columns of metrics.csv, kept in memory (None = not computed that epoch)."""
+
+    columns: list[str]
+    rows: list[list[Optional[float]]] = field(default_factory=list)
+
+    def to_meta(self) -> dict:
+        return {"columns": self.columns, "rows": self.rows}
+
+    @classmethod
+    def from_meta(cls, d: dict) -> "History":
+        return cls(list(d["columns"]), [list(r) for r in d["rows"]])
+
+    def csv_text(self, rows: Optional[list] = None, header: bool = True) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        if header:
+            w.writerow(self.columns)
+        for r in self.rows if rows is None else rows:
+            w.writerow(["" if v is None else (str(int(v)) if i == 0 else repr(float(v))) for i, v in enumerate(r)])
+        return buf.getvalue()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise RunIOError(f"cannot write {path}: {e.strerror or e}: check free space and permissions") from None
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    epoch: int
+    cost: Cost
+    reason: str
+    history: History
+    val: Optional[dict]
+    test: Optional[dict]
+    resumed_from: Optional[int]
+    swept: list[Path]
+
+
+def _split_metrics(problem: Problem, params: Params, split: str, lam: float) -> Optional[dict]:
+    """J_data (the split's own data cost), and accuracy or MSE/R² of the split, or None when empty."""
+    if split not in problem.splits or len(problem.splits[split][0]) == 0:
+        return None
+    x, y = problem.columns(split)
+    c = network.cost(problem.arch, params, x, y, lam)
+    outputs = network.predict(problem.arch, params, x).T
+    out = {"cost": c.J, "data_cost": c.J_data, "reg_cost": c.J_reg}
+    if problem.cfg.data.task == "classification":
+        out.update(ev.classification_metrics(outputs, y.T, problem.prep.labels))
+    else:
+        out.update(ev.regression_metrics(outputs, y.T))
+    return out
+
+
+class _RunFiles:
+    """Writes a run folder's files; every write is atomic, every failure a RunIOError."""
+
+    def __init__(self, run_dir: Path, meta_base: dict) -> None:
+        self.dir = run_dir
+        self.meta_base = meta_base
+        self.metrics_path = run_dir / "metrics.csv"
+        self._pending: list[list] = []
+
+    def save(self, path: Path, params: Params, epoch: int, history: History, extra: Optional[dict] = None) -> None:
+        meta = dict(self.meta_base, epoch=epoch, history=history.to_meta(), **(extra or {}))
+        ckpt.save_checkpoint(path, params, meta)
+
+    def append_rows(self, history: History, rows: list[list]) -> None:
+        try:
+            with open(self.metrics_path, "a", encoding="utf-8", newline="") as f:
+                f.write(history.csv_text(rows, header=False))
+        except OSError as e:
+            raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
+
+
+def fit(
+    config_path: Path,
+    overrides: Sequence[str] = (),
+    out: Optional[Path] = None,
+    resume: bool = False,
+    reporter: Optional[Reporter] = None,
+) -> FitResult:
+    """Train the config's network by batch gradient descent, leaving a complete run folder."""
+    rep = reporter or SilentReporter()
+    cfg = config_mod.load_config(config_path, overrides)
+    problem = load_problem(cfg)
+    arch, dtype = problem.arch, problem.dtype
+    run_dir = Path(out) if out is not None else Path("runs") / cfg.name
+    cfg_dict = config_mod.config_to_dict(cfg)
+    lam, alpha = cfg.train.weight_decay, cfg.train.learning_rate
+    has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
+    columns = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"]
+    if has_val:
+        columns += ["val_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
+
+    swept: list[Path] = []
+    resumed_from: Optional[int] = None
+    best: Optional[tuple[float, int]] = None
+    if resume:
+        params, history, start, best = _resume_state(run_dir, cfg_dict, arch)
+        swept = ckpt.sweep_temp_files(run_dir)
+        resumed_from = start
+    else:
+        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise RunIOError(
+                f"{run_dir} already exists: add --resume to continue that run, or choose another "
+                f"--out (or --set name=…) for a new one"
+            )
+        params = initial_params(cfg, arch, dtype)
+        history = History(columns)
+        start = 0
+
+    x, y = problem.columns("train")
+    meta_base = {
+        "config": cfg_dict,
+        "preprocessing": problem.prep.to_meta(),
+        "rng_state": np.random.default_rng(cfg.seed).bit_generator.state,
+        "architecture": {"layers": list(arch.layers), "activation": arch.activation,
+                         "output_activation": arch.output_activation, "loss": arch.loss},
+    }
+    # ---- from here on the run folder is written
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunIOError(f"cannot create {run_dir}: {e.strerror or e}: check the path and permissions") from None
+    files = _RunFiles(run_dir, meta_base)
+    if not resume:
+        _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+        _atomic_write_text(files.metrics_path, history.csv_text([]))
+    else:
+        _atomic_write_text(files.metrics_path, history.csv_text())  # exactly the checkpoint's rows
+        _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+    rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "columns": columns,
+               "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
+
+    every, ck_every, epochs = cfg.log.every, cfg.log.checkpoint_every, cfg.train.epochs
+    pending: list[list] = []
+    state = {"next_tick": start, "t_tick": time.monotonic(), "t_save": time.monotonic(), "best_params": None,
+             "best": best, "interrupt": 0}
+
+    def flush(params_now: Params, epoch: int, extra_ckpt: Optional[Path] = None) -> None:
+        """Write pending metrics rows, then last.npz (and extra_ckpt) for this state."""
+        if pending:
+            files.append_rows(history, pending)
+            pending.clear()
+        extra = {"best": list(state["best"]) if state["best"] else None}
+        if extra_ckpt is not None:
+            files.save(extra_ckpt, params_now, epoch, history, extra)
+        files.save(run_dir / "last.npz", params_now, epoch, history, extra)
+        if state["best_params"] is not None:
+            files.save(run_dir / "best.npz", state["best_params"], state["best"][1], history, extra)
+            state["best_params"] = None
+        state["t_save"] = time.monotonic()
+
+    def on_epoch(e: int, c: Cost, p: Params, grads: Params, final: bool) -> bool:
+        if e < len(history.rows):  # the row already exists (a resumed run's first state)
+            return bool(state["interrupt"])
+        # grad_norm and validation columns are filled every log.every epochs (the same rows
+        # whether or not the run was interrupted and resumed); the final row is shown regardless
+        logged = e % every == 0
+        row: list[Optional[float]] = [e, c.J, c.J_data, c.J_reg, None]
+        if logged:
+            row[4] = network.grad_norm(grads)
+            if has_val:
+                vm = _split_metrics(problem, p, "val", lam)
+                row += [vm["data_cost"], vm.get("accuracy", vm.get("r2"))]
+                if state["best"] is None or vm["data_cost"] < state["best"][0]:
+                    state["best"] = (vm["data_cost"], e)
+                    state["best_params"] = p.copy()
+        elif has_val:
+            row += [None, None]
+        history.rows.append(row)
+        pending.append(row)
+        if logged or final:
+            rep.row(dict(zip(columns, row)))
+        if e == 0 or (ck_every and e % ck_every == 0 and e > 0) or final:
+            flush(p, e, run_dir / "checkpoints" / f"epoch-{e}.npz" if (ck_every and e % ck_every == 0 and e > 0) else None)
+        if e >= state["next_tick"]:
+            now = time.monotonic()
+            rep.progress(e)
+            if now - state["t_save"] > SAVE_EVERY_SECONDS:
+                flush(p, e)
+            rate = max(e - start, 1) / max(now - state["t_start"], 1e-9)
+            state["next_tick"] = e + max(1, int(rate * 0.1))  # about ten progress updates a second
+        return bool(state["interrupt"])
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if state["interrupt"]:
+            raise KeyboardInterrupt  # second Ctrl-C: stop at once
+        state["interrupt"] = 1
+
+    old_handler = None
+    try:
+        old_handler = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        pass
+    state["t_start"] = time.monotonic()
+    try:
+        result = gradient_descent(arch, params, x, y, alpha, lam, epochs, start, cfg.train.tolerance,
+                                  cfg.train.chunk_size, on_epoch)
+    except Diverged as d:
+        if d.last_params is not None and d.last_epoch is not None and d.last_epoch < len(history.rows):
+            del history.rows[d.last_epoch + 1 :]
+            pending[:] = [r for r in pending if r[0] <= d.last_epoch]
+            flush(d.last_params, d.last_epoch)
+        raise
+    finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
+    if result.reason != "done":
+        flush(result.params, result.epoch)
+    if result.reason == "stopped":
+        raise Interrupted(
+            f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with "
+            f"nettrain fit {config_path} --resume" + (f" --out {out}" if out is not None else "")
+        )
+    val = _split_metrics(problem, result.params, "val", lam)
+    test = _split_metrics(problem, result.params, "test", lam)
+    return FitResult(run_dir, result.epoch, result.cost, result.reason, history, val, test, resumed_from, swept)
+
+
+def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture) -> tuple[Params, History, int, Any]:
+    last = run_dir / "last.npz"
+    if not last.exists():
+        raise RunIOError(f"{last} does not exist: nothing to resume; run without --resume to start")
+    params, meta = ckpt.load_checkpoint(last, shapes=arch.shapes())
+    stored = meta.get("config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{last}: the checkpoint has no config to compare with")
+    changed = [k for k in config_mod.diff_configs(stored, cfg_dict) if k not in RESUMABLE_KEYS]
+    if changed:
+        raise ConfigError(
+            f"cannot resume {run_dir}: the config differs from the run's in {', '.join(changed)} "
+            f"(only train.epochs and log.* may change); start a new run with another --out instead"
+        )
+    try:
+        history = History.from_meta(meta["history"])
+        epoch = int(meta["epoch"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{last}: the checkpoint's history is missing or malformed") from None
+    if len(history.rows) != epoch + 1:
+        raise CheckpointError(f"{last}: the history has {len(history.rows)} rows for epoch {epoch}")
+    dtype = np.dtype(cfg_dict["train"]["dtype"]).type
+    params = Params({l: w.astype(dtype, copy=False) for l, w in params.W.items()},
+                    {l: v.astype(dtype, copy=False) for l, v in params.b.items()})
+    best = meta.get("best")
+    return params, history, epoch, tuple(best) if best else None
+
+
+# ----------------------------------------------------------------------------- eval and predict
+
+
+def _resolve_checkpoint(target: Path) -> Path:
+    target = Path(target)
+    if target.is_dir():
+        target = target / "last.npz"
+    if not target.exists():
+        raise CheckpointError(f"{target} does not exist: give a run folder (with last.npz) or a .npz checkpoint")
+    return target
+
+
+@dataclass
+class Loaded:
+    path: Path
+    cfg: Config
+    arch: Architecture
+    params: Params
+    prep: data_mod.Preprocessing
+    meta: dict
+
+
+def load_trained(target: Path) -> Loaded:
+    """A checkpoint (or a run folder's last.npz) with its config and preprocessing rebuilt."""
+    path = _resolve_checkpoint(target)
+    meta = ckpt.read_meta(path)
+    try:
+        cfg = config_mod.config_from_dict(meta["config"], source=str(path))
+        prep = data_mod.Preprocessing.from_meta(meta["preprocessing"])
+    except KeyError as e:
+        raise CheckpointError(f"{path}: the checkpoint's metadata has no {e.args[0]!r}: it was not written by nettrain fit") from None
+    except (ConfigError, DataError) as e:
+        raise CheckpointError(f"{path}: the checkpoint's metadata is not valid: {e}") from None
+    arch = cfg.architecture()
+    params, _ = ckpt.load_checkpoint(path, shapes=arch.shapes())
+    return Loaded(path, cfg, arch, params, prep, meta)
+
+
+def _data_for(loaded: Loaded, data: Optional[Path], split: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """Rows X (m, n) preprocessed, Y (m, k) encoded, and a description of where they came from."""
+    cfg, prep = loaded.cfg, loaded.prep
+    dtype = loaded.params.W[1].dtype
+    if data is None:
+        table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task)
+        idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
+        if split not in idx or len(idx[split]) == 0:
+            raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
+                            f"use --split train or --data FILE")
+        rows = idx[split]
+        X, Y_raw, where = table.X[rows], table.y[rows], f"{cfg.data.path} ({split} split, {len(rows)} examples)"
+        path = Path(cfg.data.path)
+    else:
+        table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task)
+        X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
+    return prep.transform_x(X, dtype), prep.encode_y(Y_raw, path, dtype), where
+
+
+def evaluate_run(target: Path, data: Optional[Path] = None, split: str = "test") -> dict:
+    """J, J_data, J_reg and accuracy/confusion (classification) or MSE/RMSE/R² (regression)."""
+    loaded = load_trained(target)
+    X, Y, where = _data_for(loaded, data, split)
+    x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+    lam = loaded.cfg.train.weight_decay
+    c = network.cost(loaded.arch, loaded.params, x, y, lam)
+    outputs = network.predict(loaded.arch, loaded.params, x).T
+    res = {"checkpoint": str(loaded.path), "data": where, "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]),
+           "task": loaded.cfg.data.task, "cost": c.J, "data_cost": c.J_data, "reg_cost": c.J_reg}
+    if loaded.cfg.data.task == "classification":
+        res.update(ev.classification_metrics(outputs, Y, loaded.prep.labels))
+    else:
+        res.update(ev.regression_metrics(outputs, Y))
+    return res
+
+
+def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:
+    """Header and rows of predictions: label and per-class probabilities, or the regression outputs."""
+    loaded = load_trained(target)
+    cfg, prep = loaded.cfg, loaded.prep
+    table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task, require_target=False)
+    X = prep.transform_x(table.X, loaded.params.W[1].dtype)
+    outputs = network.predict(loaded.arch, loaded.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
+    if cfg.data.task == "classification":
+        labels = prep.decode(outputs)
+        if outputs.shape[1] == 1:  # one sigmoid unit: P(labels[1]) = h, P(labels[0]) = 1 − h
+            outputs = np.hstack([1.0 - outputs, outputs])
+        header = ["label"] + [f"p_{lab}" for lab in prep.labels]
+        rows = [[lab] + [repr(float(v)) for v in o] for lab, o in zip(labels.tolist(), outputs)]
+    else:
+        header = list(prep.target_names)
+        rows = [[repr(float(v)) for v in o] for o in outputs]
+    return header, rows
+
+
+def predictions_csv(header: list[str], rows: list[list]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write_predictions(path: Path, text: str) -> None:
+    _atomic_write_text(Path(path), text)
+
+
+# ----------------------------------------------------------------------------- gradcheck on a config
+
+
+def gradcheck_config(
+    config_path: Path, overrides: Sequence[str] = (), sample: int = 20, richardson: bool = True
+) -> tuple[gc.Case, list[gc.StageResult], bool]:
+    """Check the config's network, at its initial weights, on the first `sample` training examples."""
+    cfg = config_mod.load_config(config_path, overrides)
+    problem = load_problem(cfg)
+    x, y = problem.columns("train")
+    x, y = x[:, :sample].astype(np.float64), y[:, :sample].astype(np.float64)
+    params = initial_params(cfg, problem.arch, np.float64)
+    lam = cfg.train.weight_decay
+    case = gc.Case(f"{config_path} ({x.shape[1]} examples, λ={lam:g})", problem.arch, lam, x, y, params)
+    results = gc.check(problem.arch, params, x, y, lam, case.name, richardson=richardson)
+    return case, results, gc.passed(results, case.kinks)
