@@ -1,0 +1,372 @@
+"""End to end: the real CLI on real files in a temp folder — fit, eval, predict, resume, errors."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettrain import checkpoint as ckpt
+from nettrain.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch):
+    """A copy of configs/ and data/ in a temp folder, which is also the working directory."""
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def tree(folder: Path) -> dict:
+    """Every file under folder with its bytes: to prove nothing was created or changed."""
+    return {p: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def read_metrics(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ----------------------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize("name", ["xor", "iris", "digits", "diabetes"])
+def test_every_shipped_config_validates(proj, name):
+    res = run("fit", f"configs/{name}.yaml", "--print-config")
+    assert res.exit_code == 0, res.output
+    assert "learning_rate:" in res.stdout and "weight_decay:" in res.stdout
+    assert not (proj / "runs").exists()  # --print-config writes nothing
+
+
+def test_schema_is_json_schema_with_descriptions():
+    res = run("schema")
+    assert res.exit_code == 0
+    schema = json.loads(res.stdout)
+    assert schema["type"] == "object" and "train" in schema["properties"]
+    assert "additionalProperties" in json.dumps(schema)
+
+
+def test_help_of_every_command_has_an_example():
+    for cmd in ("fit", "eval", "predict", "gradcheck", "schema"):
+        res = run(cmd, "--help")
+        assert res.exit_code == 0
+        assert "Example" in res.stdout, cmd
+
+
+# ----------------------------------------------------------------------------- fit → eval → predict
+
+
+def test_fit_eval_predict_round_trip(proj):
+    res = run("fit", "configs/iris.yaml", "--set", "train.epochs=300", "--set", "log.checkpoint_every=100")
+    assert res.exit_code == 0, res.output
+    run_dir = proj / "runs" / "iris"
+    assert sorted(p.name for p in run_dir.iterdir()) == ["best.npz", "checkpoints", "config.yaml", "last.npz", "metrics.csv"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch-100.npz", "epoch-200.npz", "epoch-300.npz"]
+
+    rows = read_metrics(run_dir / "metrics.csv")
+    assert list(rows[0]) == ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "val_cost", "val_accuracy"]
+    assert [int(r["epoch"]) for r in rows] == list(range(301))
+    for r in rows:  # J = J_data + J_reg on every row, exactly as computed
+        assert float(r["cost"]) == float(r["data_cost"]) + float(r["reg_cost"])
+    assert float(rows[-1]["cost"]) < float(rows[0]["cost"])
+    assert rows[200]["val_cost"] and not rows[201]["val_cost"]  # filled every log.every = 200 epochs
+
+    # checkpoint: plain arrays + JSON, loadable without pickle; epoch-N and row N describe one state
+    with np.load(run_dir / "checkpoints" / "epoch-100.npz", allow_pickle=False) as z:
+        assert sorted(z.files) == ["W1", "W2", "b1", "b2", "meta"]
+        assert z["W1"].shape == (8, 4) and z["W2"].shape == (3, 8) and z["b2"].shape == (3,)
+        meta = json.loads(str(z["meta"]))
+        W = [z["W1"], z["W2"]]
+    assert meta["epoch"] == 100 and meta["format"] == "nettrain-checkpoint"
+    assert meta["config"]["train"]["learning_rate"] == 0.5
+    assert len(meta["history"]["rows"]) == 101
+    lam = meta["config"]["train"]["weight_decay"]
+    # the logged reg_cost is (λ/2)ΣW² of the saved weights
+    assert float(rows[100]["reg_cost"]) == pytest.approx(lam / 2 * sum(float((w * w).sum()) for w in W), rel=1e-14)
+
+    res = run("eval", run_dir, "--json")
+    assert res.exit_code == 0, res.output
+    ev = json.loads(res.stdout)
+    assert ev["m"] == 22 and ev["epoch"] == 300
+    assert ev["cost"] == pytest.approx(ev["data_cost"] + ev["reg_cost"], rel=1e-15)
+    assert 0.8 <= ev["accuracy"] <= 1.0
+    assert np.sum(ev["confusion"]) == 22 and ev["labels"] == ["setosa", "versicolor", "virginica"]
+    assert ev["reg_cost"] == pytest.approx(float(read_metrics(run_dir / "metrics.csv")[-1]["reg_cost"]), rel=1e-14)
+
+    res = run("eval", run_dir, "--data", "data/iris.csv", "--json")
+    assert json.loads(res.stdout)["m"] == 150
+
+    res = run("predict", run_dir, "--data", "data/iris.csv", "--out", "pred.csv")
+    assert res.exit_code == 0, res.output
+    pred = read_metrics(proj / "pred.csv")
+    assert len(pred) == 150 and list(pred[0]) == ["label", "p_setosa", "p_versicolor", "p_virginica"]
+    for r in pred:
+        p = [float(r[k]) for k in ("p_setosa", "p_versicolor", "p_virginica")]
+        assert sum(p) == pytest.approx(1.0, abs=1e-12)
+        assert r["label"] == ["setosa", "versicolor", "virginica"][int(np.argmax(p))]
+    truth = [r["species"] for r in read_metrics(proj / "data" / "iris.csv")]
+    assert np.mean([a["label"] == t for a, t in zip(pred, truth)]) > 0.9
+
+
+def test_regression_eval_and_predict(proj):
+    res = run("fit", "configs/diabetes.yaml", "--set", "train.epochs=50", "--out", "d")
+    assert res.exit_code == 0, res.output
+    ev = json.loads(run("eval", "d", "--json").stdout)
+    assert {"mse", "rmse", "r2", "cost"} <= set(ev) and ev["rmse"] == pytest.approx(np.sqrt(ev["mse"]))
+    # J_data = (1/m) Σ ½(h − y)² = MSE/2 for one output
+    assert ev["data_cost"] == pytest.approx(ev["mse"] / 2, rel=1e-12)
+    out = run("predict", "d", "--data", "data/diabetes.csv").stdout.splitlines()
+    assert out[0] == "progression" and len(out) == 443
+
+
+def test_xor_is_learned(proj):
+    res = run("fit", "configs/xor.yaml")
+    assert res.exit_code == 0, res.output
+    ev = json.loads(run("eval", "runs/xor", "--split", "train", "--json").stdout)
+    assert ev["accuracy"] == 1.0 and ev["cost"] < 0.01
+    pred = run("predict", "runs/xor", "--data", "data/xor.csv").stdout.splitlines()
+    assert [line.split(",")[0] for line in pred[1:]] == ["0", "1", "1", "0"]
+
+
+# ----------------------------------------------------------------------------- resume
+
+
+def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(proj):
+    common = ["--set", "train.epochs=400", "--set", "log.every=30", "--set", "log.checkpoint_every=100"]
+    assert run("fit", "configs/iris.yaml", *common, "--out", "full").exit_code == 0
+    assert run("fit", "configs/iris.yaml", "--set", "train.epochs=170", *common[2:], "--out", "half").exit_code == 0
+    res = run("fit", "configs/iris.yaml", *common, "--out", "half", "--resume")
+    assert res.exit_code == 0, res.output
+    assert (proj / "full" / "metrics.csv").read_bytes() == (proj / "half" / "metrics.csv").read_bytes()
+    a, _ = ckpt.load_checkpoint(proj / "full" / "last.npz")
+    b, _ = ckpt.load_checkpoint(proj / "half" / "last.npz")
+    for k, v in a.blocks().items():
+        assert np.array_equal(v, b.blocks()[k]), k
+
+
+def test_resume_refuses_a_changed_config_naming_the_keys(proj):
+    assert run("fit", "configs/xor.yaml", "--set", "train.epochs=10", "--out", "r").exit_code == 0
+    before = tree(proj / "r")
+    res = run("fit", "configs/xor.yaml", "--set", "train.learning_rate=0.1", "--out", "r", "--resume")
+    assert res.exit_code == 3
+    assert "train.learning_rate" in res.stderr and "only train.epochs and log.* may change" in res.stderr
+    assert tree(proj / "r") == before
+
+
+def test_existing_run_folder_is_never_overwritten(proj):
+    assert run("fit", "configs/xor.yaml", "--set", "train.epochs=5").exit_code == 0
+    before = tree(proj / "runs")
+    res = run("fit", "configs/xor.yaml", "--set", "train.epochs=5")
+    assert res.exit_code == 7 and "--resume" in res.stderr
+    assert tree(proj / "runs") == before
+
+
+def test_resume_without_a_run_says_so(proj):
+    res = run("fit", "configs/xor.yaml", "--out", "nothing", "--resume")
+    assert res.exit_code == 7 and "nothing to resume" in res.stderr
+
+
+# ----------------------------------------------------------------------------- divergence
+
+
+def test_divergence_stops_with_advice_and_saves_only_finite_state(proj):
+    res = run("fit", "configs/diabetes.yaml", "--set", "train.learning_rate=50", "--out", "div")
+    assert res.exit_code == 6
+    msg = res.stderr.strip()
+    assert len(msg.splitlines()) == 1 and "try a smaller learning_rate" in msg and "epoch" in msg
+    rows = read_metrics(proj / "div" / "metrics.csv")
+    last_epoch = int(rows[-1]["epoch"])
+    assert [int(r["epoch"]) for r in rows] == list(range(last_epoch + 1))
+    assert all(np.isfinite(float(r["cost"])) for r in rows)
+    assert f"at epoch {last_epoch + 1}" in msg
+    for p in (proj / "div").rglob("*.npz"):
+        params, meta = ckpt.load_checkpoint(p)  # refuses non-finite arrays
+        assert all(np.all(np.isfinite(v)) for v in params.blocks().values())
+    assert ckpt.read_meta(proj / "div" / "last.npz")["epoch"] == last_epoch
+
+
+# ----------------------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_saves_and_says_how_to_resume(proj):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "nettrain", "fit", "configs/digits.yaml", "--set", "train.epochs=1000000", "--out", "cc"]
+    p = subprocess.Popen(cmd, cwd=proj, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (proj / "cc" / "last.npz").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "--resume" in err and "last.npz" in err
+    meta = ckpt.read_meta(proj / "cc" / "last.npz")
+    rows = read_metrics(proj / "cc" / "metrics.csv")
+    assert int(rows[-1]["epoch"]) == meta["epoch"] > 0
+    assert [int(r["epoch"]) for r in rows] == list(range(meta["epoch"] + 1))
+
+
+# ----------------------------------------------------------------------------- bad inputs
+
+
+def _write(p: Path, text: str) -> Path:
+    p.write_text(text)
+    return p
+
+
+def _config(proj, data_line="path: ../data/iris.csv", extra="", layers="[4, 8, 3]", target="[species]"):
+    return _write(
+        proj / "configs" / "bad.yaml",
+        f"name: bad\ndata:\n  {data_line}\n  target: {target}\nmodel:\n  layers: {layers}\n"
+        f"  output_activation: softmax\nloss: cross_entropy\ntrain:\n  epochs: 5\n{extra}",
+    )
+
+
+def _assert_refused(proj, res, code, *fragments):
+    assert res.exit_code == code, (res.exit_code, res.output)
+    line = res.stderr.strip()
+    assert len(line.splitlines()) == 1, line
+    assert "Traceback" not in res.output
+    for frag in fragments:
+        assert frag in line, (frag, line)
+    assert not (proj / "runs").exists()  # nothing created before the input was validated
+
+
+def test_missing_config_file(proj):
+    _assert_refused(proj, run("fit", "configs/nope.yaml"), 3, "nope.yaml")
+
+
+def test_config_error_names_file_line_and_key(proj):
+    cfg = _config(proj, extra="  learning_rate: -0.1\n")
+    _assert_refused(proj, run("fit", cfg), 3, "bad.yaml:11", "train.learning_rate")
+
+
+def test_config_typo_suggests_the_key(proj):
+    cfg = _config(proj, extra="  learning_rat: 0.1\n")
+    _assert_refused(proj, run("fit", cfg), 3, "did you mean 'learning_rate'")
+
+
+def test_missing_data_file(proj):
+    _assert_refused(proj, run("fit", _config(proj, "path: ../data/missing.csv")), 4, "missing.csv")
+
+
+def test_empty_data_file(proj):
+    _write(proj / "data" / "empty.csv", "")
+    _assert_refused(proj, run("fit", _config(proj, "path: ../data/empty.csv")), 4, "empty.csv")
+
+
+def test_non_numeric_cell(proj):
+    lines = (proj / "data" / "iris.csv").read_text().splitlines()
+    lines[5] = lines[5].replace("3.6", "abc", 1)
+    _write(proj / "data" / "broken.csv", "\n".join(lines) + "\n")
+    _assert_refused(proj, run("fit", _config(proj, "path: ../data/broken.csv")), 4, "broken.csv:6", "abc")
+
+
+def test_nan_cell(proj):
+    lines = (proj / "data" / "iris.csv").read_text().splitlines()
+    lines[9] = "nan," + lines[9].split(",", 1)[1]
+    _write(proj / "data" / "nan.csv", "\n".join(lines) + "\n")
+    _assert_refused(proj, run("fit", _config(proj, "path: ../data/nan.csv")), 4, "nan.csv:10", "sepal_length")
+
+
+def test_ragged_row(proj):
+    lines = (proj / "data" / "iris.csv").read_text().splitlines()
+    lines[3] = lines[3] + ",7.0"
+    _write(proj / "data" / "ragged.csv", "\n".join(lines) + "\n")
+    _assert_refused(proj, run("fit", _config(proj, "path: ../data/ragged.csv")), 4, "ragged.csv:4")
+
+
+def test_missing_target_column(proj):
+    _assert_refused(proj, run("fit", _config(proj, target="[specie]")), 4, "iris.csv", "specie")
+
+
+def test_layers_not_matching_the_data(proj):
+    _assert_refused(proj, run("fit", _config(proj, layers="[5, 8, 3]")), 3, "bad.yaml:6", "model.layers", "4 feature columns")
+    _assert_refused(proj, run("fit", _config(proj, layers="[4, 8, 2]")), 3, "3 classes")
+
+
+def test_init_checkpoint_with_wrong_shapes_names_each_array(proj):
+    assert run("fit", "configs/xor.yaml", "--set", "train.epochs=3", "--out", "x").exit_code == 0
+    cfg = _config(proj, extra="")
+    res = run("fit", cfg, "--set", f"model.init={{from: {proj / 'x' / 'last.npz'}}}")
+    _assert_refused(proj, res, 5, "last.npz", "W1", "W2")
+
+
+def test_eval_refuses_a_file_that_is_not_a_checkpoint(proj):
+    _write(proj / "fake.npz", "a,b\n1,2\n")
+    res = run("eval", "fake.npz")
+    assert res.exit_code == 5 and "fake.npz" in res.stderr and "allow_pickle" not in res.stderr
+    res = run("eval", "nothing_here")
+    assert res.exit_code == 5 and "nothing_here" in res.stderr
+
+
+def test_eval_refuses_unseen_labels(proj):
+    assert run("fit", "configs/iris.yaml", "--set", "train.epochs=3", "--out", "i").exit_code == 0
+    lines = (proj / "data" / "iris.csv").read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ",rose"
+    _write(proj / "data" / "roses.csv", "\n".join(lines) + "\n")
+    res = run("eval", "i", "--data", "data/roses.csv")
+    assert res.exit_code == 4 and "rose" in res.stderr and "roses.csv" in res.stderr
+
+
+# ----------------------------------------------------------------------------- scikit-learn oracle
+
+
+@pytest.mark.parametrize("activation,sk_activation", [("sigmoid", "logistic"), ("tanh", "tanh"), ("relu", "relu")])
+def test_weights_match_scikit_learn_mlpregressor(proj, activation, sk_activation):
+    """Same start, N full-batch steps: our W ← W − α(∂J/∂W) equals MLPRegressor's sgd with alpha = λ·m."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    from nettrain.network import Params
+
+    rows = np.array([[float(v) for v in line.split(",")] for line in (proj / "data" / "diabetes.csv").read_text().splitlines()[1:]])
+    X = (rows[:, :10] - rows[:, :10].mean(0)) / rows[:, :10].std(0)
+    y = (rows[:, 10] - 150.0) / 80.0  # a modest scale keeps sigmoid units out of saturation
+    np.savetxt(proj / "data" / "d.csv", np.column_stack([X, y]), delimiter=",", header=",".join([f"f{i}" for i in range(10)] + ["t"]), comments="")
+    m, lam, alpha, epochs = len(X), 0.01, 0.05, 25
+    sk = MLPRegressor(hidden_layer_sizes=(6,), activation=sk_activation, solver="sgd", batch_size=m, momentum=0.0,
+                      nesterovs_momentum=False, learning_rate="constant", learning_rate_init=alpha, alpha=lam * m,
+                      shuffle=False, random_state=0, tol=0.0, n_iter_no_change=10**9, early_stopping=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk.partial_fit(X, y)  # initialises (and takes one step); the start is reset below
+    rng = np.random.default_rng(3)
+    W1, W2 = rng.normal(0, 0.3, (6, 10)), rng.normal(0, 0.3, (1, 6))
+    b1, b2 = rng.normal(0, 0.1, 6), rng.normal(0, 0.1, 1)
+    sk.coefs_, sk.intercepts_ = [W1.T.copy(), W2.T.copy()], [b1.copy(), b2.copy()]
+    for _ in range(epochs):
+        sk.partial_fit(X, y)
+    ckpt.save_checkpoint(proj / "start.npz", Params({1: W1, 2: W2}, {1: b1, 2: b2}), {})
+    cfg = _write(proj / "configs" / "sk.yaml", f"""
+name: sk
+data: {{path: ../data/d.csv, target: [t], task: regression, standardize: false, split: {{train: 1.0, val: 0, test: 0}}}}
+model: {{layers: [10, 6, 1], activation: {activation}, output_activation: identity, init: {{from: ../start.npz}}}}
+loss: squared_error
+train: {{learning_rate: {alpha}, weight_decay: {lam}, epochs: {epochs}}}
+""")
+    res = run("fit", cfg, "--out", "sk")
+    assert res.exit_code == 0, res.output
+    ours, _ = ckpt.load_checkpoint(proj / "sk" / "last.npz")
+    for got, want in [(ours.W[1], sk.coefs_[0].T), (ours.W[2], sk.coefs_[1].T), (ours.b[1], sk.intercepts_[0]), (ours.b[2], sk.intercepts_[1])]:
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-12)
+    assert not np.allclose(ours.W[1], W1)  # training moved the weights
