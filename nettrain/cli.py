@@ -11,6 +11,7 @@ import functools
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -234,6 +235,7 @@ class FitReporter:
         )
         self.task = None
         self.columns: list[str] = []
+        self._last_row = 0.0
 
     def start(self, info: dict) -> None:
         self.columns = info["columns"]
@@ -251,7 +253,13 @@ class FitReporter:
     def progress_(self, epoch: int) -> None:
         self.progress.update(self.task, completed=epoch)
 
-    def row(self, values: dict) -> None:
+    MIN_ROW_INTERVAL = 0.02  # seconds: at most 50 rows a second reach the terminal (metrics.csv has every row)
+
+    def row(self, values: dict, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and values["epoch"] != 0 and now - self._last_row < self.MIN_ROW_INTERVAL:
+            return
+        self._last_row = now
         cells = [f"{values['epoch']:>12d}"] + [f"{_num(values.get(c)):>12}" for c in self.columns[1:]]
         self.progress.console.print("  ".join(cells), markup=False)
 
@@ -278,8 +286,7 @@ def _summary_table(res: Any) -> Table:
     t.add_column("J_data", justify="right")
     t.add_column("J_reg", justify="right")
     t.add_column("metric", justify="right")
-    t.add_row("train", _num(res.cost.J), _num(res.cost.J_data), _num(res.cost.J_reg), "")
-    for name, m in (("val", res.val), ("test", res.test)):
+    for name, m in (("train", res.train), ("val", res.val), ("test", res.test)):
         if m:
             metric = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"RMSE {m['rmse']:.4g}, R² {m['r2']:.4f}"
             t.add_row(name, _num(m["cost"]), _num(m["data_cost"]), _num(m["reg_cost"]), metric)

@@ -51,7 +51,7 @@ class Reporter(Protocol):
 
     def start(self, info: dict) -> None: ...
     def progress(self, epoch: int) -> None: ...
-    def row(self, values: dict) -> None: ...
+    def row(self, values: dict, final: bool = False) -> None: ...
     def note(self, text: str) -> None: ...
 
 
@@ -62,7 +62,7 @@ class SilentReporter:
     def progress(self, epoch: int) -> None:
         pass
 
-    def row(self, values: dict) -> None:
+    def row(self, values: dict, final: bool = False) -> None:
         pass
 
     def note(self, text: str) -> None:
@@ -198,6 +198,7 @@ class FitResult:
     cost: Cost
     reason: str
     history: History
+    train: Optional[dict]
     val: Optional[dict]
     test: Optional[dict]
     resumed_from: Optional[int]
@@ -339,7 +340,7 @@ def fit(
         history.rows.append(row)
         pending.append(row)
         if logged or final:
-            rep.row(dict(zip(columns, row)))
+            rep.row(dict(zip(columns, row)), final)
         if e == 0 or (ck_every and e % ck_every == 0 and e > 0) or final:
             flush(p, e, run_dir / "checkpoints" / f"epoch-{e}.npz" if (ck_every and e % ck_every == 0 and e > 0) else None)
         if e >= state["next_tick"]:
@@ -381,9 +382,8 @@ def fit(
             f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with "
             f"nettrain fit {config_path} --resume" + (f" --out {out}" if out is not None else "")
         )
-    val = _split_metrics(problem, result.params, "val", lam)
-    test = _split_metrics(problem, result.params, "test", lam)
-    return FitResult(run_dir, result.epoch, result.cost, result.reason, history, val, test, resumed_from, swept)
+    train, val, test = (_split_metrics(problem, result.params, s, lam) for s in ("train", "val", "test"))
+    return FitResult(run_dir, result.epoch, result.cost, result.reason, history, train, val, test, resumed_from, swept)
 
 
 def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture) -> tuple[Params, History, int, Any]:
