@@ -209,7 +209,9 @@ class TrainConfig(_Section):
     tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (0 = never).")
     dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type of the computation.")
     chunk_size: Optional[Annotated[int, Field(ge=1)]] = Field(
-        None, description="Examples per forward/backward chunk (bounds memory); null = automatic."
+        None,
+        description="Examples per forward/backward chunk (bounds memory); null = automatic: the whole batch for "
+        "small problems, else chunks of about 8 MiB of activations (see train.chunk_width).",
     )
 
 

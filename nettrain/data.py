@@ -83,6 +83,7 @@ class Table:
     feature_names, target_names: column names (from a .npy file: column numbers, "0", "1", …;
        from a .npz file: its 'feature_names' / 'target_names' arrays when present, else "x0", …
        and "y" or "y0", …).
+    lines: for a text file, the physical line (1-based) each row was read from; else None.
     The task follows from y's shape: 1-D labels are a classification, a 2-D y a regression.
     """
 
@@ -91,6 +92,7 @@ class Table:
     feature_names: list[str]
     target_names: list[str]
     path: Path
+    lines: Optional[list[int]] = None
 
 
 def read_table(
@@ -192,7 +194,7 @@ def _read_text(
         y = _numeric_columns(path, rows, lines, names, target_cols, delimiter)
     else:
         y = _label_column(path, rows, lines, names[target_cols[0]], target_cols[0], require_target)
-    return Table(X, y, [names[j] for j in feature_cols], list(target_names), path)
+    return Table(X, y, [names[j] for j in feature_cols], list(target_names), path, lines)
 
 
 def _read_utf8(path: Path) -> str:
@@ -697,13 +699,14 @@ class Preprocessing:
 
     # ---- applying it
 
-    def transform_x(self, X: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    def transform_x(self, X: np.ndarray, dtype: Any = np.float64, path: Optional[PathLike] = None) -> np.ndarray:
         """x̂ = (x − μ) / σ for each row: a new (m, n) array of dtype (a copy even without statistics)."""
         X = np.asarray(X)
         n = len(self.feature_names)
         if X.ndim != 2 or X.shape[1] != n:
             got = f"{X.shape[1]} features" if X.ndim == 2 else f"an array of shape {X.shape}"
-            raise _error(f"the data has {got}, the model expects {n} ({_list(self.feature_names)})")
+            where = f"{path}: " if path is not None else ""
+            raise _error(f"{where}the data has {got}, the model expects {n} ({_list(self.feature_names)})")
         out = np.empty(X.shape, dtype=dtype)
         if self.mean is None:
             out[...] = X
@@ -715,11 +718,14 @@ class Preprocessing:
             out[start : start + step] = (np.asarray(X[start : start + step], dtype=np.float64) - mu) / sigma
         return out
 
-    def encode_y(self, y_raw: Any, path: Optional[PathLike] = None, dtype: Any = np.float64) -> np.ndarray:
+    def encode_y(
+        self, y_raw: Any, path: Optional[PathLike] = None, dtype: Any = np.float64, lines: Optional[Sequence[int]] = None
+    ) -> np.ndarray:
         """Targets as network outputs.
 
         classification: one-hot (m, K), column c ⇔ labels[c]; binary: (m, 1) of 0/1 (1 ⇔ labels[1]).
         regression: (m, k) floats.
+        lines: the file line of each row (Table.lines), so that an unknown label is reported as file:line.
         """
         where = f"{path}: " if path is not None else ""
         y = np.asarray(y_raw)
@@ -740,14 +746,16 @@ class Preprocessing:
             y = y[:, 0]
         if y.ndim != 1:
             raise _error(f"{where}classification takes one label per example (got targets of shape {y.shape})")
-        codes = self._label_codes(y, where)
+        codes = self._label_codes(y, where, path, lines)
         if self.binary:
             return codes.astype(dtype).reshape(-1, 1)
         Y = np.zeros((y.shape[0], len(self.labels or [])), dtype=dtype)
         Y[np.arange(y.shape[0]), codes] = 1
         return Y
 
-    def _label_codes(self, y: np.ndarray, where: str) -> np.ndarray:
+    def _label_codes(
+        self, y: np.ndarray, where: str, path: Optional[PathLike] = None, lines: Optional[Sequence[int]] = None
+    ) -> np.ndarray:
         """The index in self.labels of each label in y; DataError at the first unknown one."""
         index = {label: c for c, label in enumerate(self.labels or [])}
         if y.size == 0:
@@ -777,8 +785,11 @@ class Preprocessing:
         codes = mapped[inverse.reshape(-1)]
         if unknown:
             first = int(np.flatnonzero(np.isin(inverse.reshape(-1), unknown))[0])
+            row = f" (first in data row {first + 1})"
+            if path is not None and lines is not None:  # a text file: its line and column, as read_table says
+                where, row = f"{path}:{lines[first]}: column {_show(self.target_names[0])}: ", ""
             raise _error(
-                f"{where}label {_show(_py(y[first]))} (first in data row {first + 1}) is not one of the "
+                f"{where}label {_show(_py(y[first]))}{row} is not one of the "
                 f"{len(self.labels or [])} training labels: {_list(self.labels or [])}"
             )
         return codes
@@ -836,6 +847,61 @@ def split_indices(m: int, train: float, val: float, test: float, seed: int) -> d
     }
 
 
+class MappedRows:
+    """Rows `rows` of a memory-mapped X, transformed as Preprocessing.transform_x would — but only
+    a chunk at a time, when read. The training split of a .npy file larger than RAM stays on disk.
+
+    shape is (m_split, n), as the array it stands for. columns() gives the transposed view the
+    math core trains on: x (n, m_split) with .shape and .read(start, stop, out), which writes
+    x̂ columns start…stop−1 into out (n, stop − start) — the same numbers transform_x gives.
+    """
+
+    def __init__(self, X: np.ndarray, rows: np.ndarray, pre: "Preprocessing", dtype: Any) -> None:
+        self.X, self.rows, self.pre, self.dtype = X, np.asarray(rows), pre, np.dtype(dtype)
+        self.shape = (len(self.rows), X.shape[1])
+        self._range = bool(len(self.rows)) and int(self.rows[-1]) - int(self.rows[0]) + 1 == len(self.rows)
+        if pre.mean is not None:
+            self._mu, self._sigma = np.asarray(pre.mean), np.asarray(pre.std)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def columns(self) -> "_MappedColumns":
+        return _MappedColumns(self)
+
+    def read_rows(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        """x̂ of rows start…stop−1 of the split, written into out (stop − start, n) (or a view of it)."""
+        r0 = int(self.rows[0]) if self._range else 0
+        block = self.X[r0 + start : r0 + stop] if self._range else self.X[self.rows[start:stop]]
+        if self.pre.mean is None:
+            np.copyto(out, block, casting="unsafe")  # as transform_x: a cast copy
+        else:  # as transform_x: (x − μ)/σ in float64, then cast
+            t = np.subtract(np.asarray(block, dtype=np.float64), self._mu)
+            np.copyto(out, np.divide(t, self._sigma, out=t), casting="unsafe")
+        return out
+
+
+class _MappedColumns:
+    """MappedRows seen as columns, x (n, m), read chunk by chunk (see MappedRows)."""
+
+    def __init__(self, rows: MappedRows) -> None:
+        self.rows, self.dtype = rows, rows.dtype
+        self.shape = (rows.shape[1], rows.shape[0])
+
+    def read(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
+        self.rows.read_rows(start, stop, out.T)  # out (n, w) C-ordered: its transpose is (w, n)
+        return out
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """x[:, a:b]: those columns as an array (so code that slices x still works)."""
+        rows, cols = key if isinstance(key, tuple) else (slice(None), key)
+        start, stop, step = cols.indices(self.shape[1]) if isinstance(cols, slice) else (cols, cols + 1, 1)
+        if step != 1:
+            raise IndexError("a column source reads contiguous columns only")
+        out = np.empty((self.shape[0], max(0, stop - start)), self.dtype)
+        return self.read(start, stop, out)[rows]
+
+
 def prepare(
     table: Table,
     split: dict[str, float],
@@ -843,8 +909,12 @@ def prepare(
     seed: int,
     n_outputs: Optional[int] = None,
     dtype: Any = np.float64,
+    lazy: bool = False,
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], Preprocessing]:
     """Split the table, standardise X with train statistics and encode Y.
+
+    lazy (for training): a memory-mapped X's train split is returned as MappedRows, read a chunk
+    at a time while training, instead of being copied (the other splits are copied as usual).
 
     Returns ({"train": (X, Y), "val": ..., "test": ...}, Preprocessing); empty splits are left
     out. X is (m_split, n), Y is (m_split, n_outputs), both of dtype. The label set is the sorted
@@ -907,6 +977,8 @@ def prepare(
     splits = {}
     for name in ("train", "val", "test"):
         rows = idx[name]
-        if rows.size:
+        if rows.size and lazy and name == "train" and isinstance(X, np.memmap):
+            splits[name] = (MappedRows(X, rows, pre, dtype), pre.encode_y(y[rows], path, dtype))
+        elif rows.size:
             splits[name] = (pre.transform_x(X[rows], dtype), pre.encode_y(y[rows], path, dtype))
     return splits, pre

@@ -26,19 +26,27 @@ The UFLDL equations live here and nowhere else. Layers are numbered as in the tu
 Examples are stored in columns (x has shape (s_1, m)), as in the tutorial's vectorised notes:
 data files hold one row per example and are transposed once when loaded for training.
 
+Training (Backprop) computes the same equations with the numbers laid out for speed: all the
+parameters in one vector (FlatParams), layer l's block being Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾]; each layer's
+activations with a row of ones on top, [1; a⁽ˡ⁾]. Then z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾ = Θ⁽ˡ⁾[1; a⁽ˡ⁾] and
+[Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] = δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ are one matrix product each; buffers are allocated
+once per run; the sum over examples may be taken in chunks (bounded memory) and by threads.
+
 Left out on purpose: no file, YAML or terminal code; nothing but numpy and nettrain's math.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
+from . import losses
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, Activation
 from .errors import ModelError
-from .losses import Loss, get_loss
+from .losses import Loss, OutputScratch, get_loss, output_step
 
 INIT_SCHEMES = ("normal", "glorot_uniform", "he_normal")
 
@@ -199,7 +207,7 @@ def cost(
     With chunk_size, the sum over examples is taken chunk by chunk (memory bounded by the chunk).
     """
     m = x.shape[1]
-    step = m if not chunk_size else chunk_size
+    step = _eval_step(x, chunk_size)
     dtype = params.W[1].dtype
     total = 0.0
     for s in range(0, m, max(step, 1)):
@@ -211,67 +219,325 @@ def cost(
     return Cost(J_data + J_reg, J_data, J_reg)
 
 
-class Workspace:
-    """Buffers for z, a, δ and f′ of one chunk of examples, allocated once and reused each epoch.
+SOURCE_CHUNK = 65536  # examples per forward pass when x is a column source (a memory map), not an array
 
-    Touching freshly allocated memory is slow; a training run allocates these once. Buffers are
-    flat, so a narrower last chunk gets contiguous (s_l, width) views of the same memory.
+
+def _eval_step(x: Any, chunk_size: Optional[int]) -> int:
+    if chunk_size:
+        return int(chunk_size)
+    return x.shape[1] if isinstance(x, np.ndarray) else SOURCE_CHUNK
+
+
+def cost_and_outputs(
+    arch: Architecture,
+    params: Params,
+    x: Any,
+    y: np.ndarray,
+    lam: float = 0.0,
+    chunk_size: Optional[int] = None,
+) -> tuple[Cost, np.ndarray]:
+    """cost(...) and predict(...) together, from one forward pass: J and h_{W,b}(x) (s_nl, m).
+
+    The same numbers as the two functions (computed the same way); x may be a column source
+    (network.Backprop), read SOURCE_CHUNK examples at a time.
+    """
+    m = x.shape[1]
+    step = max(_eval_step(x, chunk_size), 1)
+    dtype, nl = params.W[1].dtype, arch.nl
+    h = np.empty((arch.layers[-1], m), dtype)
+    total = 0.0
+    for s in range(0, m, step):
+        xc = np.asarray(x[:, s : s + step], dtype=dtype)
+        yc = np.asarray(y[:, s : s + step], dtype=dtype)
+        z, a = forward(arch, params, xc)
+        total += arch.loss_fn.fn(z[nl], a[nl], yc, arch.f_out)  # Σᵢ loss, as data_cost_sum
+        h[:, s : s + step] = a[nl]
+    J_data = total / m
+    J_reg = reg_cost(params.W, lam)
+    return Cost(J_data + J_reg, J_data, J_reg), h
+
+
+class FlatParams(NamedTuple):
+    """Every parameter in one vector, seen three ways (all views of `vec`, nothing copied).
+
+    theta[l] = Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾], shape (s_{l+1}, 1 + s_l): b⁽ˡ⁾ as column 0, then W⁽ˡ⁾, so that
+        z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾ = Θ⁽ˡ⁾ [1; a⁽ˡ⁾]          ([1; a]: a row of ones on top of a)
+        [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] = δ⁽ˡ⁺¹⁾ [1; a⁽ˡ⁾]ᵀ
+    are each ONE matrix product, the bias inside it (no broadcast add, no separate Σᵢ δ).
+    params: Params with W[l] = Θ⁽ˡ⁾[:, 1:] and b[l] = Θ⁽ˡ⁾[:, 0] (strided views).
+    vec: Θ⁽¹⁾, Θ⁽²⁾, … one after the other: an update θ ← θ − α∇J is two numpy calls in all.
+    """
+
+    vec: np.ndarray
+    theta: dict[int, np.ndarray]
+    params: Params
+
+
+def flat_params(layers: tuple[int, ...], dtype: type = np.float64) -> FlatParams:
+    """Zero parameters for these layer sizes, laid out as FlatParams describes."""
+    s = tuple(int(v) for v in layers)
+    vec = np.zeros(sum(s[l] * (1 + s[l - 1]) for l in range(1, len(s))), dtype)
+    theta, W, b, off = {}, {}, {}, 0
+    for l in range(1, len(s)):
+        theta[l] = vec[off : off + s[l] * (1 + s[l - 1])].reshape(s[l], 1 + s[l - 1])
+        W[l], b[l] = theta[l][:, 1:], theta[l][:, 0]
+        off += theta[l].size
+    return FlatParams(vec, theta, Params(W, b))
+
+
+def copy_params(dst: FlatParams, src: Params) -> FlatParams:
+    """Write src's W[l], b[l] into dst (any layout to the flat one); returns dst."""
+    for l in src.W:
+        np.copyto(dst.params.W[l], src.W[l], casting="unsafe")
+        np.copyto(dst.params.b[l], src.b[l], casting="unsafe")
+    return dst
+
+
+def _augmented(s: int, w: int, dtype: type) -> np.ndarray:
+    """An (1 + s, w) array for [1; a]: row 0 is ones, rows 1… are left for a."""
+    buf = np.empty((1 + s, w), dtype)
+    buf[0] = 1.0
+    return buf
+
+
+class Workspace:
+    """Buffers for one chunk of up to `width` examples, allocated once and reused every epoch.
+
+    Per layer δ⁽ˡ⁾; a⁽ˡ⁾ inside [1; a⁽ˡ⁾] (FlatParams) for the hidden layers, where z⁽ˡ⁾ is computed
+    and f applied in place (half the memory traffic; f′ is computed from a); z and a of the output
+    layer (the same buffer for an identity output); one f′ buffer
+    shared by the hidden layers (each f′ is used at once); [1; x] for input columns read every
+    epoch (a memory map); the output step's scratch; and G, the chunk's sums δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ
+    (laid out as flat_params). Touching freshly allocated memory is slow: a training run makes
+    these once per worker. z⁽ⁿˡ⁾, δ, f′ are flat, so a narrower last chunk gets contiguous (s_l, w)
+    views of the same memory; [1; a] buffers are made per chunk width (the ones row must stay put).
     """
 
     def __init__(self, arch: Architecture, width: int, dtype: type = np.float64) -> None:
-        self.arch, self.width, self.dtype = arch, width, np.dtype(dtype)
-        s, nl = arch.layers, arch.nl
-        self._z = {l: np.empty(s[l - 1] * width, dtype) for l in range(2, nl + 1)}
-        # an identity layer's a is its z: no copy is ever made
-        self._a = {
-            l: self._z[l] if (arch.f_out if l == nl else arch.f).name == "identity" else np.empty(s[l - 1] * width, dtype)
-            for l in range(2, nl + 1)
-        }
+        self.arch, self.width, self.dtype = arch, int(width), np.dtype(dtype)
+        s, nl, width = arch.layers, arch.nl, self.width
+        self._z = {nl: np.empty(s[-1] * width, dtype)}  # a hidden layer's z is written into its a (below)
         self._delta = {l: np.empty(s[l - 1] * width, dtype) for l in range(2, nl + 1)}
-        self._fp = {l: np.empty(s[l - 1] * width, dtype) for l in range(2, nl)}
-        self._ones = np.ones(width, dtype)
-        self.G = {l: np.empty((s[l], s[l - 1]), dtype) for l in range(1, nl)}  # chunk sums of δaᵀ
-        self.g = {l: np.empty(s[l], dtype) for l in range(1, nl)}
-        self._views: dict[int, tuple] = {}
+        self._fp = np.empty(max(s[1:-1], default=0) * width, dtype)
+        self._out = np.empty(s[-1] * width, dtype) if arch.f_out.name != "identity" else None
+        self.scratch = OutputScratch(s[-1], width, dtype)
+        self.G = flat_params(s, dtype)
+        self._views: dict[int, dict] = {}
 
-    def views(self, w: int) -> tuple[dict, dict, dict, dict, np.ndarray]:
-        """(z, a, delta, fp, ones) for a chunk of w ≤ width examples."""
+    def views(self, w: int) -> dict:
+        """Views for a chunk of w ≤ width examples, keyed by name and then by layer l:
+        z, a, aug ([1; a], hidden layers), delta, fp, x_aug (a [1; x] buffer), scratch."""
         if w not in self._views:
-            s = self.arch.layers
+            s, nl, dt = self.arch.layers, self.arch.nl, self.dtype
 
             def shaped(bufs):
                 return {l: buf[: s[l - 1] * w].reshape(s[l - 1], w) for l, buf in bufs.items()}
 
-            self._views[w] = (shaped(self._z), shaped(self._a), shaped(self._delta), shaped(self._fp), self._ones[:w])
+            z, delta = shaped(self._z), shaped(self._delta)
+            aug = {l: _augmented(s[l - 1], w, dt) for l in range(2, nl)}
+            a = {l: aug[l][1:] for l in aug}
+            for l in range(2, nl):
+                # hidden layers: z⁽ˡ⁾ is computed where a⁽ˡ⁾ goes and f is applied in place — f′ needs
+                # a alone: σ′ = a(1 − a), tanh′ = 1 − a², relu′ = [a > 0] = [z > 0], identity′ = 1
+                z[l] = a[l]
+            a[nl] = z[nl] if self._out is None else self._out[: s[-1] * w].reshape(s[-1], w)
+            fp = {l: self._fp[: s[l - 1] * w].reshape(s[l - 1], w) for l in range(2, nl)}
+            self._views[w] = {"z": z, "a": a, "aug": aug, "delta": delta, "fp": fp, "x_aug": None,
+                              "scratch": self.scratch.view(w)}
         return self._views[w]
+
+    def x_buffer(self, w: int) -> np.ndarray:
+        """[1; x] for a chunk of w examples whose columns are read every epoch."""
+        v = self.views(w)
+        if v["x_aug"] is None:
+            v["x_aug"] = _augmented(self.arch.layers[0], w, self.dtype)
+        return v["x_aug"]
 
 
 def zeros_like_params(params: Params) -> Params:
     return Params({l: np.zeros_like(w) for l, w in params.W.items()}, {l: np.zeros_like(v) for l, v in params.b.items()})
 
 
-def _backprop_chunk(arch, W, b, x, y, ws: Workspace, dW, db) -> float:
-    """Forward and backward over one chunk of columns; writes Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ into dW, Σᵢ δ⁽ˡ⁺¹⁾ into db.
+class _Chunk(NamedTuple):
+    """Everything one chunk of examples needs every epoch, resolved once: views, not lookups."""
 
-    Returns Σᵢ loss over the chunk. Every product writes into a workspace buffer (out=...).
+    load: Optional[Callable[[], Any]]  # reads x's columns into aug[1] (a memory map); None: kept in memory
+    z: list  # indexed by layer l, as in the notes (index 0 unused)
+    a: list
+    aug: list  # [1; a⁽ˡ⁾]
+    augT: list  # [1; a⁽ˡ⁾]ᵀ, the transposed views δ[1; a]ᵀ takes
+    delta: list
+    fp: list
+    y: np.ndarray
+    ysum: Optional[np.ndarray]
+    scratch: OutputScratch
+    dtheta: list  # where the chunk's sums go: the gradient itself for chunk 0, else its worker's G
+    G_vec: Optional[np.ndarray]  # None for chunk 0: nothing to add
+
+
+def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk) -> float:
+    """Forward and backward over one chunk of columns; writes δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ = [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]
+    into c.dtheta[l]; returns Σᵢ loss over the chunk.
+
+    theta[l] = Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾], WT[l] = W⁽ˡ⁾ᵀ (FlatParams). Every product writes into a
+    workspace buffer; np.dot with a positional out is numpy's cheapest call for it.
     """
-    nl, f = arch.nl, arch.f
-    z, a, delta, fp, ones = ws.views(x.shape[1])
-    a[1] = x
-    for l in range(1, nl):
-        np.matmul(W[l], a[l], out=z[l + 1])  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾
-        z[l + 1] += b[l][:, None]
-        (arch.f_out if l + 1 == nl else f).f(z[l + 1], out=a[l + 1])  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
-    # δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾, e.g. −(y − a⁽ⁿˡ⁾)·f′(z⁽ⁿˡ⁾) for the squared error
-    loss_sum = arch.loss_fn.delta(z[nl], a[nl], y, arch.f_out, delta[nl])
+    dot, z, a, aug, delta = np.dot, c.z, c.a, c.aug, c.delta
+    if c.load is not None:
+        c.load()  # a⁽¹⁾ = x: this chunk's columns, read in the arithmetic dtype
+    for l in range(1, nl - 1):
+        dot(theta[l], aug[l], z[l + 1])  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾ = Θ⁽ˡ⁾[1; a⁽ˡ⁾]
+        f(z[l + 1], a[l + 1])  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), in place: z[l+1] is a[l+1], inside [1; a⁽ˡ⁺¹⁾]
+    dot(theta[nl - 1], aug[nl - 1], z[nl])  # z⁽ⁿˡ⁾ = Θ⁽ⁿˡ⁻¹⁾[1; a⁽ⁿˡ⁻¹⁾]
+    # a⁽ⁿˡ⁾ = f_out(z⁽ⁿˡ⁾) and δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾, e.g. −(y − a⁽ⁿˡ⁾)·f′(z⁽ⁿˡ⁾) for the squared error
+    loss_sum = step(z[nl], a[nl], c.y, c.ysum, delta[nl], c.scratch)
     for l in range(nl - 1, 0, -1):
-        np.matmul(delta[l + 1], a[l].T, out=dW[l])  # Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ
-        np.matmul(delta[l + 1], ones, out=db[l])  # Σᵢ δ⁽ˡ⁺¹⁾ (a product with 1s beats .sum)
+        dot(delta[l + 1], c.augT[l], c.dtheta[l])  # [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ]
         if l > 1:  # δ⁽¹⁾ is never needed: the input has no parameters below it
-            np.matmul(W[l].T, delta[l + 1], out=delta[l])  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾) · f′(z⁽ˡ⁾)
-            if f.name != "identity":
-                delta[l] *= f.fprime(z[l], a[l], out=fp[l])
+            dot(WT[l], delta[l + 1], delta[l])  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾) · f′(z⁽ˡ⁾)
+            if fprime is not None:  # identity: f′ = 1. (z[l] is a[l] here: every f′ reads a alone)
+                np.multiply(delta[l], fprime(z[l], a[l], c.fp[l]), delta[l])
     return loss_sum
+
+
+def _reader(x: Any, s: int, e: int, buf: np.ndarray) -> Callable[[], Any]:
+    return lambda: x.read(s, e, buf)
+
+
+class Backprop:
+    """J(θ) and ∇J(θ) over one training set x (s_1, m), y (s_nl, m), set up once, evaluated per epoch.
+
+    Everything that does not change between epochs is resolved here: chunk boundaries, every
+    buffer view, the transposed views, the loss/activation dispatch, y in the arithmetic dtype,
+    and x as [1; x] blocks (FlatParams: the bias rides inside the products).
+
+    The sum over examples is taken chunk by chunk, chunk c holding columns [c·width, (c+1)·width):
+    chunk 0 writes its sums straight into the gradient, every later chunk into its worker's G,
+    which is then added to the gradient in chunk order. So the result depends on `width` alone,
+    bit for bit — never on how many threads computed it. With a pool the chunks are dealt out
+    round-robin to its workers (parallel.Pool: numpy releases the GIL in BLAS and in elementwise
+    loops, so both the products and the elementwise work run on every core; BLAS then runs one
+    thread each, as parallel.for_training arranges).
+
+    x may be an array — copied once into [1; x] blocks, one per chunk, in the arithmetic dtype (one
+    more copy of x for the run) — or a column source with .shape (s_1, m) and .read(start, stop,
+    out) that writes columns start…stop−1 into out, called for every chunk every epoch (a memory-
+    mapped file read chunk by chunk: memory stays bounded by the chunk, whatever m is).
+    Call it inside np.errstate(over="ignore"): sigmoid's exp(−z) may overflow harmlessly, and the
+    loop silences that once rather than on every call.
+    """
+
+    def __init__(
+        self,
+        arch: Architecture,
+        x: Any,
+        y: np.ndarray,
+        lam: float,
+        dtype: type = np.float64,
+        width: Optional[int] = None,
+        pool: Any = None,
+        workspaces: Optional[list] = None,
+    ) -> None:
+        self.arch, self.lam, self.dtype = arch, float(lam), np.dtype(dtype)
+        self.m = m = int(x.shape[1])
+        if m < 1:
+            raise ModelError("backprop needs at least one example (x has no columns)")
+        width = m if not width else max(1, min(int(width), m))
+        bounds = [(s, min(s + width, m)) for s in range(0, m, width)]
+        self.pool = pool
+        self.threads = 1 if pool is None else max(1, min(pool.size, len(bounds)))
+        if workspaces is None:
+            workspaces = [Workspace(arch, width, self.dtype) for _ in range(self.threads)]
+        self.workspaces = workspaces
+        self.grad = flat_params(arch.layers, self.dtype)  # ∇J: .vec, .theta, .params
+        self.g, self.grads = self.grad.vec, self.grad.params
+        self._own = flat_params(arch.layers, self.dtype)  # θ copied here when given as plain Params
+        self._f, self._step = arch.f.loop_f, output_step(arch.loss_fn, arch.f_out)
+        self._fprime = None if arch.f.name == "identity" else arch.f.fprime
+        self._nl = arch.nl
+        self.chunks = [self._chunk(c, s, e, x, y) for c, (s, e) in enumerate(bounds)]
+        self._WT: dict[int, tuple] = {}
+
+    def _chunk(self, c: int, s: int, e: int, x: Any, y: np.ndarray) -> _Chunk:
+        ws = self.workspaces[c % len(self.workspaces)]
+        nl = self.arch.nl
+        v = ws.views(e - s)
+        aug = dict(v["aug"])
+        a = dict(v["a"])
+        if isinstance(x, np.ndarray):  # [1; x] for this chunk, made once
+            aug[1] = _augmented(x.shape[0], e - s, self.dtype)
+            np.copyto(aug[1][1:], x[:, s:e], casting="unsafe")
+            load = None
+        else:  # a column source: read into the workspace's [1; x] every epoch
+            aug[1] = ws.x_buffer(e - s)
+            load = _reader(x, s, e, aug[1][1:])
+        a[1] = aug[1][1:]
+        yc = np.ascontiguousarray(y[:, s:e], dtype=self.dtype)
+        out = self.grad if c == 0 else ws.G
+
+        def listed(d):
+            return [d.get(l) for l in range(nl + 1)]
+
+        return _Chunk(load, listed(v["z"]), listed(a), listed(aug), [None] + [aug[l].T for l in range(1, nl)],
+                      listed(v["delta"]), listed(v["fp"]), yc, losses.target_sums(yc), v["scratch"],
+                      listed(out.theta), None if c == 0 else ws.G.vec)
+
+    def _theta(self, params: Any) -> tuple:
+        """(FlatParams, Θ⁽ˡ⁾ list, W⁽ˡ⁾ᵀ list) for params, resolved once per FlatParams object; plain
+        Params are copied into this Backprop's own FlatParams on every call."""
+        if not isinstance(params, FlatParams):  # never cached: its arrays may change in place
+            params = copy_params(self._own, params)
+            if id(params) in self._WT:
+                return self._WT[id(params)]
+        nl = self._nl
+        # the entry holds params itself, so its id cannot be reused while the entry exists
+        self._WT[id(params)] = r = (params, [None] + [params.theta[l] for l in range(1, nl)],
+                                    [None] + [params.params.W[l].T for l in range(1, nl)])
+        return r
+
+    def __call__(self, params: Any) -> Cost:
+        """J(θ) at params (FlatParams, or Params copied into FlatParams); ∇J(θ) into self.grad."""
+        fp, theta, WT = self._WT.get(id(params)) or self._theta(params)  # keyed by the object: FlatParams are kept
+        f, fprime, step, nl, g = self._f, self._fprime, self._step, self._nl, self.g
+        loss_sum = 0.0
+        if self.threads == 1:
+            for c in self.chunks:
+                loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c)
+                if c.G_vec is not None:
+                    np.add(g, c.G_vec, g)  # chunk sums added in chunk order
+        else:
+            loss_sum = self._run_threads(theta, WT)
+        m, lam, W = self.m, self.lam, fp.params.W
+        np.divide(g, m, g)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
+        if lam:
+            G, dW = self.workspaces[0].G.params.W, self.grads.W  # G is free once the chunks are added
+            for l in range(1, nl):
+                np.add(dW[l], np.multiply(W[l], lam, G[l]), dW[l])  # + λ W⁽ˡ⁾ (never for b)
+        J_data = loss_sum / m
+        J_reg = reg_cost(W, lam) if lam else 0.0
+        return Cost(J_data + J_reg, J_data, J_reg)
+
+    def _run_threads(self, theta, WT) -> float:
+        """Round r gives chunk r·T + k to worker k of the pool (worker 0 is this thread)."""
+        T, chunks, g, run = self.threads, self.chunks, self.g, self.pool.run
+        head = (self._f, self._fprime, self._step, self._nl, theta, WT)
+        loss_sum = 0.0
+        for r in range(0, len(chunks), T):
+            batch = chunks[r : r + T]
+            for c, loss in zip(batch, run(_backprop_chunk, [head + (c,) for c in batch])):
+                loss_sum += loss
+                if c.G_vec is not None:
+                    np.add(g, c.G_vec, g)  # chunk sums added in chunk order
+        return loss_sum
+
+    def close(self) -> None:
+        """Nothing to release (the pool belongs to the caller); kept for use with `with`."""
+
+    def __enter__(self) -> "Backprop":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 def backprop(
@@ -293,39 +559,45 @@ def backprop(
     The sum over examples i is a matrix product over the columns. With a workspace narrower
     than m, it is taken chunk by chunk (memory O(width · Σ s_l) instead of O(m · Σ s_l)); the
     result is the same full-batch gradient. `grads`, when given, is overwritten and returned.
+    A training run sets this up once instead (Backprop); this is the same computation, one-shot.
     """
-    W, b = params.W, params.b
-    m = x.shape[1]
-    dtype = W[1].dtype
-    if ws is None:
-        ws = Workspace(arch, m, dtype)
+    dtype = params.W[1].dtype
+    bp = Backprop(arch, x, y, lam, dtype, width=ws.width if ws is not None else None,
+                  workspaces=[ws] if ws is not None else None)
+    with np.errstate(over="ignore"):  # sigmoid's exp(−z) overflows harmlessly for z < −709
+        c = bp(params)
     if grads is None:
         grads = zeros_like_params(params)
-    dW, db = grads.W, grads.b
-    loss_sum = 0.0
-    for s in range(0, m, ws.width):
-        xc, yc = x[:, s : s + ws.width], y[:, s : s + ws.width]
-        if xc.dtype != dtype:
-            xc = xc.astype(dtype)
-        if yc.dtype != dtype:
-            yc = yc.astype(dtype)
-        if s == 0:
-            loss_sum += _backprop_chunk(arch, W, b, xc, yc, ws, dW, db)
-        else:  # later chunks add their sums to the first one's
-            loss_sum += _backprop_chunk(arch, W, b, xc, yc, ws, ws.G, ws.g)
-            for l in dW:
-                dW[l] += ws.G[l]
-                db[l] += ws.g[l]
-    for l in dW:
-        dW[l] /= m  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ
-        db[l] /= m  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾
-        if lam:
-            dW[l] += np.multiply(W[l], lam, out=ws.G[l])  # + λ W⁽ˡ⁾ (never for b)
-    J_data = loss_sum / m
-    J_reg = reg_cost(W, lam)
-    return Cost(J_data + J_reg, J_data, J_reg), grads
+    for l in grads.W:
+        np.copyto(grads.W[l], bp.grads.W[l])
+        np.copyto(grads.b[l], bp.grads.b[l])
+    return c, grads
 
 
 def grad_norm(grads: Params) -> float:
-    """‖∇J‖ over all blocks: √(Σₗ ‖∂J/∂W⁽ˡ⁾‖² + ‖∂J/∂b⁽ˡ⁾‖²)."""
+    """‖∇J‖ over all blocks: √(Σₗ ‖∂J/∂W⁽ˡ⁾‖² + ‖∂J/∂b⁽ˡ⁾‖²).
+
+    When the blocks are the views of one FlatParams vector (as the training loop's are), one
+    product over that vector: a run that logs every epoch pays one call, not a copy per block.
+    """
+    base = _flat_base(grads)
+    if base is not None:
+        return math.sqrt(float(np.vdot(base, base)))
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.blocks().values())))
+
+
+def _flat_base(p: Params) -> Optional[np.ndarray]:
+    """The one contiguous vector every block of p is a view of and that holds nothing else, or None."""
+    base, n = None, 0
+    for w in p.W.values():
+        base = w.base if base is None else base
+        if w.base is not base:
+            return None
+        n += w.size
+    for v in p.b.values():
+        if v.base is not base:
+            return None
+        n += v.size
+    if isinstance(base, np.ndarray) and base.ndim == 1 and base.size == n and base.flags.c_contiguous:
+        return base
+    return None

@@ -1,0 +1,723 @@
+"""Seconds per epoch of full-batch gradient descent: nettrain beside the same math written other ways.
+
+    python benchmarks/bench.py [--quick] [--threads 1|2] [--large] [--memmap] [--only NAME ...]
+
+Every (workload, peer) pair runs in its own subprocess, with the thread budget given by --threads
+(OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, torch.set_num_threads, threadpoolctl), so that peak memory
+is the pair's own and no library's idle threads steal from another's. Every peer starts from the
+same initial weights; its J(θ₀) and J(θ₁) (one update) are checked against nettrain's before timing.
+
+peers
+    nettrain     train.gradient_descent (network.Backprop + the two-call update), with the pool
+                 parallel.for_training picks under the thread budget (nettrain's own choice)
+    numpy        a minimal hand-written numpy loop of the same math (examples in columns)
+    matmul       the matrix products of an epoch alone, into preallocated outputs: the practical limit
+    tmatmul      the same products in PyTorch (its BLAS, its layout): PyTorch's own limit
+    torch        PyTorch CPU, the same math with manual gradients
+    autograd     PyTorch CPU, loss.backward() and a manual update
+    sklearn      MLPClassifier, solver='sgd' in its full-batch setting (batch_size=m, no momentum,
+                 constant rate, alpha = λ·m since it divides the L2 term by m, no shuffling, no early stop)
+    fit          (small only) runs.fit with logging and checkpointing on, log.every 1: per-epoch cost
+                 measured as (t(N epochs) − t(0 epochs)) / N, beside the bare step above
+
+Seconds per epoch are the median over repeats of (time of E epochs) / E, after one warm-up repeat.
+Peak memory is the peer's own: the peak RSS from just after the data and θ₀ exist until the end of
+its timing (set-up included), minus the RSS at that start (VmHWM, reset via /proc/self/clear_refs).
+Results go to benchmarks/results/ (JSON and Markdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+# name: layers, activation, output, loss, alpha, lam, dtype, m (None: from data), epochs per repeat, repeats
+WORKLOADS = {
+    "tiny": dict(layers=[2, 3, 1], out="sigmoid", alpha=2.0, lam=0.0, dtype="float64", epochs=3000, repeats=7),
+    "small": dict(layers=[64, 30, 10], out="softmax", alpha=0.5, lam=1e-4, dtype="float64", epochs=200, repeats=7),
+    "medium64": dict(layers=[784, 128, 10], out="softmax", alpha=0.1, lam=1e-4, dtype="float64", m=10_000,
+                     epochs=10, repeats=7),
+    "medium32": dict(layers=[784, 128, 10], out="softmax", alpha=0.1, lam=1e-4, dtype="float32", m=10_000,
+                     epochs=10, repeats=7),
+    "large": dict(layers=[784, 512, 256, 10], out="softmax", alpha=0.1, lam=1e-4, dtype="float32", m=60_000,
+                  epochs=2, repeats=5),
+}
+_KEEP: list = []
+PEERS = ["nettrain", "numpy", "matmul", "torch", "autograd", "sklearn", "tmatmul"]
+
+
+# ----------------------------------------------------------------------------- data and weights
+
+
+def make_problem(name: str):
+    """x (s_1, m), y (s_nl, m) one-hot/0-1 in the workload's dtype, labels (m,), and θ₀ as (W, b) lists."""
+    w = WORKLOADS[name]
+    dtype = np.dtype(w["dtype"])
+    layers = w["layers"]
+    rng = np.random.default_rng(0)
+    if name == "tiny":
+        X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
+        labels = np.array([0, 1, 1, 0])
+        Y = labels[:, None].astype(np.float64)
+    elif name == "small":
+        raw = np.loadtxt(ROOT / "data" / "digits.csv", delimiter=",", skiprows=1)
+        X, labels = raw[:, :-1], raw[:, -1].astype(int)
+        sd = X.std(axis=0)
+        sd[sd == 0] = 1.0
+        X = (X - X.mean(axis=0)) / sd
+        Y = np.eye(10)[labels]
+    else:
+        m, k = w["m"], layers[-1]
+        labels = rng.integers(0, k, m)
+        X = rng.standard_normal((m, layers[0]), dtype=np.float32 if dtype == np.float32 else np.float64)
+        Y = np.eye(k, dtype=dtype)[labels]
+    x = np.ascontiguousarray(X.T, dtype=dtype)
+    y = np.ascontiguousarray(Y.T, dtype=dtype)
+    from nettrain.network import init_params
+
+    p = init_params(tuple(layers), "glorot_uniform", np.random.default_rng(1), dtype=dtype)
+    nl = len(layers)
+    return x, y, labels, [p.W[l] for l in range(1, nl)], [p.b[l] for l in range(1, nl)]
+
+
+# ----------------------------------------------------------------------------- the peers
+# each make_* returns (step, cost0, cost1): step(E) runs E epochs; cost0/cost1 are J(θ₀), J(θ₁)
+
+
+def make_nettrain(name, x, y, W, b, threads):
+    from nettrain import parallel, train
+    from nettrain.network import Architecture, Params
+
+    w = WORKLOADS[name]
+    arch = Architecture(tuple(w["layers"]), "sigmoid", w["out"], "cross_entropy")
+    params = Params({l + 1: W[l] for l in range(len(W))}, {l + 1: b[l] for l in range(len(b))})
+    m = x.shape[1]
+    costs = []
+
+    def record(e, c, p, g, final):
+        costs.append(c.J)
+
+    ctx = parallel.for_training(arch, m, None, x.dtype, threads=train.blas_threads(arch, m, threads))
+    pool = ctx.__enter__()
+    _KEEP.append(ctx)  # open until the process ends
+    train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], 1, on_epoch=record, pool=pool)
+
+    def step(E):
+        train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], E, pool=pool)
+
+    def timed(E, R):
+        """One run of (R + 1)·E epochs, timed every E epochs from the callback: the set-up (copying
+        x into [1; x] blocks, the workspaces) is once per run, as in a real fit, and not in the epochs."""
+        stamps = []
+
+        def tick(e, c, p, g, final):
+            if e % E == 0:
+                stamps.append(time.perf_counter())
+
+        train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], (R + 1) * E, on_epoch=tick, pool=pool)
+        return [(b - a) / E for a, b in zip(stamps[1:], stamps[2:])]
+
+    t = time.perf_counter()
+    train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], 0, pool=pool)
+    setup = time.perf_counter() - t
+    info = {"workers": pool.size if pool else 1, "chunk": train.chunk_width(arch, m, None, x.dtype), "setup": setup,
+            "timed": timed}
+    return step, costs[0], costs[1], info
+
+
+def _np_sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def make_numpy(name, x, y, W, b, threads):
+    """The straightforward loop: temporaries everywhere, the math as written."""
+    w = WORKLOADS[name]
+    alpha, lam, out = w["alpha"], w["lam"], w["out"]
+    W = [v.copy() for v in W]
+    b = [v.copy() for v in b]
+    m, nl = x.shape[1], len(W) + 1
+
+    def epoch():
+        a = [x]
+        for l in range(nl - 1):
+            z = W[l] @ a[l] + b[l][:, None]
+            if l < nl - 2 or out == "sigmoid":
+                a.append(_np_sigmoid(z))
+            else:
+                e = np.exp(z - z.max(axis=0))
+                a.append(e / e.sum(axis=0))
+        h = a[-1]
+        with np.errstate(divide="ignore"):
+            if out == "sigmoid":
+                J = -np.sum(y * np.log(h) + (1 - y) * np.log(1 - h)) / m
+            else:
+                J = -np.sum(y * np.log(h)) / m
+        J += lam / 2 * sum(np.sum(v * v) for v in W)
+        delta = h - y
+        for l in range(nl - 2, -1, -1):
+            dW = delta @ a[l].T / m + lam * W[l]
+            db = delta.sum(axis=1) / m
+            if l > 0:
+                delta = (W[l].T @ delta) * a[l] * (1 - a[l])
+            W[l] -= alpha * dW
+            b[l] -= alpha * db
+        return float(J)
+
+    c0, c1 = epoch(), epoch()
+    W[:] = [v.copy() for v in W]  # keep training from θ₂: the timing does not depend on θ
+
+    def step(E):
+        for _ in range(E):
+            epoch()
+
+    return step, c0, c1, {}
+
+
+def make_matmul(name, x, y, W, b, threads):
+    """The five (or more) products of an epoch, nothing else: forward W a, backward δ aᵀ and Wᵀ δ."""
+    dt = x.dtype
+    m, nl = x.shape[1], len(W) + 1
+    rng = np.random.default_rng(2)
+    a = [x] + [rng.random((v.shape[0], m)).astype(dt) for v in W]
+    z = [np.empty_like(v) for v in a]
+    d = [np.empty_like(v) for v in a]
+    dW = [np.empty_like(v) for v in W]
+    aT = [v.T for v in a]
+    WT = [v.T for v in W]
+
+    def step(E):
+        for _ in range(E):
+            for l in range(nl - 1):
+                np.dot(W[l], a[l], z[l + 1])
+            for l in range(nl - 2, -1, -1):
+                np.dot(a[l + 1], aT[l], dW[l])
+                if l > 0:
+                    np.dot(WT[l], a[l + 1], d[l])
+
+    return step, None, None, {}
+
+
+def make_tmatmul(name, x, y, W, b, threads):
+    """The same products in PyTorch (its layout: examples in rows), into preallocated outputs."""
+    import torch
+
+    torch.set_num_threads(threads)
+    X = torch.from_numpy(np.ascontiguousarray(x.T))
+    m, nl = X.shape[0], len(W) + 1
+    Wt = [torch.from_numpy(v.copy()) for v in W]
+    g = torch.Generator().manual_seed(2)
+    a = [X] + [torch.rand((m, v.shape[0]), generator=g, dtype=X.dtype) for v in W]
+    z = [torch.empty_like(v) for v in a]
+    d = [torch.empty_like(v) for v in a]
+    dW = [torch.empty_like(v) for v in Wt]
+
+    def step(E):
+        for _ in range(E):
+            for l in range(nl - 1):
+                torch.mm(a[l], Wt[l].T, out=z[l + 1])
+            for l in range(nl - 2, -1, -1):
+                torch.mm(a[l + 1].T, a[l], out=dW[l])
+                if l > 0:
+                    torch.mm(a[l + 1], Wt[l], out=d[l])
+
+    return step, None, None, {"torch": torch.__version__}
+
+
+def make_torch(name, x, y, W, b, threads, autograd=False):
+    import torch
+
+    torch.set_num_threads(threads)
+    w = WORKLOADS[name]
+    alpha, lam, out = w["alpha"], w["lam"], w["out"]
+    X = torch.from_numpy(np.ascontiguousarray(x.T))  # torch's layout: examples in rows
+    Y = torch.from_numpy(np.ascontiguousarray(y.T))
+    Wt = [torch.from_numpy(v.copy()) for v in W]
+    bt = [torch.from_numpy(v.copy()) for v in b]
+    m, nl = X.shape[0], len(W) + 1
+    if autograd:
+        for v in Wt + bt:
+            v.requires_grad_(True)
+        tgt = Y if out == "sigmoid" else Y.argmax(dim=1)
+
+        def epoch():
+            h = X
+            for l in range(nl - 2):
+                h = torch.sigmoid(torch.nn.functional.linear(h, Wt[l], bt[l]))
+            z = torch.nn.functional.linear(h, Wt[-1], bt[-1])
+            if out == "sigmoid":
+                J = torch.nn.functional.binary_cross_entropy_with_logits(z, tgt, reduction="sum") / m
+            else:
+                J = torch.nn.functional.cross_entropy(z, tgt, reduction="sum") / m
+            if lam:
+                J = J + lam / 2 * sum((v * v).sum() for v in Wt)
+            J.backward()
+            with torch.no_grad():
+                for v in Wt + bt:
+                    v -= alpha * v.grad
+                    v.grad = None
+            return float(J)
+    else:
+
+        def epoch():
+            with torch.no_grad():
+                a = [X]
+                for l in range(nl - 2):
+                    a.append(torch.sigmoid(torch.addmm(bt[l], a[l], Wt[l].T)))
+                z = torch.addmm(bt[-1], a[-1], Wt[-1].T)
+                if out == "sigmoid":
+                    h = torch.sigmoid(z)
+                    J = (torch.nn.functional.softplus(z) - Y * z).sum() / m
+                else:
+                    logp = torch.log_softmax(z, dim=1)
+                    h = logp.exp()
+                    J = -(Y * logp).sum() / m
+                if lam:
+                    J = J + lam / 2 * sum((v * v).sum() for v in Wt)
+                delta = h - Y
+                for l in range(nl - 2, -1, -1):
+                    dW = torch.mm(delta.T, a[l]) / m
+                    if lam:
+                        dW += lam * Wt[l]
+                    db = delta.sum(dim=0) / m
+                    if l > 0:
+                        delta = torch.mm(delta, Wt[l]) * a[l] * (1 - a[l])
+                    Wt[l] -= alpha * dW
+                    bt[l] -= alpha * db
+                return float(J)
+
+    c0, c1 = epoch(), epoch()
+
+    def step(E):
+        for _ in range(E):
+            epoch()
+
+    return step, c0, c1, {"torch": torch.__version__, "torch_threads": torch.get_num_threads()}
+
+
+def make_sklearn(name, x, y, W, b, threads, labels):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    warnings.filterwarnings("ignore", category=ConvergenceWarning)
+    w = WORKLOADS[name]
+    X = np.ascontiguousarray(x.T)
+    m = X.shape[0]
+    hidden = tuple(w["layers"][1:-1])
+    clf = MLPClassifier(hidden_layer_sizes=hidden, activation="logistic", solver="sgd", batch_size=m, momentum=0.0,
+                        nesterovs_momentum=False, learning_rate="constant", learning_rate_init=w["alpha"],
+                        alpha=w["lam"] * m, shuffle=False, tol=0.0, n_iter_no_change=10**9,
+                        early_stopping=False, max_iter=1, warm_start=True, random_state=0)
+    clf.fit(X, labels)  # builds the layers; its weights are replaced below
+
+    def reset():
+        clf.coefs_ = [v.T.copy() for v in W]  # sklearn: (s_l, s_{l+1})
+        clf.intercepts_ = [v.copy() for v in b]
+        clf.n_iter_, clf.t_ = 0, 0
+        clf.loss_curve_ = []
+        clf._optimizer = None  # a fresh SGD state (no velocity)
+        # warm_start keeps the weights; a new optimizer is built when _optimizer is unset
+        if hasattr(clf, "_best_coefs"):
+            del clf._best_coefs
+
+    reset()
+    clf.max_iter = 2
+    clf.fit(X, labels)
+    c0, c1 = clf.loss_curve_[0], clf.loss_curve_[1]
+
+    def step(E):
+        clf.max_iter = E
+        clf.loss_curve_ = []
+        clf.n_iter_ = 0
+        clf.fit(X, labels)
+
+    return step, c0, c1, {"sklearn": __import__("sklearn").__version__}
+
+
+# ----------------------------------------------------------------------------- one (workload, peer)
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _cpu_now() -> tuple[float, float]:
+    """(CPU seconds used by the whole machine, by this process) so far: their difference over an
+    interval is what OTHER processes took from the cores meanwhile (the machine may be shared)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        v = [int(t) for t in f.readline().split()[1:]]
+    busy = sum(v) - v[3] - v[4]  # all but idle and iowait
+    t = os.times()
+    return busy / tick, t.user + t.system
+
+
+def _others(before: tuple[float, float], after: tuple[float, float], wall: float) -> float:
+    """Cores' worth of CPU that other processes used during an interval of `wall` seconds."""
+    return max(0.0, ((after[0] - before[0]) - (after[1] - before[1])) / max(wall, 1e-9))
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def worker(name: str, peer: str, threads: int, quick: bool) -> dict:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    w = WORKLOADS[name]
+    E, R = w["epochs"], w["repeats"]
+    if quick:
+        E, R = max(1, E // 4), max(3, R // 2)
+    x, y, labels, W, b = make_problem(name)
+    rss0 = _status("VmRSS")  # the data and θ₀ exist: what follows is the peer's own memory
+    peak_ok = _reset_peak()
+    with threadpool_limits(threads, user_api="blas"):
+        if peer == "nettrain":
+            step, c0, c1, info = make_nettrain(name, x, y, W, b, threads)
+        elif peer == "numpy":
+            step, c0, c1, info = make_numpy(name, x, y, W, b, threads)
+        elif peer == "matmul":
+            step, c0, c1, info = make_matmul(name, x, y, W, b, threads)
+        elif peer == "tmatmul":
+            step, c0, c1, info = make_tmatmul(name, x, y, W, b, threads)
+        elif peer in ("torch", "autograd"):
+            step, c0, c1, info = make_torch(name, x, y, W, b, threads, autograd=peer == "autograd")
+        elif peer == "sklearn":
+            step, c0, c1, info = make_sklearn(name, x, y, W, b, threads, labels)
+        else:
+            raise SystemExit(f"unknown peer {peer}")
+        timed = info.pop("timed", None)
+        cpu0, wall0 = _cpu_now(), time.perf_counter()
+        if timed is not None:
+            times = timed(E, R)  # one run: a warm-up interval, then R intervals of E epochs
+        else:
+            step(E)  # warm-up
+            times = []
+            for _ in range(R):
+                t = time.perf_counter()
+                step(E)
+                times.append((time.perf_counter() - t) / E)
+        others = _others(cpu0, _cpu_now(), time.perf_counter() - wall0)
+        peak = _status("VmHWM") if peak_ok else 0
+        blas = [{k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                for p in threadpool_info() if p.get("user_api") == "blas"]
+    return {"workload": name, "peer": peer, "threads": threads, "sec": statistics.median(times), "times": times,
+            "epochs_per_repeat": E, "J0": c0, "J1": c1, "peak_extra": max(0, peak - rss0) if peak_ok else None,
+            "peak_rss": peak or None, "blas": blas, "others_cpu": others, **info}
+
+
+# ----------------------------------------------------------------------------- fit (logging tax)
+
+
+FIT_CONFIG = """name: bench-small
+seed: 0
+data: {{path: {data}, target: [label], task: classification, standardize: true,
+       split: {{train: {train}, val: {val}, test: 0.0}}}}
+model: {{layers: [64, 30, 10], activation: sigmoid, output_activation: softmax, init: {{scheme: glorot_uniform}}}}
+loss: cross_entropy
+train: {{learning_rate: 0.5, weight_decay: 1.0e-4, epochs: {epochs}}}
+log: {{every: 1, checkpoint_every: 500}}
+"""
+
+
+def fit_worker(threads: int, quick: bool, val: float) -> dict:
+    """runs.fit against the bare training step on the same problem, in the same process.
+
+    Both are timed as (t(N epochs) − t(0 epochs)) / N, so that reading the data, the run folder's
+    first files and the final metrics cancel out and what remains is the per-epoch cost: the
+    training step, plus (for fit) the metrics row, ‖∇J‖ and val metrics every epoch (log.every 1),
+    the checkpoints (every 500 epochs, as configs/digits.yaml) and the progress ticks.
+    """
+    from nettrain import config as config_mod
+    from nettrain import parallel, runs, train
+
+    N = 200 if quick else 1000
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cfg_path = tmp / "fit.yaml"
+
+        def write(epochs):
+            cfg_path.write_text(FIT_CONFIG.format(data=ROOT / "data" / "digits.csv", epochs=epochs,
+                                                  train=round(1 - val, 6), val=val))
+
+        def fit(epochs, tag):
+            write(epochs)
+            t = time.perf_counter()
+            runs.fit(cfg_path, out=tmp / f"run-{tag}")
+            return time.perf_counter() - t
+
+        write(0)
+        cfg = config_mod.load_config(cfg_path)
+        problem = runs.load_problem(cfg)
+        x, y = problem.columns("train")
+        p0 = runs.initial_params(cfg, problem.arch, problem.dtype)
+
+        def bare(epochs):
+            with parallel.for_training(problem.arch, x.shape[1], None, x.dtype) as pool:
+                t = time.perf_counter()
+                train.gradient_descent(problem.arch, p0, x, y, 0.5, 1e-4, epochs, pool=pool)
+                return time.perf_counter() - t
+
+        fit(1, "warm")
+        bare(10)
+        fits, bares = [], []
+        for i in range(5):  # interleaved, so that a noisy moment hits both
+            fits.append((fit(N, f"n{i}") - fit(0, f"z{i}")) / N)
+            bares.append((bare(N) - bare(0)) / N)
+        f, b = statistics.median(fits), statistics.median(bares)
+        return {"workload": "small", "peer": "fit+val" if val else "fit", "threads": threads, "sec": f, "bare": b,
+                "tax": f / b - 1, "epochs": N, "val": val, "m": int(x.shape[1])}
+
+
+# ----------------------------------------------------------------------------- memmap
+
+
+def memmap_worker(threads: int, quick: bool) -> dict:
+    """2,000,000 × 64 float32 rows in a .npy, trained through runs.fit straight from the map.
+
+    Memory is the peak of RssAnon (resident memory that is not file-backed: the mapped file's
+    pages are excluded), sampled every 20 ms in a thread while fit runs, minus RssAnon before.
+    """
+    from nettrain import runs
+
+    m, n = (400_000 if quick else 2_000_000), 64
+    epochs = 2 if quick else 3
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        path = tmp / "big.npy"
+        A = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(m, n + 1))
+        rng = np.random.default_rng(0)
+        for s in range(0, m, 100_000):
+            e = min(s + 100_000, m)
+            A[s:e, :n] = rng.standard_normal((e - s, n), dtype=np.float32)
+            A[s:e, n] = rng.integers(0, 10, e - s)
+        A.flush()
+        del A
+        cfg = tmp / "big.yaml"
+        cfg.write_text(f"""name: big
+seed: 0
+data: {{path: {path}, task: classification, standardize: false, split: {{train: 1.0, val: 0.0, test: 0.0}}}}
+model: {{layers: [64, 32, 10], activation: sigmoid, output_activation: softmax}}
+loss: cross_entropy
+train: {{learning_rate: 0.5, epochs: {epochs}, dtype: float32}}
+log: {{every: 1}}
+""")
+        base = _status("RssAnon")
+        peak = [base]
+        stop = threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], _status("RssAnon"))
+                time.sleep(0.02)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        t = time.perf_counter()
+        res = runs.fit(cfg, out=tmp / "run")
+        elapsed = time.perf_counter() - t
+        stop.set()
+        th.join()
+        peak[0] = max(peak[0], _status("RssAnon"))
+        return {"workload": "memmap", "peer": "fit", "threads": threads, "m": m, "n": n, "epochs": epochs,
+                "file_bytes": path.stat().st_size, "sec_total": elapsed, "anon_peak_extra": peak[0] - base,
+                "final_cost": res.cost.J}
+
+
+# ----------------------------------------------------------------------------- the parent
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    from threadpoolctl import threadpool_info
+
+    blas = [{k: p.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
+            for p in threadpool_info() if p.get("user_api") == "blas"]
+    vers = {"python": platform.python_version(), "numpy": np.__version__}
+    for mod in ("torch", "sklearn"):
+        try:
+            vers[mod] = __import__(mod).__version__
+        except ImportError:
+            vers[mod] = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "blas": blas, **vers}
+
+
+def spawn(args: list[str], threads: int) -> dict:
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    proc = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def table(results: list[dict], threads: int) -> str:
+    lines = [f"Seconds per epoch, median (threads: {threads}); × = peer time / nettrain time "
+             f"(above 1: nettrain is faster); limit = nettrain / matmul-only time.", "",
+             "| workload | nettrain | numpy loop | PyTorch manual | PyTorch autograd | scikit-learn | matmul only "
+             "| limit | PyTorch matmul only | nettrain threads / chunk |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    by = {(r.get("workload"), r.get("peer")): r for r in results}
+    setups: list[str] = []
+    notes: list[str] = []
+    for name in WORKLOADS:
+        nt = by.get((name, "nettrain"))
+        if not nt or "sec" not in nt:
+            continue
+
+        def cell(peer, name=name, nt=nt):
+            r = by.get((name, peer))
+            if not r:
+                return "—"
+            if "error" in r:
+                return "error"
+            return f"{_fmt(r['sec'])} ({r['sec'] / nt['sec']:.2f}×)"
+
+        noisy = [p for p in PEERS if by.get((name, p), {}).get("others_cpu", 0) > 0.2]
+        if noisy:
+            notes.append(f"{name}: other processes used > 0.2 core while timing {', '.join(noisy)}")
+        mm = by.get((name, "matmul"))
+        limit = f"{nt['sec'] / mm['sec']:.2f}" if mm and "sec" in mm else "—"
+        if nt.get("setup") is not None:
+            setups.append(f"{name} {_fmt(nt['setup'])}")
+        lines.append(f"| {name} | {_fmt(nt['sec'])} | {cell('numpy')} | {cell('torch')} | {cell('autograd')} | "
+                     f"{cell('sklearn')} | {_fmt(mm['sec']) if mm and 'sec' in mm else '—'} | {limit} | "
+                     f"{cell('tmatmul')} | "
+                     f"{nt.get('workers')} / {nt.get('chunk')} |")
+    lines += ["", "Peak memory beyond the data (MiB: set-up and training, RSS high-water mark):", "",
+              "| workload | " + " | ".join(PEERS) + " |", "|---" * (len(PEERS) + 1) + "|"]
+    for name in WORKLOADS:
+        if (name, "nettrain") in by:
+            cells = [by.get((name, p), {}).get("peak_extra") for p in PEERS]
+            lines.append(f"| {name} | " + " | ".join("—" if c is None else f"{c / 2**20:.0f}" for c in cells) + " |")
+    if notes:
+        lines += ["", "Shared machine: " + "; ".join(notes) + " (those ratios are less reliable)."]
+    if setups:
+        lines += ["", "nettrain's once-per-run set-up (not in the epochs above; mostly copying x into [1; x] "
+                      "blocks): " + ", ".join(setups)]
+    fits = [r for r in results if str(r.get("peer", "")).startswith("fit") and r.get("workload") == "small"]
+    for r in fits:
+        if "sec" in r:
+            n_val = round(r["m"] * r["val"] / (1 - r["val"]))
+            what = (f"train {r['m']} + val {n_val} examples, val metrics every epoch"
+                    if r["val"] else f"all {r['m']} examples, no val split")
+            lines += ["", f"`nettrain fit` on small ({what}; log.every 1, a checkpoint every 500 epochs): "
+                          f"{_fmt(r['sec'])} per epoch vs {_fmt(r['bare'])} for the bare step in the same process: "
+                          f"logging tax {100 * r['tax']:+.1f} %"]
+    mm = [r for r in results if r.get("workload") == "memmap"]
+    for r in mm:
+        if "anon_peak_extra" in r:
+            lines += ["", f"memmap: {r['m']:,} × {r['n']} float32 .npy ({r['file_bytes'] / 2**30:.2f} GiB), "
+                          f"[64, 32, 10], {r['epochs']} epochs through `nettrain fit` in {r['sec_total']:.1f} s; "
+                          f"peak anonymous (non-file) RSS beyond the start: {r['anon_peak_extra'] / 2**20:.0f} MiB"]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(sec: float) -> str:
+    if sec < 1e-3:
+        return f"{sec * 1e6:.1f} µs"
+    if sec < 1:
+        return f"{sec * 1e3:.2f} ms"
+    return f"{sec:.2f} s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
+    ap.add_argument("--threads", type=int, default=1, help="thread budget for every peer (default 1)")
+    ap.add_argument("--large", action="store_true", help="also the large workload (~1 s per epoch per peer)")
+    ap.add_argument("--memmap", action="store_true", help="also the 2,000,000-row memory-mapped fit")
+    ap.add_argument("--only", nargs="*", help="workloads or peers to run (default: all)")
+    ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
+    ap.add_argument("--fit-worker", type=float, metavar="VAL", help=argparse.SUPPRESS)
+    ap.add_argument("--memmap-worker", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(worker(a.worker[0], a.worker[1], a.threads, a.quick)))
+        return
+    if a.fit_worker is not None:
+        print(json.dumps(fit_worker(a.threads, a.quick, a.fit_worker)))
+        return
+    if a.memmap_worker:
+        print(json.dumps(memmap_worker(a.threads, a.quick)))
+        return
+
+    only = set(a.only or [])
+    names = [n for n in WORKLOADS if (n != "large" or a.large) and (not only & set(WORKLOADS) or n in only)]
+    peers = [p for p in PEERS if not only & set(PEERS) or p in only]
+    flags = ["--threads", str(a.threads)] + (["--quick"] if a.quick else [])
+    results = []
+    for name in names:
+        ref = None
+        for peer in ["nettrain"] + [p for p in peers if p != "nettrain"]:
+            r = spawn(["--worker", name, peer, *flags], a.threads)
+            r.setdefault("workload", name)
+            r.setdefault("peer", peer)
+            if peer == "nettrain":
+                ref = r
+            elif ref and r.get("J0") is not None and ref.get("J0") is not None:
+                tol = 1e-4 if WORKLOADS[name]["dtype"] == "float32" else 1e-7
+                r["same_cost"] = bool(np.isclose(r["J0"], ref["J0"], rtol=tol)
+                                      and np.isclose(r["J1"], ref["J1"], rtol=tol))
+            results.append(r)
+            status = r.get("error") or f"{_fmt(r['sec'])}" + ("" if r.get("same_cost", True) else "  COST DIFFERS")
+            print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
+    if "small" in names and (not only or "fit" in only or "small" in only):
+        for val in (0.0, 0.1):
+            r = spawn(["--fit-worker", str(val), *flags], a.threads)
+            r.setdefault("workload", "small")
+            r.setdefault("peer", "fit")
+            results.append(r)
+            print(f"small     {r.get('peer'):9s} {r.get('error') or _fmt(r['sec'])}", file=sys.stderr, flush=True)
+    if a.memmap:
+        r = spawn(["--memmap-worker", *flags], a.threads)
+        r.setdefault("workload", "memmap")
+        results.append(r)
+        print(f"memmap    fit       {r.get('error') or r}", file=sys.stderr, flush=True)
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    info = {"machine": machine(), "threads": a.threads, "quick": a.quick, "command": " ".join(sys.argv),
+            "results": results}
+    (RESULTS / f"bench-{stamp}-t{a.threads}.json").write_text(json.dumps(info, indent=1))
+    md = table(results, a.threads)
+    (RESULTS / f"bench-{stamp}-t{a.threads}.md").write_text(md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
