@@ -1,0 +1,241 @@
+"""One training example through the network, every quantity of backpropagation written out.
+
+`explain(arch, params, x, y, i, lam)` follows the UFLDL equations for example i (column i of
+x, y) and returns a plain dict of plain numbers (lists), for `nettrain explain` to render or
+print as JSON:
+
+    forward          z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾,  a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾),  f′(z⁽ˡ⁺¹⁾)   (network.forward)
+    output error     δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾, in the loss's own form, each term kept
+    hidden errors    δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾), the terms Wⱼᵢ⁽ˡ⁾δⱼ⁽ˡ⁺¹⁾ kept
+    this example     ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾aⱼ⁽ˡ⁾,  ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
+                     beside the numerical derivative of the same single-example cost (no λ)
+    the batch        ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾   (network.backprop on all m columns)
+
+The δ's are computed here explicitly, one equation at a time, so that the terms of each sum
+can be shown; network.backprop computes the same numbers with matrix products (the tests
+check that they agree, and gradcheck.numerical_gradient checks both).
+
+Layout of the result: `layers[l-1]` holds layer l's z, a, f′, δ and the terms of its δ (they
+use W⁽ˡ⁾, the weights *leaving* layer l), and the gradient of W⁽ˡ⁾, b⁽ˡ⁾. Arrays are nested
+lists indexed from 0; the tutorial (and the text output) numbers units from 1.
+
+`load(target)` is the thin glue that finds the weights and the train split for a config, a
+checkpoint or a run folder (through runs.py); everything else here is numpy and nettrain's math.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import gradcheck, network
+from .errors import NettrainError
+from .network import Architecture, Params
+
+
+class UsageError(NettrainError):
+    """An option out of range for the network or data it applies to (--example, --layer)."""
+
+    exit_code = 2
+    kind = "usage error"
+
+
+OUTPUT_FORMS = {
+    # (loss, output activation) → (form, equation)
+    "squared_error": ("-(y - a) f'(z)", "δ⁽ⁿˡ⁾ = −(y − a⁽ⁿˡ⁾)·f′(z⁽ⁿˡ⁾)"),
+    "squared_error/softmax": (
+        "softmax jacobian",
+        "δₖ⁽ⁿˡ⁾ = Σⱼ (∂aⱼ/∂zₖ)(aⱼ − yⱼ),  ∂aⱼ/∂zₖ = aⱼ(1[j=k] − aₖ)",
+    ),
+    "cross_entropy/softmax": ("a sum(y) - y", "δ⁽ⁿˡ⁾ = a⁽ⁿˡ⁾·Σₖyₖ − y  (= a − y for one-hot y: f′ cancels)"),
+    "cross_entropy/sigmoid": ("a - y", "δ⁽ⁿˡ⁾ = a⁽ⁿˡ⁾ − y  (f′ = a(1 − a) cancels the loss's 1/(a(1 − a)))"),
+}
+
+
+def _f(arch: Architecture, l: int):
+    """The activation of layer l (2 … nl): the output one for l = nl."""
+    return arch.f_out if l == arch.nl else arch.f
+
+
+def output_delta(arch: Architecture, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict]:
+    """δ⁽ⁿˡ⁾ of one example (vectors of length s_nl) and the terms it is made of, in the loss's form.
+
+        squared error, elementwise f:  δ = −(y − a)·f′(z)
+        squared error, softmax:        δₖ = Σⱼ Jⱼₖ gⱼ,  J = diag(a) − a aᵀ (∂aⱼ/∂zₖ),  g = a − y
+        cross-entropy, softmax:        δ = a·Σₖyₖ − y
+        cross-entropy, sigmoid:        δ = a − y
+    """
+    out = arch.output_activation
+    if arch.loss == "squared_error" and out == "softmax":
+        g = a - y
+        jac = np.diag(a) - np.outer(a, a)  # Jⱼₖ = ∂aⱼ/∂zₖ = aⱼ(1[j=k] − aₖ), symmetric
+        terms = jac * g[:, None]  # terms[j, k] = Jⱼₖ gⱼ; δₖ = Σⱼ terms[j, k]
+        delta = terms.sum(axis=0)
+        key = "squared_error/softmax"
+        parts = {"a_minus_y": g, "jacobian": jac, "terms": terms}
+    elif arch.loss == "squared_error":
+        fp = arch.f_out.fprime(z, a)
+        delta = -(y - a) * fp  # the tutorial's δ⁽ⁿˡ⁾ = −(y − a)·f′(z)
+        key = "squared_error"
+        parts = {"minus_y_minus_a": -(y - a), "fprime": fp}
+    elif out == "softmax":
+        delta = a * y.sum() - y
+        key = "cross_entropy/softmax"
+        parts = {"a": a, "y": y, "sum_y": float(y.sum())}
+    else:
+        delta = a - y
+        key = "cross_entropy/sigmoid"
+        parts = {"a": a, "y": y}
+    form, equation = OUTPUT_FORMS[key]
+    return delta, {"form": form, "equation": equation, **parts}
+
+
+def _lists(d: dict) -> dict:
+    """Every numpy array or number in d (one level of nesting) as plain lists and floats."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.ndarray):
+            out[k] = v.tolist()
+        elif isinstance(v, dict):
+            out[k] = _lists(v)
+        elif isinstance(v, (np.floating, np.integer)):
+            out[k] = v.item()
+        else:
+            out[k] = v
+    return out
+
+
+def explain(
+    arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, i: int, lam: float = 0.0, numerical: bool = True
+) -> dict:
+    """Backpropagation for column i of x (s_1, m), y (s_nl, m), every term kept; see the module docstring.
+
+    The computation is made in float64. `numerical=False` skips the finite differences (one
+    forward pass per parameter and step; about a second for a 2,000-parameter network).
+    """
+    m = x.shape[1]
+    if not 0 <= i < m:
+        raise UsageError(f"--example {i} is out of range: the train split has {m} examples (0–{m - 1})")
+    params = Params({l: np.array(w, np.float64) for l, w in params.W.items()},
+                    {l: np.array(v, np.float64) for l, v in params.b.items()})
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    W, b, nl = params.W, params.b, arch.nl
+    xi, yi = x[:, i : i + 1], y[:, i : i + 1]  # one column: m = 1
+
+    z2, a2 = network.forward(arch, params, xi)
+    z = {l: v[:, 0] for l, v in z2.items()}  # vectors of length s_l for this example
+    a = {l: v[:, 0] for l, v in a2.items()}
+    fprime = {l: _f(arch, l).fprime(z[l], a[l]) for l in range(2, nl + 1) if _f(arch, l).fprime is not None}
+
+    delta, terms = {}, {}
+    delta[nl], out_parts = output_delta(arch, z[nl], a[nl], y[:, i])
+    for l in range(nl - 1, 1, -1):
+        terms[l] = W[l].T * delta[l + 1][None, :]  # terms[i, j] = Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾: the transpose, column j scaled
+        delta[l] = terms[l].sum(axis=1) * fprime[l]  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾)
+
+    dW = {l: np.outer(delta[l + 1], a[l]) + 0.0 for l in range(1, nl)}  # ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾ aⱼ⁽ˡ⁾ (+ 0.0: no −0)
+    db = {l: delta[l + 1].copy() for l in range(1, nl)}  # ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
+
+    num: dict[str, np.ndarray] = {}
+    if numerical:
+        work = params.copy()  # perturbed in place, one element at a time
+        J_example = lambda _: network.cost(arch, work, xi, yi, 0.0).J  # noqa: E731  (m = 1, no λ)
+        for name, theta in work.blocks().items():
+            num[name] = gradcheck.numerical_gradient(J_example, theta)
+
+    cost_b, grads_b = network.backprop(arch, params, x, y, lam)
+    _, grads_data = network.backprop(arch, params, x, y, 0.0)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone
+
+    layers = []
+    for l in range(1, nl + 1):
+        entry: dict = {
+            "l": l,
+            "size": arch.layers[l - 1],
+            "activation": None if l == 1 else _f(arch, l).name,
+            "z": z[l] if l > 1 else None,
+            "a": a[l],
+            "fprime": fprime.get(l),
+            "delta": delta.get(l),  # δ⁽¹⁾ is never needed: the input has no parameters below it
+            "delta_terms": terms.get(l),
+            "output_delta": out_parts if l == nl else None,
+        }
+        if l < nl:
+            entry.update(
+                W=W[l], b=b[l],
+                dW_example=dW[l], db_example=db[l],
+                dW_numerical=num.get(f"W{l}"), db_numerical=num.get(f"b{l}"),
+                dW_batch_data=grads_data.W[l], lam_W=lam * W[l] + 0.0,  # + 0.0: no −0.0 when λ = 0
+                dW_batch=grads_b.W[l], db_batch=grads_b.b[l],
+            )
+        layers.append(_lists(entry))
+
+    loss_i = network.cost(arch, params, xi, yi, 0.0).J
+    return {
+        "example": i,
+        "m": m,
+        "lam": lam,
+        "architecture": {"layers": list(arch.layers), "activation": arch.activation,
+                         "output_activation": arch.output_activation, "loss": arch.loss},
+        "x": x[:, i].tolist(),
+        "y": y[:, i].tolist(),
+        "h": a[nl].tolist(),
+        "cost": {"example": loss_i, "J": cost_b.J, "J_data": cost_b.J_data, "J_reg": cost_b.J_reg},
+        "layers": layers,
+    }
+
+
+# ----------------------------------------------------------------------------- finding the inputs
+
+
+@dataclass
+class Source:
+    """A network and its train split: what `explain` needs, and where it came from."""
+
+    arch: Architecture
+    params: Params
+    x: np.ndarray  # (s_1, m)
+    y: np.ndarray  # (s_nl, m)
+    lam: float
+    weights: str  # "initial weights (model.init)" or "checkpoint <path>, epoch <e>"
+    data: str
+
+
+def load(target: Path, overrides: Sequence[str] = ()) -> Source:
+    """A config (its initial weights, after --set overrides), or a checkpoint / run folder (its trained
+    weights), with its train split."""
+    from . import config as config_mod
+    from . import runs
+
+    target = Path(target)
+    if target.is_dir() or target.suffix == ".npz":
+        if overrides:
+            raise UsageError(f"--set applies to a config, not to the trained network in {target}")
+        loaded = runs.load_trained(target)
+        cfg, params = loaded.cfg, loaded.params
+        weights = f"checkpoint {loaded.path}, epoch {loaded.meta.get('epoch')}"
+    else:
+        cfg = config_mod.load_config(target, overrides)
+        params = None
+        weights = f"initial weights ({_init_text(cfg)})"
+    problem = runs.load_problem(cfg)
+    if params is None:
+        params = runs.initial_params(cfg, problem.arch, np.float64)
+    x, y = problem.columns("train")
+    return Source(problem.arch, params, x, y, cfg.train.weight_decay, weights,
+                  f"train split of {cfg.data.path} ({x.shape[1]} examples)")
+
+
+def _init_text(cfg) -> str:
+    init = cfg.model.init
+    if init.from_ is not None:
+        return f"model.init.from {init.from_}"
+    return f"model.init.scheme {init.scheme}, seed {cfg.seed}"
+
+
+def check_layer(arch: Architecture, layer: Optional[int]) -> None:
+    if layer is not None and not 1 <= layer <= arch.nl:
+        raise UsageError(f"--layer {layer} is out of range: the network {'-'.join(map(str, arch.layers))} "
+                         f"has layers 1–{arch.nl}")

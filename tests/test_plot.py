@@ -1,0 +1,165 @@
+"""nettrain.plot and `nettrain plot`: the sparkline by literal values, metrics.csv reading, real pictures."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettrain import plot
+from nettrain.cli import app
+from nettrain.runs import History
+
+ROOT = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_line_error(res, code: int) -> str:
+    assert res.exit_code == code, (res.exit_code, res.output)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.output, res.stderr
+    return lines[0]
+
+
+# ----------------------------------------------------------------------------- sparkline
+
+
+def test_sparkline_levels():
+    assert plot.sparkline([1, 2, 3, 4, 5, 6, 7, 8], log=False) == "▁▂▃▄▅▆▇█"
+    assert plot.sparkline([8, 7, 6, 5, 4, 3, 2, 1], log=False) == "█▇▆▅▄▃▂▁"
+    assert plot.sparkline([3.0, 3.0, 3.0]) == "▁▁▁"
+    assert plot.sparkline([]) == "" and plot.sparkline([None, float("nan")]) == ""
+    assert plot.sparkline([1, None, 8]) == "▁█"  # empty cells are skipped
+
+
+def test_sparkline_log_scale_when_values_span_decades():
+    # log10: 3, 2, 1, 0 → levels 7, 4.67, 2.33, 0 → █▆▃▁;  linear: 7, 0.69, 0.06, 0 → █▂▁▁
+    assert plot.sparkline([1000, 100, 10, 1], log=True) == "█▆▃▁"
+    assert plot.sparkline([1000, 100, 10, 1], log=False) == "█▂▁▁"
+    assert plot.sparkline([1000, 100, 10, 1]) == "█▆▃▁"  # automatic: 1000 > 10 × 1
+    assert plot.log_scale_helps([1000, 1]) and not plot.log_scale_helps([5, 1])
+    assert not plot.log_scale_helps([100, 0.0]) and not plot.log_scale_helps([3.0])
+
+
+def test_sparkline_buckets():
+    v = np.linspace(1.0, 2.0, 400)
+    s = plot.sparkline(v, width=40)
+    assert len(s) == 40 and s[0] == "▁" and s[-1] == "█"
+    assert len(plot.sparkline(v[:7], width=40)) == 7  # fewer values than buckets: one each
+    # each bucket is the mean of its values: [1, 1, 5, 5] in 2 buckets → 1, 5
+    assert plot.sparkline([1, 1, 5, 5], width=2, log=False) == "▁█"
+
+
+# ----------------------------------------------------------------------------- metrics.csv
+
+
+def write_run(folder: Path, val: bool = True, epochs: int = 30) -> Path:
+    """A run folder with a metrics.csv as nettrain fit writes it (val/grad cells every 10 epochs)."""
+    cols = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"] + (["val_cost", "val_accuracy"] if val else [])
+    h = History(cols)
+    for e in range(epochs + 1):
+        data = 2.0 * np.exp(-e / 5) + 0.01
+        reg = 0.02 * (1 - np.exp(-e / 8))
+        logged = e % 10 == 0
+        row = [e, data + reg, data, reg, 0.5 / (e + 1) if logged else None]
+        if val:
+            row += [data * 1.3, min(0.99, 0.3 + e / 30)] if logged else [None, None]
+        h.rows.append(row)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.csv").write_text(h.csv_text())
+    return folder
+
+
+def test_read_metrics_turns_empty_cells_into_nan(tmp_path):
+    m = plot.read_metrics(write_run(tmp_path / "r"))
+    assert m.columns[:4] == ["epoch", "cost", "data_cost", "reg_cost"]
+    assert m.values["epoch"].tolist() == list(range(31))
+    assert np.isfinite(m.values["val_cost"]).sum() == 4  # epochs 0, 10, 20, 30
+    assert m.has("val_accuracy") and not m.has("val_r2")
+
+
+def test_read_metrics_errors(tmp_path):
+    with pytest.raises(plot.RunIOError, match="does not exist"):
+        plot.read_metrics(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(plot.RunIOError, match="has no metrics.csv"):
+        plot.read_metrics(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "metrics.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(plot.RunIOError, match="line 1: the header lacks epoch"):
+        plot.read_metrics(tmp_path / "bad")
+    (tmp_path / "bad" / "metrics.csv").write_text("epoch,cost,data_cost,reg_cost\n")
+    with pytest.raises(plot.RunIOError, match="no rows yet"):
+        plot.read_metrics(tmp_path / "bad")
+    (tmp_path / "bad" / "metrics.csv").write_text("epoch,cost,data_cost,reg_cost\n0,1,1,x\n")
+    with pytest.raises(plot.RunIOError, match="line 2, column reg_cost"):
+        plot.read_metrics(tmp_path / "bad")
+
+
+# ----------------------------------------------------------------------------- pictures
+
+
+def image(path: Path) -> np.ndarray:
+    from matplotlib.image import imread
+
+    return imread(str(path))
+
+
+@pytest.mark.parametrize("val,shape", [(True, (420, 1000)), (False, (420, 700))])
+def test_plot_metrics_draws_a_png(tmp_path, val, shape):
+    out = plot.plot_metrics(plot.read_metrics(write_run(tmp_path / "r", val)), tmp_path / "cost.png")
+    img = image(out)
+    assert img.shape[:2] == shape
+    assert float(img[..., :3].var()) > 0.001  # not blank
+    assert len(np.unique(img[..., :3].reshape(-1, 3), axis=0)) > 20  # curves, text, colours
+
+
+def test_cli_plot_of_a_real_run(tmp_path):
+    res = run("fit", ROOT / "configs" / "iris.yaml", "--set", "train.epochs=60", "--set", "log.every=20",
+              "--out", tmp_path / "iris")
+    assert res.exit_code == 0, res.output
+    assert "J over 60 epochs:" in res.stdout and any(c in res.stdout for c in plot.BLOCKS)  # fit's sparkline
+    res = run("plot", tmp_path / "iris")
+    assert res.exit_code == 0, res.output
+    img = image(tmp_path / "iris" / "cost.png")
+    assert img.shape[:2] == (420, 1000) and float(img[..., :3].var()) > 0.001
+    res = run("plot", tmp_path / "iris", "--out", tmp_path / "iris.svg")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "iris.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_cli_plot_bad_input_is_one_line(tmp_path):
+    write_run(tmp_path / "r")
+    assert "must be .png or .svg" in one_line_error(run("plot", tmp_path / "r", "--out", tmp_path / "x.jpg"), 2)
+    (tmp_path / "empty").mkdir()
+    assert "has no metrics.csv" in one_line_error(run("plot", tmp_path / "empty"), 7)
+    assert "does not exist" in one_line_error(run("plot", tmp_path / "nothing"), 7)
+    assert "cannot write" in one_line_error(run("plot", tmp_path / "r", "--out", tmp_path / "no" / "dir.png"), 7)
+
+
+def test_without_matplotlib_plot_says_how_to_install(tmp_path, monkeypatch):
+    write_run(tmp_path / "r")
+    for name in [n for n in sys.modules if n == "matplotlib" or n.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib…` now raises ImportError
+    line = one_line_error(run("plot", tmp_path / "r"), 1)
+    assert "matplotlib" in line and 'pip install "nettrain[plot]"' in line
+    assert not (tmp_path / "r" / "cost.png").exists()
+
+
+def test_help_has_an_example():
+    res = run("plot", "--help")
+    assert res.exit_code == 0 and "Example" in res.stdout and "nettrain plot runs/digits" in res.stdout
+    assert "exits 1" in res.stdout
+
+
+def test_the_readme_picture_is_a_real_small_png():
+    path = ROOT / "docs" / "images" / "digits-cost.png"
+    assert path.stat().st_size < 150_000
+    img = image(path)
+    assert img.shape[:2] == (420, 1000) and float(img[..., :3].var()) > 0.001
