@@ -59,7 +59,8 @@ SMALL_MEMBER = 2**20  # … once it is bigger than this (a small block of zeros 
 MAX_NPY_HEADER = 10_000  # bytes of .npy header text (numpy's own limit)
 
 _ARRAY_NAME = re.compile(r"^([Wb])([1-9][0-9]{0,3})\.npy$")  # W1.npy … b9999.npy; no W0, no W01
-_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>[0-9]+)-[0-9a-f]{8}$")
+# .last.npz.tmp-<pid>-<8 hex> (saves here); .metrics.csv.tmp-<pid> (runs._atomic_write_text)
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>[0-9]+)(?:-[0-9a-f]{8})?$")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: the same weights give the same bytes
 _NPY_VERSIONS = {(1, 0): "<H", (2, 0): "<I"}  # .npy header-length field per format version
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

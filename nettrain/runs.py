@@ -18,6 +18,7 @@ import csv
 import io
 import math
 import os
+import shlex
 import signal
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from . import config as config_mod
 from . import data as data_mod
 from . import evaluate as ev
 from . import gradcheck as gc
+from . import parallel
 from .config import Config
 from .errors import CheckpointError, ConfigError, DataError, NettrainError, RunIOError
 from .network import Architecture, Cost, Params
@@ -90,7 +92,10 @@ class Problem:
         """
         if split not in self._columns:
             X, Y = self.splits[split]
-            self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype), np.ascontiguousarray(Y.T, dtype=self.dtype))
+            if isinstance(X, data_mod.MappedRows):  # load_problem(lazy=True): read chunk by chunk while training
+                self._columns[split] = (X.columns(), np.ascontiguousarray(Y.T, dtype=self.dtype))
+            else:
+                self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype), np.ascontiguousarray(Y.T, dtype=self.dtype))
         return self._columns[split]
 
 
@@ -124,14 +129,17 @@ def check_widths(cfg: Config, table: data_mod.Table) -> None:
         )
 
 
-def load_problem(cfg: Config) -> Problem:
-    """Read cfg's data, check the widths, split and encode it (nothing is written)."""
+def load_problem(cfg: Config, lazy: bool = False) -> Problem:
+    """Read cfg's data, check the widths, split and encode it (nothing is written).
+
+    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk.
+    """
     arch = cfg.architecture()
     table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task)
     check_widths(cfg, table)
     dtype = np.dtype(cfg.train.dtype).type
     split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
-    splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype)
+    splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype, lazy)
     return Problem(cfg, arch, prep, splits, dtype)
 
 
@@ -172,6 +180,12 @@ class History:
         return buf.getvalue()
 
 
+def _finite_or_none(v: Optional[float]) -> Optional[float]:
+    """A logged metric, or None (an empty metrics.csv cell) when it is undefined or overflowed — the R² of
+    a constant target, ‖∇J‖ past 1e308: checkpoints hold the history as JSON, which has no NaN/inf."""
+    return v if v is None or math.isfinite(v) else None
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -210,8 +224,8 @@ def _split_metrics(problem: Problem, params: Params, split: str, lam: float) -> 
     if split not in problem.splits or len(problem.splits[split][0]) == 0:
         return None
     x, y = problem.columns(split)
-    c = network.cost(problem.arch, params, x, y, lam)
-    outputs = network.predict(problem.arch, params, x).T
+    c, h = network.cost_and_outputs(problem.arch, params, x, y, lam)  # one forward pass for both
+    outputs = h.T
     out = {"cost": c.J, "data_cost": c.J_data, "reg_cost": c.J_reg}
     if problem.cfg.data.task == "classification":
         out.update(ev.classification_metrics(outputs, y.T, problem.prep.labels))
@@ -251,7 +265,7 @@ def fit(
     """Train the config's network by batch gradient descent, leaving a complete run folder."""
     rep = reporter or SilentReporter()
     cfg = config_mod.load_config(config_path, overrides)
-    problem = load_problem(cfg)
+    problem = load_problem(cfg, lazy=True)
     arch, dtype = problem.arch, problem.dtype
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     cfg_dict = config_mod.config_to_dict(cfg)
@@ -307,17 +321,22 @@ def fit(
              "best": best, "interrupt": 0}
 
     def flush(params_now: Params, epoch: int, extra_ckpt: Optional[Path] = None) -> None:
-        """Write pending metrics rows, then last.npz (and extra_ckpt) for this state."""
+        """Write pending metrics rows, extra_ckpt, best.npz, then last.npz for this state.
+
+        last.npz is written last: it is what --resume continues from, so everything it implies
+        (best.npz holding the best it names) must be on disk before it; a crash in between
+        leaves the older last.npz, and the resumed run writes the same files again.
+        """
         if pending:
             files.append_rows(history, pending)
             pending.clear()
         extra = {"best": list(state["best"]) if state["best"] else None}
         if extra_ckpt is not None:
             files.save(extra_ckpt, params_now, epoch, history, extra)
-        files.save(run_dir / "last.npz", params_now, epoch, history, extra)
         if state["best_params"] is not None:
             files.save(run_dir / "best.npz", state["best_params"], state["best"][1], history, extra)
             state["best_params"] = None
+        files.save(run_dir / "last.npz", params_now, epoch, history, extra)
         state["t_save"] = time.monotonic()
 
     def on_epoch(e: int, c: Cost, p: Params, grads: Params, final: bool) -> bool:
@@ -328,11 +347,11 @@ def fit(
         logged = e % every == 0
         row: list[Optional[float]] = [e, c.J, c.J_data, c.J_reg, None]
         if logged:
-            row[4] = network.grad_norm(grads)
+            row[4] = _finite_or_none(network.grad_norm(grads))
             if has_val:
                 vm = _split_metrics(problem, p, "val", lam)
-                row += [vm["data_cost"], vm.get("accuracy", vm.get("r2"))]
-                if state["best"] is None or vm["data_cost"] < state["best"][0]:
+                row += [_finite_or_none(vm["data_cost"]), _finite_or_none(vm.get("accuracy", vm.get("r2")))]
+                if row[-2] is not None and (state["best"] is None or vm["data_cost"] < state["best"][0]):
                     state["best"] = (vm["data_cost"], e)
                     state["best_params"] = p.copy()
         elif has_val:
@@ -364,8 +383,10 @@ def fit(
         pass
     state["t_start"] = time.monotonic()
     try:
-        result = gradient_descent(arch, params, x, y, alpha, lam, epochs, start, cfg.train.tolerance,
-                                  cfg.train.chunk_size, on_epoch)
+        # threads by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core) and BLAS held to match
+        with parallel.for_training(arch, x.shape[1], cfg.train.chunk_size, dtype) as pool:
+            result = gradient_descent(arch, params, x, y, alpha, lam, epochs, start, cfg.train.tolerance,
+                                      cfg.train.chunk_size, on_epoch, pool)
     except Diverged as d:
         if d.last_params is not None and d.last_epoch is not None and d.last_epoch < len(history.rows):
             del history.rows[d.last_epoch + 1 :]
@@ -378,9 +399,10 @@ def fit(
     if result.reason != "done":
         flush(result.params, result.epoch)
     if result.reason == "stopped":
-        raise Interrupted(
-            f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with "
-            f"nettrain fit {config_path} --resume" + (f" --out {out}" if out is not None else "")
+        again = ["nettrain", "fit", str(config_path), *(a for o in overrides for a in ("--set", o)), "--resume"]
+        again += ["--out", str(out)] if out is not None else []  # the --set overrides too: without them
+        raise Interrupted(  # the resumed run would have another config (or be refused)
+            f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with {shlex.join(again)}"
         )
     train, val, test = (_split_metrics(problem, result.params, s, lam) for s in ("train", "val", "test"))
     return FitResult(run_dir, result.epoch, result.cost, result.reason, history, train, val, test, resumed_from, swept)
@@ -389,6 +411,12 @@ def fit(
 def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture) -> tuple[Params, History, int, Any]:
     last = run_dir / "last.npz"
     if not last.exists():
+        ckpts = run_dir / "checkpoints"  # made first by fit; empty until the first save: stopped before it
+        if ckpts.is_dir() and not any(ckpts.iterdir()):
+            raise RunIOError(
+                f"{last} does not exist: the run in {run_dir} stopped before its first checkpoint, so there is "
+                f"nothing to resume; remove {run_dir} and run again without --resume"
+            )
         raise RunIOError(f"{last} does not exist: nothing to resume; run without --resume to start")
     params, meta = ckpt.load_checkpoint(last, shapes=arch.shapes())
     stored = meta.get("config")
@@ -465,10 +493,12 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: str) -> tuple[np.ndar
         rows = idx[split]
         X, Y_raw, where = table.X[rows], table.y[rows], f"{cfg.data.path} ({split} split, {len(rows)} examples)"
         path = Path(cfg.data.path)
+        lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
         table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task)
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
-    return prep.transform_x(X, dtype), prep.encode_y(Y_raw, path, dtype), where
+        lines = table.lines
+    return prep.transform_x(X, dtype, path), prep.encode_y(Y_raw, path, dtype, lines), where
 
 
 def evaluate_run(target: Path, data: Optional[Path] = None, split: str = "test") -> dict:
@@ -493,7 +523,7 @@ def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:
     loaded = load_trained(target)
     cfg, prep = loaded.cfg, loaded.prep
     table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task, require_target=False)
-    X = prep.transform_x(table.X, loaded.params.W[1].dtype)
+    X = prep.transform_x(table.X, loaded.params.W[1].dtype, data)
     outputs = network.predict(loaded.arch, loaded.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
     if cfg.data.task == "classification":
         labels = prep.decode(outputs)

@@ -15,3 +15,20 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+# ---- slow tests (many-repeat fault runs): skipped unless --runslow, NETTRAIN_SLOW=1 or -m slow
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="also run the tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    markexpr = (config.getoption("-m") or "").replace("not slow", "")
+    if config.getoption("--runslow") or os.environ.get("NETTRAIN_SLOW") == "1" or "slow" in markexpr:
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow (or NETTRAIN_SLOW=1, or -m slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
