@@ -58,7 +58,7 @@ class RunIOError(NettrainError):
 
 EXIT_CODES = {
     0: "success",
-    1: "gradient check failed",
+    1: "gradient check failed (or plot without matplotlib)",
     2: "usage error (bad command-line arguments)",
     ConfigError.exit_code: "config error",
     DataError.exit_code: "data error",
