@@ -28,6 +28,7 @@ from nettrain import __version__, checkpoint
 from nettrain.checkpoint import FORMAT, load_checkpoint, read_meta, save_checkpoint, sweep_temp_files
 from nettrain.errors import CheckpointError, RunIOError
 from nettrain.network import Architecture, Params, init_params
+from .fuzzing import mutate
 
 LAYERS = (4, 3, 2)
 META = {"epoch": 7, "cost_history": [0.5, 0.25, 0.125], "config": {"model": {"layers": list(LAYERS)}}}
@@ -679,27 +680,12 @@ _mutation = st.one_of(
 )
 
 
-def _mutate(data: bytes, ops) -> bytes:
-    b = bytearray(data)
-    for op in ops:
-        i = op[1] % (len(b) + 1)
-        if op[0] == "flip" and i < len(b):
-            b[i] ^= op[2]
-        elif op[0] == "truncate":
-            del b[i:]
-        elif op[0] == "insert":
-            b[i:i] = op[2]
-        elif op[0] == "delete":
-            del b[i : i + op[2]]
-    return bytes(b)
-
-
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_mutation, min_size=1, max_size=4))
 def test_mutated_checkpoint_loads_identically_or_raises_checkpoint_error(original, ops):
     folder, data = original
     path = folder / "mutated.npz"
-    path.write_bytes(_mutate(data, ops))
+    path.write_bytes(mutate(data, ops))
     try:
         got, meta = load_checkpoint(path, Architecture(LAYERS).shapes())
     except CheckpointError as e:

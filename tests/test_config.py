@@ -32,6 +32,7 @@ from nettrain.config import (
 )
 from nettrain.errors import ConfigError
 from nettrain.network import Architecture
+from .fuzzing import key_paths
 
 # Line numbers matter: the refusal tests below name them.
 BASE = """\
@@ -513,14 +514,7 @@ KEYS = sorted({k for m in (Config, DataConfig, SplitConfig, ModelConfig, InitCon
                for k in m.model_json_schema(by_alias=True)["properties"]})
 
 
-def _paths(d, prefix=()):
-    for k, v in d.items():
-        yield prefix + (k,)
-        if isinstance(v, dict):
-            yield from _paths(v, prefix + (k,))
-
-
-PATHS = list(_paths(VALID))
+PATHS = list(key_paths(VALID))
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(), st.integers(min_value=-(2**80), max_value=2**80),
     st.floats(), st.text(max_size=12), st.sampled_from(["sigmoid", "softmax", "gd", "float32", "../x", "a.csv"]),

@@ -31,6 +31,7 @@ from numpy.lib import format as npy_format
 from typer.testing import CliRunner
 
 from nettrain.cli import app
+from .fuzzing import key_paths, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ("xor.csv", "iris.csv", "diabetes.csv")
@@ -593,14 +594,7 @@ def yaml_documents(draw) -> bytes:
     return yaml.safe_dump({k: draw(trees) for k in draw(st.lists(st.sampled_from(SCHEMA_KEYS), max_size=5))}).encode()
 
 
-def _paths(d, prefix=()):
-    for k, v in d.items():
-        yield prefix + (k,)
-        if isinstance(v, dict):
-            yield from _paths(v, prefix + (k,))
-
-
-PATHS = list(_paths(VALID))
+PATHS = list(key_paths(VALID))
 
 
 @st.composite
@@ -747,23 +741,6 @@ _mutation = st.one_of(
     st.tuples(st.just("delete"), st.integers(0, 2**16), st.integers(1, 12)),
     st.tuples(st.just("digits"), st.integers(0, 2**16), st.sampled_from([b"9999999999", b"(0,", b"'<f8'", b"'|O'", b"\xff" * 4])),
 )
-
-
-def mutate(data: bytes, ops) -> bytes:
-    b = bytearray(data)
-    for op in ops:
-        i = op[1] % (len(b) + 1)
-        if op[0] == "flip" and i < len(b):
-            b[i] ^= op[2]
-        elif op[0] == "truncate":
-            del b[i:]
-        elif op[0] == "insert":
-            b[i:i] = op[2]
-        elif op[0] == "delete":
-            del b[i : i + op[2]]
-        elif op[0] == "digits":  # overwrite in place: a header's shape or dtype, a zip size field
-            b[i : i + len(op[2])] = op[2]
-    return bytes(b)
 
 
 def _header_offsets(good: bytes) -> list[int]:
