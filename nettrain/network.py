@@ -206,26 +206,10 @@ def cost(
 
     With chunk_size, the sum over examples is taken chunk by chunk (memory bounded by the chunk).
     """
-    m = x.shape[1]
-    step = _eval_step(x, chunk_size)
-    dtype = params.W[1].dtype
-    total = 0.0
-    for s in range(0, m, max(step, 1)):
-        xc = np.asarray(x[:, s : s + step], dtype=dtype)
-        yc = np.asarray(y[:, s : s + step], dtype=dtype)
-        total += data_cost_sum(arch, params, xc, yc)
-    J_data = total / m
-    J_reg = reg_cost(params.W, lam)
-    return Cost(J_data + J_reg, J_data, J_reg)
+    return _forward_cost(arch, params, x, y, lam, chunk_size, None)
 
 
 SOURCE_CHUNK = 65536  # examples per forward pass when x is a column source (a memory map), not an array
-
-
-def _eval_step(x: Any, chunk_size: Optional[int]) -> int:
-    if chunk_size:
-        return int(chunk_size)
-    return x.shape[1] if isinstance(x, np.ndarray) else SOURCE_CHUNK
 
 
 def cost_and_outputs(
@@ -241,20 +225,29 @@ def cost_and_outputs(
     The same numbers as the two functions (computed the same way); x may be a column source
     (network.Backprop), read SOURCE_CHUNK examples at a time.
     """
+    h = np.empty((arch.layers[-1], x.shape[1]), params.W[1].dtype)
+    return _forward_cost(arch, params, x, y, lam, chunk_size, h), h
+
+
+def _forward_cost(arch, params, x, y, lam, chunk_size, h: Optional[np.ndarray]) -> Cost:
+    """J over the columns of x, chunk by chunk; the outputs a⁽ⁿˡ⁾ are written into h when given."""
     m = x.shape[1]
-    step = max(_eval_step(x, chunk_size), 1)
-    dtype, nl = params.W[1].dtype, arch.nl
-    h = np.empty((arch.layers[-1], m), dtype)
+    step = int(chunk_size) if chunk_size else (m if isinstance(x, np.ndarray) else SOURCE_CHUNK)
+    step = max(step, 1)
+    dtype = params.W[1].dtype
     total = 0.0
     for s in range(0, m, step):
         xc = np.asarray(x[:, s : s + step], dtype=dtype)
         yc = np.asarray(y[:, s : s + step], dtype=dtype)
-        z, a = forward(arch, params, xc)
-        total += arch.loss_fn.fn(z[nl], a[nl], yc, arch.f_out)  # Σᵢ loss, as data_cost_sum
-        h[:, s : s + step] = a[nl]
+        if h is None:
+            total += data_cost_sum(arch, params, xc, yc)
+        else:
+            z, a = forward(arch, params, xc)
+            total += arch.loss_fn.fn(z[arch.nl], a[arch.nl], yc, arch.f_out)  # Σᵢ loss, as data_cost_sum
+            h[:, s : s + step] = a[arch.nl]
     J_data = total / m
     J_reg = reg_cost(params.W, lam)
-    return Cost(J_data + J_reg, J_data, J_reg), h
+    return Cost(J_data + J_reg, J_data, J_reg)
 
 
 class FlatParams(NamedTuple):
