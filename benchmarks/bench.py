@@ -18,7 +18,8 @@ peers
     sklearn      MLPClassifier, solver='sgd' in its full-batch setting (batch_size=m, no momentum,
                  constant rate, alpha = λ·m since it divides the L2 term by m, no shuffling, no early stop)
     fit          (small only) runs.fit with logging and checkpointing on, log.every 1: per-epoch cost
-                 measured as (t(N epochs) − t(0 epochs)) / N, beside the bare step above
+                 measured as (t(N epochs) − t(0 epochs)) / N, beside the bare step above; fit+term adds
+                 the terminal display, fit+val a validation split evaluated every epoch
 
 Seconds per epoch are the median over repeats of (time of E epochs) / E, after one warm-up repeat.
 Peak memory is the peer's own: the peak RSS from just after the data and θ₀ exist until the end of
@@ -29,6 +30,7 @@ Results go to benchmarks/results/ (JSON and Markdown).
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -445,31 +447,75 @@ log: {{every: 1, checkpoint_every: 500}}
 """
 
 
-def fit_worker(threads: int, quick: bool, val: float) -> dict:
+FIT_VARIANTS = {  # name: (val fraction, terminal output)
+    "fit": (0.0, False),  # logging and checkpointing alone
+    "fit+term": (0.0, True),  # and the live terminal display of `nettrain fit` (rich, into a buffer)
+    "fit+val": (0.1, False),  # and the val split's J_data and accuracy every epoch (a forward pass on 180 more)
+}
+
+
+def fit_worker(threads: int, quick: bool, variant: str) -> dict:
     """runs.fit against the bare training step on the same problem, in the same process.
 
-    Both are timed as (t(N epochs) − t(0 epochs)) / N, so that reading the data, the run folder's
-    first files and the final metrics cancel out and what remains is the per-epoch cost: the
-    training step, plus (for fit) the metrics row, ‖∇J‖ and val metrics every epoch (log.every 1),
-    the checkpoints (every 500 epochs, as configs/digits.yaml) and the progress ticks.
+    Both are timed over N epochs and over 0 epochs; the 0-epoch times (reading the data, the run
+    folder's first files, the final metrics) are subtracted, so what remains is the per-epoch
+    cost: the training step, plus (for fit) the metrics row, ‖∇J‖ (and the variant's extras) every
+    epoch, the checkpoints (every 500 epochs, as configs/digits.yaml) and the progress ticks.
+    A single pair of runs is noisy here (±3 %: the A/A spread of two bare runs on this VM), so
+    the tax is the median over R interleaved pairs. `callback` is the time inside runs.fit's
+    per-epoch callback (the logging and checkpointing work itself) over the training time.
     """
-    from nettrain import config as config_mod
-    from nettrain import parallel, runs, train
+    import io
 
-    N = 200 if quick else 1000
+    from rich.console import Console
+
+    from nettrain import cli, parallel, runs, train
+    from nettrain import config as config_mod
+
+    val, terminal = FIT_VARIANTS[variant]
+    N, R = (200, 5) if quick else (1000, 15)
+    inside = [0.0]
+    real_gd = runs.gradient_descent
+
+    def timed_gd(*args, **kwargs):  # runs.fit's call, with its on_epoch callback timed
+        bound = inspect.signature(real_gd).bind(*args, **kwargs)
+        cb = bound.arguments["on_epoch"]
+
+        def on_epoch(*a):
+            t = time.perf_counter()
+            try:
+                return cb(*a)
+            finally:
+                inside[0] += time.perf_counter() - t
+
+        bound.arguments["on_epoch"] = on_epoch
+        return real_gd(*bound.args, **bound.kwargs)
+
+    runs.gradient_descent = timed_gd
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cfg_path = tmp / "fit.yaml"
+        runs_made = [0]
 
         def write(epochs):
             cfg_path.write_text(FIT_CONFIG.format(data=ROOT / "data" / "digits.csv", epochs=epochs,
                                                   train=round(1 - val, 6), val=val))
 
-        def fit(epochs, tag):
+        def fit(epochs):
             write(epochs)
+            runs_made[0] += 1
+            reporter = None
+            if terminal:
+                console = Console(file=io.StringIO(), force_terminal=True, width=120)
+                reporter = cli._ReporterAdapter(cli.FitReporter(console))
+            inside[0] = 0.0
             t = time.perf_counter()
-            runs.fit(cfg_path, out=tmp / f"run-{tag}")
-            return time.perf_counter() - t
+            try:
+                runs.fit(cfg_path, out=tmp / f"run-{runs_made[0]}", reporter=reporter)
+            finally:
+                if reporter is not None:
+                    reporter.r.stop()
+            return time.perf_counter() - t, inside[0]
 
         write(0)
         cfg = config_mod.load_config(cfg_path)
@@ -483,15 +529,23 @@ def fit_worker(threads: int, quick: bool, val: float) -> dict:
                 train.gradient_descent(problem.arch, p0, x, y, 0.5, 1e-4, epochs, pool=pool)
                 return time.perf_counter() - t
 
-        fit(1, "warm")
+        fit(1)
         bare(10)
-        fits, bares = [], []
-        for i in range(5):  # interleaved, so that a noisy moment hits both
-            fits.append((fit(N, f"n{i}") - fit(0, f"z{i}")) / N)
-            bares.append((bare(N) - bare(0)) / N)
-        f, b = statistics.median(fits), statistics.median(bares)
-        return {"workload": "small", "peer": "fit+val" if val else "fit", "threads": threads, "sec": f, "bare": b,
-                "tax": f / b - 1, "epochs": N, "val": val, "m": int(x.shape[1])}
+        fit0 = statistics.median(fit(0)[0] for _ in range(5))
+        bare0 = statistics.median(bare(0) for _ in range(5))
+        taxes, shares, fits, bares = [], [], [], []
+        for _ in range(R):  # interleaved pairs, so that a noisy moment hits both
+            (f, cb), b = fit(N), bare(N)
+            f, b = f - fit0, b - bare0
+            taxes.append(f / b - 1)
+            shares.append(cb / (f - cb))
+            fits.append(f / N)
+            bares.append(b / N)
+        q = statistics.quantiles(taxes, n=4)
+        return {"workload": "small", "peer": variant, "threads": threads, "sec": statistics.median(fits),
+                "bare": statistics.median(bares), "tax": statistics.median(taxes), "tax_q1": q[0], "tax_q3": q[2],
+                "callback": statistics.median(shares), "epochs": N, "pairs": R, "val": val,
+                "terminal": terminal, "m": int(x.shape[1])}
 
 
 # ----------------------------------------------------------------------------- memmap
@@ -629,15 +683,18 @@ def table(results: list[dict], threads: int) -> str:
     if setups:
         lines += ["", "nettrain's once-per-run set-up (not in the epochs above; mostly copying x into [1; x] "
                       "blocks): " + ", ".join(setups)]
-    fits = [r for r in results if str(r.get("peer", "")).startswith("fit") and r.get("workload") == "small"]
-    for r in fits:
-        if "sec" in r:
+    fits = [r for r in results if r.get("peer") in FIT_VARIANTS and "sec" in r]
+    if fits:
+        lines += ["", "`nettrain fit` on small against the bare training step in the same process (log.every 1: a "
+                      "metrics row with ‖∇J‖ every epoch; a checkpoint every 500 epochs; tax = median of "
+                      f"{fits[0]['pairs']} interleaved pairs of {fits[0]['epochs']}-epoch runs, quartiles in brackets; "
+                      "callback = time inside the per-epoch logging and checkpointing code / training time):", "",
+                  "| variant | examples | fit per epoch | bare per epoch | tax | callback |", "|---|---|---|---|---|---|"]
+        for r in fits:
             n_val = round(r["m"] * r["val"] / (1 - r["val"]))
-            what = (f"train {r['m']} + val {n_val} examples, val metrics every epoch"
-                    if r["val"] else f"all {r['m']} examples, no val split")
-            lines += ["", f"`nettrain fit` on small ({what}; log.every 1, a checkpoint every 500 epochs): "
-                          f"{_fmt(r['sec'])} per epoch vs {_fmt(r['bare'])} for the bare step in the same process: "
-                          f"logging tax {100 * r['tax']:+.1f} %"]
+            what = f"{r['m']} + {n_val} val" if r["val"] else f"{r['m']}"
+            lines.append(f"| {r['peer']} | {what} | {_fmt(r['sec'])} | {_fmt(r['bare'])} | {100 * r['tax']:+.1f} % "
+                         f"[{100 * r['tax_q1']:+.1f}, {100 * r['tax_q3']:+.1f}] | {100 * r['callback']:.1f} % |")
     mm = [r for r in results if r.get("workload") == "memmap"]
     for r in mm:
         if "anon_peak_extra" in r:
@@ -663,7 +720,7 @@ def main() -> None:
     ap.add_argument("--memmap", action="store_true", help="also the 2,000,000-row memory-mapped fit")
     ap.add_argument("--only", nargs="*", help="workloads or peers to run (default: all)")
     ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
-    ap.add_argument("--fit-worker", type=float, metavar="VAL", help=argparse.SUPPRESS)
+    ap.add_argument("--fit-worker", choices=list(FIT_VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--memmap-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -697,12 +754,13 @@ def main() -> None:
             status = r.get("error") or f"{_fmt(r['sec'])}" + ("" if r.get("same_cost", True) else "  COST DIFFERS")
             print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
     if "small" in names and (not only or "fit" in only or "small" in only):
-        for val in (0.0, 0.1):
-            r = spawn(["--fit-worker", str(val), *flags], a.threads)
+        for variant in FIT_VARIANTS:
+            r = spawn(["--fit-worker", variant, *flags], a.threads)
             r.setdefault("workload", "small")
-            r.setdefault("peer", "fit")
+            r.setdefault("peer", variant)
             results.append(r)
-            print(f"small     {r.get('peer'):9s} {r.get('error') or _fmt(r['sec'])}", file=sys.stderr, flush=True)
+            status = r.get("error") or f"{_fmt(r['sec'])}, tax {100 * r['tax']:+.1f} %"
+            print(f"small     {r.get('peer'):9s} {status}", file=sys.stderr, flush=True)
     if a.memmap:
         r = spawn(["--memmap-worker", *flags], a.threads)
         r.setdefault("workload", "memmap")

@@ -39,7 +39,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -94,8 +94,12 @@ class _Member(NamedTuple):
 # ----------------------------------------------------------------------------------------- save
 
 
-def save_checkpoint(path: Path, params: Params, meta: dict) -> None:
+def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path] = ()) -> None:
     """Write params and meta to `path` atomically; the previous file stays intact on any failure.
+
+    Each path in `also` then gets the same checkpoint, in order, each atomically: a hard link to
+    `path` under a temp name, renamed into place (no second write or fsync of the same bytes), or,
+    where the file system has no hard links, a second write.
 
     Raises CheckpointError (nothing written) for non-finite or non-float weights, inconsistent
     shapes, or metadata that is not finite JSON; RunIOError for a failed write (disk full,
@@ -114,27 +118,64 @@ def save_checkpoint(path: Path, params: Params, meta: dict) -> None:
         _check_finite(where, name, a)
     _check_layout(where, {name: a.shape for name, a in arrays.items()})
     arrays["meta"] = np.array(_meta_json(where, meta))  # 0-d, dtype <U{len}
+    _publish(path, lambda folder: _written_temp(folder, path.name, arrays))
+    for other in map(Path, also):
+        _publish(other, lambda folder: _linked_temp(path, folder, other.name) or _written_temp(folder, other.name, arrays))
 
+
+def _publish(path: Path, make_temp: Callable[[Path], Path]) -> None:
+    """Put a file at `path` atomically: make_temp(folder) leaves it complete and durable under a temp
+    name in path's folder (and removes it itself if it fails); it is renamed over path, and the
+    rename made durable. Any failure, Ctrl-C included, leaves path as it was and no temp file."""
     folder = path.parent
     tmp: Optional[Path] = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp, fd = _create_temp(folder, path.name)
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
+        tmp = make_temp(folder)
         os.replace(tmp, path)
         tmp = None
         _fsync_dir(folder)
     except OSError as e:
         raise RunIOError(f"cannot save checkpoint {path}: {e.strerror or e} ({_io_hint(e)})") from None
     finally:
-        if tmp is not None:  # any failure, Ctrl-C included: leave no temp file behind
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+        _remove(tmp)
+
+
+def _written_temp(folder: Path, name: str, arrays: dict[str, np.ndarray]) -> Path:
+    """The archive written and fsynced into a new temp file for `name`; its path."""
+    tmp, fd = _create_temp(folder, name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+# link() errors that mean "no hard links here" (FAT, some network and FUSE file systems): write instead
+_NO_LINKS = {errno.EPERM, errno.EMLINK, errno.EXDEV, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _linked_temp(src: Path, folder: Path, name: str) -> Optional[Path]:
+    """A temp name for `name` made a hard link to src (already saved and fsynced); None where the
+    file system cannot link (the caller writes the file instead)."""
+    try:
+        return _link_temp(src, folder, name)
+    except OSError as e:
+        if e.errno in _NO_LINKS:
+            return None
+        raise
+
+
+def _remove(tmp: Optional[Path]) -> None:
+    if tmp is not None:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
 
 
 def sweep_temp_files(folder: Path) -> list[Path]:
@@ -173,17 +214,35 @@ def _native(a: np.ndarray) -> np.ndarray:
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
 
 
+class RawJSON(str):
+    """A metadata value already encoded as finite JSON text (json_text makes it): save_checkpoint puts
+    it into the metadata as it is. A long value that grows between saves — a run's history — can
+    so be encoded piece by piece, each piece once, instead of whole on every save."""
+
+
+def json_text(value: Any, where: str = "meta") -> RawJSON:
+    """`value` as JSON text, as save_checkpoint would encode it; CheckpointError if it is not finite JSON."""
+    try:
+        return RawJSON(json.dumps(value, allow_nan=False, ensure_ascii=False, default=_json_default))
+    except ValueError:  # allow_nan=False: a NaN or inf somewhere
+        key = _first_nonfinite(value)
+        raise CheckpointError(f"{where}{'.' + key if key else ''} is not finite (JSON has no NaN/inf)") from None
+    except TypeError as e:
+        raise CheckpointError(f"{where} is not JSON-serialisable ({e})") from None
+
+
 def _meta_json(where: str, meta: dict) -> str:
-    """The metadata as JSON text, with nettrain's format keys; numpy scalars and arrays become JSON."""
+    """The metadata as JSON text, with nettrain's format keys; numpy scalars and arrays become JSON.
+
+    Top-level RawJSON values are spliced in as they are, after the other keys.
+    """
     if not isinstance(meta, dict):
         raise CheckpointError(f"{where}: meta must be a dict (got {type(meta).__name__})")
     full = {**meta, "format": FORMAT, "format_version": FORMAT_VERSION, "nettrain_version": __version__}
-    try:
-        text = json.dumps(full, allow_nan=False, ensure_ascii=False, default=_json_default)
-    except ValueError:  # allow_nan=False: a NaN or inf somewhere
-        raise CheckpointError(f"{where}: meta.{_first_nonfinite(full)} is not finite (JSON has no NaN/inf)") from None
-    except TypeError as e:
-        raise CheckpointError(f"{where}: meta is not JSON-serialisable ({e})") from None
+    raw = {k: v for k, v in full.items() if isinstance(v, RawJSON)}
+    text = json_text({k: v for k, v in full.items() if k not in raw}, f"{where}: meta")
+    if raw:
+        text = text[:-1] + "".join(f", {json_text(str(k), where)}: {v}" for k, v in raw.items()) + "}"
     if len(text) > MAX_META_CHARS:
         raise CheckpointError(f"{where}: meta is {len(text)} characters of JSON, over the {MAX_META_CHARS} limit")
     return text
@@ -216,6 +275,17 @@ def _create_temp(folder: Path, name: str) -> tuple[Path, int]:
         tmp = folder / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _link_temp(src: Path, folder: Path, name: str) -> Path:
+    """A new name `.{name}.tmp-<pid>-<8 hex>` in folder for the file src (a hard link)."""
+    while True:
+        tmp = folder / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            os.link(src, tmp)
+            return tmp
         except FileExistsError:
             continue
 

@@ -368,14 +368,9 @@ class _Chunk(NamedTuple):
     G_vec: Optional[np.ndarray]  # None for chunk 0: nothing to add
 
 
-def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk) -> float:
-    """Forward and backward over one chunk of columns; writes δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ = [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]
-    into c.dtheta[l]; returns Σᵢ loss over the chunk.
-
-    theta[l] = Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾], WT[l] = W⁽ˡ⁾ᵀ (FlatParams). Every product writes into a
-    workspace buffer; np.dot with a positional out is numpy's cheapest call for it.
-    """
-    dot, z, a, aug, delta = np.dot, c.z, c.a, c.aug, c.delta
+def _forward_chunk(f, step, nl, theta, c: _Chunk) -> float:
+    """The forward pass over one chunk, into its buffers, and the output step; returns Σᵢ loss."""
+    dot, z, a, aug = np.dot, c.z, c.a, c.aug
     if c.load is not None:
         c.load()  # a⁽¹⁾ = x: this chunk's columns, read in the arithmetic dtype
     for l in range(1, nl - 1):
@@ -383,7 +378,18 @@ def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk) -> float:
         f(z[l + 1], a[l + 1])  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), in place: z[l+1] is a[l+1], inside [1; a⁽ˡ⁺¹⁾]
     dot(theta[nl - 1], aug[nl - 1], z[nl])  # z⁽ⁿˡ⁾ = Θ⁽ⁿˡ⁻¹⁾[1; a⁽ⁿˡ⁻¹⁾]
     # a⁽ⁿˡ⁾ = f_out(z⁽ⁿˡ⁾) and δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾, e.g. −(y − a⁽ⁿˡ⁾)·f′(z⁽ⁿˡ⁾) for the squared error
-    loss_sum = step(z[nl], a[nl], c.y, c.ysum, delta[nl], c.scratch)
+    return step(z[nl], a[nl], c.y, c.ysum, c.delta[nl], c.scratch)
+
+
+def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk) -> float:
+    """Forward (_forward_chunk) and backward over one chunk of columns; writes δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ = [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]
+    into c.dtheta[l]; returns Σᵢ loss over the chunk.
+
+    theta[l] = Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾], WT[l] = W⁽ˡ⁾ᵀ (FlatParams). Every product writes into a
+    workspace buffer; np.dot with a positional out is numpy's cheapest call for it.
+    """
+    dot, z, a, delta = np.dot, c.z, c.a, c.delta
+    loss_sum = _forward_chunk(f, step, nl, theta, c)
     for l in range(nl - 1, 0, -1):
         dot(delta[l + 1], c.augT[l], c.dtheta[l])  # [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ]
         if l > 1:  # δ⁽¹⁾ is never needed: the input has no parameters below it
@@ -510,6 +516,28 @@ class Backprop:
         J_reg = reg_cost(W, lam) if lam else 0.0
         return Cost(J_data + J_reg, J_data, J_reg)
 
+    def outputs(self, params: Any, h: Optional[np.ndarray] = None) -> tuple[float, np.ndarray]:
+        """The forward half alone: (J_data, h_{W,b}(x)) at params, h of shape (s_nl, m).
+
+        J_data is summed over the same chunks in the same order as __call__, so it equals the J_data
+        of __call__ to the last bit. With one chunk, h is a view of its buffer, valid until the next
+        call; otherwise it is written into `h` (made here when not given).
+        """
+        _, theta, _ = self._WT.get(id(params)) or self._theta(params)
+        f, step, nl, chunks = self._f, self._step, self._nl, self.chunks
+        with np.errstate(over="ignore", invalid="ignore"):  # as in the training loop
+            if len(chunks) == 1:
+                return _forward_chunk(f, step, nl, theta, chunks[0]) / self.m, chunks[0].a[nl]
+            if h is None:
+                h = np.empty((self.arch.layers[-1], self.m), self.dtype)
+            loss_sum, s = 0.0, 0
+            for c in chunks:
+                loss_sum += _forward_chunk(f, step, nl, theta, c)
+                w = c.y.shape[1]
+                h[:, s : s + w] = c.a[nl]
+                s += w
+        return loss_sum / self.m, h
+
     def _run_threads(self, theta, WT) -> float:
         """Round r gives chunk r·T + k to worker k of the pool (worker 0 is this thread)."""
         T, chunks, g, run = self.threads, self.chunks, self.g, self.pool.run
@@ -567,19 +595,20 @@ def backprop(
     return c, grads
 
 
-def grad_norm(grads: Params) -> float:
+def grad_norm(grads: Params, base: Optional[np.ndarray] = None) -> float:
     """‖∇J‖ over all blocks: √(Σₗ ‖∂J/∂W⁽ˡ⁾‖² + ‖∂J/∂b⁽ˡ⁾‖²).
 
     When the blocks are the views of one FlatParams vector (as the training loop's are), one
     product over that vector: a run that logs every epoch pays one call, not a copy per block.
+    `base`: that vector (flat_base(grads)), when the caller keeps it from one call to the next.
     """
-    base = _flat_base(grads)
+    base = flat_base(grads) if base is None else base
     if base is not None:
         return math.sqrt(float(np.vdot(base, base)))
     return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.blocks().values())))
 
 
-def _flat_base(p: Params) -> Optional[np.ndarray]:
+def flat_base(p: Params) -> Optional[np.ndarray]:
     """The one contiguous vector every block of p is a view of and that holds nothing else, or None."""
     base, n = None, 0
     for w in p.W.values():

@@ -3,7 +3,8 @@
     runs/<name>/
         config.yaml               the resolved config (every default filled in)
         metrics.csv               one row per epoch e: the cost at the weights after e updates
-        last.npz                  the latest state (written at epoch 0, every checkpoint, the end)
+        last.npz                  the latest state (written at epoch 0, every checkpoint, the end;
+                                  a hard link to checkpoints/epoch-<e>.npz when that is the same state)
         best.npz                  the state with the lowest validation cost seen (when a val split exists)
         checkpoints/epoch-<e>.npz every log.checkpoint_every epochs
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import operator
 import os
 import shlex
 import signal
@@ -37,7 +39,7 @@ from . import parallel
 from .config import Config
 from .errors import CheckpointError, ConfigError, DataError, NettrainError, RunIOError
 from .network import Architecture, Cost, Params
-from .train import Diverged, gradient_descent
+from .train import Diverged, chunk_width, gradient_descent
 
 RESUMABLE_KEYS = ("train.epochs", "log.every", "log.checkpoint_every")
 SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
@@ -158,26 +160,75 @@ def initial_params(cfg: Config, arch: Architecture, dtype: type) -> Params:
 
 @dataclass
 class History:
-    """The per-epoch columns of metrics.csv, kept in memory (None = not computed that epoch)."""
+    """The per-epoch columns of metrics.csv, kept in memory (None = not computed that epoch).
+
+    A row is formatted once, at the first write after it is added — its metrics.csv line and its
+    JSON for the checkpoints, from the same cells — so a save costs O(new rows), not O(epochs so
+    far), and the training loop itself only appends a list.
+    """
 
     columns: list[str]
     rows: list[list[Optional[float]]] = field(default_factory=list)
+    _csv: list[str] = field(default_factory=list, repr=False)  # rows[i] as a metrics.csv line
+    _json: list[str] = field(default_factory=list, repr=False)  # rows[i] as JSON
 
-    def to_meta(self) -> dict:
-        return {"columns": self.columns, "rows": self.rows}
+    def append(self, row: list[Optional[float]]) -> None:
+        self.rows.append(row)
+
+    def truncate(self, n: int) -> None:
+        """Keep rows 0 … n − 1."""
+        del self.rows[n:], self._csv[n:], self._json[n:]
+
+    def _format(self) -> None:
+        """Format the rows added since the last call. ValueError/TypeError for a cell that is not a
+        finite number (JSON has no NaN/inf) or an epoch that is not an integer."""
+        if len(self._json) > len(self.rows):  # rows removed without truncate(): start again
+            self._csv.clear()
+            self._json.clear()
+        for r in self.rows[len(self._json) :]:
+            cells = [_epoch_cell(r[0])]
+            cells += ["" if v is None else _finite_repr(v) for v in r[1:]]
+            self._csv.append(",".join(cells) + "\n")
+            self._json.append(f"[{', '.join(c or 'null' for c in cells)}]")
+
+    def to_meta(self) -> ckpt.RawJSON:
+        """{"columns": …, "rows": …} as JSON text, as a checkpoint stores it."""
+        self._format()
+        columns = ckpt.json_text(self.columns, "the metrics history")
+        return ckpt.RawJSON(f'{{"columns": {columns}, "rows": [{", ".join(self._json)}]}}')
 
     @classmethod
     def from_meta(cls, d: dict) -> "History":
-        return cls(list(d["columns"]), [list(r) for r in d["rows"]])
+        """The history a checkpoint holds; ValueError/TypeError/KeyError when it is malformed."""
+        h = cls([str(c) for c in d["columns"]], [list(r) for r in d["rows"]])
+        h._format()
+        return h
 
-    def csv_text(self, rows: Optional[list] = None, header: bool = True) -> str:
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+    def csv_text(self, start: int = 0, header: bool = True) -> str:
+        """metrics.csv's text: the header (when asked) and rows start, start + 1, …"""
+        self._format()
+        head = ""
         if header:
-            w.writerow(self.columns)
-        for r in self.rows if rows is None else rows:
-            w.writerow(["" if v is None else (str(int(v)) if i == 0 else repr(float(v))) for i, v in enumerate(r)])
-        return buf.getvalue()
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerow(self.columns)
+            head = buf.getvalue()
+        return head + "".join(self._csv[start:])
+
+
+def _finite_repr(v: Any) -> str:
+    """A metric as metrics.csv and JSON both write it: the shortest repr that reads back exactly."""
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"{v} is not finite")
+    return repr(v)
+
+
+def _epoch_cell(v: Any) -> str:
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise ValueError(f"epoch {v} is not an integer")
+        return str(int(v))
+    return str(operator.index(v))
 
 
 def _finite_or_none(v: Optional[float]) -> Optional[float]:
@@ -219,19 +270,42 @@ class FitResult:
     swept: list[Path]
 
 
-def _split_metrics(problem: Problem, params: Params, split: str, lam: float) -> Optional[dict]:
-    """J_data (the split's own data cost), and accuracy or MSE/R² of the split, or None when empty."""
+class SplitMetrics:
+    """J, J_data, J_reg and accuracy (classification) or MSE/RMSE/R² of one set of examples x (s_1, m),
+    y (s_nl, m), at any params: set up once (network.Backprop: buffers, chunks of the width training
+    uses, so memory stays bounded), then one forward pass per call. `full` adds the confusion matrix;
+    without it, a call is cheap enough for every epoch of a run (the validation columns)."""
+
+    def __init__(self, arch: Architecture, x: Any, y: np.ndarray, lam: float, task: str, labels: list,
+                 chunk_size: Optional[int] = None) -> None:
+        dtype = y.dtype
+        self.arch, self.lam, self.task, self.labels = arch, lam, task, labels
+        self.m = int(x.shape[1])
+        self.forward = network.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, self.m, chunk_size, dtype))
+        self.y = y
+        self.true = ev.predicted_classes(y.T) if task == "classification" else None
+
+    def __call__(self, params: Params, full: bool = True) -> dict:
+        J_data, h = self.forward.outputs(params)
+        J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
+        out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
+        if self.true is None:
+            out.update(ev.regression_metrics(h.T, self.y.T))
+        elif full:
+            out.update(ev.classification_metrics(h.T, self.y.T, self.labels))
+        else:
+            out["accuracy"] = float(np.count_nonzero(ev.predicted_classes(h.T) == self.true)) / self.m
+        return out
+
+
+def _split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
+    """SplitMetrics of one split of the problem, or None when the split is empty."""
     if split not in problem.splits or len(problem.splits[split][0]) == 0:
         return None
     x, y = problem.columns(split)
-    c, h = network.cost_and_outputs(problem.arch, params, x, y, lam)  # one forward pass for both
-    outputs = h.T
-    out = {"cost": c.J, "data_cost": c.J_data, "reg_cost": c.J_reg}
-    if problem.cfg.data.task == "classification":
-        out.update(ev.classification_metrics(outputs, y.T, problem.prep.labels))
-    else:
-        out.update(ev.regression_metrics(outputs, y.T))
-    return out
+    cfg = problem.cfg
+    return SplitMetrics(problem.arch, x, y, cfg.train.weight_decay, cfg.data.task, problem.prep.labels,
+                        cfg.train.chunk_size)
 
 
 class _RunFiles:
@@ -239,18 +313,20 @@ class _RunFiles:
 
     def __init__(self, run_dir: Path, meta_base: dict) -> None:
         self.dir = run_dir
-        self.meta_base = meta_base
+        # the same in every checkpoint of the run: encoded once
+        self.meta_base = {k: ckpt.json_text(v, f"cannot save checkpoints: meta.{k}") for k, v in meta_base.items()}
         self.metrics_path = run_dir / "metrics.csv"
-        self._pending: list[list] = []
 
-    def save(self, path: Path, params: Params, epoch: int, history: History, extra: Optional[dict] = None) -> None:
+    def save(self, path: Path, params: Params, epoch: int, history: History, extra: Optional[dict] = None,
+             also: Sequence[Path] = ()) -> None:
         meta = dict(self.meta_base, epoch=epoch, history=history.to_meta(), **(extra or {}))
-        ckpt.save_checkpoint(path, params, meta)
+        ckpt.save_checkpoint(path, params, meta, also)
 
-    def append_rows(self, history: History, rows: list[list]) -> None:
+    def append_rows(self, history: History, start: int) -> None:
+        """Append rows start, start + 1, … of history to metrics.csv."""
         try:
             with open(self.metrics_path, "a", encoding="utf-8", newline="") as f:
-                f.write(history.csv_text(rows, header=False))
+                f.write(history.csv_text(start, header=False))
         except OSError as e:
             raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
 
@@ -293,6 +369,8 @@ def fit(
         start = 0
 
     x, y = problem.columns("train")
+    val_metrics = _split_metrics(problem, "val") if has_val else None
+    best_buffer = network.flat_params(arch.layers, dtype)  # the best state so far, until best.npz is saved
     meta_base = {
         "config": cfg_dict,
         "preprocessing": problem.prep.to_meta(),
@@ -308,7 +386,7 @@ def fit(
     files = _RunFiles(run_dir, meta_base)
     if not resume:
         _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
-        _atomic_write_text(files.metrics_path, history.csv_text([]))
+        _atomic_write_text(files.metrics_path, history.csv_text())
     else:
         _atomic_write_text(files.metrics_path, history.csv_text())  # exactly the checkpoint's rows
         _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
@@ -316,27 +394,30 @@ def fit(
                "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
 
     every, ck_every, epochs = cfg.log.every, cfg.log.checkpoint_every, cfg.train.epochs
-    pending: list[list] = []
-    state = {"next_tick": start, "t_tick": time.monotonic(), "t_save": time.monotonic(), "best_params": None,
-             "best": best, "interrupt": 0}
+    state = {"written": len(history.rows), "next_tick": start, "t_tick": time.monotonic(),
+             "t_save": time.monotonic(), "best_params": None, "best": best, "interrupt": 0,
+             "grads": None, "grads_base": None}
 
     def flush(params_now: Params, epoch: int, extra_ckpt: Optional[Path] = None) -> None:
-        """Write pending metrics rows, extra_ckpt, best.npz, then last.npz for this state.
+        """Write pending metrics rows, best.npz, extra_ckpt, then last.npz for this state.
 
         last.npz is written last: it is what --resume continues from, so everything it implies
         (best.npz holding the best it names) must be on disk before it; a crash in between
-        leaves the older last.npz, and the resumed run writes the same files again.
+        leaves the older last.npz, and the resumed run writes the same files again. With
+        extra_ckpt (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
         """
-        if pending:
-            files.append_rows(history, pending)
-            pending.clear()
+        if state["written"] < len(history.rows):
+            files.append_rows(history, state["written"])
+            state["written"] = len(history.rows)
         extra = {"best": list(state["best"]) if state["best"] else None}
-        if extra_ckpt is not None:
-            files.save(extra_ckpt, params_now, epoch, history, extra)
         if state["best_params"] is not None:
             files.save(run_dir / "best.npz", state["best_params"], state["best"][1], history, extra)
             state["best_params"] = None
-        files.save(run_dir / "last.npz", params_now, epoch, history, extra)
+        last = run_dir / "last.npz"
+        if extra_ckpt is not None:
+            files.save(extra_ckpt, params_now, epoch, history, extra, also=[last])
+        else:
+            files.save(last, params_now, epoch, history, extra)
         state["t_save"] = time.monotonic()
 
     def on_epoch(e: int, c: Cost, p: Params, grads: Params, final: bool) -> bool:
@@ -347,17 +428,18 @@ def fit(
         logged = e % every == 0
         row: list[Optional[float]] = [e, c.J, c.J_data, c.J_reg, None]
         if logged:
-            row[4] = _finite_or_none(network.grad_norm(grads))
+            if grads is not state["grads"]:  # the loop passes the same ∇J buffers every epoch
+                state["grads"], state["grads_base"] = grads, network.flat_base(grads)
+            row[4] = _finite_or_none(network.grad_norm(grads, state["grads_base"]))
             if has_val:
-                vm = _split_metrics(problem, p, "val", lam)
+                vm = val_metrics(p, full=False)
                 row += [_finite_or_none(vm["data_cost"]), _finite_or_none(vm.get("accuracy", vm.get("r2")))]
                 if row[-2] is not None and (state["best"] is None or vm["data_cost"] < state["best"][0]):
                     state["best"] = (vm["data_cost"], e)
-                    state["best_params"] = p.copy()
+                    state["best_params"] = network.copy_params(best_buffer, p).params  # saved at the next flush
         elif has_val:
             row += [None, None]
-        history.rows.append(row)
-        pending.append(row)
+        history.append(row)
         if logged or final:
             rep.row(dict(zip(columns, row)), final)
         if e == 0 or (ck_every and e % ck_every == 0 and e > 0) or final:
@@ -389,8 +471,8 @@ def fit(
                                       cfg.train.chunk_size, on_epoch, pool)
     except Diverged as d:
         if d.last_params is not None and d.last_epoch is not None and d.last_epoch < len(history.rows):
-            del history.rows[d.last_epoch + 1 :]
-            pending[:] = [r for r in pending if r[0] <= d.last_epoch]
+            history.truncate(d.last_epoch + 1)
+            state["written"] = min(state["written"], len(history.rows))
             flush(d.last_params, d.last_epoch)
         raise
     finally:
@@ -404,7 +486,8 @@ def fit(
         raise Interrupted(  # the resumed run would have another config (or be refused)
             f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with {shlex.join(again)}"
         )
-    train, val, test = (_split_metrics(problem, result.params, s, lam) for s in ("train", "val", "test"))
+    train, val, test = (None if sm is None else sm(result.params)
+                        for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
     return FitResult(run_dir, result.epoch, result.cost, result.reason, history, train, val, test, resumed_from, swept)
 
 
@@ -505,17 +588,12 @@ def evaluate_run(target: Path, data: Optional[Path] = None, split: str = "test")
     """J, J_data, J_reg and accuracy/confusion (classification) or MSE/RMSE/R² (regression)."""
     loaded = load_trained(target)
     X, Y, where = _data_for(loaded, data, split)
+    cfg = loaded.cfg
     x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
-    lam = loaded.cfg.train.weight_decay
-    c = network.cost(loaded.arch, loaded.params, x, y, lam)
-    outputs = network.predict(loaded.arch, loaded.params, x).T
-    res = {"checkpoint": str(loaded.path), "data": where, "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]),
-           "task": loaded.cfg.data.task, "cost": c.J, "data_cost": c.J_data, "reg_cost": c.J_reg}
-    if loaded.cfg.data.task == "classification":
-        res.update(ev.classification_metrics(outputs, Y, loaded.prep.labels))
-    else:
-        res.update(ev.regression_metrics(outputs, Y))
-    return res
+    metrics = SplitMetrics(loaded.arch, x, y, cfg.train.weight_decay, cfg.data.task, loaded.prep.labels,
+                           cfg.train.chunk_size)
+    return {"checkpoint": str(loaded.path), "data": where, "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]),
+            "task": cfg.data.task, **metrics(loaded.params)}
 
 
 def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:

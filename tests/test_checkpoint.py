@@ -694,3 +694,15 @@ def test_mutated_checkpoint_loads_identically_or_raises_checkpoint_error(origina
     else:  # the zip CRCs make a silently different load impossible
         assert_same_params(got, make_params())
         assert meta["epoch"] == 7 and meta["cost_history"] == META["cost_history"]
+
+
+def test_raw_json_values_are_spliced_into_the_metadata_as_they_are(tmp_path):
+    """A RawJSON value (encoded once by the caller) reads back exactly as the value it encodes."""
+    rows = [[0, 1.5, None], [1, 0.25, 1e-300]]
+    params = make_params()
+    save_checkpoint(tmp_path / "a.npz", params, {"epoch": 1, "history": {"rows": rows}})
+    save_checkpoint(tmp_path / "b.npz", params, {"epoch": 1, "history": checkpoint.json_text({"rows": rows})})
+    assert read_meta(tmp_path / "a.npz") == read_meta(tmp_path / "b.npz")
+    assert read_meta(tmp_path / "b.npz")["history"] == {"rows": rows}
+    with pytest.raises(CheckpointError, match=r"the history\.rows\.1\.1 is not finite"):
+        checkpoint.json_text({"rows": [[0, 1.0], [1, float("nan")]]}, "the history")

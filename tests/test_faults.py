@@ -2,7 +2,7 @@
 
 Kill and signal tests start real processes (`python -m nettrain fit …`, one BLAS thread) and
 SIGKILL or SIGINT them — at random moments drawn from seeded RNGs, or at exact points through a
-small hook script that wraps `os.replace`, the .npy writer or the save itself and kills its own
+small hook script that wraps `os.replace`, the .npy writer or the hard link and kills its own
 process there (SIGKILL: no cleanup code runs, exactly as a crash or an OOM kill). After each fault
 the run folder is checked as it was left, resumed in-process through typer's CliRunner, and compared
 file by file with an uninterrupted run of the same config.
@@ -126,9 +126,11 @@ def cmd(project: Path, out: Path, *extra: str) -> list[str]:
 
 
 # A wrapper of `python -m nettrain` that kills its own process (SIGKILL) at an exact point:
-#   before_replace / after_replace T N   around the N-th os.replace onto a file named T
+#   before_replace / after_replace T N   around the N-th os.replace onto a file named T (one per save of
+#                                        T, written or hard-linked)
 #   mid_write T N                        inside the N-th .npy member written into a save of T
-#   slow_save T N                        the N-th save of T sleeps 30 s (after touching $MARKER)
+#   slow_save T N                        the N-th save of T sleeps 30 s before its rename, its temp file
+#                                        complete (after touching $MARKER)
 HOOK = r'''
 import os, signal, sys, time
 mode, target, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -136,16 +138,19 @@ sys.argv = ["nettrain", *sys.argv[4:]]
 from numpy.lib import format as npy_format
 from nettrain import checkpoint
 count, saving = [0], [None]
-real_replace, real_create, real_write, real_npz = os.replace, checkpoint._create_temp, npy_format.write_array, checkpoint._write_npz
+real_replace, real_create, real_write, real_link = os.replace, checkpoint._create_temp, npy_format.write_array, checkpoint._link_temp
 
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
 def replace(src, dst, *a, **k):
-    hit = mode.endswith("_replace") and os.path.basename(dst) == target
+    hit = mode in ("before_replace", "after_replace", "slow_save") and os.path.basename(dst) == target
     count[0] += hit
     if hit and count[0] == nth and mode == "before_replace":
         die()
+    if hit and count[0] == nth and mode == "slow_save":
+        open(os.environ["MARKER"], "w").close()
+        time.sleep(30)
     real_replace(src, dst, *a, **k)
     if hit and count[0] == nth and mode == "after_replace":
         die()
@@ -161,18 +166,14 @@ def write_array(*a, **k):
             die()
     return real_write(*a, **k)
 
-def write_npz(f, arrays):
-    if mode == "slow_save" and saving[0] == target:
-        count[0] += 1
-        if count[0] == nth:
-            open(os.environ["MARKER"], "w").close()
-            time.sleep(30)
-    return real_npz(f, arrays)
+def link_temp(src, folder, name):
+    saving[0] = name
+    return real_link(src, folder, name)
 
 os.replace = replace
 checkpoint._create_temp = create_temp
+checkpoint._link_temp = link_temp
 npy_format.write_array = write_array
-checkpoint._write_npz = write_npz
 from nettrain.cli import main
 main()
 '''
@@ -259,17 +260,23 @@ def _kill_check_resume(project: Path, seeds: list[int]) -> None:
     print(f"{killed} of {len(seeds)} runs killed mid-way, {leftovers} inside a save (a temp file left behind)")
 
 
-@pytest.mark.parametrize("mode, target, nth", [
-    ("mid_write", "last.npz", 5 * 7 + 3),  # inside the 8th save of last.npz (5 members each): a partial zip
-    ("mid_write", "epoch-6.npz", 5),  # the meta member of a checkpoint, the last one written
-    ("before_replace", "last.npz", 12),  # the temp file complete and fsynced, not yet renamed
-    ("before_replace", "best.npz", 3),
-    ("after_replace", "last.npz", EPOCHS + 1),  # the run's very last rename (best.npz must be on disk by then)
-    ("after_replace", "epoch-40.npz", 1),
+NO_CHECKPOINTS = ["--set", "log.checkpoint_every=0"]  # last.npz written in full at epoch 0 and at the end
+
+
+@pytest.mark.parametrize("mode, target, nth, sets", [
+    # inside the 2nd save of last.npz (5 members each), the one at the end: a partial zip
+    ("mid_write", "last.npz", 5 + 3, NO_CHECKPOINTS),
+    ("mid_write", "epoch-6.npz", 5, []),  # the meta member of a checkpoint, the last one written
+    ("before_replace", "last.npz", 12, []),  # its temp name a hard link to checkpoints/epoch-11.npz, not yet renamed
+    ("before_replace", "last.npz", 2, NO_CHECKPOINTS),  # the temp file written in full and fsynced, not yet renamed
+    ("before_replace", "best.npz", 3, []),
+    ("after_replace", "last.npz", EPOCHS + 1, []),  # the run's very last rename (best.npz must be on disk by then)
+    ("after_replace", "epoch-40.npz", 1, []),  # epoch 40 saved; last.npz (its link) not yet
 ])
-def test_kill_9_inside_a_checkpoint_write_keeps_the_old_file_and_resume_sweeps(project, tmp_path, mode, target, nth):
+def test_kill_9_inside_a_checkpoint_write_keeps_the_old_file_and_resume_sweeps(project, tmp_path, mode, target, nth,
+                                                                               sets):
     out = tmp_path / "run"
-    killed = hooked(project, mode, target, nth, cmd(project, out))
+    killed = hooked(project, mode, target, nth, cmd(project, out, *sets))
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     leftovers = temp_files(out)
     if mode != "after_replace":
@@ -346,15 +353,17 @@ def test_killed_at_half_and_resumed_equals_uninterrupted_bit_for_bit(project, tm
 
 
 class FailingDisk:
-    """Makes the n-th save of `target` fail inside nettrain.checkpoint with OSError(code), after
-    (ENOSPC) or instead of (EACCES, EROFS: the temp file cannot be created) writing to it."""
+    """Makes the n-th save of `target` fail inside nettrain.checkpoint with OSError(code): a written
+    save after (ENOSPC) or instead of (EACCES, EROFS: the temp file cannot be created) writing to it,
+    a hard-linked one (last.npz beside checkpoints/epoch-e.npz) instead of making the link."""
 
     def __init__(self, monkeypatch, run_dir: Path, target: str, nth: int, code: int) -> None:
         self.run_dir, self.target, self.nth, self.code = run_dir, target, nth, code
         self.count, self.saving, self.last_before = 0, None, None
-        self.real_create, self.real_write = ckpt._create_temp, ckpt._write_npz
+        self.real_create, self.real_write, self.real_link = ckpt._create_temp, ckpt._write_npz, ckpt._link_temp
         monkeypatch.setattr(ckpt, "_create_temp", self.create_temp)
         monkeypatch.setattr(ckpt, "_write_npz", self.write_npz)
+        monkeypatch.setattr(ckpt, "_link_temp", self.link_temp)
 
     def _hit(self, name: str) -> bool:
         if name != self.target:
@@ -378,14 +387,25 @@ class FailingDisk:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return self.real_write(f, arrays)
 
+    def link_temp(self, src, folder, name):
+        self.saving = name
+        if self._hit(name):
+            raise OSError(self.code, os.strerror(self.code), str(folder / f".{name}.tmp-x"))
+        return self.real_link(src, folder, name)
+
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EACCES, errno.EROFS], ids=["ENOSPC", "EACCES", "EROFS"])
-@pytest.mark.parametrize("target, nth", [("last.npz", 9), ("epoch-13.npz", 1), ("best.npz", 3)])
+@pytest.mark.parametrize("target, nth, sets", [
+    ("last.npz", 9, []),  # the hard link to checkpoints/epoch-8.npz
+    ("last.npz", 2, NO_CHECKPOINTS),  # written in full, at the end
+    ("epoch-13.npz", 1, []),
+    ("best.npz", 3, []),
+], ids=["last.npz-link", "last.npz-write", "epoch-13.npz", "best.npz"])
 def test_write_failure_at_a_checkpoint_keeps_the_previous_one_and_says_why(project, tmp_path, monkeypatch, code,
-                                                                           target, nth):
+                                                                           target, nth, sets):
     out = tmp_path / "run"
     disk = FailingDisk(monkeypatch, out, target, nth, code)
-    res = run(*cmd(project, out))
+    res = run(*cmd(project, out, *sets))
     assert res.exit_code == 7, res.output
     line = one_line(res.stderr)
     failed = (out / target) if target != f"epoch-13.npz" else (out / "checkpoints" / target)
@@ -396,6 +416,26 @@ def test_write_failure_at_a_checkpoint_keeps_the_previous_one_and_says_why(proje
     assert temp_files(out) == []
     monkeypatch.undo()  # the disk has room again: the run resumes and ends as if nothing happened
     resume_and_compare(project, out, [])
+
+
+def test_last_npz_is_a_hard_link_to_the_checkpoint_of_its_epoch(project):
+    ref = project / "ref"
+    assert os.path.samefile(ref / "last.npz", ref / "checkpoints" / f"epoch-{EPOCHS}.npz")
+    assert (ref / "last.npz").stat().st_nlink == 2
+
+
+@pytest.mark.parametrize("code", [errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP], ids=["EPERM", "EXDEV", "EOPNOTSUPP"])
+def test_where_hard_links_fail_last_npz_is_written_in_full(project, tmp_path, monkeypatch, code):
+    def no_links(src, dst, *a, **k):  # as on FAT, some network and FUSE file systems
+        raise OSError(code, os.strerror(code), str(dst))
+
+    monkeypatch.setattr(os, "link", no_links)
+    out = tmp_path / "run"
+    res = run(*cmd(project, out))
+    assert res.exit_code == 0, res.output
+    assert not os.path.samefile(out / "last.npz", out / "checkpoints" / f"epoch-{EPOCHS}.npz")
+    assert temp_files(out) == []
+    assert_same_run(out, project / "ref")  # byte for byte: the same files, written instead of linked
 
 
 def test_disk_full_at_the_very_first_checkpoint(project, tmp_path, monkeypatch):

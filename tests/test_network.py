@@ -368,6 +368,25 @@ def test_cost_and_outputs_is_cost_and_predict(chunk_size):
     assert c2 == c and np.array_equal(h2, h)
 
 
+@pytest.mark.parametrize("pair", PAIRS)
+@pytest.mark.parametrize("width", [None, 3])
+def test_outputs_is_the_forward_half_of_backprop(pair, width):
+    """Backprop.outputs: J_data equal to the full call's to the last bit (same chunks, same order),
+    h equal to predict, for arrays and column sources, one chunk or several."""
+    loss, out = pair
+    rng = np.random.default_rng(11)
+    arch, params, x, y = _random_problem(rng, (3, 5, 4 if out == "softmax" else 2), "tanh", out, loss, 10)
+    want_h = network.predict(arch, params, x)
+    for source in (x, _Columns(x)):
+        bp = network.Backprop(arch, source, y, 0.3, width=width)
+        J_data, h = bp.outputs(params)
+        with np.errstate(over="ignore"):
+            full = bp(params)
+        assert J_data == full.J_data
+        np.testing.assert_allclose(h, want_h, rtol=1e-13, atol=1e-15)
+        assert J_data == pytest.approx(cost(arch, params, x, y).J_data, rel=1e-13)
+
+
 def test_grad_norm_of_flat_and_separate_blocks():
     p = init_params((4, 5, 3), "normal", np.random.default_rng(2), std=1.0)
     fp = network.copy_params(network.flat_params((4, 5, 3)), p)

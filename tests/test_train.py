@@ -221,3 +221,52 @@ def test_fit_from_a_memory_map_equals_fit_from_memory(tmp_path, std):
     got, _ = ckpt.load_checkpoint(tmp_path / "run" / "last.npz")
     assert res.cost == want.cost
     assert same_bits(got, want.params)
+
+
+# ----------------------------------------------------------------------------- what a run logs
+
+
+def test_history_formats_each_row_once_as_csv_and_json(monkeypatch):
+    import json
+
+    calls = []
+    real = runs._finite_repr
+    monkeypatch.setattr(runs, "_finite_repr", lambda v: calls.append(v) or real(v))
+    h = runs.History(["epoch", "cost", "grad_norm"])
+    h.append([0, np.float64(0.5), None])
+    h.append([1, 0.1 + 0.2, 1e-300])
+    assert h.csv_text() == f"epoch,cost,grad_norm\n0,0.5,\n1,{0.1 + 0.2!r},1e-300\n"
+    assert json.loads(h.to_meta()) == {"columns": ["epoch", "cost", "grad_norm"],
+                                       "rows": [[0, 0.5, None], [1, 0.1 + 0.2, 1e-300]]}
+    assert len(calls) == 3  # every cell once, for both texts
+    h.to_meta()
+    h.truncate(1)
+    h.append([1, 0.75, 2.0])
+    assert h.csv_text(1, header=False) == "1,0.75,2.0\n"
+    assert json.loads(h.to_meta())["rows"] == [[0, 0.5, None], [1, 0.75, 2.0]]
+    assert len(calls) == 5
+    with pytest.raises(ValueError):
+        runs.History.from_meta({"columns": ["epoch", "cost"], "rows": [[0, float("inf")]]})
+    with pytest.raises(ValueError):
+        runs.History.from_meta({"columns": ["epoch", "cost"], "rows": [[0.5, 1.0]]})
+
+
+def test_the_logged_row_is_what_eval_measures_to_the_last_bit(tmp_path):
+    """The last metrics row's J is the summary's train J, and its val_cost and val_accuracy are what
+    `nettrain eval --split val` reports: one forward computation (SplitMetrics) for all of them."""
+    import csv
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / "configs" / "iris.yaml"
+    sets = ["train.epochs=60", "log.every=20", "log.checkpoint_every=0", "train.chunk_size=17"]
+    res = runs.fit(config, sets, out=tmp_path / "run")
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    last = rows[-1]
+    assert int(last["epoch"]) == 60
+    assert float(last["cost"]) == res.train["cost"] == res.cost.J
+    assert float(last["val_cost"]) == res.val["data_cost"]
+    ev = runs.evaluate_run(tmp_path / "run", split="val")
+    assert ev["data_cost"] == res.val["data_cost"] and ev["cost"] == res.val["cost"]
+    assert float(last["val_accuracy"]) == ev["accuracy"] == res.val["accuracy"]
+    assert sum(map(sum, ev["confusion"])) == ev["m"]
+    assert 0.5 < ev["accuracy"] <= 1.0
