@@ -473,7 +473,7 @@ def fit_worker(threads: int, quick: bool, variant: str) -> dict:
     from nettrain import config as config_mod
 
     val, terminal = FIT_VARIANTS[variant]
-    N, R = (200, 5) if quick else (1000, 15)
+    N, R = (200, 6) if quick else (1000, 16)
     inside = [0.0]
     real_gd = runs.gradient_descent
 
@@ -534,8 +534,11 @@ def fit_worker(threads: int, quick: bool, variant: str) -> dict:
         fit0 = statistics.median(fit(0)[0] for _ in range(5))
         bare0 = statistics.median(bare(0) for _ in range(5))
         taxes, shares, fits, bares = [], [], [], []
-        for _ in range(R):  # interleaved pairs, so that a noisy moment hits both
-            (f, cb), b = fit(N), bare(N)
+        for i in range(R):  # interleaved pairs, so that a noisy moment hits both; which runs first alternates
+            if i % 2:
+                b, (f, cb) = bare(N), fit(N)
+            else:
+                (f, cb), b = fit(N), bare(N)
             f, b = f - fit0, b - bare0
             taxes.append(f / b - 1)
             shares.append(cb / (f - cb))

@@ -370,3 +370,27 @@ train: {{learning_rate: {alpha}, weight_decay: {lam}, epochs: {epochs}}}
     for got, want in [(ours.W[1], sk.coefs_[0].T), (ours.W[2], sk.coefs_[1].T), (ours.b[1], sk.intercepts_[0]), (ours.b[2], sk.intercepts_[1])]:
         np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-12)
     assert not np.allclose(ours.W[1], W1)  # training moved the weights
+
+
+def test_the_terminal_gets_at_most_ten_rows_a_second_and_always_the_first_and_last(monkeypatch):
+    """metrics.csv has every row; the terminal table is throttled (printing under the live bar is slow)."""
+    import io
+
+    from rich.console import Console
+
+    from nettrain import cli
+
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    buf = io.StringIO()
+    r = cli.FitReporter(Console(file=buf, width=120))
+    r.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
+             "epochs": 1000, "run_dir": "run"})
+    for e in range(1001):  # 1,000 epochs in 2 s of the fake clock
+        clock[0] += 0.002
+        r.row({"epoch": e, "cost": 1.0 / (e + 1)}, final=e == 1000)
+    r.stop()
+    printed = [int(line.split()[0]) for line in buf.getvalue().splitlines() if line.strip()[:1].isdigit()]
+    assert printed[0] == 0 and printed[-1] == 1000
+    assert 20 <= len(printed) <= 22  # 2 s at 10 rows a second, plus the first and the last
+    assert all(b - a >= 50 for a, b in zip(printed, printed[1:-1]))  # ≥ 0.1 s apart
