@@ -7,7 +7,7 @@ A checkpoint is what np.savez writes — a zip of .npy members — and loads wit
     b{l}.npy    b⁽ˡ⁾, shape (s_{l+1},), same dtype
     meta.npy    a 0-d unicode array holding one JSON object: {"format": "nettrain-checkpoint",
                 "format_version": 1, "nettrain_version": …} plus whatever the caller saves
-                (resolved config, epoch, cost history, preprocessing, rng state, …)
+                (resolved config, epoch, metrics.csv's row count and digest, preprocessing, …)
 
 Saving is atomic: the archive is written to a temp file beside the target, fsynced and renamed
 over it, so a crash or a full disk leaves the previous checkpoint as it was. Nothing non-finite
@@ -216,8 +216,8 @@ def _native(a: np.ndarray) -> np.ndarray:
 
 class RawJSON(str):
     """A metadata value already encoded as finite JSON text (json_text makes it): save_checkpoint puts
-    it into the metadata as it is. A long value that grows between saves — a run's history — can
-    so be encoded piece by piece, each piece once, instead of whole on every save."""
+    it into the metadata as it is. A value that is the same in every save of a run — its resolved
+    config, its preprocessing — is so encoded once, not on every save."""
 
 
 def json_text(value: Any, where: str = "meta") -> RawJSON:

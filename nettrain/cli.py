@@ -235,11 +235,11 @@ class FitReporter:
         self.console = console
         self.progress = Progress(
             TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), console=console, transient=True, refresh_per_second=4,
+            TimeRemainingColumn(), console=console, transient=True, refresh_per_second=1,
         )
         self.task = None
         self.columns: list[str] = []
-        self._last_row = 0.0
+        self._last_row = self._last_draw = 0.0
 
     def start(self, info: dict) -> None:
         self.columns = info["columns"]
@@ -254,19 +254,26 @@ class FitReporter:
         self.progress.start()
         self.task = self.progress.add_task("", total=info["epochs"], completed=info["start_epoch"])
 
+    # The terminal is throttled; metrics.csv has every row. Drawing costs ~1 ms (a row printed under
+    # the live bar redraws the bar too): at most 4 rows and ~5 draws a second keep the display near
+    # 0.5 % of a run logged every epoch (benchmarks/bench.py, variant fit+term). The bar is drawn
+    # from the training thread at the progress ticks; rich's own refresh thread, at 1 a second,
+    # only keeps the clock moving through a long epoch (its draws take the GIL from the epoch).
+    MIN_ROW_INTERVAL = 0.25
+    MIN_DRAW_INTERVAL = 0.25
+
     def progress_(self, epoch: int) -> None:
         self.progress.update(self.task, completed=epoch)
-
-    # seconds: at most 10 rows a second reach the terminal (metrics.csv has every row). Printing a row
-    # under the live progress bar costs ~0.6 ms here, so this keeps the display under 1 % of a run
-    # logged every epoch (benchmarks/bench.py, variant fit+term); the bar redraws 4 times a second.
-    MIN_ROW_INTERVAL = 0.1
+        now = time.monotonic()
+        if now - self._last_draw >= self.MIN_DRAW_INTERVAL:
+            self._last_draw = now
+            self.progress.refresh()
 
     def row(self, values: dict, final: bool = False) -> None:
         now = time.monotonic()
         if not final and values["epoch"] != 0 and now - self._last_row < self.MIN_ROW_INTERVAL:
             return
-        self._last_row = now
+        self._last_row = self._last_draw = now
         cells = [f"{values['epoch']:>12d}"] + [f"{_num(values.get(c)):>12}" for c in self.columns[1:]]
         self.progress.console.print("  ".join(cells), markup=False)
 
@@ -706,7 +713,7 @@ def _sparkline_line(history: Any) -> str:
     """J over the run as one line of ▁▂▃▄▅▆▇█ (plot.sparkline), with its first and last values."""
     from .plot import log_scale_helps, sparkline
 
-    J = [r[1] for r in history.rows if r[1] is not None]
+    J = history.J  # J of every epoch, resumed ones included
     if len(J) < 2:
         return ""
     log = log_scale_helps(J)

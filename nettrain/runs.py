@@ -16,6 +16,7 @@ they never print.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import operator
@@ -23,6 +24,7 @@ import os
 import shlex
 import signal
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol, Sequence
@@ -43,6 +45,7 @@ from .train import Diverged, chunk_width, gradient_descent
 
 RESUMABLE_KEYS = ("train.epochs", "log.every", "log.checkpoint_every")
 SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
+WRITE_EVERY_SECONDS = 1.0  # and the buffered metrics rows appended to metrics.csv this often
 
 
 class Interrupted(NettrainError):
@@ -158,65 +161,89 @@ def initial_params(cfg: Config, arch: Architecture, dtype: type) -> Params:
 # ----------------------------------------------------------------------------- metrics history
 
 
-@dataclass
 class History:
-    """The per-epoch columns of metrics.csv, kept in memory (None = not computed that epoch).
+    """The run's metrics rows (None = not computed that epoch); metrics.csv holds them all.
 
-    A row is formatted once, at the first write after it is added — its metrics.csv line and its
-    JSON for the checkpoints, from the same cells — so a save costs O(new rows), not O(epochs so
-    far), and the training loop itself only appends a list.
+    Nothing in memory grows with the run but J itself (8 bytes an epoch, for the summary's
+    sparkline): rows are buffered until the next write, formatted once, appended to metrics.csv,
+    and folded into a running SHA-256 of the file. A checkpoint stores record() — the columns, the
+    row count and that digest — rather than the rows, so a save costs the same at epoch 10 and at
+    epoch 10⁶; a resume checks the file's first rows against it (resumed()).
     """
 
-    columns: list[str]
-    rows: list[list[Optional[float]]] = field(default_factory=list)
-    _csv: list[str] = field(default_factory=list, repr=False)  # rows[i] as a metrics.csv line
-    _json: list[str] = field(default_factory=list, repr=False)  # rows[i] as JSON
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = list(columns)
+        self.n = 0  # rows so far, written or not
+        self.J = array("d")  # column 1 (J) of every row
+        self._pending: list[list] = []
+        self._digest = hashlib.sha256()
+        self._header = ",".join(self.columns) + "\n"  # column names are plain identifiers
+        self._header_written = False
 
     def append(self, row: list[Optional[float]]) -> None:
-        self.rows.append(row)
+        self._pending.append(row)
+        self.J.append(row[1])
+        self.n += 1
 
-    def truncate(self, n: int) -> None:
-        """Keep rows 0 … n − 1."""
-        del self.rows[n:], self._csv[n:], self._json[n:]
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
 
-    def _format(self) -> None:
-        """Format the rows added since the last call. ValueError/TypeError for a cell that is not a
-        finite number (JSON has no NaN/inf) or an epoch that is not an integer."""
-        if len(self._json) > len(self.rows):  # rows removed without truncate(): start again
-            self._csv.clear()
-            self._json.clear()
-        for r in self.rows[len(self._json) :]:
-            cells = [_epoch_cell(r[0])]
-            cells += ["" if v is None else _finite_repr(v) for v in r[1:]]
-            self._csv.append(",".join(cells) + "\n")
-            self._json.append(f"[{', '.join(c or 'null' for c in cells)}]")
+    def take(self) -> str:
+        """The text to append to metrics.csv — the header the first time, then the rows added since
+        the last call — folded into the digest. ValueError/TypeError for a cell that is not a
+        finite number or an epoch that is not an integer."""
+        lines = [] if self._header_written else [self._header]
+        for r in self._pending:
+            lines.append(",".join([_epoch_cell(r[0])] + ["" if v is None else _finite_repr(v) for v in r[1:]]) + "\n")
+        text = "".join(lines)
+        self._digest.update(text.encode("utf-8"))
+        self._pending.clear()
+        self._header_written = True
+        return text
 
-    def to_meta(self) -> ckpt.RawJSON:
-        """{"columns": …, "rows": …} as JSON text, as a checkpoint stores it."""
-        self._format()
-        columns = ckpt.json_text(self.columns, "the metrics history")
-        return ckpt.RawJSON(f'{{"columns": {columns}, "rows": [{", ".join(self._json)}]}}')
+    def record(self) -> dict:
+        """What a checkpoint stores of the history: metrics.csv's columns, row count and the SHA-256 of
+        its text up to them (every row must have been taken)."""
+        assert not self._pending and self._header_written, "take() the pending rows before recording them"
+        return {"file": "metrics.csv", "columns": self.columns, "rows": self.n, "sha256": self._digest.hexdigest()}
 
     @classmethod
-    def from_meta(cls, d: dict) -> "History":
-        """The history a checkpoint holds; ValueError/TypeError/KeyError when it is malformed."""
-        h = cls([str(c) for c in d["columns"]], [list(r) for r in d["rows"]])
-        h._format()
-        return h
-
-    def csv_text(self, start: int = 0, header: bool = True) -> str:
-        """metrics.csv's text: the header (when asked) and rows start, start + 1, …"""
-        self._format()
-        head = ""
-        if header:
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow(self.columns)
-            head = buf.getvalue()
-        return head + "".join(self._csv[start:])
+    def resumed(cls, path: Path, record: Any, columns: list[str], ckpt_path: Path) -> tuple["History", bytes]:
+        """(History, text) of the rows a checkpoint's record names: metrics.csv's header and first
+        record["rows"] rows, checked against its digest. Any row after them (written after that
+        checkpoint) is left out: the caller rewrites the file with `text`."""
+        restart = ("start a new run from these weights with --set model.init.scheme=null --set model.init.std=null "
+                   f"--set {shlex.quote(f'model.init.from={ckpt_path}')}")
+        try:
+            n, digest = int(record["rows"]), str(record["sha256"])
+            if record["columns"] != columns:
+                raise ValueError
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"{ckpt_path}: the checkpoint has no valid record of metrics.csv: {restart}") from None
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RunIOError(f"{path} is missing: it holds the history {ckpt_path} continues; restore it, or "
+                             f"{restart}") from None
+        except OSError as e:
+            raise RunIOError(f"cannot read {path}: {e.strerror or e}: check the path and permissions") from None
+        lines = data.split(b"\n", n + 1)  # header, rows 0 … n − 1, then the rest
+        text = b"".join(line + b"\n" for line in lines[: n + 1]) if len(lines) > n + 1 else b""
+        if not text or hashlib.sha256(text).hexdigest() != digest:
+            have = max(0, data.count(b"\n") - 1)
+            what = f"has {have} rows" if have < n else "was changed"
+            raise RunIOError(f"{path} {what}: {ckpt_path} was saved after rows 0 … {n - 1} of it; restore the file, "
+                             f"or {restart}")
+        h = cls(columns)
+        h.n, h._header_written = n, True
+        h._digest.update(text)
+        h.J.extend(float(line.split(b",", 2)[1]) for line in lines[1 : n + 1])
+        return h, text
 
 
 def _finite_repr(v: Any) -> str:
-    """A metric as metrics.csv and JSON both write it: the shortest repr that reads back exactly."""
+    """A metric as metrics.csv writes it: the shortest repr that reads back exactly."""
     v = float(v)
     if not math.isfinite(v):
         raise ValueError(f"{v} is not finite")
@@ -233,7 +260,7 @@ def _epoch_cell(v: Any) -> str:
 
 def _finite_or_none(v: Optional[float]) -> Optional[float]:
     """A logged metric, or None (an empty metrics.csv cell) when it is undefined or overflowed — the R² of
-    a constant target, ‖∇J‖ past 1e308: checkpoints hold the history as JSON, which has no NaN/inf."""
+    a constant target, ‖∇J‖ past 1e308: a number column of metrics.csv holds numbers or nothing."""
     return v if v is None or math.isfinite(v) else None
 
 
@@ -319,14 +346,15 @@ class _RunFiles:
 
     def save(self, path: Path, params: Params, epoch: int, history: History, extra: Optional[dict] = None,
              also: Sequence[Path] = ()) -> None:
-        meta = dict(self.meta_base, epoch=epoch, history=history.to_meta(), **(extra or {}))
+        meta = dict(self.meta_base, epoch=epoch, metrics=history.record(), **(extra or {}))
         ckpt.save_checkpoint(path, params, meta, also)
 
-    def append_rows(self, history: History, start: int) -> None:
-        """Append rows start, start + 1, … of history to metrics.csv."""
+    def append_rows(self, history: History) -> None:
+        """Append the rows added since the last call (with the header, the first time) to metrics.csv."""
+        text = history.take()
         try:
             with open(self.metrics_path, "a", encoding="utf-8", newline="") as f:
-                f.write(history.csv_text(start, header=False))
+                f.write(text)
         except OSError as e:
             raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
 
@@ -355,7 +383,7 @@ def fit(
     resumed_from: Optional[int] = None
     best: Optional[tuple[float, int]] = None
     if resume:
-        params, history, start, best = _resume_state(run_dir, cfg_dict, arch)
+        params, history, start, best, metrics_text = _resume_state(run_dir, cfg_dict, arch, columns)
         swept = ckpt.sweep_temp_files(run_dir)
         resumed_from = start
     else:
@@ -386,15 +414,15 @@ def fit(
     files = _RunFiles(run_dir, meta_base)
     if not resume:
         _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
-        _atomic_write_text(files.metrics_path, history.csv_text())
+        _atomic_write_text(files.metrics_path, history.take())  # the header
     else:
-        _atomic_write_text(files.metrics_path, history.csv_text())  # exactly the checkpoint's rows
+        _atomic_write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
         _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
     rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "columns": columns,
                "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
 
     every, ck_every, epochs = cfg.log.every, cfg.log.checkpoint_every, cfg.train.epochs
-    state = {"written": len(history.rows), "next_tick": start, "t_tick": time.monotonic(),
+    state = {"next_tick": start, "t_write": time.monotonic(),
              "t_save": time.monotonic(), "best_params": None, "best": best, "interrupt": 0,
              "grads": None, "grads_base": None}
 
@@ -406,9 +434,8 @@ def fit(
         leaves the older last.npz, and the resumed run writes the same files again. With
         extra_ckpt (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
         """
-        if state["written"] < len(history.rows):
-            files.append_rows(history, state["written"])
-            state["written"] = len(history.rows)
+        files.append_rows(history)
+        state["t_write"] = time.monotonic()
         extra = {"best": list(state["best"]) if state["best"] else None}
         if state["best_params"] is not None:
             files.save(run_dir / "best.npz", state["best_params"], state["best"][1], history, extra)
@@ -421,7 +448,7 @@ def fit(
         state["t_save"] = time.monotonic()
 
     def on_epoch(e: int, c: Cost, p: Params, grads: Params, final: bool) -> bool:
-        if e < len(history.rows):  # the row already exists (a resumed run's first state)
+        if e < history.n:  # the row already exists (a resumed run's first state)
             return bool(state["interrupt"])
         # grad_norm and validation columns are filled every log.every epochs (the same rows
         # whether or not the run was interrupted and resumed); the final row is shown regardless
@@ -449,6 +476,9 @@ def fit(
             rep.progress(e)
             if now - state["t_save"] > SAVE_EVERY_SECONDS:
                 flush(p, e)
+            elif now - state["t_write"] > WRITE_EVERY_SECONDS:  # rows reach metrics.csv between checkpoints too
+                files.append_rows(history)
+                state["t_write"] = now
             rate = max(e - start, 1) / max(now - state["t_start"], 1e-9)
             state["next_tick"] = e + max(1, int(rate * 0.1))  # about ten progress updates a second
         return bool(state["interrupt"])
@@ -470,9 +500,8 @@ def fit(
             result = gradient_descent(arch, params, x, y, alpha, lam, epochs, start, cfg.train.tolerance,
                                       cfg.train.chunk_size, on_epoch, pool)
     except Diverged as d:
-        if d.last_params is not None and d.last_epoch is not None and d.last_epoch < len(history.rows):
-            history.truncate(d.last_epoch + 1)
-            state["written"] = min(state["written"], len(history.rows))
+        # the rows are those of epochs 0 … last_epoch: the non-finite epoch never gets one
+        if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == history.n:
             flush(d.last_params, d.last_epoch)
         raise
     finally:
@@ -491,7 +520,10 @@ def fit(
     return FitResult(run_dir, result.epoch, result.cost, result.reason, history, train, val, test, resumed_from, swept)
 
 
-def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture) -> tuple[Params, History, int, Any]:
+def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: list[str]
+                  ) -> tuple[Params, History, int, Any, bytes]:
+    """last.npz's weights, the history it names (metrics.csv's first rows, checked), its epoch, the best
+    validation state so far, and metrics.csv's text up to that epoch."""
     last = run_dir / "last.npz"
     if not last.exists():
         ckpts = run_dir / "checkpoints"  # made first by fit; empty until the first save: stopped before it
@@ -512,17 +544,17 @@ def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture) -> tuple[Pa
             f"(only train.epochs and log.* may change); start a new run with another --out instead"
         )
     try:
-        history = History.from_meta(meta["history"])
         epoch = int(meta["epoch"])
     except (KeyError, TypeError, ValueError):
-        raise CheckpointError(f"{last}: the checkpoint's history is missing or malformed") from None
-    if len(history.rows) != epoch + 1:
-        raise CheckpointError(f"{last}: the history has {len(history.rows)} rows for epoch {epoch}")
+        raise CheckpointError(f"{last}: the checkpoint has no valid epoch") from None
+    history, text = History.resumed(run_dir / "metrics.csv", meta.get("metrics"), columns, last)
+    if history.n != epoch + 1:
+        raise CheckpointError(f"{last}: its metrics record names {history.n} rows for epoch {epoch}")
     dtype = np.dtype(cfg_dict["train"]["dtype"]).type
     params = Params({l: w.astype(dtype, copy=False) for l, w in params.W.items()},
                     {l: v.astype(dtype, copy=False) for l, v in params.b.items()})
     best = meta.get("best")
-    return params, history, epoch, tuple(best) if best else None
+    return params, history, epoch, tuple(best) if best else None, text
 
 
 # ----------------------------------------------------------------------------- eval and predict

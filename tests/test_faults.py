@@ -91,7 +91,7 @@ def assert_state_of_reference(last: Path, ref: Path) -> int:
     """last.npz loads, whole, and is exactly the reference run's state at its epoch: old or new, never a mix."""
     params, meta = ckpt.load_checkpoint(last)
     epoch = meta["epoch"]
-    assert len(meta["history"]["rows"]) == epoch + 1
+    assert meta["metrics"]["rows"] == epoch + 1
     if epoch > 0:  # ref keeps every epoch's checkpoint (log.checkpoint_every = 1) but the initial one
         assert_same_weights(last, ref / "checkpoints" / f"epoch-{epoch}.npz")
     return epoch

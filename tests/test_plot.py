@@ -69,9 +69,9 @@ def write_run(folder: Path, val: bool = True, epochs: int = 30) -> Path:
         row = [e, data + reg, data, reg, 0.5 / (e + 1) if logged else None]
         if val:
             row += [data * 1.3, min(0.99, 0.3 + e / 30)] if logged else [None, None]
-        h.rows.append(row)
+        h.append(row)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "metrics.csv").write_text(h.csv_text())
+    (folder / "metrics.csv").write_text(h.take())
     return folder
 
 

@@ -226,8 +226,8 @@ def test_fit_from_a_memory_map_equals_fit_from_memory(tmp_path, std):
 # ----------------------------------------------------------------------------- what a run logs
 
 
-def test_history_formats_each_row_once_as_csv_and_json(monkeypatch):
-    import json
+def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(monkeypatch, tmp_path):
+    import hashlib
 
     calls = []
     real = runs._finite_repr
@@ -235,20 +235,51 @@ def test_history_formats_each_row_once_as_csv_and_json(monkeypatch):
     h = runs.History(["epoch", "cost", "grad_norm"])
     h.append([0, np.float64(0.5), None])
     h.append([1, 0.1 + 0.2, 1e-300])
-    assert h.csv_text() == f"epoch,cost,grad_norm\n0,0.5,\n1,{0.1 + 0.2!r},1e-300\n"
-    assert json.loads(h.to_meta()) == {"columns": ["epoch", "cost", "grad_norm"],
-                                       "rows": [[0, 0.5, None], [1, 0.1 + 0.2, 1e-300]]}
-    assert len(calls) == 3  # every cell once, for both texts
-    h.to_meta()
-    h.truncate(1)
-    h.append([1, 0.75, 2.0])
-    assert h.csv_text(1, header=False) == "1,0.75,2.0\n"
-    assert json.loads(h.to_meta())["rows"] == [[0, 0.5, None], [1, 0.75, 2.0]]
-    assert len(calls) == 5
-    with pytest.raises(ValueError):
-        runs.History.from_meta({"columns": ["epoch", "cost"], "rows": [[0, float("inf")]]})
-    with pytest.raises(ValueError):
-        runs.History.from_meta({"columns": ["epoch", "cost"], "rows": [[0.5, 1.0]]})
+    first = h.take()
+    assert first == f"epoch,cost,grad_norm\n0,0.5,\n1,{0.1 + 0.2!r},1e-300\n"
+    assert len(calls) == 3  # every cell once
+    h.append([2, 0.25, 2.0])
+    assert h.pending == 1 and h.take() == "2,0.25,2.0\n" and h.take() == ""
+    text = first + "2,0.25,2.0\n"
+    assert h.record() == {"file": "metrics.csv", "columns": ["epoch", "cost", "grad_norm"], "rows": 3,
+                          "sha256": hashlib.sha256(text.encode()).hexdigest()}
+    assert list(h.J) == [0.5, 0.1 + 0.2, 0.25] and h.n == 3
+    for bad in ([0, float("inf"), None], [0.5, 1.0, None]):  # JSON/CSV readers disagree on inf; epochs are integers
+        b = runs.History(h.columns)
+        b.append(bad)
+        with pytest.raises(ValueError):
+            b.take()
+
+    # resumed: the rows a record names, checked, without the rows written after it
+    f = tmp_path / "metrics.csv"
+    f.write_text(text + "3,0.125,\n4,0.0625,")  # a row after the checkpoint, and a partial one
+    r, kept = runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
+    assert kept == text.encode() and r.n == 3 and list(r.J) == [0.5, 0.1 + 0.2, 0.25]
+    r.append([3, 0.5, None])
+    assert r.take() == "3,0.5,\n"
+    for damaged, says in [(text.replace("0.25", "0.26"), "was changed"), (first, "has 2 rows")]:
+        f.write_text(damaged)
+        with pytest.raises(runs.RunIOError, match=says + r": .*last\.npz was saved after rows 0 … 2 of it; restore"):
+            runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
+    f.unlink()
+    with pytest.raises(runs.RunIOError, match=r"metrics\.csv is missing: .* --set model\.init\.scheme=null --set model\.init\.std=null --set model\.init\.from="):
+        runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
+    with pytest.raises(runs.CheckpointError, match="no valid record of metrics.csv"):
+        runs.History.resumed(f, {"rows": 3}, h.columns, tmp_path / "last.npz")
+
+
+def test_a_checkpoint_costs_the_same_at_epoch_10_and_at_epoch_4000(tmp_path):
+    """The history lives in metrics.csv; a checkpoint names its rows by count and digest, so its size
+    (and the time to save it) does not grow with the run."""
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / "configs" / "xor.yaml"
+    sizes = {}
+    for epochs in (10, 4000):
+        runs.fit(config, [f"train.epochs={epochs}", "log.every=1"], out=tmp_path / str(epochs))
+        sizes[epochs] = (tmp_path / str(epochs) / "last.npz").stat().st_size
+        assert (tmp_path / str(epochs) / "metrics.csv").read_text().count("\n") == epochs + 2
+    assert abs(sizes[4000] - sizes[10]) <= 64, sizes  # a few more digits in the epoch (4 bytes a character)
 
 
 def test_the_logged_row_is_what_eval_measures_to_the_last_bit(tmp_path):
