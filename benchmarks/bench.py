@@ -721,7 +721,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="thread budget for every peer (default 1)")
     ap.add_argument("--large", action="store_true", help="also the large workload (~1 s per epoch per peer)")
     ap.add_argument("--memmap", action="store_true", help="also the 2,000,000-row memory-mapped fit")
-    ap.add_argument("--only", nargs="*", help="workloads or peers to run (default: all)")
+    ap.add_argument("--only", nargs="*", help="workloads or peers to run, or fit for the fit variants alone (default: all)")
     ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
     ap.add_argument("--fit-worker", choices=list(FIT_VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--memmap-worker", action="store_true", help=argparse.SUPPRESS)
@@ -741,7 +741,7 @@ def main() -> None:
     peers = [p for p in PEERS if not only & set(PEERS) or p in only]
     flags = ["--threads", str(a.threads)] + (["--quick"] if a.quick else [])
     results = []
-    for name in names:
+    for name in names if only != {"fit"} else []:  # --only fit: the fit variants alone
         ref = None
         for peer in ["nettrain"] + [p for p in peers if p != "nettrain"]:
             r = spawn(["--worker", name, peer, *flags], a.threads)

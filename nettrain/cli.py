@@ -240,6 +240,7 @@ class FitReporter:
         self.task = None
         self.columns: list[str] = []
         self._last_row = self._last_draw = 0.0
+        self._show_all, self._shown, self._skipped = True, 0, 0
 
     def start(self, info: dict) -> None:
         self.columns = info["columns"]
@@ -253,13 +254,19 @@ class FitReporter:
         self.console.print("  ".join(f"{self.HEAD[c]:>12}" for c in self.columns), style="bold")
         self.progress.start()
         self.task = self.progress.add_task("", total=info["epochs"], completed=info["start_epoch"])
+        rows = (info["epochs"] - info["start_epoch"]) // max(1, info.get("every", 1)) + 2
+        self._show_all = rows <= self.SHOW_ALL_ROWS
 
     # The terminal is throttled; metrics.csv has every row. Drawing costs ~1 ms (a row printed under
-    # the live bar redraws the bar too): at most 4 rows and ~5 draws a second keep the display near
-    # 0.5 % of a run logged every epoch (benchmarks/bench.py, variant fit+term). The bar is drawn
-    # from the training thread at the progress ticks; rich's own refresh thread, at 1 a second,
-    # only keeps the clock moving through a long epoch (its draws take the GIL from the epoch).
-    MIN_ROW_INTERVAL = 0.25
+    # the live bar redraws the bar too), so a run logged every epoch would spend more time drawing
+    # than training. A run that logs at most SHOW_ALL_ROWS rows shows them all; a denser one shows
+    # at most ROWS_PER_SECOND (a slow run: every row it logs), the first and the last always. With
+    # the bar drawn at most every MIN_DRAW_INTERVAL, the display stays near 0.5 % of a run logged
+    # every epoch (benchmarks/bench.py, variant fit+term). The bar is drawn from the training
+    # thread at the progress ticks; rich's refresh thread, at 1 a second, only keeps the clock
+    # moving through a long epoch (its draws take the GIL from the epoch).
+    SHOW_ALL_ROWS = 60
+    ROWS_PER_SECOND = 4.0
     MIN_DRAW_INTERVAL = 0.25
 
     def progress_(self, epoch: int) -> None:
@@ -269,12 +276,15 @@ class FitReporter:
             self._last_draw = now
             self.progress.refresh()
 
-    def row(self, values: dict, final: bool = False) -> None:
+    def row(self, values: list, final: bool = False) -> None:
+        """values: one per self.columns, the epoch first."""
         now = time.monotonic()
-        if not final and values["epoch"] != 0 and now - self._last_row < self.MIN_ROW_INTERVAL:
+        if not (final or self._show_all or not self._shown or now - self._last_row >= 1.0 / self.ROWS_PER_SECOND):
+            self._skipped += 1
             return
+        self._shown += 1
         self._last_row = self._last_draw = now
-        cells = [f"{values['epoch']:>12d}"] + [f"{_num(values.get(c)):>12}" for c in self.columns[1:]]
+        cells = [f"{values[0]:>12d}"] + [f"{_num(v):>12}" for v in values[1:]]
         self.progress.console.print("  ".join(cells), markup=False)
 
     def note(self, text: str) -> None:
@@ -283,6 +293,10 @@ class FitReporter:
     def stop(self) -> None:
         if self.task is not None:  # never started (input refused): stopping would print a blank line to stdout
             self.progress.stop()
+            if self._skipped:
+                self.console.print(f"(rows shown: {self._shown} of {self._shown + self._skipped}, at most "
+                                   f"{self.ROWS_PER_SECOND:g} a second; metrics.csv has every epoch)", style="dim")
+            self.task = None
 
 
 class _ReporterAdapter:

@@ -58,7 +58,7 @@ class Reporter(Protocol):
 
     def start(self, info: dict) -> None: ...
     def progress(self, epoch: int) -> None: ...
-    def row(self, values: dict, final: bool = False) -> None: ...
+    def row(self, values: list, final: bool = False) -> None: ...  # one value per start()'s info['columns']
     def note(self, text: str) -> None: ...
 
 
@@ -69,7 +69,7 @@ class SilentReporter:
     def progress(self, epoch: int) -> None:
         pass
 
-    def row(self, values: dict, final: bool = False) -> None:
+    def row(self, values: list, final: bool = False) -> None:
         pass
 
     def note(self, text: str) -> None:
@@ -418,7 +418,8 @@ def fit(
     else:
         _atomic_write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
         _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
-    rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "columns": columns,
+    rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "every": cfg.log.every,
+               "columns": columns,
                "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
 
     every, ck_every, epochs = cfg.log.every, cfg.log.checkpoint_every, cfg.train.epochs
@@ -468,7 +469,7 @@ def fit(
             row += [None, None]
         history.append(row)
         if logged or final:
-            rep.row(dict(zip(columns, row)), final)
+            rep.row(row, final)
         if e == 0 or (ck_every and e % ck_every == 0 and e > 0) or final:
             flush(p, e, run_dir / "checkpoints" / f"epoch-{e}.npz" if (ck_every and e % ck_every == 0 and e > 0) else None)
         if e >= state["next_tick"]:

@@ -400,25 +400,36 @@ train: {{learning_rate: {alpha}, weight_decay: {lam}, epochs: {epochs}}}
     assert not np.allclose(ours.W[1], W1)  # training moved the weights
 
 
-def test_the_terminal_gets_at_most_four_rows_a_second_and_always_the_first_and_last(monkeypatch):
-    """metrics.csv has every row; the terminal table is throttled (printing under the live bar is slow)."""
+def test_the_terminal_shows_at_most_four_rows_a_second_and_always_the_first_and_last(monkeypatch):
+    """metrics.csv has every row; the terminal table is throttled (printing under the live bar is slow)
+    and says so. A run that logs few rows shows them all, however fast it is."""
     import io
 
     from rich.console import Console
 
     from nettrain import cli
 
-    clock = [100.0]
-    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
-    buf = io.StringIO()
-    r = cli.FitReporter(Console(file=buf, width=120))
-    r.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
-             "epochs": 1000, "run_dir": "run"})
-    for e in range(1001):  # 1,000 epochs in 2 s of the fake clock
-        clock[0] += 0.002
-        r.row({"epoch": e, "cost": 1.0 / (e + 1)}, final=e == 1000)
-    r.stop()
-    printed = [int(line.split()[0]) for line in buf.getvalue().splitlines() if line.strip()[:1].isdigit()]
+    def show(epochs, every, seconds):
+        clock = [100.0]
+        monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+        buf = io.StringIO()
+        r = cli.FitReporter(Console(file=buf, width=120))
+        r.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
+                 "epochs": epochs, "every": every, "run_dir": "run"})
+        for e in range(epochs + 1):
+            clock[0] += seconds / epochs
+            if e % every == 0 or e == epochs:
+                r.row([e, 1.0 / (e + 1)], final=e == epochs)
+        r.stop()
+        lines = buf.getvalue().splitlines()
+        return [int(line.split()[0]) for line in lines if line.strip()[:1].isdigit()], lines[-1]
+
+    printed, last = show(1000, 1, 2.0)  # every epoch, 1,000 epochs in 2 s
     assert printed[0] == 0 and printed[-1] == 1000
-    assert 9 <= len(printed) <= 10  # 2 s at 4 rows a second, plus the first and the last
-    assert all(b - a >= 125 for a, b in zip(printed, printed[1:-1]))  # ≥ 0.25 s apart
+    assert 9 <= len(printed) <= 10  # 2 s at 4 rows a second, and the last
+    assert all(b - a >= 120 for a, b in zip(printed, printed[1:-1]))  # ≥ 0.25 s apart
+    assert last == f"(rows shown: {len(printed)} of 1001, at most 4 a second; metrics.csv has every epoch)"
+    printed, last = show(300, 50, 0.2)  # a short fast run logged every 50 epochs: every row
+    assert printed == [0, 50, 100, 150, 200, 250, 300] and "rows shown" not in last
+    printed, _ = show(100, 1, 100.0)  # a slow run logged every epoch: every row
+    assert printed == list(range(101))
