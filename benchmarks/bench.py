@@ -454,7 +454,7 @@ FIT_VARIANTS = {  # name: (val fraction, terminal output)
 }
 
 
-def fit_worker(threads: int, quick: bool, variant: str) -> dict:
+def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> dict:
     """runs.fit against the bare training step on the same problem, in the same process.
 
     Both are timed over N epochs and over 0 epochs; the 0-epoch times (reading the data, the run
@@ -473,7 +473,7 @@ def fit_worker(threads: int, quick: bool, variant: str) -> dict:
     from nettrain import config as config_mod
 
     val, terminal = FIT_VARIANTS[variant]
-    N, R = (200, 6) if quick else (1000, 16)
+    N, R = (200, 6) if quick else (epochs, 16)
     inside = [0.0]
     real_gd = runs.gradient_descent
 
@@ -724,13 +724,14 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="workloads or peers to run, or fit for the fit variants alone (default: all)")
     ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
     ap.add_argument("--fit-worker", choices=list(FIT_VARIANTS), help=argparse.SUPPRESS)
+    ap.add_argument("--fit-epochs", type=int, default=1000, help="epochs of each timed fit (default 1000)")
     ap.add_argument("--memmap-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         print(json.dumps(worker(a.worker[0], a.worker[1], a.threads, a.quick)))
         return
     if a.fit_worker is not None:
-        print(json.dumps(fit_worker(a.threads, a.quick, a.fit_worker)))
+        print(json.dumps(fit_worker(a.threads, a.quick, a.fit_worker, a.fit_epochs)))
         return
     if a.memmap_worker:
         print(json.dumps(memmap_worker(a.threads, a.quick)))
@@ -758,7 +759,7 @@ def main() -> None:
             print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
     if "small" in names and (not only or "fit" in only or "small" in only):
         for variant in FIT_VARIANTS:
-            r = spawn(["--fit-worker", variant, *flags], a.threads)
+            r = spawn(["--fit-worker", variant, "--fit-epochs", str(a.fit_epochs), *flags], a.threads)
             r.setdefault("workload", "small")
             r.setdefault("peer", variant)
             results.append(r)
