@@ -39,7 +39,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, BinaryIO, Callable, NamedTuple, Optional, Sequence
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -59,7 +59,7 @@ SMALL_MEMBER = 2**20  # … once it is bigger than this (a small block of zeros 
 MAX_NPY_HEADER = 10_000  # bytes of .npy header text (numpy's own limit)
 
 _ARRAY_NAME = re.compile(r"^([Wb])([1-9][0-9]{0,3})\.npy$")  # W1.npy … b9999.npy; no W0, no W01
-# .last.npz.tmp-<pid>-<8 hex> (saves here); .metrics.csv.tmp-<pid> (runs._atomic_write_text)
+# .last.npz.tmp-<pid>-<8 hex> (save_checkpoint and write_text); the sweep also takes .name.tmp-<pid>
 _TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>[0-9]+)(?:-[0-9a-f]{8})?$")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: the same weights give the same bytes
 _NPY_VERSIONS = {(1, 0): "<H", (2, 0): "<I"}  # .npy header-length field per format version
@@ -118,15 +118,31 @@ def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path]
         _check_finite(where, name, a)
     _check_layout(where, {name: a.shape for name, a in arrays.items()})
     arrays["meta"] = np.array(_meta_json(where, meta))  # 0-d, dtype <U{len}
-    _publish(path, lambda folder: _written_temp(folder, path.name, arrays))
+    def write(f: BinaryIO) -> None:
+        _write_npz(f, arrays)
+
+    def failed(target: Path, e: OSError) -> str:
+        return f"cannot save checkpoint {target}: {e.strerror or e} ({_io_hint(e)})"
+
+    _publish(path, lambda folder: _written_temp(folder, path.name, write), failed)
     for other in map(Path, also):
-        _publish(other, lambda folder: _linked_temp(path, folder, other.name) or _written_temp(folder, other.name, arrays))
+        _publish(other, lambda folder: _linked_temp(path, folder, other.name) or _written_temp(folder, other.name, write),
+                 failed)
 
 
-def _publish(path: Path, make_temp: Callable[[Path], Path]) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write a text file (UTF-8, line ends as given) the way a checkpoint is saved: atomically and
+    durably, a failure leaving the previous file as it was and no temp file (RunIOError naming it)."""
+    path, data = Path(path), text.encode("utf-8")
+    _publish(path, lambda folder: _written_temp(folder, path.name, lambda f: f.write(data)),
+             lambda target, e: f"cannot write {target}: {e.strerror or e}: check free space and permissions")
+
+
+def _publish(path: Path, make_temp: Callable[[Path], Path], failed: Callable[[Path, OSError], str]) -> None:
     """Put a file at `path` atomically: make_temp(folder) leaves it complete and durable under a temp
     name in path's folder (and removes it itself if it fails); it is renamed over path, and the
-    rename made durable. Any failure, Ctrl-C included, leaves path as it was and no temp file."""
+    rename made durable. Any failure, Ctrl-C included, leaves path as it was and no temp file; an
+    OSError becomes RunIOError(failed(path, error))."""
     folder = path.parent
     tmp: Optional[Path] = None
     try:
@@ -136,17 +152,17 @@ def _publish(path: Path, make_temp: Callable[[Path], Path]) -> None:
         tmp = None
         _fsync_dir(folder)
     except OSError as e:
-        raise RunIOError(f"cannot save checkpoint {path}: {e.strerror or e} ({_io_hint(e)})") from None
+        raise RunIOError(failed(path, e)) from None
     finally:
         _remove(tmp)
 
 
-def _written_temp(folder: Path, name: str, arrays: dict[str, np.ndarray]) -> Path:
-    """The archive written and fsynced into a new temp file for `name`; its path."""
+def _written_temp(folder: Path, name: str, write: Callable[[BinaryIO], Any]) -> Path:
+    """A new temp file for `name`, filled by write(f) and fsynced; its path."""
     tmp, fd = _create_temp(folder, name)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
     except BaseException:

@@ -264,22 +264,6 @@ def _finite_or_none(v: Optional[float]) -> Optional[float]:
     return v if v is None or math.isfinite(v) else None
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise RunIOError(f"cannot write {path}: {e.strerror or e}: check free space and permissions") from None
-
-
 # ----------------------------------------------------------------------------- fit
 
 
@@ -413,11 +397,11 @@ def fit(
         raise RunIOError(f"cannot create {run_dir}: {e.strerror or e}: check the path and permissions") from None
     files = _RunFiles(run_dir, meta_base)
     if not resume:
-        _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
-        _atomic_write_text(files.metrics_path, history.take())  # the header
+        ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+        ckpt.write_text(files.metrics_path, history.take())  # the header
     else:
-        _atomic_write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
-        _atomic_write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+        ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
+        ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
     rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "every": cfg.log.every,
                "columns": columns,
                "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
@@ -657,7 +641,7 @@ def predictions_csv(header: list[str], rows: list[list]) -> str:
 
 
 def write_predictions(path: Path, text: str) -> None:
-    _atomic_write_text(Path(path), text)
+    ckpt.write_text(Path(path), text)
 
 
 # ----------------------------------------------------------------------------- gradcheck on a config

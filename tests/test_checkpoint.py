@@ -706,3 +706,25 @@ def test_raw_json_values_are_spliced_into_the_metadata_as_they_are(tmp_path):
     assert read_meta(tmp_path / "b.npz")["history"] == {"rows": rows}
     with pytest.raises(CheckpointError, match=r"the history\.rows\.1\.1 is not finite"):
         checkpoint.json_text({"rows": [[0, 1.0], [1, float("nan")]]}, "the history")
+
+
+def test_write_text_replaces_a_file_whole_or_not_at_all(tmp_path, monkeypatch):
+    """metrics.csv, config.yaml and predictions are written as checkpoints are: temp file, fsync,
+    rename. A failure at any step leaves the old bytes and no temp file, and names the file."""
+    target = tmp_path / "out" / "metrics.csv"
+    checkpoint.write_text(target, "epoch,cost\r\n0,λ\n")  # the folder is made; bytes exactly as given, UTF-8
+    assert target.read_bytes() == "epoch,cost\r\n0,λ\n".encode()
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    checkpoint.write_text(target, "epoch,cost\n0,0.5\n")
+    assert target.read_text() == "epoch,cost\n0,0.5\n" and len(synced) >= 1  # the data reached the disk first
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    with pytest.raises(RunIOError, match=rf"^cannot write {target}: No space left on device: check free space"):
+        checkpoint.write_text(target, "something else")
+    assert target.read_text() == "epoch,cost\n0,0.5\n"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["metrics.csv"]  # no temp file left
