@@ -1,0 +1,103 @@
+"""Where an epoch of the small workload goes: each step of network.Backprop, timed in place and alone.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/profile_small.py [--epochs 3000] [--widths 1797 899 600 450]
+
+Runs the steps of one Backprop call ([64, 30, 10] sigmoid/softmax, cross-entropy, the 1,797 digits,
+one chunk) on Backprop's own buffers: "in place" is each step's mean time inside a sequence of whole
+epochs (a clock read between steps), "alone" the best mean of the step repeated by itself with its
+data hot in cache. The gap is the cost of the epoch's working set (about 2.9 MB against a 2 MiB L2
+here). --widths also times the whole call with the examples summed in chunks of those widths
+(train.chunk_size). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench  # noqa: E402  (benchmarks/bench.py: the workloads and their data)
+
+from nettrain import network  # noqa: E402
+from nettrain.network import Architecture, Params  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=3000)
+    ap.add_argument("--widths", type=int, nargs="*", default=[], help="chunk widths to time the whole call at")
+    a = ap.parse_args()
+    x, y, _, W, b = bench.make_problem("small")
+    arch = Architecture((64, 30, 10), "sigmoid", "softmax", "cross_entropy")
+    theta0 = network.copy_params(network.flat_params(arch.layers), Params({1: W[0], 2: W[1]}, {1: b[0], 2: b[1]}))
+    bp = network.Backprop(arch, x, y, 1e-4)
+    bp(theta0)
+    c = bp.chunks[0]
+    _, theta, WT = bp._theta(theta0)
+    f, fprime, step = arch.f.loop_f, arch.f.fprime, bp._step
+    g, lam = bp.g, bp.lam
+    G, dW, Wl = bp.workspaces[0].G.params.W, bp.grads.W, theta0.params.W
+    steps = [
+        ("z⁽²⁾ = Θ⁽¹⁾[1; x]           (product)", lambda: np.dot(theta[1], c.aug[1], c.z[2])),
+        ("a⁽²⁾ = σ(z⁽²⁾)", lambda: f(c.z[2], c.a[2])),
+        ("z⁽³⁾ = Θ⁽²⁾[1; a⁽²⁾]        (product)", lambda: np.dot(theta[2], c.aug[2], c.z[3])),
+        ("softmax, J, δ⁽³⁾ = a − y", lambda: step(c.z[3], c.a[3], c.y, c.ysum, c.delta[3], c.scratch)),
+        ("Σ δ⁽³⁾[1; a⁽²⁾]ᵀ             (product)", lambda: np.dot(c.delta[3], c.augT[2], c.dtheta[2])),
+        ("W⁽²⁾ᵀ δ⁽³⁾                   (product)", lambda: np.dot(WT[2], c.delta[3], c.delta[2])),
+        ("δ⁽²⁾ ·= f′(z⁽²⁾)", lambda: np.multiply(c.delta[2], fprime(c.z[2], c.a[2], c.fp[2]), c.delta[2])),
+        ("Σ δ⁽²⁾[1; x]ᵀ                (product)", lambda: np.dot(c.delta[2], c.augT[1], c.dtheta[1])),
+        ("÷ m, + λW, J_reg", lambda: (np.divide(g, bp.m, g),
+                                      [np.add(dW[l], np.multiply(Wl[l], lam, G[l]), dW[l]) for l in (1, 2)],
+                                      network.reg_cost(Wl, lam))),
+    ]
+    clock = time.perf_counter
+    in_place = np.zeros(len(steps))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for e in range(a.epochs + 100):
+            t = [clock()]
+            for _, fn in steps:
+                fn()
+                t.append(clock())
+            if e >= 100:  # warm-up
+                in_place += np.diff(t)
+        in_place /= a.epochs
+        alone = []
+        for _, fn in steps:
+            best = np.inf
+            for _ in range(5):
+                t0 = clock()
+                for _ in range(500):
+                    fn()
+                best = min(best, (clock() - t0) / 500)
+            alone.append(best)
+        whole = np.inf
+        for _ in range(5):
+            t0 = clock()
+            for _ in range(500):
+                bp(theta0)
+            whole = min(whole, (clock() - t0) / 500)
+    print(f"{'step':40s} {'in place':>10s} {'alone':>10s}")
+    for (name, _), p, s in zip(steps, in_place, alone):
+        print(f"{name:40s} {p * 1e6:8.1f} µs {s * 1e6:8.1f} µs")
+    products = sum(p for (name, _), p in zip(steps, in_place) if "product" in name)
+    print(f"{'sum':40s} {in_place.sum() * 1e6:8.1f} µs {sum(alone) * 1e6:8.1f} µs   (products in place: "
+          f"{products * 1e6:.0f} µs)")
+    print(f"Backprop call (the whole epoch but the update): {whole * 1e6:.1f} µs")
+    with np.errstate(over="ignore", invalid="ignore"):
+        for w in a.widths:
+            bw = network.Backprop(arch, x, y, 1e-4, np.float64, w)
+            best = np.inf
+            for _ in range(5):
+                t0 = clock()
+                for _ in range(500):
+                    bw(theta0)
+                best = min(best, (clock() - t0) / 500)
+            print(f"chunks of {w} examples ({len(bw.chunks)} chunks): {best * 1e6:.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
