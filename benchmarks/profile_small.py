@@ -39,8 +39,7 @@ def main() -> None:
     c = bp.chunks[0]
     _, theta, WT = bp._theta(theta0)
     f, fprime, step = arch.f.loop_f, arch.f.fprime, bp._step
-    g, lam = bp.g, bp.lam
-    G, dW, Wl = bp.workspaces[0].G.params.W, bp.grads.W, theta0.params.W
+    g, lam, Wl = bp.g, bp.lam, theta0.params.W
     steps = [
         ("z⁽²⁾ = Θ⁽¹⁾[1; x]           (product)", lambda: np.dot(theta[1], c.aug[1], c.z[2])),
         ("a⁽²⁾ = σ(z⁽²⁾)", lambda: f(c.z[2], c.a[2])),
@@ -51,7 +50,7 @@ def main() -> None:
         ("δ⁽²⁾ ·= f′(z⁽²⁾)", lambda: np.multiply(c.delta[2], fprime(c.z[2], c.a[2], c.fp[2]), c.delta[2])),
         ("Σ δ⁽²⁾[1; x]ᵀ                (product)", lambda: np.dot(c.delta[2], c.augT[1], c.dtheta[1])),
         ("÷ m, + λW, J_reg", lambda: (np.divide(g, bp.m, g),
-                                      [np.add(dW[l], np.multiply(Wl[l], lam, G[l]), dW[l]) for l in (1, 2)],
+                                      np.add(g, np.multiply(theta0.vec, bp._lam_mask.vec, bp._lam_buf), g),
                                       network.reg_cost(Wl, lam))),
     ]
     clock = time.perf_counter

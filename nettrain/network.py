@@ -451,6 +451,12 @@ class Backprop:
         self.grad = flat_params(arch.layers, self.dtype)  # ∇J: .vec, .theta, .params
         self.g, self.grads = self.grad.vec, self.grad.params
         self._own = flat_params(arch.layers, self.dtype)  # θ copied here when given as plain Params
+        # λ where θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry: + λW is then two calls on flat vectors
+        self._lam_mask = flat_params(arch.layers, self.dtype) if self.lam else None
+        if self._lam_mask is not None:
+            for w in self._lam_mask.params.W.values():
+                w.fill(self.lam)
+            self._lam_buf = np.empty_like(self._lam_mask.vec)
         self._f, self._step = arch.f.loop_f, output_step(arch.loss_fn, arch.f_out)
         self._fprime = None if arch.f.name == "identity" else arch.f.fprime
         self._nl = arch.nl
@@ -508,10 +514,8 @@ class Backprop:
             loss_sum = self._run_threads(theta, WT)
         m, lam, W = self.m, self.lam, fp.params.W
         np.divide(g, m, g)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
-        if lam:
-            G, dW = self.workspaces[0].G.params.W, self.grads.W  # G is free once the chunks are added
-            for l in range(1, nl):
-                np.add(dW[l], np.multiply(W[l], lam, G[l]), dW[l])  # + λ W⁽ˡ⁾ (never for b)
+        if lam:  # + λ W⁽ˡ⁾ (never for b): the mask is λ on W's entries of θ, 0 on b's
+            np.add(g, np.multiply(fp.vec, self._lam_mask.vec, self._lam_buf), g)
         J_data = loss_sum / m
         J_reg = reg_cost(W, lam) if lam else 0.0
         return Cost(J_data + J_reg, J_data, J_reg)
