@@ -26,6 +26,17 @@ from nettrain import network  # noqa: E402
 from nettrain.network import Architecture, Params  # noqa: E402
 
 
+def best_mean(fn, calls: int = 500, repeats: int = 5) -> float:
+    """The best over `repeats` of the mean time of `calls` calls of fn()."""
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / calls)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3000)
@@ -64,21 +75,8 @@ def main() -> None:
             if e >= 100:  # warm-up
                 in_place += np.diff(t)
         in_place /= a.epochs
-        alone = []
-        for _, fn in steps:
-            best = np.inf
-            for _ in range(5):
-                t0 = clock()
-                for _ in range(500):
-                    fn()
-                best = min(best, (clock() - t0) / 500)
-            alone.append(best)
-        whole = np.inf
-        for _ in range(5):
-            t0 = clock()
-            for _ in range(500):
-                bp(theta0)
-            whole = min(whole, (clock() - t0) / 500)
+        alone = [best_mean(fn) for _, fn in steps]
+        whole = best_mean(lambda: bp(theta0))
     print(f"{'step':40s} {'in place':>10s} {'alone':>10s}")
     for (name, _), p, s in zip(steps, in_place, alone):
         print(f"{name:40s} {p * 1e6:8.1f} µs {s * 1e6:8.1f} µs")
@@ -89,12 +87,7 @@ def main() -> None:
     with np.errstate(over="ignore", invalid="ignore"):
         for w in a.widths:
             bw = network.Backprop(arch, x, y, 1e-4, np.float64, w)
-            best = np.inf
-            for _ in range(5):
-                t0 = clock()
-                for _ in range(500):
-                    bw(theta0)
-                best = min(best, (clock() - t0) / 500)
+            best = best_mean(lambda: bw(theta0))
             print(f"chunks of {w} examples ({len(bw.chunks)} chunks): {best * 1e6:.1f} µs")
 
 
