@@ -185,10 +185,6 @@ class History:
         self.J.append(row[1])
         self.n += 1
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
     def take(self) -> str:
         """The text to append to metrics.csv — the header the first time, then the rows added since
         the last call — folded into the digest. ValueError/TypeError for a cell that is not a
