@@ -46,6 +46,7 @@ from .train import Diverged, chunk_width, gradient_descent
 RESUMABLE_KEYS = ("train.epochs", "log.every", "log.checkpoint_every")
 SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
 WRITE_EVERY_SECONDS = 1.0  # and the buffered metrics rows appended to metrics.csv this often
+MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
 
 
 class Interrupted(NettrainError):
@@ -213,28 +214,34 @@ class History:
                    f"--set {shlex.quote(f'model.init.from={ckpt_path}')}")
         try:
             n, digest = int(record["rows"]), str(record["sha256"])
-            if record["columns"] != columns:
+            if n < 1 or record["columns"] != columns:
                 raise ValueError
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(f"{ckpt_path}: the checkpoint has no valid record of metrics.csv: {restart}") from None
+        lines: list[bytes] = []  # the header and rows 0 … n − 1, read no further (the file may be anything)
+        short = False  # the file ends (maybe inside a row) before them
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                while len(lines) <= n:
+                    line = f.readline(MAX_METRICS_LINE)
+                    if not line.endswith(b"\n"):
+                        short = len(line) < MAX_METRICS_LINE
+                        break
+                    lines.append(line)
         except FileNotFoundError:
             raise RunIOError(f"{path} is missing: it holds the history {ckpt_path} continues; restore it, or "
                              f"{restart}") from None
         except OSError as e:
             raise RunIOError(f"cannot read {path}: {e.strerror or e}: check the path and permissions") from None
-        lines = data.split(b"\n", n + 1)  # header, rows 0 … n − 1, then the rest
-        text = b"".join(line + b"\n" for line in lines[: n + 1]) if len(lines) > n + 1 else b""
-        if not text or hashlib.sha256(text).hexdigest() != digest:
-            have = max(0, data.count(b"\n") - 1)
-            what = f"has {have} rows" if have < n else "was changed"
+        text = b"".join(lines)
+        if len(lines) <= n or hashlib.sha256(text).hexdigest() != digest:
+            what = f"has {max(0, len(lines) - 1)} rows" if short else "was changed"
             raise RunIOError(f"{path} {what}: {ckpt_path} was saved after rows 0 … {n - 1} of it; restore the file, "
                              f"or {restart}")
         h = cls(columns)
         h.n, h._header_written = n, True
         h._digest.update(text)
-        h.J.extend(float(line.split(b",", 2)[1]) for line in lines[1 : n + 1])
+        h.J.extend(float(line.split(b",", 2)[1]) for line in lines[1:])
         return h, text
 
 

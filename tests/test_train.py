@@ -257,15 +257,18 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(m
     assert kept == text.encode() and r.n == 3 and list(r.J) == [0.5, 0.1 + 0.2, 0.25]
     r.append([3, 0.5, None])
     assert r.take() == "3,0.5,\n"
-    for damaged, says in [(text.replace("0.25", "0.26"), "was changed"), (first, "has 2 rows")]:
+    for damaged, says in [(text.replace("0.25", "0.26"), "was changed"), (first, "has 2 rows"),
+                          (first + "2,0.2", "has 2 rows"),  # killed inside the row the checkpoint names
+                          ("x" * (1 << 17) + "\n" + text, "was changed")]:  # not a file nettrain wrote: not read whole
         f.write_text(damaged)
         with pytest.raises(runs.RunIOError, match=says + r": .*last\.npz was saved after rows 0 … 2 of it; restore"):
             runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     f.unlink()
     with pytest.raises(runs.RunIOError, match=r"metrics\.csv is missing: .* --set model\.init\.scheme=null --set model\.init\.std=null --set model\.init\.from="):
         runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
-    with pytest.raises(runs.CheckpointError, match="no valid record of metrics.csv"):
-        runs.History.resumed(f, {"rows": 3}, h.columns, tmp_path / "last.npz")
+    for record in ({"rows": 3}, dict(h.record(), rows=0), dict(h.record(), rows=-1), dict(h.record(), columns=["e"])):
+        with pytest.raises(runs.CheckpointError, match="no valid record of metrics.csv"):
+            runs.History.resumed(f, record, h.columns, tmp_path / "last.npz")
 
 
 def test_a_checkpoint_costs_the_same_at_epoch_10_and_at_epoch_4000(tmp_path):
