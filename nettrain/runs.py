@@ -336,12 +336,17 @@ class _RunFiles:
         meta = dict(self.meta_base, epoch=epoch, metrics=history.record(), **(extra or {}))
         ckpt.save_checkpoint(path, params, meta, also)
 
-    def append_rows(self, history: History) -> None:
-        """Append the rows added since the last call (with the header, the first time) to metrics.csv."""
+    def append_rows(self, history: History, durable: bool = False) -> None:
+        """Append the rows added since the last call (with the header, the first time) to metrics.csv;
+        durable: fsynced too, as before a checkpoint that names them (a power cut must not keep the
+        checkpoint and lose its rows)."""
         text = history.take()
         try:
             with open(self.metrics_path, "a", encoding="utf-8", newline="") as f:
                 f.write(text)
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
         except OSError as e:
             raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
 
@@ -422,7 +427,7 @@ def fit(
         leaves the older last.npz, and the resumed run writes the same files again. With
         extra_ckpt (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
         """
-        files.append_rows(history)
+        files.append_rows(history, durable=True)
         state["t_write"] = time.monotonic()
         extra = {"best": list(state["best"]) if state["best"] else None}
         if state["best_params"] is not None:

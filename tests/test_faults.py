@@ -424,6 +424,38 @@ def test_last_npz_is_a_hard_link_to_the_checkpoint_of_its_epoch(project):
     assert (ref / "last.npz").stat().st_nlink == 2
 
 
+def test_the_rows_a_checkpoint_names_reach_the_disk_before_it(project, tmp_path, monkeypatch):
+    """A checkpoint names metrics.csv's rows by count and digest, so they are fsynced before it is:
+    a power cut after the checkpoint cannot keep it and lose its rows. Every fsync is recorded; at
+    each checkpoint's, metrics.csv must already be durable up to that checkpoint's rows."""
+    events: list[tuple[str, int]] = []  # ("metrics", durable bytes) or ("checkpoint", rows it names)
+    real = os.fsync
+
+    def fsync(fd):
+        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if path.name == "metrics.csv":
+            events.append(("metrics", os.fstat(fd).st_size))
+        elif path.suffix != "" and ".npz.tmp-" in path.name:  # a checkpoint's temp file, complete
+            real(fd)
+            events.append(("checkpoint", ckpt.read_meta(path)["metrics"]["rows"]))
+            return None
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out = tmp_path / "run"
+    assert run(*cmd(project, out)).exit_code == 0
+    lines = (out / "metrics.csv").read_bytes().splitlines(keepends=True)
+    size_of = [sum(map(len, lines[: k + 1])) for k in range(len(lines))]  # header + rows 0 … k − 1
+    durable, checkpoints = 0, 0
+    for kind, value in events:
+        if kind == "metrics":
+            durable = value
+        else:
+            checkpoints += 1
+            assert durable >= size_of[value], f"a checkpoint names {value} rows; {durable} bytes were durable"
+    assert checkpoints >= EPOCHS // 2  # every checkpoint was seen (log.checkpoint_every = 1 here)
+
+
 @pytest.mark.parametrize("code", [errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP], ids=["EPERM", "EXDEV", "EOPNOTSUPP"])
 def test_where_hard_links_fail_last_npz_is_written_in_full(project, tmp_path, monkeypatch, code):
     def no_links(src, dst, *a, **k):  # as on FAT, some network and FUSE file systems
