@@ -61,7 +61,7 @@ def main() -> None:
         ("δ⁽²⁾ ·= f′(z⁽²⁾)", lambda: np.multiply(c.delta[2], fprime(c.z[2], c.a[2], c.fp[2]), c.delta[2])),
         ("Σ δ⁽²⁾[1; x]ᵀ                (product)", lambda: np.dot(c.delta[2], c.augT[1], c.dtheta[1])),
         ("÷ m, + λW, J_reg", lambda: (np.divide(g, bp.m, g),
-                                      np.add(g, np.multiply(theta0.vec, bp._lam_mask.vec, bp._lam_buf), g),
+                                      np.add(g, np.multiply(theta0.vec, bp._lam_vec, bp._lam_buf), g),
                                       network.reg_cost(Wl, lam))),
     ]
     clock = time.perf_counter

@@ -451,12 +451,11 @@ class Backprop:
         self.grad = flat_params(arch.layers, self.dtype)  # ∇J: .vec, .theta, .params
         self.g, self.grads = self.grad.vec, self.grad.params
         self._own = flat_params(arch.layers, self.dtype)  # θ copied here when given as plain Params
-        # λ where θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry: + λW is then two calls on flat vectors
-        self._lam_mask = flat_params(arch.layers, self.dtype) if self.lam else None
-        if self._lam_mask is not None:
-            for w in self._lam_mask.params.W.values():
+        if self.lam:  # λ where θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry: + λW is two calls on flat vectors
+            mask = flat_params(arch.layers, self.dtype)
+            for w in mask.params.W.values():
                 w.fill(self.lam)
-            self._lam_buf = np.empty_like(self._lam_mask.vec)
+            self._lam_vec, self._lam_buf = mask.vec, np.empty_like(mask.vec)
         self._f, self._step = arch.f.loop_f, output_step(arch.loss_fn, arch.f_out)
         self._fprime = None if arch.f.name == "identity" else arch.f.fprime
         self._nl = arch.nl
@@ -515,7 +514,7 @@ class Backprop:
         m, lam, W = self.m, self.lam, fp.params.W
         np.divide(g, m, g)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
         if lam:  # + λ W⁽ˡ⁾ (never for b): the mask is λ on W's entries of θ, 0 on b's
-            np.add(g, np.multiply(fp.vec, self._lam_mask.vec, self._lam_buf), g)
+            np.add(g, np.multiply(fp.vec, self._lam_vec, self._lam_buf), g)
         J_data = loss_sum / m
         J_reg = reg_cost(W, lam) if lam else 0.0
         return Cost(J_data + J_reg, J_data, J_reg)
