@@ -101,6 +101,7 @@ def read_table(
     delimiter: Optional[str] = None,
     task: str = "classification",
     require_target: bool = True,
+    one_class: bool = False,
 ) -> Table:
     """Read a .csv/.txt/.tsv, .npz or .npy file into a Table; any problem is a one-line DataError.
 
@@ -113,6 +114,8 @@ def read_table(
     .npz without 'y', is read as features only, with y of shape (m, 0) and no target_names; a
     target that is present is read and checked as usual, except that a single class is allowed.
     With target None the last column is still taken as the target, and a .npy file always has one.
+    one_class=True (for evaluating a trained model, whose labels come from its checkpoint): a
+    classification target with a single class is allowed.
     """
     path = Path(path)
     if task not in TASKS:
@@ -134,11 +137,12 @@ def read_table(
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES + (".npz", ".npy"):
         raise _error(f"{path}: unknown file type {_show(path.suffix)}: use .csv, .tsv, .txt, .npz or .npy")
+    check_classes = require_target and not one_class  # at least 2 classes
     if suffix == ".npz":
-        return _read_npz(path, target, task, require_target)
+        return _read_npz(path, target, task, require_target, check_classes)
     if suffix == ".npy":
-        return _read_npy(path, target, task, require_target)
-    return _read_text(path, target, delimiter, task, require_target)
+        return _read_npy(path, target, task, require_target, check_classes)
+    return _read_text(path, target, delimiter, task, require_target, check_classes)
 
 
 def _check_file(path: Path) -> None:
@@ -158,7 +162,8 @@ def _check_file(path: Path) -> None:
 
 
 def _read_text(
-    path: Path, target: Optional[list[str]], delimiter: Optional[str], task: str, require_target: bool
+    path: Path, target: Optional[list[str]], delimiter: Optional[str], task: str, require_target: bool,
+    check_classes: bool,
 ) -> Table:
     text = _read_utf8(path)
     delimiter = _resolve_delimiter(path, text, delimiter)
@@ -193,7 +198,7 @@ def _read_text(
     if task == "regression":
         y = _numeric_columns(path, rows, lines, names, target_cols, delimiter)
     else:
-        y = _label_column(path, rows, lines, names[target_cols[0]], target_cols[0], require_target)
+        y = _label_column(path, rows, lines, names[target_cols[0]], target_cols[0], check_classes)
     return Table(X, y, [names[j] for j in feature_cols], list(target_names), path, lines)
 
 
@@ -389,7 +394,8 @@ def _check_classes(path: Path, name: str, y: np.ndarray) -> None:
 # ---- npz
 
 
-def _read_npz(path: Path, target: Optional[list[str]], task: str, require_target: bool) -> Table:
+def _read_npz(path: Path, target: Optional[list[str]], task: str, require_target: bool,
+              check_classes: bool) -> Table:
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception:  # not a zip, a truncated zip, a pickle: all "not a valid .npz"
@@ -443,7 +449,7 @@ def _read_npz(path: Path, target: Optional[list[str]], task: str, require_target
             )
         y = y.reshape(m)
         y = _labels_from_array(path, y, "y")
-        if require_target:
+        if check_classes:
             _check_classes(path, target_names[0], y)
     return Table(X, y, feature_names, target_names, path)
 
@@ -495,7 +501,8 @@ def _labels_from_array(path: Path, y: np.ndarray, what: str) -> np.ndarray:
 # ---- npy
 
 
-def _read_npy(path: Path, target: Optional[list[str]], task: str, require_target: bool) -> Table:
+def _read_npy(path: Path, target: Optional[list[str]], task: str, require_target: bool,
+              check_classes: bool) -> Table:
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
@@ -537,7 +544,7 @@ def _read_npy(path: Path, target: Optional[list[str]], task: str, require_target
         _check_finite(path, y, "y")
     else:
         y = _labels_from_array(path, np.array(data[:, n]), f"column {n}")
-        if require_target:
+        if check_classes:
             _check_classes(path, target_names[0], y)
     return Table(X, y, feature_names, target_names, path)
 

@@ -603,7 +603,8 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: str) -> tuple[np.ndar
         path = Path(cfg.data.path)
         lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
-        table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task)
+        # labels come from the checkpoint: a file holding one class (a slice of the test set) is fine
+        table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task, one_class=True)
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
         lines = table.lines
     return prep.transform_x(X, dtype, path), prep.encode_y(Y_raw, path, dtype, lines), where

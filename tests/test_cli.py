@@ -354,6 +354,27 @@ def test_eval_refuses_unseen_labels(proj):
     assert res.exit_code == 4 and "rose" in res.stderr and "roses.csv" in res.stderr
 
 
+def test_eval_takes_a_file_holding_one_class(proj):
+    """The labels come from the checkpoint, so a slice of the data with one class is measured, and its
+    numbers are those of the same rows evaluated inside a bigger file: J_data is a mean over rows."""
+    assert run("fit", "configs/iris.yaml", "--set", "train.epochs=20", "--out", "i").exit_code == 0
+    lines = (proj / "data" / "iris.csv").read_text().splitlines()
+    setosa = [ln for ln in lines[1:] if ln.endswith(",setosa")][:7]
+    other = [ln for ln in lines[1:] if ln.endswith(",virginica")][:3]
+    _write(proj / "one.csv", "\n".join([lines[0], *setosa]) + "\n")
+    _write(proj / "mixed.csv", "\n".join([lines[0], *setosa, *other]) + "\n")
+    _write(proj / "rest.csv", "\n".join([lines[0], *other]) + "\n")
+    got = {}
+    for name in ("one", "mixed", "rest"):
+        res = run("eval", "i", "--data", f"{name}.csv", "--json")
+        assert res.exit_code == 0, res.output
+        got[name] = json.loads(res.stdout)
+    assert got["one"]["m"] == 7 and sum(got["one"]["confusion"][0]) == 7  # every row is a true setosa
+    assert got["mixed"]["data_cost"] == pytest.approx((7 * got["one"]["data_cost"] + 3 * got["rest"]["data_cost"]) / 10,
+                                                      rel=1e-12)
+    assert got["one"]["reg_cost"] == got["mixed"]["reg_cost"] > 0
+
+
 # ----------------------------------------------------------------------------- scikit-learn oracle
 
 
