@@ -190,10 +190,17 @@ class History:
         """The text to append to metrics.csv — the header the first time, then the rows added since
         the last call — folded into the digest. ValueError/TypeError for a cell that is not a
         finite number or an epoch that is not an integer."""
-        lines = [] if self._header_written else [self._header]
-        for r in self._pending:
-            lines.append(",".join([_epoch_cell(r[0])] + ["" if v is None else _finite_repr(v) for v in r[1:]]) + "\n")
-        text = "".join(lines)
+        try:  # the common case, a Python int and floats: repr() of each cell, and one scan of the text
+            # for the "n" of inf and nan (a finite float's repr has none)
+            text = "".join([f"{r[0]:d}," + ",".join(["" if v is None else repr(float(v)) for v in r[1:]]) + "\n"
+                            for r in self._pending])
+            if "n" in text:
+                raise ValueError
+        except (TypeError, ValueError):  # anything else: cell by cell, raising for the first bad one
+            text = "".join([",".join([_epoch_cell(r[0])] + ["" if v is None else _finite_repr(v) for v in r[1:]])
+                            + "\n" for r in self._pending])
+        if not self._header_written:
+            text = self._header + text
         self._digest.update(text.encode("utf-8"))
         self._pending.clear()
         self._header_written = True
