@@ -614,6 +614,28 @@ def _problem_error(where: str, p: _YamlProblem) -> ConfigError:
 _PATH_KEYS = ("data.path", "model.init.from")
 
 
+def _paths_from_cwd(key: str, value: Any) -> Any:
+    """A --set value with its file paths made absolute from the working directory (typed in a shell,
+    a path means what it means there), however it is written: --set data.path=d.csv and
+    --set 'data={path: d.csv, …}' alike. The file's own paths stay relative to the file's folder."""
+    def absolute(v: Any) -> Any:
+        if isinstance(v, str) and v.strip() and "\x00" not in v:
+            return os.path.abspath(os.path.expanduser(v))
+        return v
+
+    if key in _PATH_KEYS:
+        return absolute(value)
+    for path_key in _PATH_KEYS:
+        if path_key.startswith(key + "."):
+            *inner, leaf = path_key[len(key) + 1 :].split(".")
+            node = value
+            for seg in inner:
+                node = node.get(seg) if isinstance(node, dict) else None
+            if isinstance(node, dict) and leaf in node:
+                node[leaf] = absolute(node[leaf])
+    return value
+
+
 def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str], item: str) -> None:
     raw = _one_line(str(item))
     shown = raw if len(raw) <= 100 else raw[:99] + "…"
@@ -647,9 +669,7 @@ def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str]
                 f"--set {shown}: {'.'.join(parts[:i])} is {_short_repr(node)}, not a mapping, so it has no key {seg!r}"
             )
         if last:
-            if key in _PATH_KEYS and isinstance(value, str) and value.strip() and "\x00" not in value:
-                value = os.path.abspath(os.path.expanduser(value))  # typed in a shell: from the cwd
-            node[seg_key] = value
+            node[seg_key] = _paths_from_cwd(key, value)
         else:
             node = node[seg_key]
     for k in [k for k in lines if k == key or k.startswith(key + ".")]:

@@ -401,6 +401,15 @@ def test_override_paths_are_read_from_the_current_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = load_config(write(tmp_path / "configs", MINIMAL), ["data.path=other.csv"])
     assert cfg.data.path == tmp_path / "other.csv"
+    # however the override is written: a mapping that holds the path means the same
+    for sets in (["data={path: other.csv}", "model.init={from: runs/a/last.npz}"],
+                 ["model={layers: [2, 1], init: {from: runs/a/last.npz}}", "data.path=other.csv"]):
+        cfg = load_config(write(tmp_path / "configs", MINIMAL), sets)
+        assert cfg.data.path == tmp_path / "other.csv"
+        assert cfg.model.init.from_ == tmp_path / "runs" / "a" / "last.npz"
+    # while the file's own paths stay relative to its folder, and other values are left alone
+    cfg = load_config(write(tmp_path / "configs", MINIMAL), ["model.init={scheme: normal}", "model.layers=[2, 1]"])
+    assert cfg.data.path == tmp_path / "configs" / "data.csv" and cfg.model.init.from_ is None
 
 
 @pytest.mark.parametrize(
