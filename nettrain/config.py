@@ -132,8 +132,13 @@ class DataConfig(_Section):
     standardize: bool = Field(True, description="Scale each input to mean 0, std 1 (statistics of the train split).")
     split: SplitConfig = Field(default_factory=SplitConfig, description="train/val/test fractions, summing to 1.")
     delimiter: Optional[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
-        None, description="CSV delimiter, one character; null means detect it."
+        None, description="CSV delimiter, one character (\\t: a tab); null means detect it."
     )
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _tab_escape(cls, value: Any) -> Any:
+        return "\t" if value == "\\t" else value  # \t as typed in a shell or a plain YAML scalar: a tab
 
     @field_validator("target", mode="before")
     @classmethod
@@ -612,6 +617,7 @@ def _problem_error(where: str, p: _YamlProblem) -> ConfigError:
 
 
 _PATH_KEYS = ("data.path", "model.init.from")
+_TEXT_KEYS = ("data.delimiter",)  # one character typed is that character
 
 
 def _paths_from_cwd(key: str, value: Any) -> Any:
@@ -647,9 +653,14 @@ def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str]
     if not key or any(not p.strip() or p != p.strip() for p in parts):
         raise ConfigError(f"--set {shown}: the key must be a dotted path such as train.learning_rate")
     try:
-        value, _ = _parse_yaml(text)
+        if key in _TEXT_KEYS and len(text) == 1:
+            value = text  # --set data.delimiter=, (or | or #): the character itself, which YAML would misread
+        else:
+            value, _ = _parse_yaml(text)
     except _YamlProblem as p:
-        raise ConfigError(_one_line(f"--set {shown}: cannot read the value: {p.message}")) from None
+        if key not in _TEXT_KEYS:
+            raise ConfigError(_one_line(f"--set {shown}: cannot read the value: {p.message}")) from None
+        value = text  # as typed, for the schema to judge
     node: Any = data
     for i, seg in enumerate(parts):
         last = i == len(parts) - 1

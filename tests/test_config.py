@@ -412,6 +412,17 @@ def test_override_paths_are_read_from_the_current_folder(tmp_path, monkeypatch):
     assert cfg.data.path == tmp_path / "configs" / "data.csv" and cfg.model.init.from_ is None
 
 
+@pytest.mark.parametrize("typed, delimiter", [(",", ","), (";", ";"), ("|", "|"), ("#", "#"), (" ", " "),
+                                             ("\\t", "\t"), ('"\\t"', "\t"), ("'|'", "|"), ("null", None)])
+def test_a_delimiter_is_set_as_typed(tmp_path, typed, delimiter):
+    """One character is that character (YAML would misread , | #); \\t is a tab, in a shell or a file."""
+    assert load_config(write(tmp_path, MINIMAL), [f"data.delimiter={typed}"]).data.delimiter == delimiter
+    in_file = MINIMAL.replace("data:\n", "data:\n  delimiter: \\t\n")  # a plain scalar: backslash, t
+    assert load_config(write(tmp_path, in_file)).data.delimiter == "\t"
+    with pytest.raises(ConfigError, match=r"--set data.delimiter=,,: must have at most 1 character \(got ',,'\)"):
+        load_config(write(tmp_path, MINIMAL), ["data.delimiter=,,"])
+
+
 @pytest.mark.parametrize(
     "override, expected",
     [
