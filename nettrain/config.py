@@ -652,15 +652,15 @@ def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str]
     parts = key.split(".")
     if not key or any(not p.strip() or p != p.strip() for p in parts):
         raise ConfigError(f"--set {shown}: the key must be a dotted path such as train.learning_rate")
-    try:
-        if key in _TEXT_KEYS and len(text) == 1:
-            value = text  # --set data.delimiter=, (or | or #): the character itself, which YAML would misread
-        else:
+    if key in _TEXT_KEYS and len(text) == 1:
+        value: Any = text  # --set data.delimiter=, (or | or #): the character itself, which YAML would misread
+    else:
+        try:
             value, _ = _parse_yaml(text)
-    except _YamlProblem as p:
-        if key not in _TEXT_KEYS:
-            raise ConfigError(_one_line(f"--set {shown}: cannot read the value: {p.message}")) from None
-        value = text  # as typed, for the schema to judge
+        except _YamlProblem as p:
+            if key not in _TEXT_KEYS:
+                raise ConfigError(_one_line(f"--set {shown}: cannot read the value: {p.message}")) from None
+            value = text  # as typed, for the schema to judge
     node: Any = data
     for i, seg in enumerate(parts):
         last = i == len(parts) - 1
