@@ -642,8 +642,30 @@ def spawn(args: list[str], threads: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def table(results: list[dict], threads: int) -> str:
-    lines = [f"Seconds per epoch, median (threads: {threads}); × = peer time / nettrain time "
+def combine(runs: list[dict], ref: list[dict]) -> dict:
+    """One (workload, peer) over --rounds rounds: its median time, and its ratio to nettrain as the
+    median of the rounds' ratios (each round's peers run back to back, so a slow spell of the
+    machine hits both sides of a ratio). Peak memory and the other processes' CPU: the largest."""
+    ok = [r for r in runs if "sec" in r]
+    if len(runs) == 1 or not ok:
+        return runs[0]
+    out = dict(ok[len(ok) // 2])
+    out["sec"] = statistics.median(r["sec"] for r in ok)
+    out["round_secs"] = [r["sec"] for r in ok]
+    pairs = [(r, n) for r, n in zip(runs, ref) if "sec" in r and "sec" in n]
+    if pairs:
+        out["ratio"] = statistics.median(r["sec"] / n["sec"] for r, n in pairs)
+    for key in ("peak_extra", "others_cpu"):
+        vals = [r[key] for r in ok if r.get(key) is not None]
+        if vals:
+            out[key] = max(vals)
+    out["same_cost"] = all(r.get("same_cost", True) for r in ok)
+    return out
+
+
+def table(results: list[dict], threads: int, rounds: int = 1) -> str:
+    each = (f"; the median of {rounds} interleaved rounds, × the median of the rounds' ratios" if rounds > 1 else "")
+    lines = [f"Seconds per epoch, median (threads: {threads}{each}); × = peer time / nettrain time "
              f"(above 1: nettrain is faster); limit = nettrain / matmul-only time.", "",
              "| workload | nettrain | numpy loop | PyTorch manual | PyTorch autograd | scikit-learn | matmul only "
              "| limit | PyTorch matmul only | nettrain threads / chunk |",
@@ -662,13 +684,13 @@ def table(results: list[dict], threads: int) -> str:
                 return "—"
             if "error" in r:
                 return "error"
-            return f"{_fmt(r['sec'])} ({r['sec'] / nt['sec']:.2f}×)"
+            return f"{_fmt(r['sec'])} ({r.get('ratio', r['sec'] / nt['sec']):.2f}×)"
 
         noisy = [p for p in PEERS if by.get((name, p), {}).get("others_cpu", 0) > 0.2]
         if noisy:
             notes.append(f"{name}: other processes used > 0.2 core while timing {', '.join(noisy)}")
         mm = by.get((name, "matmul"))
-        limit = f"{nt['sec'] / mm['sec']:.2f}" if mm and "sec" in mm else "—"
+        limit = f"{1 / mm.get('ratio', mm['sec'] / nt['sec']):.2f}" if mm and "sec" in mm else "—"
         if nt.get("setup") is not None:
             setups.append(f"{name} {_fmt(nt['setup'])}")
         lines.append(f"| {name} | {_fmt(nt['sec'])} | {cell('numpy')} | {cell('torch')} | {cell('autograd')} | "
@@ -725,6 +747,8 @@ def main() -> None:
     ap.add_argument("--worker", nargs=2, metavar=("WORKLOAD", "PEER"), help=argparse.SUPPRESS)
     ap.add_argument("--fit-worker", choices=list(FIT_VARIANTS), help=argparse.SUPPRESS)
     ap.add_argument("--fit-epochs", type=int, default=1000, help="epochs of each timed fit (default 1000)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="time every (workload, peer) this many times, peers interleaved; report medians (default 1)")
     ap.add_argument("--memmap-worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
@@ -743,20 +767,23 @@ def main() -> None:
     flags = ["--threads", str(a.threads)] + (["--quick"] if a.quick else [])
     results = []
     for name in names if only != {"fit"} else []:  # --only fit: the fit variants alone
-        ref = None
-        for peer in ["nettrain"] + [p for p in peers if p != "nettrain"]:
-            r = spawn(["--worker", name, peer, *flags], a.threads)
-            r.setdefault("workload", name)
-            r.setdefault("peer", peer)
-            if peer == "nettrain":
-                ref = r
-            elif ref and r.get("J0") is not None and ref.get("J0") is not None:
-                tol = 1e-4 if WORKLOADS[name]["dtype"] == "float32" else 1e-7
-                r["same_cost"] = bool(np.isclose(r["J0"], ref["J0"], rtol=tol)
-                                      and np.isclose(r["J1"], ref["J1"], rtol=tol))
-            results.append(r)
-            status = r.get("error") or f"{_fmt(r['sec'])}" + ("" if r.get("same_cost", True) else "  COST DIFFERS")
-            print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
+        order = ["nettrain"] + [p for p in peers if p != "nettrain"]
+        rounds: dict[str, list[dict]] = {p: [] for p in order}
+        for k in range(a.rounds):  # every peer once a round, nettrain first; the others' order turns
+            others = order[1:][k % max(1, len(order) - 1):] + order[1:][: k % max(1, len(order) - 1)]
+            for peer in order[:1] + others:
+                r = spawn(["--worker", name, peer, *flags], a.threads)
+                r.setdefault("workload", name)
+                r.setdefault("peer", peer)
+                ref = rounds["nettrain"][-1] if rounds["nettrain"] else None
+                if peer != "nettrain" and ref and r.get("J0") is not None and ref.get("J0") is not None:
+                    tol = 1e-4 if WORKLOADS[name]["dtype"] == "float32" else 1e-7
+                    r["same_cost"] = bool(np.isclose(r["J0"], ref["J0"], rtol=tol)
+                                          and np.isclose(r["J1"], ref["J1"], rtol=tol))
+                rounds[peer].append(r)
+                status = r.get("error") or f"{_fmt(r['sec'])}" + ("" if r.get("same_cost", True) else "  COST DIFFERS")
+                print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
+        results += [combine(rounds[p], rounds["nettrain"]) for p in order]
     if "small" in names and (not only or "fit" in only or "small" in only):
         for variant in FIT_VARIANTS:
             r = spawn(["--fit-worker", variant, "--fit-epochs", str(a.fit_epochs), *flags], a.threads)
@@ -773,10 +800,10 @@ def main() -> None:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    info = {"machine": machine(), "threads": a.threads, "quick": a.quick, "command": " ".join(sys.argv),
+    info = {"machine": machine(), "threads": a.threads, "quick": a.quick, "rounds": a.rounds, "command": " ".join(sys.argv),
             "results": results}
     (RESULTS / f"bench-{stamp}-t{a.threads}.json").write_text(json.dumps(info, indent=1))
-    md = table(results, a.threads)
+    md = table(results, a.threads, a.rounds)
     (RESULTS / f"bench-{stamp}-t{a.threads}.md").write_text(md)
     print(md)
 
