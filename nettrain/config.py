@@ -218,6 +218,12 @@ class TrainConfig(_Section):
         description="Examples per forward/backward chunk (bounds memory); null = automatic: the whole batch for "
         "small problems, else chunks of about 8 MiB of activations (see train.chunk_width).",
     )
+    threads: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None,
+        description="Threads to train with, at most the cores this process may use; null = automatic: one below "
+        "20 M multiply-adds per epoch (a second thread there gains little and loses much when another program "
+        "is busy), else one per core (within OPENBLAS_NUM_THREADS).",
+    )
 
 
 class LogConfig(_Section):

@@ -413,7 +413,7 @@ class Backprop:
     The sum over examples is taken chunk by chunk, chunk c holding columns [c·width, (c+1)·width):
     chunk 0 writes its sums straight into the gradient, every later chunk into its worker's G,
     which is then added to the gradient in chunk order. So the result depends on `width` alone,
-    bit for bit — never on how many threads computed it. With a pool the chunks are dealt out
+    bit for bit — never on how many pool workers computed it. With a pool the chunks are dealt out
     round-robin to its workers (parallel.Pool: numpy releases the GIL in BLAS and in elementwise
     loops, so both the products and the elementwise work run on every core; BLAS then runs one
     thread each, as parallel.for_training arranges).

@@ -4,8 +4,10 @@ On a problem big enough to pay for it (train.blas_threads), the chunks of exampl
 network.Backprop sums over are dealt out to one thread per core — the calling thread and helper
 threads — and BLAS is held to one thread each; numpy releases the GIL in BLAS and in elementwise
 loops, so the products and the elementwise work both run on every core. On a problem with a
-single chunk, BLAS gets the threads instead. Neither choice changes a bit of the result:
-Backprop adds the chunk sums in chunk order whatever thread computed them.
+single chunk, BLAS gets the threads instead. Chunk threads never change a bit of the result:
+Backprop adds the chunk sums in chunk order whatever thread computed them. BLAS threads may
+change the last bit of a product (OpenBLAS divides it differently), so such a run repeats bit
+for bit with the same thread count, not across counts.
 
 Left out on purpose: any arithmetic (network.py) and any policy about sizes (train.py). This is
 the one module that starts threads or touches the BLAS library's settings.
@@ -133,8 +135,9 @@ def for_training(
 ) -> Iterator[Optional[Pool]]:
     """The threads for one training run: yields the Pool to pass to train.gradient_descent (None:
     one worker) with BLAS limited for the run. threads: None picks train.blas_threads (1 thread
-    below a measured size, else every available core); a number forces that many."""
-    n = train.blas_threads(arch, m, available_threads()) if threads is None else max(1, int(threads))
+    below a measured size, else every available core); a number asks for that many, at most the
+    cores this process may run on."""
+    n = train.blas_threads(arch, m, available_threads()) if threads is None else max(1, min(int(threads), cores()))
     width = train.chunk_width(arch, m, chunk_size, dtype)
     workers = min(n, -(-m // width))  # threads that get a chunk; BLAS gets the threads otherwise
     with blas_limited(1 if workers > 1 else n):

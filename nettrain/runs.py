@@ -43,7 +43,7 @@ from .errors import CheckpointError, ConfigError, DataError, NettrainError, RunI
 from .network import Architecture, Cost, Params
 from .train import Diverged, chunk_width, gradient_descent
 
-RESUMABLE_KEYS = ("train.epochs", "log.every", "log.checkpoint_every")
+RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every")
 SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
 WRITE_EVERY_SECONDS = 1.0  # and the buffered metrics rows appended to metrics.csv this often
 MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
@@ -495,8 +495,9 @@ def fit(
         pass
     state["t_start"] = time.monotonic()
     try:
-        # threads by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core) and BLAS held to match
-        with parallel.for_training(arch, x.shape[1], cfg.train.chunk_size, dtype) as pool:
+        # threads: train.threads, or by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core);
+        # BLAS held to match
+        with parallel.for_training(arch, x.shape[1], cfg.train.chunk_size, dtype, cfg.train.threads) as pool:
             result = gradient_descent(arch, params, x, y, alpha, lam, epochs, start, cfg.train.tolerance,
                                       cfg.train.chunk_size, on_epoch, pool)
     except Diverged as d:

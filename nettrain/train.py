@@ -14,9 +14,12 @@ parameters live in two flat vectors (network.flat_params), so that an update is 
 floating-point warnings are silenced once around the loop; the examples are summed chunk by chunk
 (`chunk_size`, automatic by default: chunk_width) and, on a problem big enough to pay for it
 (blas_threads), the chunks are shared out between threads — one per core — by the pool that
-parallel.for_training makes. Threads never change a bit of the result: the chunk sums are always
-added in chunk order. Only `chunk_size` changes the rounding, and the automatic one depends on
-the problem alone, not on the machine.
+parallel.for_training makes. Those threads never change a bit of the result: the chunk sums are
+always added in chunk order, each chunk's products on one BLAS thread. Only `chunk_size` changes
+the rounding, and the automatic one depends on the problem alone, not on the machine. (BLAS
+threads — a single chunk run with train.threads > 1, or a big problem with m < 2·MIN_CHUNK — may
+change the last bit of a product: OpenBLAS splits the work differently. Such a run repeats bit for
+bit with the same thread count.)
 
 Left out on purpose: files, terminal output and signals. The caller (runs.py) decides what to do
 with each epoch through `on_epoch`, which may return True to stop.

@@ -472,7 +472,7 @@ def test_config_to_dict_is_plain_json_with_every_default(tmp_path):
     assert d["data"]["path"] == str(tmp_path / "data.csv")
     assert d["model"]["init"] == {"scheme": "normal", "std": 0.01, "from": None}
     assert d["train"] == {"optimizer": "gd", "learning_rate": 0.1, "weight_decay": 0.0, "epochs": 1000,
-                          "tolerance": 0.0, "dtype": "float64", "chunk_size": None}
+                          "tolerance": 0.0, "dtype": "float64", "chunk_size": None, "threads": None}
     assert d["log"] == {"every": 100, "checkpoint_every": 0}
     assert list(d) == ["name", "seed", "data", "model", "loss", "train", "log"]
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nettrain import data as data_mod
+from nettrain import checkpoint as ckpt
 from nettrain import parallel, runs, train
 from nettrain.network import Architecture, Params, backprop, init_params
 
@@ -135,6 +136,36 @@ def test_for_training_gives_a_pool_only_when_it_pays():
         assert pool is not None and pool.size == 2
     with parallel.for_training(big, 10_000, chunk_size=10_000, threads=2) as pool:
         assert pool is None  # one chunk: BLAS gets the threads instead
+
+
+def test_train_threads_reaches_the_pool_and_changes_no_bit_of_a_chunked_run(tmp_path, monkeypatch):
+    """train.threads: 2 on a problem the automatic rule keeps on one thread shares its chunks between
+    two workers; the run folder's weights and metrics.csv are those of the one-thread run, and
+    a resume may change the setting."""
+    from pathlib import Path
+
+    sizes = []
+    real = parallel.Pool
+
+    class Recorded(real):
+        def __init__(self, size):
+            sizes.append(size)
+            super().__init__(size)
+
+    monkeypatch.setattr(parallel, "Pool", Recorded)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)  # as on the 2-core machine this runs on
+    config = Path(__file__).resolve().parent.parent / "configs" / "iris.yaml"
+    sets = ["train.epochs=30", "log.every=1", "train.chunk_size=40"]
+    runs.fit(config, sets, out=tmp_path / "one")
+    assert sizes == []  # automatic: iris is far below train.PARALLEL_MIN_FLOPS
+    runs.fit(config, sets + ["train.threads=2"], out=tmp_path / "two")
+    assert sizes == [2]
+    assert (tmp_path / "one" / "metrics.csv").read_bytes() == (tmp_path / "two" / "metrics.csv").read_bytes()
+    one, _ = ckpt.load_checkpoint(tmp_path / "one" / "last.npz")
+    two, meta = ckpt.load_checkpoint(tmp_path / "two" / "last.npz")
+    assert same_bits(one, two) and meta["config"]["train"]["threads"] == 2
+    runs.fit(config, sets + ["train.threads=2", "train.epochs=40"], out=tmp_path / "one", resume=True)
+    assert sizes == [2, 2]
 
 
 def test_pool_runs_in_order_with_the_callers_errstate_and_raises_errors():
