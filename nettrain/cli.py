@@ -112,15 +112,21 @@ def print_json(obj: Any) -> None:
 VERDICT_STYLE = {"good": "green", "acceptable": "yellow", "wrong": "bold red"}
 
 
+ENTRIES = 2000  # gradcheck CONFIG: entries checked per block (a random sample of a bigger block)
+
+
 def _block_table(title: str, stage_results: list) -> Table:
-    t = Table(title=title, title_justify="left")
+    sampled = {b.block: b for r in stage_results for b in r.blocks if b.checked != b.size}
+    caption = ("* checked on a random sample of its entries (the same in every stage; --entries 0: all): "
+               + ", ".join(f"{name} {b.checked:,} of {b.size:,}" for name, b in sampled.items())) if sampled else None
+    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     for col in ("stage", "block", "relative difference", "worst element", "numerical", "backprop", "verdict"):
         t.add_column(col, justify="right" if col in ("relative difference", "numerical", "backprop") else "left")
     for r in stage_results:
         for b in r.blocks:
             t.add_row(
                 r.stage,
-                b.block,
+                b.block if b.checked == b.size else f"{b.block}*",
                 _fmt(b.rel_diff),
                 str(tuple(b.worst_index)),
                 f"{b.worst_numerical:.10g}",
@@ -140,6 +146,10 @@ def gradcheck(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Built-in suite: show every block of every case."),
     sample: int = typer.Option(20, "--sample", min=1, help="With CONFIG: how many training examples to check on."),
+    entries: int = typer.Option(
+        ENTRIES, "--entries", min=0, help="With CONFIG: check at most this many entries of each block, drawn at "
+        "random (seeded: the same every time); 0 = every entry. Each costs four evaluations of J."
+    ),
     plain: bool = typer.Option(
         False, "--plain", help="Use the tutorial's central difference alone (no Richardson step): agreement ~1e-8."
     ),
@@ -150,7 +160,11 @@ def gradcheck(
     weight-decay term alone, then both. Verdict per block: relative difference < 1e-7 good,
     < 1e-4 acceptable (ReLU kinks), else wrong. Exit 0 when every block passes, 1 otherwise.
 
+    With CONFIG, a block of more than --entries entries is checked on a random sample of them
+    (the tables say how many); --entries 0 checks every one.
+
     Examples:  nettrain gradcheck          nettrain gradcheck configs/xor.yaml --json
+               nettrain gradcheck configs/digits.yaml --entries 0
     """
     from . import gradcheck as gc
 
@@ -163,7 +177,9 @@ def gradcheck(
     else:
         from . import runs
 
-        results = [runs.gradcheck_config(config, set_, sample=sample, richardson=not plain)]
+        with _progress(None, "checking gradients, block by block", disable=json_out) as step:
+            results = [runs.gradcheck_config(config, set_, sample=sample, richardson=not plain,
+                                             max_entries=entries or None, progress=step)]
     ok = self_ok and all(p for _, _, p in results)
     if json_out:
         print_json(
@@ -767,9 +783,9 @@ def plot(
 
 
 class _progress:
-    """A transient rich progress bar on stderr; `advance()` moves it by one."""
+    """A transient rich progress bar on stderr; `step()` moves it by one, step(done, total) sets both."""
 
-    def __init__(self, total: int, label: str, disable: bool = False) -> None:
+    def __init__(self, total: Optional[int], label: str, disable: bool = False) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
@@ -778,10 +794,17 @@ class _progress:
         )
         self.total = total
 
-    def __enter__(self) -> Callable[[], None]:
+    def __enter__(self) -> Callable[..., None]:
         self.progress.start()
         task = self.progress.add_task("", total=self.total)
-        return lambda: self.progress.advance(task)
+
+        def step(done: Optional[int] = None, total: Optional[int] = None) -> None:
+            if done is None:
+                self.progress.advance(task)
+            else:
+                self.progress.update(task, completed=done, total=total)
+
+        return step
 
     def __exit__(self, *exc: Any) -> None:
         self.progress.stop()

@@ -18,7 +18,7 @@ Left out on purpose: no file, YAML or terminal code.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -33,40 +33,55 @@ ACCEPTABLE = 1e-4  # below: right up to kinks (ReLU at z = 0) or float noise; ab
 STAGES = ("data", "reg", "both")
 
 
-def central_difference(J: Callable[[np.ndarray], float], theta: np.ndarray, eps: float = EPSILON) -> np.ndarray:
+def central_difference(
+    J: Callable[[np.ndarray], float], theta: np.ndarray, eps: float = EPSILON, entries: Optional[np.ndarray] = None
+) -> np.ndarray:
     """gᵢ = (J(θ + ε eᵢ) − J(θ − ε eᵢ)) / 2ε for every element i of θ (any shape): the tutorial's formula.
 
     θ is perturbed in place, one element at a time, and restored exactly afterwards. The error
     of this estimate is (ε²/6)·∂³J/∂θᵢ³ + rounding: about 10⁻⁸ relative for ε = 10⁻⁴.
+    entries: only these flat indices of θ (sample_entries); the result then holds one gᵢ per entry.
     """
-    g = np.zeros(theta.shape, dtype=np.float64)
     flat = theta.reshape(-1)  # a view: perturbing flat perturbs θ
-    gflat = g.reshape(-1)
-    for i in range(flat.size):
+    idx = range(flat.size) if entries is None else entries
+    g = np.zeros(len(idx), dtype=np.float64)
+    for k, i in enumerate(idx):
         old = flat[i]
         flat[i] = old + eps
         j_plus = J(theta)
         flat[i] = old - eps
         j_minus = J(theta)
         flat[i] = old
-        gflat[i] = (j_plus - j_minus) / (2 * eps)
-    return g
+        g[k] = (j_plus - j_minus) / (2 * eps)
+    return g.reshape(theta.shape) if entries is None else g
 
 
 def numerical_gradient(
-    J: Callable[[np.ndarray], float], theta: np.ndarray, eps: float = EPSILON, richardson: bool = True
+    J: Callable[[np.ndarray], float],
+    theta: np.ndarray,
+    eps: float = EPSILON,
+    richardson: bool = True,
+    entries: Optional[np.ndarray] = None,
 ) -> np.ndarray:
-    """The numerical gradient of J at θ.
+    """The numerical gradient of J at θ (entries: at those flat indices only, as central_difference).
 
     richardson=False: the central difference D(ε) alone, as in the tutorial.
     richardson=True:  (4·D(ε/2) − D(ε)) / 3, the same formula at ε and ε/2 combined so that the
                       ε² error terms cancel (Richardson extrapolation): error O(ε⁴), which lets
                       a correct backprop agree to 10⁻¹⁰ instead of 10⁻⁸.
     """
-    d_eps = central_difference(J, theta, eps)
+    d_eps = central_difference(J, theta, eps, entries)
     if not richardson:
         return d_eps
-    return (4.0 * central_difference(J, theta, eps / 2) - d_eps) / 3.0
+    return (4.0 * central_difference(J, theta, eps / 2, entries) - d_eps) / 3.0
+
+
+def sample_entries(size: int, max_entries: Optional[int], seed: Any) -> Optional[np.ndarray]:
+    """Sorted flat indices of max_entries elements of a block of `size`, drawn without replacement
+    from np.random.default_rng(seed); None (every element) when the block is no bigger."""
+    if not max_entries or size <= max_entries:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(size, int(max_entries), replace=False))
 
 
 def self_test() -> tuple[np.ndarray, float]:
@@ -103,6 +118,8 @@ class BlockResult:
     worst_backprop: float
     worst_rel: float
     verdict: str
+    checked: int = 0  # entries compared (all of them, or a random sample of a big block)
+    size: int = 0  # entries in the block
 
 
 @dataclass
@@ -116,22 +133,31 @@ class StageResult:
         return max((b.rel_diff for b in self.blocks), default=0.0)
 
 
-def compare_block(name: str, g_num: np.ndarray, g_bp: np.ndarray) -> BlockResult:
-    """Relative difference of a block and its worst element (elementwise |Δ| / (|g_num| + |g_bp|))."""
+def compare_block(name: str, g_num: np.ndarray, g_bp: np.ndarray, entries: Optional[np.ndarray] = None) -> BlockResult:
+    """Relative difference of a block and its worst element (elementwise |Δ| / (|g_num| + |g_bp|)).
+
+    entries: g_num holds only these flat indices of the block g_bp (sample_entries); the comparison
+    is over them, and the worst element is still named by its index in the block."""
+    shape, size = g_bp.shape, g_bp.size
+    if entries is not None:
+        g_bp = g_bp.reshape(-1)[entries]
     diff = np.abs(g_num - g_bp)
     scale = np.abs(g_num) + np.abs(g_bp)
     elem = np.divide(diff, scale, out=np.zeros_like(diff), where=scale > 0)
     elem[(scale == 0) & (diff > 0)] = np.inf
-    i = np.unravel_index(int(np.argmax(elem)), elem.shape) if elem.size else ()
+    k = int(np.argmax(elem)) if elem.size else 0
+    worst = int(k if entries is None else entries[k])
     rel = relative_difference(g_num, g_bp)
     return BlockResult(
         block=name,
         rel_diff=rel,
-        worst_index=[int(k) for k in i],
-        worst_numerical=float(g_num[i]) if elem.size else 0.0,
-        worst_backprop=float(g_bp[i]) if elem.size else 0.0,
-        worst_rel=float(elem[i]) if elem.size else 0.0,
+        worst_index=[int(i) for i in np.unravel_index(worst, shape)] if elem.size else [],
+        worst_numerical=float(g_num.reshape(-1)[k]) if elem.size else 0.0,
+        worst_backprop=float(g_bp.reshape(-1)[k]) if elem.size else 0.0,
+        worst_rel=float(elem.reshape(-1)[k]) if elem.size else 0.0,
         verdict=verdict(rel),
+        checked=int(elem.size),
+        size=int(size),
     )
 
 
@@ -144,8 +170,14 @@ def check(
     case: str = "",
     eps: float = EPSILON,
     richardson: bool = True,
+    max_entries: Optional[int] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
 ) -> list[StageResult]:
-    """The three stages (data, reg, both) for one network, in float64. Returns one StageResult each."""
+    """The three stages (data, reg, both) for one network, in float64. Returns one StageResult each.
+
+    max_entries: a block with more entries is checked on that many of them, drawn at random (the
+    same in every stage, seeded by the block's name) — a numerical gradient costs four evaluations
+    of J per entry. progress(done, total): called after each block of each stage."""
     params = Params(
         {l: w.astype(np.float64) for l, w in params.W.items()}, {l: v.astype(np.float64) for l, v in params.b.items()}
     )
@@ -163,16 +195,22 @@ def check(
         "reg": lambda _: network.reg_cost(params.W, lam),
         "both": lambda _: network.cost(arch, params, x, y, lam).J,
     }
-    results = []
-    for stage in STAGES:
-        if stage != "data" and lam == 0:
-            continue  # with λ = 0 the reg and both stages repeat the data stage
+    entries = {name: sample_entries(theta.size, max_entries, [ord(c) for c in name]) for name, theta in blocks.items()}
+    results, total = [], len(stages(lam)) * len(blocks)
+    for stage in stages(lam):
         res = StageResult(case, stage)
         for name, theta in blocks.items():
-            g_num = numerical_gradient(objective[stage], theta, eps, richardson)
-            res.blocks.append(compare_block(name, g_num, bp[stage][name]))
+            g_num = numerical_gradient(objective[stage], theta, eps, richardson, entries[name])
+            res.blocks.append(compare_block(name, g_num, bp[stage][name], entries[name]))
+            if progress:
+                progress(sum(len(r.blocks) for r in results) + len(res.blocks), total)
         results.append(res)
     return results
+
+
+def stages(lam: float) -> tuple[str, ...]:
+    """The stages check() runs: with λ = 0 the reg and both stages would repeat the data stage."""
+    return STAGES if lam else STAGES[:1]
 
 
 def passed(results: list[StageResult], kinks: bool = False) -> bool:

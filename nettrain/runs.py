@@ -665,9 +665,11 @@ def write_predictions(path: Path, text: str) -> None:
 
 
 def gradcheck_config(
-    config_path: Path, overrides: Sequence[str] = (), sample: int = 20, richardson: bool = True
+    config_path: Path, overrides: Sequence[str] = (), sample: int = 20, richardson: bool = True,
+    max_entries: Optional[int] = None, progress: Optional[Any] = None,
 ) -> tuple[gc.Case, list[gc.StageResult], bool]:
-    """Check the config's network, at its initial weights, on the first `sample` training examples."""
+    """Check the config's network, at its initial weights, on the first `sample` training examples
+    (max_entries, progress: as gradcheck.check)."""
     cfg = config_mod.load_config(config_path, overrides)
     problem = load_problem(cfg)
     x, y = problem.columns("train")
@@ -675,5 +677,6 @@ def gradcheck_config(
     params = initial_params(cfg, problem.arch, np.float64)
     lam = cfg.train.weight_decay
     case = gc.Case(f"{config_path} ({x.shape[1]} examples, λ={lam:g})", problem.arch, lam, x, y, params)
-    results = gc.check(problem.arch, params, x, y, lam, case.name, richardson=richardson)
+    results = gc.check(problem.arch, params, x, y, lam, case.name, richardson=richardson, max_entries=max_entries,
+                       progress=progress)
     return case, results, gc.passed(results, case.kinks)

@@ -78,4 +78,45 @@ def test_cli_gradcheck_passes_with_json():
     assert data["passed"] is True and data["epsilon"] == 1e-4
     assert data["self_test"]["exact"] == [268.0, 6.0]
     block = data["cases"][0]["stages"][0]["blocks"][0]
-    assert set(block) == {"block", "rel_diff", "worst_index", "worst_numerical", "worst_backprop", "worst_rel", "verdict"}
+    assert set(block) == {"block", "rel_diff", "worst_index", "worst_numerical", "worst_backprop", "worst_rel", "verdict",
+                          "checked", "size"}
+
+
+def test_a_sample_of_entries_is_the_same_numbers_as_the_full_gradient_at_those_entries():
+    rng = np.random.default_rng(3)
+    theta = rng.normal(size=(4, 6))
+    J = lambda t: float(np.sum(np.sin(t) * t[::-1, ::-1]))  # noqa: E731  (entries interact)
+    idx = gc.sample_entries(theta.size, 7, [ord(c) for c in "W1"])
+    assert len(idx) == 7 and len(set(idx.tolist())) == 7 and list(idx) == sorted(idx)
+    assert np.array_equal(idx, gc.sample_entries(theta.size, 7, [ord(c) for c in "W1"]))  # seeded: repeatable
+    assert gc.sample_entries(theta.size, 24, 0) is None and gc.sample_entries(theta.size, None, 0) is None
+    full = gc.numerical_gradient(J, theta)
+    assert np.array_equal(gc.numerical_gradient(J, theta, entries=idx), full.reshape(-1)[idx])
+    # the worst of the sampled entries is named by its place in the block
+    bp = full.copy()
+    i, j = np.unravel_index(idx[4], theta.shape)
+    bp[i, j] *= 1.01
+    r = gc.compare_block("W1", full.reshape(-1)[idx], bp, idx)
+    assert r.worst_index == [i, j] and r.checked == 7 and r.size == 24 and r.verdict == "wrong"
+    assert r.worst_backprop == bp[i, j] and r.worst_numerical == full[i, j]
+
+
+def test_cli_gradcheck_of_a_config_samples_big_blocks_and_says_so(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parent.parent / "configs" / "iris.yaml"  # [4, 8, 3]: W1 has 32 entries
+    res = runner.invoke(app, ["gradcheck", str(config), "--entries", "10", "--json"])
+    assert res.exit_code == 0, res.output
+    stages = json.loads(res.stdout)["cases"][0]["stages"]
+    for s in stages:
+        sizes = {b["block"]: (b["checked"], b["size"]) for b in s["blocks"]}
+        assert sizes == {"W1": (10, 32), "b1": (8, 8), "W2": (10, 24), "b2": (3, 3)}
+    res = runner.invoke(app, ["gradcheck", str(config), "--entries", "10"])
+    assert res.exit_code == 0 and "W1 10 of 32, W2 10 of 24" in " ".join(res.stdout.split())
+    res = runner.invoke(app, ["gradcheck", str(config), "--entries", "0", "--json"])
+    assert {(b["checked"], b["size"]) for b in json.loads(res.stdout)["cases"][0]["stages"][0]["blocks"]} == {
+        (32, 32), (8, 8), (24, 24), (3, 3)}
+    # a wrong entry in the sample is caught
+    monkeypatch.setattr(network, "backprop", _wrong_backprop(network.backprop))
+    res = runner.invoke(app, ["gradcheck", str(config), "--entries", "32", "--json"])
+    assert res.exit_code == 1
