@@ -615,12 +615,12 @@ def _render_gradients(L: dict, nxt: dict, full: bool) -> None:
     num = L["dW_numerical"]
     for i, j in _entries(L, full):
         d = L["dW_example"][i][j]
-        n = None if num is None else num[i][j]
+        n = None if num is None or not math.isfinite(num[i][j]) else num[i][j]
         t.add_row(f"W{_sub(i + 1, j + 1)}{s}", _g(L["a"][j]), _g(nxt["delta"][i]), f"{d:.10g}",
                   "—" if n is None else f"{n:.10g}", "—" if n is None else f"{abs(d - n):.1e}")
     for i in _units(len(L["db_example"]), full):
         d = L["db_example"][i]
-        n = None if L["db_numerical"] is None else L["db_numerical"][i]
+        n = None if L["db_numerical"] is None or not math.isfinite(L["db_numerical"][i]) else L["db_numerical"][i]
         t.add_row(f"b{_sub(i + 1)}{s}", "1", _g(nxt["delta"][i]), f"{d:.10g}",
                   "—" if n is None else f"{n:.10g}", "—" if n is None else f"{abs(d - n):.1e}")
     out.print(t)
@@ -628,8 +628,13 @@ def _render_gradients(L: dict, nxt: dict, full: bool) -> None:
     shown, total = len(_entries(L, full)), dW.size
     text = f"  W{s} is {dW.shape[0]}×{dW.shape[1]}: ‖δ{s1}a{s}ᵀ‖ = {_g(float(np.linalg.norm(dW)))}"
     if num is not None:
-        rel = relative_difference(np.asarray(num), dW)
-        text += f"; over all {total} entries ‖numerical − backprop‖ / ‖numerical + backprop‖ = {rel:.2e}"
+        numa = np.asarray(num)
+        done = np.isfinite(numa)
+        rel = relative_difference(numa[done], dW[done])
+        over = f"all {total} entries" if L["dW_numerical_entries"] == total else (
+            f"{L['dW_numerical_entries']:,} of its {total:,} entries (drawn at random, with the largest and the "
+            f"first; --entries 0: all)")
+        text += f"; over {over}, ‖numerical − backprop‖ / ‖numerical + backprop‖ = {rel:.2e}"
     if shown < total:
         text += f" ({shown} largest shown; --layer {l} shows all)"
     out.print(text, markup=False)
@@ -711,6 +716,10 @@ def explain(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object with every array in full."),
     set_: list[str] = typer.Option([], "--set", help="With a config: override a key, e.g. --set loss=squared_error."),
+    entries: int = typer.Option(
+        ENTRIES, "--entries", min=0, help="The numerical derivative of at most this many entries of a block (a "
+        "random sample, with the largest and the first; the --layer shown: all); 0 = every entry."
+    ),
 ) -> None:
     """Walk one training example through backpropagation, every term of every equation written out.
 
@@ -718,7 +727,9 @@ def explain(
     δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾) with the terms of the sum; this example's gradient
     ∂J/∂Wᵢⱼ⁽ˡ⁾ = aⱼ⁽ˡ⁾δᵢ⁽ˡ⁺¹⁾ beside the numerical derivative of its cost; and how the average
     over the m examples and λW make the batch gradient. See docs/math.md for the derivation.
-    Wide layers are summarised; --layer and --json give the full numbers.
+    Wide layers are summarised; --layer and --json give the full numbers. The numerical derivative
+    costs four forward passes an entry: a block of more than --entries entries gets it on a random
+    sample of them, always with the largest and the first (the --layer shown: on all).
 
     \b
     Examples:  nettrain explain configs/xor.yaml --example 0
@@ -729,7 +740,7 @@ def explain(
 
     src = ex.load(target, set_)
     ex.check_layer(src.arch, layer)
-    res = ex.explain(src.arch, src.params, src.x, src.y, example, src.lam)
+    res = ex.explain(src.arch, src.params, src.x, src.y, example, src.lam, max_entries=entries or None, full_layer=layer)
     res = {"source": str(target), "weights": src.weights, "data": src.data, **res}
     if json_out:
         if layer is not None:

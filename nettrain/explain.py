@@ -108,13 +108,20 @@ def _lists(d: dict) -> dict:
     return out
 
 
+LARGEST = 16  # a sampled block's numerical derivative always covers its 16 largest and its first 16 entries
+
+
 def explain(
-    arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, i: int, lam: float = 0.0, numerical: bool = True
+    arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, i: int, lam: float = 0.0,
+    numerical: bool = True, max_entries: Optional[int] = None, full_layer: Optional[int] = None,
 ) -> dict:
     """Backpropagation for column i of x (s_1, m), y (s_nl, m), every term kept; see the module docstring.
 
-    The computation is made in float64. `numerical=False` skips the finite differences (one
-    forward pass per parameter and step; about a second for a 2,000-parameter network).
+    The computation is made in float64. The numerical derivative costs four forward passes per
+    entry (about a second for a 2,000-parameter network): `numerical=False` skips it, and
+    `max_entries` limits it to that many entries of a bigger block, drawn at random (seeded by the
+    block's name), plus the block's LARGEST biggest |∂loss/∂θ| and first LARGEST entries (those a
+    summary shows); the others are NaN. The blocks of layer `full_layer` are always done in full.
     """
     m = x.shape[1]
     if not 0 <= i < m:
@@ -140,11 +147,18 @@ def explain(
     db = {l: delta[l + 1].copy() for l in range(1, nl)}  # ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
 
     num: dict[str, np.ndarray] = {}
+    counted: dict[str, int] = {}  # entries differentiated per block
     if numerical:
         work = params.copy()  # perturbed in place, one element at a time
         J_example = lambda _: network.cost(arch, work, xi, yi, 0.0).J  # noqa: E731  (m = 1, no λ)
+        example_grad = {**{f"W{l}": dW[l] for l in dW}, **{f"b{l}": db[l] for l in db}}
         for name, theta in work.blocks().items():
-            num[name] = gradcheck.numerical_gradient(J_example, theta)
+            entries = None if int(name[1:]) == full_layer else _entries(name, example_grad[name], max_entries)
+            g = gradcheck.numerical_gradient(J_example, theta, entries=entries)
+            if entries is not None:  # NaN where not computed
+                g, part = np.full(theta.shape, np.nan), g
+                g.reshape(-1)[entries] = part
+            num[name], counted[name] = g, theta.size if entries is None else len(entries)
 
     cost_b, grads_b = network.backprop(arch, params, x, y, lam)
     _, grads_data = network.backprop(arch, params, x, y, 0.0)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone
@@ -166,7 +180,8 @@ def explain(
             entry.update(
                 W=W[l], b=b[l],
                 dW_example=dW[l], db_example=db[l],
-                dW_numerical=num.get(f"W{l}"), db_numerical=num.get(f"b{l}"),
+                dW_numerical=num.get(f"W{l}"), db_numerical=num.get(f"b{l}"),  # NaN (JSON null): not computed
+                dW_numerical_entries=counted.get(f"W{l}", 0), db_numerical_entries=counted.get(f"b{l}", 0),
                 dW_batch_data=grads_data.W[l], lam_W=lam * W[l] + 0.0,  # + 0.0: no −0.0 when λ = 0
                 dW_batch=grads_b.W[l], db_batch=grads_b.b[l],
             )
@@ -185,6 +200,15 @@ def explain(
         "cost": {"example": loss_i, "J": cost_b.J, "J_data": cost_b.J_data, "J_reg": cost_b.J_reg},
         "layers": layers,
     }
+
+
+def _entries(name: str, grad: np.ndarray, max_entries: Optional[int]) -> Optional[np.ndarray]:
+    """Flat indices of a block to differentiate numerically (None: all): see explain()."""
+    sample = gradcheck.sample_entries(grad.size, max_entries, [ord(c) for c in name])
+    if sample is None:
+        return None
+    largest = np.argsort(-np.abs(grad).reshape(-1), kind="stable")[:LARGEST]  # ties: the lower index first
+    return np.union1d(np.union1d(sample, largest), np.arange(min(LARGEST, grad.size)))
 
 
 # ----------------------------------------------------------------------------- finding the inputs

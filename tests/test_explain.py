@@ -199,3 +199,32 @@ def test_set_overrides_a_config():
 def test_help_has_an_example():
     res = run("explain", "--help")
     assert res.exit_code == 0 and "Example" in res.stdout and "nettrain explain configs/xor.yaml" in res.stdout
+
+
+def test_big_blocks_get_the_numerical_derivative_on_a_sample_that_holds_what_is_shown():
+    """max_entries: the numbers computed are those of the full computation, at a seeded random sample
+    plus the LARGEST biggest and first entries; the others are NaN (null in JSON); --layer's are all."""
+    arch = Architecture((8, 12, 3), "tanh", "softmax", "cross_entropy")
+    rng = np.random.default_rng(5)
+    params = network.init_params(arch.layers, "normal", rng, std=0.5)
+    x, y = rng.normal(size=(8, 4)), np.eye(3)[:, [0, 2, 1, 1]]
+    full = ex.explain(arch, params, x, y, 1)
+    part = ex.explain(arch, params, x, y, 1, max_entries=5)
+    for L_full, L, size in zip(full["layers"], part["layers"], (96, 36)):  # W1 8×12, W2 12×3
+        num, want, grad = np.array(L["dW_numerical"]), np.array(L_full["dW_numerical"]), np.abs(L["dW_example"])
+        done = np.isfinite(num)
+        assert L["dW_numerical_entries"] == done.sum() and ex.LARGEST < done.sum() < num.size == size
+        assert np.array_equal(num[done], want[done])  # the same numbers, not an approximation of them
+        assert done.reshape(-1)[: ex.LARGEST].all()  # the first entries …
+        largest = np.argsort(-grad.reshape(-1), kind="stable")[: ex.LARGEST]
+        assert done.reshape(-1)[largest].all()  # … and the largest, which a summary shows
+    L, L_full = part["layers"][0], full["layers"][0]
+    assert L["db_numerical"] == L_full["db_numerical"] and L["db_numerical_entries"] == 12  # ≤ LARGEST: all
+    both = ex.explain(arch, params, x, y, 1, max_entries=5, full_layer=1)["layers"][0]
+    assert both["dW_numerical"] == L_full["dW_numerical"] and both["dW_numerical_entries"] == 96
+    # the CLI: nulls in JSON where not computed, and the summary says how many were
+    res = run("explain", XOR, "--entries", "2", "--json")
+    assert res.exit_code == 0, res.output
+    W1 = json.loads(res.stdout)["layers"][0]
+    assert W1["dW_numerical_entries"] == 6  # [2, 3, 1]: W1 has 6 entries, all among the first 16
+    assert None not in sum(W1["dW_numerical"], [])
