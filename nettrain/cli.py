@@ -804,21 +804,23 @@ class _progress:
             console=err, transient=True, disable=disable,
         )
         self.total = total
+        self.task: Any = None  # the bar appears at the first step: an input refused before it leaves one line
+
+    def step(self, done: Optional[int] = None, total: Optional[int] = None) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("", total=self.total)
+        if done is None:
+            self.progress.advance(self.task)
+        else:
+            self.progress.update(self.task, completed=done, total=total)
 
     def __enter__(self) -> Callable[..., None]:
-        self.progress.start()
-        task = self.progress.add_task("", total=self.total)
-
-        def step(done: Optional[int] = None, total: Optional[int] = None) -> None:
-            if done is None:
-                self.progress.advance(task)
-            else:
-                self.progress.update(task, completed=done, total=total)
-
-        return step
+        return self.step
 
     def __exit__(self, *exc: Any) -> None:
-        self.progress.stop()
+        if self.task is not None:
+            self.progress.stop()
 
 
 def main() -> None:

@@ -197,6 +197,8 @@ def check(
     }
     entries = {name: sample_entries(theta.size, max_entries, [ord(c) for c in name]) for name, theta in blocks.items()}
     results, total = [], len(stages(lam)) * len(blocks)
+    if progress:
+        progress(0, total)
     for stage in stages(lam):
         res = StageResult(case, stage)
         for name, theta in blocks.items():
