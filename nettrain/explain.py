@@ -204,7 +204,7 @@ def explain(
 
 def _entries(name: str, grad: np.ndarray, max_entries: Optional[int]) -> Optional[np.ndarray]:
     """Flat indices of a block to differentiate numerically (None: all): see explain()."""
-    sample = gradcheck.sample_entries(grad.size, max_entries, [ord(c) for c in name])
+    sample = gradcheck.sample_entries(grad.size, max_entries, name)
     if sample is None:
         return None
     largest = np.argsort(-np.abs(grad).reshape(-1), kind="stable")[:LARGEST]  # ties: the lower index first

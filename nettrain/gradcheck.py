@@ -18,7 +18,7 @@ Left out on purpose: no file, YAML or terminal code.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -76,12 +76,14 @@ def numerical_gradient(
     return (4.0 * central_difference(J, theta, eps / 2, entries) - d_eps) / 3.0
 
 
-def sample_entries(size: int, max_entries: Optional[int], seed: Any) -> Optional[np.ndarray]:
-    """Sorted flat indices of max_entries elements of a block of `size`, drawn without replacement
-    from np.random.default_rng(seed); None (every element) when the block is no bigger."""
+def sample_entries(size: int, max_entries: Optional[int], block: str) -> Optional[np.ndarray]:
+    """Sorted flat indices of max_entries elements of a block of `size` entries named `block` (W1, …),
+    drawn without replacement, seeded by the name: the same sample every time. None (every
+    element) when the block is no bigger."""
     if not max_entries or size <= max_entries:
         return None
-    return np.sort(np.random.default_rng(seed).choice(size, int(max_entries), replace=False))
+    rng = np.random.default_rng(list(block.encode("utf-8")))
+    return np.sort(rng.choice(size, int(max_entries), replace=False))
 
 
 def self_test() -> tuple[np.ndarray, float]:
@@ -195,7 +197,7 @@ def check(
         "reg": lambda _: network.reg_cost(params.W, lam),
         "both": lambda _: network.cost(arch, params, x, y, lam).J,
     }
-    entries = {name: sample_entries(theta.size, max_entries, [ord(c) for c in name]) for name, theta in blocks.items()}
+    entries = {name: sample_entries(theta.size, max_entries, name) for name, theta in blocks.items()}
     results, total = [], len(stages(lam)) * len(blocks)
     if progress:
         progress(0, total)

@@ -86,10 +86,11 @@ def test_a_sample_of_entries_is_the_same_numbers_as_the_full_gradient_at_those_e
     rng = np.random.default_rng(3)
     theta = rng.normal(size=(4, 6))
     J = lambda t: float(np.sum(np.sin(t) * t[::-1, ::-1]))  # noqa: E731  (entries interact)
-    idx = gc.sample_entries(theta.size, 7, [ord(c) for c in "W1"])
+    idx = gc.sample_entries(theta.size, 7, "W1")
     assert len(idx) == 7 and len(set(idx.tolist())) == 7 and list(idx) == sorted(idx)
-    assert np.array_equal(idx, gc.sample_entries(theta.size, 7, [ord(c) for c in "W1"]))  # seeded: repeatable
-    assert gc.sample_entries(theta.size, 24, 0) is None and gc.sample_entries(theta.size, None, 0) is None
+    assert np.array_equal(idx, gc.sample_entries(theta.size, 7, "W1"))  # seeded by the name: repeatable
+    assert not np.array_equal(idx, gc.sample_entries(theta.size, 7, "W2"))
+    assert gc.sample_entries(theta.size, 24, "W1") is None and gc.sample_entries(theta.size, None, "W1") is None
     full = gc.numerical_gradient(J, theta)
     assert np.array_equal(gc.numerical_gradient(J, theta, entries=idx), full.reshape(-1)[idx])
     # the worst of the sampled entries is named by its place in the block
