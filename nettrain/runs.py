@@ -612,10 +612,24 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: str) -> tuple[np.ndar
         lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
         # labels come from the checkpoint: a file holding one class (a slice of the test set) is fine
-        table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task, one_class=True)
+        table = _read_like_training(cfg, Path(data), one_class=True)
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
         lines = table.lines
     return prep.transform_x(X, dtype, path), prep.encode_y(Y_raw, path, dtype, lines), where
+
+
+def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Table:
+    """A file to evaluate or predict on, read with the run's data.target and data.delimiter where they
+    apply: they name columns of the training file's kind (a csv's header, a .npy's column numbers),
+    so a file of another kind — an .npz export of a csv, say — is read with its own kind's default
+    target (.npz: the array 'y'; csv and .npy: the last column)."""
+    def kind(p: Path) -> str:
+        suffix = Path(p).suffix.lower()
+        return "text" if suffix in data_mod.TEXT_SUFFIXES else suffix
+
+    same = kind(path) == kind(cfg.data.path)
+    return data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
+                               cfg.data.task, **kwargs)
 
 
 def evaluate_run(target: Path, data: Optional[Path] = None, split: str = "test") -> dict:
@@ -634,7 +648,7 @@ def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:
     """Header and rows of predictions: label and per-class probabilities, or the regression outputs."""
     loaded = load_trained(target)
     cfg, prep = loaded.cfg, loaded.prep
-    table = data_mod.read_table(data, cfg.data.target, cfg.data.delimiter, cfg.data.task, require_target=False)
+    table = _read_like_training(cfg, Path(data), require_target=False)
     X = prep.transform_x(table.X, loaded.params.W[1].dtype, data)
     outputs = network.predict(loaded.arch, loaded.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
     if cfg.data.task == "classification":

@@ -375,6 +375,30 @@ def test_eval_takes_a_file_holding_one_class(proj):
     assert got["one"]["reg_cost"] == got["mixed"]["reg_cost"] > 0
 
 
+def test_eval_and_predict_take_another_kind_of_file_than_training(proj):
+    """A csv-trained run measured on an .npz or .npy export of the same rows: the same numbers (the csv's
+    data.target names a csv column; another kind of file is read with its own default target)."""
+    assert run("fit", "configs/iris.yaml", "--set", "train.epochs=20", "--out", "i").exit_code == 0
+    lines = (proj / "data" / "iris.csv").read_text().splitlines()
+    rows = [ln.split(",") for ln in lines[1:41]]
+    _write(proj / "part.csv", "\n".join(lines[:41]) + "\n")
+    X = np.array([[float(v) for v in r[:4]] for r in rows])
+    labels = np.array([r[4] for r in rows])
+    np.savez(proj / "part.npz", X=X, y=labels)
+    np.savez(proj / "features.npz", X=X)
+    got = {}
+    for name in ("part.csv", "part.npz"):
+        res = run("eval", "i", "--data", name, "--json")
+        assert res.exit_code == 0, res.output
+        got[name] = json.loads(res.stdout)
+    for key in ("cost", "data_cost", "accuracy", "confusion", "m"):
+        assert got["part.npz"][key] == got["part.csv"][key]
+    res = run("predict", "i", "--data", "features.npz")
+    assert res.exit_code == 0, res.output
+    want = run("predict", "i", "--data", "part.csv")
+    assert res.stdout == want.stdout and len(res.stdout.splitlines()) == 41
+
+
 # ----------------------------------------------------------------------------- scikit-learn oracle
 
 
