@@ -384,7 +384,10 @@ def fit(
 @handle_errors
 def eval_(
     target: Path = typer.Argument(..., help="A run folder (its last.npz) or a checkpoint .npz."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on this file instead of a split of the run's data."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", help="Evaluate on this file instead of a split of the run's data: a csv, .npz or .npy with "
+        "the training features and a target per row (any rows: a single class is fine)."
+    ),
     split: str = typer.Option("test", "--split", help="Which split of the run's data: test, val or train."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
 ) -> None:
