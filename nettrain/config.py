@@ -436,6 +436,8 @@ def _parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
             problem = " ".join(x for x in (e.problem, e.context) if x) or "cannot be parsed"
             if "'\\t'" in problem:
                 problem += " (indent with spaces, not tabs)"
+            elif "expected the node content, but found" in problem:  # a value starting with , ] } | > …
+                problem += " (put a value that starts with this character in quotes, e.g. delimiter: ',')"
             raise _YamlProblem(mark.line + 1 if mark else None, "", f"invalid YAML: {problem}") from None
         except yaml.YAMLError as e:
             raise _YamlProblem(None, "", f"invalid YAML: {_one_line(str(e))}") from None

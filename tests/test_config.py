@@ -356,6 +356,13 @@ def test_tab_indentation_gets_a_hint(tmp_path):
     assert msg.startswith(f"{path}:17: invalid YAML:") and "spaces, not tabs" in msg
 
 
+def test_a_value_starting_with_a_yaml_indicator_gets_a_hint_to_quote_it(tmp_path):
+    path = write(tmp_path, MINIMAL.replace("data:\n", "data:\n  delimiter: ,\n"))
+    msg = refusal(path)
+    assert msg.startswith(f"{path}:2: invalid YAML:") and "in quotes, e.g. delimiter: ','" in msg
+    assert load_config(write(tmp_path, MINIMAL.replace("data:\n", "data:\n  delimiter: ','\n"))).data.delimiter == ","
+
+
 def test_control_characters_are_refused_with_their_line(tmp_path):
     path = write(tmp_path, edit("  every: 5", "  every: 5\x07"))
     assert refusal(path) == f"{path}:17: invalid YAML: character U+0007 is not allowed"
