@@ -134,15 +134,21 @@ def read_table(
             "use task regression for several"
         )
     _check_file(path)
-    suffix = path.suffix.lower()
-    if suffix not in TEXT_SUFFIXES + (".npz", ".npy"):
+    kind = file_kind(path)
+    if kind not in ("text", ".npz", ".npy"):
         raise _error(f"{path}: unknown file type {_show(path.suffix)}: use .csv, .tsv, .txt, .npz or .npy")
     check_classes = require_target and not one_class  # at least 2 classes
-    if suffix == ".npz":
+    if kind == ".npz":
         return _read_npz(path, target, task, require_target, check_classes)
-    if suffix == ".npy":
+    if kind == ".npy":
         return _read_npy(path, target, task, require_target, check_classes)
     return _read_text(path, target, delimiter, task, require_target, check_classes)
+
+
+def file_kind(path: PathLike) -> str:
+    """How read_table reads a file: "text" (.csv, .tsv, .txt), ".npz", ".npy", or the unknown suffix."""
+    suffix = Path(path).suffix.lower()
+    return "text" if suffix in TEXT_SUFFIXES else suffix
 
 
 def _check_file(path: Path) -> None:

@@ -623,11 +623,7 @@ def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Tabl
     apply: they name columns of the training file's kind (a csv's header, a .npy's column numbers),
     so a file of another kind — an .npz export of a csv, say — is read with its own kind's default
     target (.npz: the array 'y'; csv and .npy: the last column)."""
-    def kind(p: Path) -> str:
-        suffix = Path(p).suffix.lower()
-        return "text" if suffix in data_mod.TEXT_SUFFIXES else suffix
-
-    same = kind(path) == kind(cfg.data.path)
+    same = data_mod.file_kind(path) == data_mod.file_kind(cfg.data.path)
     return data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
                                cfg.data.task, **kwargs)
 
