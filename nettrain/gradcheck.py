@@ -198,16 +198,17 @@ def check(
         "both": lambda _: network.cost(arch, params, x, y, lam).J,
     }
     entries = {name: sample_entries(theta.size, max_entries, name) for name, theta in blocks.items()}
-    results, total = [], len(stages(lam)) * len(blocks)
+    results, done, total = [], 0, len(stages(lam)) * len(blocks)
     if progress:
-        progress(0, total)
+        progress(done, total)
     for stage in stages(lam):
         res = StageResult(case, stage)
         for name, theta in blocks.items():
             g_num = numerical_gradient(objective[stage], theta, eps, richardson, entries[name])
             res.blocks.append(compare_block(name, g_num, bp[stage][name], entries[name]))
+            done += 1
             if progress:
-                progress(sum(len(r.blocks) for r in results) + len(res.blocks), total)
+                progress(done, total)
         results.append(res)
     return results
 
