@@ -42,7 +42,7 @@ def sigmoid_unguarded(z: np.ndarray, out: Optional[np.ndarray] = None) -> np.nda
     a = np.negative(z, out)
     np.exp(a, a)
     np.add(a, 1.0, a)
-    return np.reciprocal(a, a)
+    return np.divide(1.0, a, a)  # not np.reciprocal: the same bits, but numpy vectorises divide, not reciprocal
 
 
 def sigmoid_prime(z: np.ndarray, a: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:

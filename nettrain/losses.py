@@ -144,7 +144,7 @@ def _softmax_into(z, a, s) -> None:
     np.subtract(z, s.col, a)
     np.exp(a, a)
     np.add.reduce(a, 0, None, s.col2)  # Σⱼ exp(zⱼ − max z)
-    np.multiply(a, np.reciprocal(s.col2, s.col), a)  # a / Σ: one division per column, not per entry
+    np.multiply(a, np.divide(1.0, s.col2, s.col), a)  # a / Σ: one division per column, not per entry
 
 
 def _squared_error_softmax_step(z, a, y, ysum, delta, s) -> float:
@@ -199,7 +199,7 @@ def _cross_entropy_softmax_step(z, a, y, ysum, delta, s) -> float:
     np.subtract(z, s.col, delta)  # z − max z, kept in delta until δ is written
     np.exp(delta, a)
     np.add.reduce(a, 0, None, s.col2)  # S = Σⱼ exp(zⱼ − max z)
-    np.multiply(a, np.reciprocal(s.col2, s.col), a)  # a = exp(z − max z) / S (one division per column)
+    np.multiply(a, np.divide(1.0, s.col2, s.col), a)  # a = exp(z − max z) / S (one division per column)
     np.log(s.col2, s.col2)  # log S
     log_s = float(np.add.reduce(s.col2)) if ysum is None else float(np.dot(ysum, s.col2))
     cost = log_s - float(np.vdot(y, delta))
