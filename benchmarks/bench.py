@@ -10,6 +10,8 @@ same initial weights; its J(θ₀) and J(θ₁) (one update) are checked against
 peers
     nettrain     train.gradient_descent (network.Backprop + the two-call update), with the pool
                  parallel.for_training picks under the thread budget (nettrain's own choice)
+    ntall        the same with train.threads = the budget: every thread, as the numpy loop uses them
+                 (run only where nettrain's own choice is fewer threads: tiny and small at --threads 2)
     numpy        a minimal hand-written numpy loop of the same math (examples in columns)
     matmul       the matrix products of an epoch alone, into preallocated outputs: the practical limit
     tmatmul      the same products in PyTorch (its BLAS, its layout): PyTorch's own limit
@@ -60,7 +62,7 @@ WORKLOADS = {
                   epochs=2, repeats=5),
 }
 _KEEP: list = []
-PEERS = ["nettrain", "numpy", "matmul", "torch", "autograd", "sklearn", "tmatmul"]
+PEERS = ["nettrain", "numpy", "matmul", "torch", "autograd", "sklearn", "tmatmul", "ntall"]
 
 
 # ----------------------------------------------------------------------------- data and weights
@@ -101,7 +103,9 @@ def make_problem(name: str):
 # each make_* returns (step, cost0, cost1): step(E) runs E epochs; cost0/cost1 are J(θ₀), J(θ₁)
 
 
-def make_nettrain(name, x, y, W, b, threads):
+def make_nettrain(name, x, y, W, b, threads, every_thread=False):
+    """every_thread: train.threads = threads (what `train.threads: N` in a config does), instead of
+    nettrain's own choice under that budget (train.blas_threads)."""
     from nettrain import parallel, train
     from nettrain.network import Architecture, Params
 
@@ -114,7 +118,8 @@ def make_nettrain(name, x, y, W, b, threads):
     def record(e, c, p, g, final):
         costs.append(c.J)
 
-    ctx = parallel.for_training(arch, m, None, x.dtype, threads=train.blas_threads(arch, m, threads))
+    n = threads if every_thread else train.blas_threads(arch, m, threads)
+    ctx = parallel.for_training(arch, m, None, x.dtype, threads=n)
     pool = ctx.__enter__()
     _KEEP.append(ctx)  # open until the process ends
     train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], 1, on_epoch=record, pool=pool)
@@ -399,8 +404,8 @@ def worker(name: str, peer: str, threads: int, quick: bool) -> dict:
     rss0 = _status("VmRSS")  # the data and θ₀ exist: what follows is the peer's own memory
     peak_ok = _reset_peak()
     with threadpool_limits(threads, user_api="blas"):
-        if peer == "nettrain":
-            step, c0, c1, info = make_nettrain(name, x, y, W, b, threads)
+        if peer in ("nettrain", "ntall"):
+            step, c0, c1, info = make_nettrain(name, x, y, W, b, threads, every_thread=peer == "ntall")
         elif peer == "numpy":
             step, c0, c1, info = make_numpy(name, x, y, W, b, threads)
         elif peer == "matmul":
@@ -703,6 +708,14 @@ def table(results: list[dict], threads: int, rounds: int = 1) -> str:
         if (name, "nettrain") in by:
             cells = [by.get((name, p), {}).get("peak_extra") for p in PEERS]
             lines.append(f"| {name} | " + " | ".join("—" if c is None else f"{c / 2**20:.0f}" for c in cells) + " |")
+    alls = [r for r in results if r.get("peer") == "ntall" and "sec" in r]
+    if alls:
+        lines += ["", f"nettrain on every thread (`train.threads: {threads}`, as the numpy loop runs) where its own "
+                      "choice is fewer: " + "; ".join(
+                          f"{r['workload']} {_fmt(r['sec'])} ({r.get('ratio', r['sec'] / by[(r['workload'], 'nettrain')]['sec']):.2f}× "
+                          "its own choice's time"
+                          + (f", the numpy loop {r['loop_ratio']:.2f}× this" if "loop_ratio" in r else "") + ")"
+                          for r in alls)]
     if notes:
         lines += ["", "Shared machine: " + "; ".join(notes) + " (those ratios are less reliable)."]
     if setups:
@@ -727,6 +740,18 @@ def table(results: list[dict], threads: int, rounds: int = 1) -> str:
                           f"[64, 32, 10], {r['epochs']} epochs through `nettrain fit` in {r['sec_total']:.1f} s; "
                           f"peak anonymous (non-file) RSS beyond the start: {r['anon_peak_extra'] / 2**20:.0f} MiB"]
     return "\n".join(lines) + "\n"
+
+
+def _fewer_threads(name: str, threads: int) -> bool:
+    """Whether nettrain's own choice under this budget is fewer threads than the budget (then the
+    ntall peer shows nettrain on every thread, as the numpy loop runs)."""
+    from nettrain import train
+    from nettrain.network import Architecture
+
+    w = WORKLOADS[name]
+    arch = Architecture(tuple(w["layers"]), "sigmoid", w["out"], "cross_entropy")
+    m = w.get("m") or make_problem(name)[0].shape[1]
+    return train.blas_threads(arch, m, threads) < threads
 
 
 def _fmt(sec: float) -> str:
@@ -767,7 +792,7 @@ def main() -> None:
     flags = ["--threads", str(a.threads)] + (["--quick"] if a.quick else [])
     results = []
     for name in names if only != {"fit"} else []:  # --only fit: the fit variants alone
-        order = ["nettrain"] + [p for p in peers if p != "nettrain"]
+        order = ["nettrain"] + [p for p in peers if p != "nettrain" and (p != "ntall" or _fewer_threads(name, a.threads))]
         rounds: dict[str, list[dict]] = {p: [] for p in order}
         for k in range(a.rounds):  # every peer once a round, nettrain first; the others' order turns
             others = order[1:][k % max(1, len(order) - 1):] + order[1:][: k % max(1, len(order) - 1)]
@@ -784,6 +809,10 @@ def main() -> None:
                 status = r.get("error") or f"{_fmt(r['sec'])}" + ("" if r.get("same_cost", True) else "  COST DIFFERS")
                 print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
         results += [combine(rounds[p], rounds["nettrain"]) for p in order]
+        if rounds.get("ntall") and rounds.get("numpy"):  # the loop against nettrain on the same threads
+            pairs = [(n["sec"], t["sec"]) for n, t in zip(rounds["numpy"], rounds["ntall"]) if "sec" in n and "sec" in t]
+            if pairs:
+                results[-1 - order[::-1].index("ntall")]["loop_ratio"] = statistics.median(n / t for n, t in pairs)
     if "small" in names and (not only or "fit" in only or "small" in only):
         for variant in FIT_VARIANTS:
             r = spawn(["--fit-worker", variant, "--fit-epochs", str(a.fit_epochs), *flags], a.threads)
