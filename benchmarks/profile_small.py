@@ -83,6 +83,13 @@ def main() -> None:
     products = sum(p for (name, _), p in zip(steps, in_place) if "product" in name)
     print(f"{'sum':40s} {in_place.sum() * 1e6:8.1f} µs {sum(alone) * 1e6:8.1f} µs   (products in place: "
           f"{products * 1e6:.0f} µs)")
+    # multiply-adds: Θ⁽ˡ⁾[1; a⁽ˡ⁾] and Σ δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ for every layer, W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ above the first
+    flops = 2 * bp.m * sum(2 * theta[l].size + (Wl[l].size if l > 1 else 0) for l in range(1, len(theta)))
+    n = 1000
+    sq = np.ones((n, n))
+    peak = 2 * n**3 / best_mean(lambda: np.dot(sq, sq), calls=3, repeats=3)
+    print(f"products: {flops / products / 1e9:.1f} GFLOP/s in place, against {peak / 1e9:.1f} GFLOP/s for "
+          f"{n} × {n} (this core's dgemm peak): {flops / products / peak:.0%} of it")
     print(f"Backprop call (the whole epoch but the update): {whole * 1e6:.1f} µs")
     with np.errstate(over="ignore", invalid="ignore"):
         for w in a.widths:
