@@ -43,6 +43,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -668,9 +669,18 @@ def combine(runs: list[dict], ref: list[dict]) -> dict:
     return out
 
 
-def table(results: list[dict], threads: int, rounds: int = 1) -> str:
+def machine_line(mach: dict) -> str:
+    """One line naming the CPU, the BLAS (library, version, kernel, threading) and the versions."""
+    blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')} kernel, {b.get('threading_layer')})"
+                     for b in mach.get("blas", [])) or "unknown"
+    vers = ", ".join(f"{k} {mach[k]}" for k in ("python", "numpy", "torch", "sklearn") if mach.get(k))
+    return f"Machine: {mach.get('cpu')}, {mach.get('cores')} cores; BLAS {blas}; {vers}."
+
+
+def table(results: list[dict], threads: int, rounds: int = 1, mach: Optional[dict] = None) -> str:
     each = (f"; the median of {rounds} interleaved rounds, × the median of the rounds' ratios" if rounds > 1 else "")
-    lines = [f"Seconds per epoch, median (threads: {threads}{each}); × = peer time / nettrain time "
+    lines = ([machine_line(mach), ""] if mach else []) + [
+             f"Seconds per epoch, median (threads: {threads}{each}); × = peer time / nettrain time "
              f"(above 1: nettrain is faster); limit = nettrain / matmul-only time.", "",
              "| workload | nettrain | numpy loop | PyTorch manual | PyTorch autograd | scikit-learn | matmul only "
              "| limit | PyTorch matmul only | nettrain threads / chunk |",
@@ -832,7 +842,7 @@ def main() -> None:
     info = {"machine": machine(), "threads": a.threads, "quick": a.quick, "rounds": a.rounds, "command": " ".join(sys.argv),
             "results": results}
     (RESULTS / f"bench-{stamp}-t{a.threads}.json").write_text(json.dumps(info, indent=1))
-    md = table(results, a.threads, a.rounds)
+    md = table(results, a.threads, a.rounds, info["machine"])
     (RESULTS / f"bench-{stamp}-t{a.threads}.md").write_text(md)
     print(md)
 
