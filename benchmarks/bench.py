@@ -104,14 +104,22 @@ def make_problem(name: str):
 # each make_* returns (step, cost0, cost1): step(E) runs E epochs; cost0/cost1 are J(θ₀), J(θ₁)
 
 
+def workload_arch(name: str):
+    """The workload's network: its layers, sigmoid hidden units, its output, cross-entropy."""
+    from nettrain.network import Architecture
+
+    w = WORKLOADS[name]
+    return Architecture(tuple(w["layers"]), "sigmoid", w["out"], "cross_entropy")
+
+
 def make_nettrain(name, x, y, W, b, threads, every_thread=False):
     """every_thread: train.threads = threads (what `train.threads: N` in a config does), instead of
     nettrain's own choice under that budget (train.blas_threads)."""
     from nettrain import parallel, train
-    from nettrain.network import Architecture, Params
+    from nettrain.network import Params
 
     w = WORKLOADS[name]
-    arch = Architecture(tuple(w["layers"]), "sigmoid", w["out"], "cross_entropy")
+    arch = workload_arch(name)
     params = Params({l + 1: W[l] for l in range(len(W))}, {l + 1: b[l] for l in range(len(b))})
     m = x.shape[1]
     costs = []
@@ -756,12 +764,9 @@ def _fewer_threads(name: str, threads: int) -> bool:
     """Whether nettrain's own choice under this budget is fewer threads than the budget (then the
     ntall peer shows nettrain on every thread, as the numpy loop runs)."""
     from nettrain import train
-    from nettrain.network import Architecture
 
-    w = WORKLOADS[name]
-    arch = Architecture(tuple(w["layers"]), "sigmoid", w["out"], "cross_entropy")
-    m = w.get("m") or make_problem(name)[0].shape[1]
-    return train.blas_threads(arch, m, threads) < threads
+    m = WORKLOADS[name].get("m") or make_problem(name)[0].shape[1]
+    return train.blas_threads(workload_arch(name), m, threads) < threads
 
 
 def _fmt(sec: float) -> str:
@@ -818,11 +823,12 @@ def main() -> None:
                 rounds[peer].append(r)
                 status = r.get("error") or f"{_fmt(r['sec'])}" + ("" if r.get("same_cost", True) else "  COST DIFFERS")
                 print(f"{name:9s} {peer:9s} {status}", file=sys.stderr, flush=True)
-        results += [combine(rounds[p], rounds["nettrain"]) for p in order]
+        combined = {p: combine(rounds[p], rounds["nettrain"]) for p in order}
         if rounds.get("ntall") and rounds.get("numpy"):  # the loop against nettrain on the same threads
             pairs = [(n["sec"], t["sec"]) for n, t in zip(rounds["numpy"], rounds["ntall"]) if "sec" in n and "sec" in t]
             if pairs:
-                results[-1 - order[::-1].index("ntall")]["loop_ratio"] = statistics.median(n / t for n, t in pairs)
+                combined["ntall"]["loop_ratio"] = statistics.median(n / t for n, t in pairs)
+        results += combined.values()
     if "small" in names and (not only or "fit" in only or "small" in only):
         for variant in FIT_VARIANTS:
             r = spawn(["--fit-worker", variant, "--fit-epochs", str(a.fit_epochs), *flags], a.threads)
