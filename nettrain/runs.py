@@ -216,7 +216,7 @@ class History:
     def resumed(cls, path: Path, record: Any, columns: list[str], ckpt_path: Path) -> tuple["History", bytes]:
         """(History, text) of the rows a checkpoint's record names: metrics.csv's header and first
         record["rows"] rows, checked against its digest. Any row after them (written after that
-        checkpoint) is left out: the caller rewrites the file with `text`."""
+        checkpoint) is left out: the caller rewrites the file with `text` when it holds more."""
         restart = ("start a new run from these weights with --set model.init.scheme=null --set model.init.std=null "
                    f"--set {shlex.quote(f'model.init.from={ckpt_path}')}")
         try:
@@ -250,6 +250,14 @@ class History:
         h._digest.update(text)
         h.J.extend(float(line.split(b",", 2)[1]) for line in lines[1:])
         return h, text
+
+
+def _size(path: Path) -> int:
+    """The file's size in bytes, or −1 when it cannot be read (then it is rewritten, or that fails clearly)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 def _finite_repr(v: Any) -> str:
@@ -415,7 +423,8 @@ def fit(
         ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
         ckpt.write_text(files.metrics_path, history.take())  # the header
     else:
-        ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
+        if _size(files.metrics_path) != len(metrics_text):  # rows written after the checkpoint: dropped
+            ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
         ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
     rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "every": cfg.log.every,
                "columns": columns,

@@ -198,6 +198,25 @@ def test_resume_checks_metrics_csv_against_the_checkpoint_and_says_how_to_go_on(
     assert J0 == float(lines[-1].split(",")[1])  # the new run starts at the old run's last state
 
 
+def test_resume_appends_to_a_metrics_csv_holding_exactly_the_checkpoints_rows(proj):
+    """metrics.csv is rewritten on resume only when rows follow the checkpoint's (then they are
+    dropped): after a clean stop the resumed run appends to the same file."""
+    common = ["--set", "log.every=1", "--out", "r"]
+    assert run("fit", "configs/xor.yaml", "--set", "train.epochs=20", *common).exit_code == 0
+    metrics = proj / "r" / "metrics.csv"
+    inode = metrics.stat().st_ino
+    res = run("fit", "configs/xor.yaml", "--set", "train.epochs=40", *common, "--resume")
+    assert res.exit_code == 0, res.output
+    assert metrics.stat().st_ino == inode
+    assert [int(r["epoch"]) for r in read_metrics(metrics)] == list(range(41))
+    with open(metrics, "a") as f:  # a row begun after the last checkpoint
+        f.write("41,0.")
+    res = run("fit", "configs/xor.yaml", "--set", "train.epochs=60", *common, "--resume")
+    assert res.exit_code == 0, res.output
+    assert metrics.stat().st_ino != inode
+    assert [int(r["epoch"]) for r in read_metrics(metrics)] == list(range(61))
+
+
 def test_existing_run_folder_is_never_overwritten(proj):
     assert run("fit", "configs/xor.yaml", "--set", "train.epochs=5").exit_code == 0
     before = tree(proj / "runs")

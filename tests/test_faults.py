@@ -287,6 +287,8 @@ def test_kill_9_inside_a_checkpoint_write_keeps_the_old_file_and_resume_sweeps(p
 def test_kill_9_while_resume_rewrites_metrics_leaves_a_temp_file_that_the_next_resume_sweeps(project, tmp_path):
     out = tmp_path / "run"
     assert hooked(project, "after_replace", "last.npz", 31, cmd(project, out)).returncode == -signal.SIGKILL
+    with open(out / "metrics.csv", "a") as f:  # a row begun after the checkpoint: the resume rewrites the file
+        f.write("999,0.5")
     killed = hooked(project, "before_replace", "metrics.csv", 1, cmd(project, out, "--resume"))
     assert killed.returncode == -signal.SIGKILL
     leftovers = temp_files(out)
