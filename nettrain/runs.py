@@ -367,15 +367,16 @@ class _RunFiles:
 
 
 def fit(
-    config_path: Path,
+    config_path: "Path | Config",
     overrides: Sequence[str] = (),
     out: Optional[Path] = None,
     resume: bool = False,
     reporter: Optional[Reporter] = None,
 ) -> FitResult:
-    """Train the config's network by batch gradient descent, leaving a complete run folder."""
+    """Train the config's network, leaving a complete run folder. config_path: a config file (with
+    `overrides` applied), or a validated Config (its overrides already applied)."""
     rep = reporter or SilentReporter()
-    cfg = config_mod.load_config(config_path, overrides)
+    cfg = config_path if isinstance(config_path, Config) else config_mod.load_config(config_path, overrides)
     problem = load_problem(cfg, lazy=True)
     arch, dtype = problem.arch, problem.dtype
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
