@@ -118,12 +118,43 @@ class Params(NamedTuple):
         return Params({l: w.copy() for l, w in self.W.items()}, {l: v.copy() for l, v in self.b.items()})
 
 
-class Cost(NamedTuple):
-    """J = J_data + J_reg, as Python floats."""
+class Cost:
+    """J and its named parts, as Python floats: J = Σ parts, in the order the objective reports them.
 
-    J: float
-    J_data: float
-    J_reg: float
+    parts["data_cost"] = J_data = (1/m) Σᵢ loss,  parts["reg_cost"] = J_reg = (λ/2) Σₗ ‖W⁽ˡ⁾‖²; an
+    objective with more terms (a sparsity penalty) adds its own names. metrics.csv's cost columns,
+    the terminal, eval and gradcheck follow from these names.
+    """
+
+    __slots__ = ("J", "parts")
+
+    def __init__(self, parts: dict) -> None:
+        J = 0.0
+        for v in parts.values():  # in order: J_data + J_reg (+ …), the same bits as writing the sum out
+            J += v
+        self.J, self.parts = J, dict(parts)
+
+    @classmethod
+    def of(cls, J_data: float, J_reg: float, **more: float) -> "Cost":
+        return cls({"data_cost": J_data, "reg_cost": J_reg, **more})
+
+    @property
+    def J_data(self) -> float:
+        return self.parts["data_cost"]
+
+    @property
+    def J_reg(self) -> float:
+        return self.parts.get("reg_cost", 0.0)
+
+    def as_dict(self) -> dict:
+        """{"cost": J, "data_cost": …, "reg_cost": …, …}: the keys metrics.csv, eval and the API use."""
+        return {"cost": self.J, **self.parts}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cost) and self.J == other.J and self.parts == other.parts
+
+    def __repr__(self) -> str:
+        return f"Cost(J={self.J!r}, " + ", ".join(f"{k}={v!r}" for k, v in self.parts.items()) + ")"
 
 
 def init_params(
@@ -247,7 +278,7 @@ def _forward_cost(arch, params, x, y, lam, chunk_size, h: Optional[np.ndarray]) 
             h[:, s : s + step] = a[arch.nl]
     J_data = total / m
     J_reg = reg_cost(params.W, lam)
-    return Cost(J_data + J_reg, J_data, J_reg)
+    return Cost.of(J_data, J_reg)
 
 
 class FlatParams(NamedTuple):
@@ -345,6 +376,34 @@ class Workspace:
         if v["x_aug"] is None:
             v["x_aug"] = _augmented(self.arch.layers[0], w, self.dtype)
         return v["x_aug"]
+
+
+def decay_mask(layers: tuple[int, ...], lam: float, dtype: type) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """(mask, scratch) for + λW: λ where the flat θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry
+    (so + λW is two calls on flat vectors); (None, None) for λ = 0."""
+    if not lam:
+        return None, None
+    mask = flat_params(layers, dtype)
+    for w in mask.params.W.values():
+        w.fill(lam)
+    return mask.vec, np.empty_like(mask.vec)
+
+
+def finish(loss_sum: float, G: np.ndarray, m: int, lam: float, theta: "FlatParams", out: np.ndarray,
+           mask: Optional[np.ndarray], scratch: Optional[np.ndarray]) -> Cost:
+    """The one place where sums over examples become the cost and its gradient:
+
+        J_data  = (1/m) Σᵢ loss                       J_reg = (λ/2) Σₗ ‖W⁽ˡ⁾‖²
+        ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾       ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾
+
+    G: the sums [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] laid out as flat_params (chunks, threads, a minibatch's rows
+    or a cluster's partitions, added up in a fixed order); ∇J is written into `out` (may be G itself).
+    mask, scratch: decay_mask(λ). Returns Cost(data_cost, reg_cost).
+    """
+    np.divide(G, m, out)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
+    if lam:  # + λ W⁽ˡ⁾ (never for b)
+        np.add(out, np.multiply(theta.vec, mask, scratch), out)
+    return Cost.of(loss_sum / m, reg_cost(theta.params.W, lam) if lam else 0.0)
 
 
 def zeros_like_params(params: Params) -> Params:
@@ -451,11 +510,8 @@ class Backprop:
         self.grad = flat_params(arch.layers, self.dtype)  # ∇J: .vec, .theta, .params
         self.g, self.grads = self.grad.vec, self.grad.params
         self._own = flat_params(arch.layers, self.dtype)  # θ copied here when given as plain Params
-        if self.lam:  # λ where θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry: + λW is two calls on flat vectors
-            mask = flat_params(arch.layers, self.dtype)
-            for w in mask.params.W.values():
-                w.fill(self.lam)
-            self._lam_vec, self._lam_buf = mask.vec, np.empty_like(mask.vec)
+        self._lam_vec, self._lam_buf = decay_mask(arch.layers, self.lam, self.dtype)
+        self.theta_now: Optional[FlatParams] = None
         self._f, self._step = arch.f.loop_f, output_step(arch.loss_fn, arch.f_out)
         self._fprime = None if arch.f.name == "identity" else arch.f.fprime
         self._nl = arch.nl
@@ -499,25 +555,25 @@ class Backprop:
                                     [None] + [params.params.W[l].T for l in range(1, nl)])
         return r
 
-    def __call__(self, params: Any) -> Cost:
-        """J(θ) at params (FlatParams, or Params copied into FlatParams); ∇J(θ) into self.grad."""
+    def sums(self, params: Any) -> float:
+        """The additive sums at params: returns Σᵢ loss; writes [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g
+        (not yet divided by m: finish() does that, once, for every source of sums)."""
         fp, theta, WT = self._WT.get(id(params)) or self._theta(params)  # keyed by the object: FlatParams are kept
         f, fprime, step, nl, g = self._f, self._fprime, self._step, self._nl, self.g
+        self.theta_now = fp
+        if self.threads > 1:
+            return self._run_threads(theta, WT)
         loss_sum = 0.0
-        if self.threads == 1:
-            for c in self.chunks:
-                loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c)
-                if c.G_vec is not None:
-                    np.add(g, c.G_vec, g)  # chunk sums added in chunk order
-        else:
-            loss_sum = self._run_threads(theta, WT)
-        m, lam, W = self.m, self.lam, fp.params.W
-        np.divide(g, m, g)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
-        if lam:  # + λ W⁽ˡ⁾ (never for b): the mask is λ on W's entries of θ, 0 on b's
-            np.add(g, np.multiply(fp.vec, self._lam_vec, self._lam_buf), g)
-        J_data = loss_sum / m
-        J_reg = reg_cost(W, lam) if lam else 0.0
-        return Cost(J_data + J_reg, J_data, J_reg)
+        for c in self.chunks:
+            loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c)
+            if c.G_vec is not None:
+                np.add(g, c.G_vec, g)  # chunk sums added in chunk order
+        return loss_sum
+
+    def __call__(self, params: Any) -> Cost:
+        """J(θ) at params (FlatParams, or Params copied into FlatParams); ∇J(θ) into self.grad."""
+        loss_sum = self.sums(params)
+        return finish(loss_sum, self.g, self.m, self.lam, self.theta_now, self.g, self._lam_vec, self._lam_buf)
 
     def outputs(self, params: Any, h: Optional[np.ndarray] = None) -> tuple[float, np.ndarray]:
         """The forward half alone: (J_data, h_{W,b}(x)) at params, h of shape (s_nl, m).
@@ -562,6 +618,75 @@ class Backprop:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class BatchSums:
+    """The additive sums of backprop over a chosen subset of the examples: a minibatch.
+
+    X (m, s_1) holds the examples as rows (the files' layout), Y (s_nl, m) the targets as columns.
+    [1; x] is kept as rows, Xa = [1 | X] of shape (m, 1 + s_1), so that a batch is gathered with one
+    row copy per example into a reused buffer; the products take it transposed (Θ⁽¹⁾[1; x] = Θ⁽¹⁾Xaᵀ,
+    δ⁽²⁾[1; x]ᵀ = δ⁽²⁾Xa: BLAS reads either layout). select(idx) gathers; sums(θ) is backprop over them.
+    """
+
+    def __init__(self, arch: Architecture, X: np.ndarray, Y: np.ndarray, batch_size: int,
+                 dtype: type = np.float64) -> None:
+        self.arch, self.dtype = arch, np.dtype(dtype)
+        m = int(X.shape[0])
+        self.Xa = np.empty((m, 1 + arch.layers[0]), self.dtype)
+        self.Xa[:, 0] = 1.0
+        np.copyto(self.Xa[:, 1:], X, casting="unsafe")
+        self.Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        self._ysum = losses.target_sums(self.Y)  # None: every target sums to 1 (one-hot)
+        self.batch_size = max(1, min(int(batch_size), m))
+        self.ws = Workspace(arch, self.batch_size, self.dtype)
+        self.grad = flat_params(arch.layers, self.dtype)
+        self.g = self.grad.vec
+        self._f, self._step = arch.f.loop_f, output_step(arch.loss_fn, arch.f_out)
+        self._fprime = None if arch.f.name == "identity" else arch.f.fprime
+        self._nl = arch.nl
+        self._by_width: dict[int, tuple] = {}
+        self._WT: dict[int, tuple] = {}
+        self._own = flat_params(arch.layers, self.dtype)
+        self._cur: Optional[_Chunk] = None
+        self.m = 0  # examples in the current selection
+        self.theta_now: Optional[FlatParams] = None
+
+    def _for_width(self, w: int) -> tuple:
+        if w not in self._by_width:
+            nl, v = self._nl, self.ws.views(w)
+            xbuf = np.empty((w, 1 + self.arch.layers[0]), self.dtype)
+            ybuf = np.empty((self.arch.layers[-1], w), self.dtype)
+            ysum = None if self._ysum is None else np.empty(w, self.dtype)
+            aug, a = dict(v["aug"]), dict(v["a"])
+            aug[1] = xbuf.T  # [1; x] as the transpose of the gathered rows
+            a[1] = aug[1][1:]
+
+            def listed(d):
+                return [d.get(l) for l in range(nl + 1)]
+
+            augT = [None, xbuf] + [aug[l].T for l in range(2, nl)]
+            chunk = _Chunk(None, listed(v["z"]), listed(a), listed(aug), augT, listed(v["delta"]), listed(v["fp"]),
+                           ybuf, ysum, v["scratch"], listed(self.grad.theta), None)
+            self._by_width[w] = (chunk, xbuf, ybuf, ysum)
+        return self._by_width[w]
+
+    def select(self, idx: np.ndarray) -> None:
+        """Make the examples idx (row numbers) the current batch."""
+        chunk, xbuf, ybuf, ysum = self._for_width(len(idx))
+        np.take(self.Xa, idx, axis=0, out=xbuf)
+        np.take(self.Y, idx, axis=1, out=ybuf)
+        if ysum is not None:
+            np.take(self._ysum, idx, out=ysum)
+        self._cur, self.m = chunk, len(idx)
+
+    _theta = Backprop._theta
+
+    def sums(self, params: Any) -> float:
+        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g."""
+        fp, theta, WT = self._WT.get(id(params)) or self._theta(params)
+        self.theta_now = fp
+        return _backprop_chunk(self._f, self._fprime, self._step, self._nl, theta, WT, self._cur)
 
 
 def backprop(

@@ -33,7 +33,7 @@ def test_worked_example_by_hand():
     assert c.J_data == pytest.approx(0.114725, rel=1e-14)
     assert c.J_reg == pytest.approx(0.0455, rel=1e-14)
     assert c.J == pytest.approx(0.160225, rel=1e-14)
-    assert cost(arch, params, x, y, lam) == pytest.approx(tuple(c), rel=1e-15)
+    assert cost(arch, params, x, y, lam).as_dict() == pytest.approx(c.as_dict(), rel=1e-15)
     # δ⁽³⁾ = −(y − h)·1 = (−0.58, 0.35)
     # ∂J/∂W⁽²⁾ = ½[−0.58·(0.6, 0.3) + 0.35·(0.1, 0)] + 0.1·(0.5, −0.6) = ½(−0.313, −0.174) + (0.05, −0.06)
     #          = (−0.1065, −0.147);   ∂J/∂b⁽²⁾ = ½(−0.58 + 0.35) = −0.115
