@@ -49,6 +49,31 @@ class DivergenceError(NettrainError):
     kind = "diverged"
 
 
+class Diverged(DivergenceError):
+    """The cost became NaN or infinite at `epoch`; the last state with a finite cost is carried along:
+    its epoch, cost, parameters and optimizer state (None where there was none yet)."""
+
+    def __init__(self, epoch: int, last_epoch=None, last_cost=None, last_params=None, last_state=None,
+                 hint: str = "try a smaller learning_rate") -> None:
+        self.epoch, self.last_epoch, self.last_cost = epoch, last_epoch, last_cost
+        self.last_params, self.last_state = last_params, last_state
+        if last_cost is None:
+            msg = f"the cost is not finite at epoch {epoch}, before any update: check the data's scale and model.init"
+        else:
+            msg = (
+                f"the cost became non-finite at epoch {epoch} (last finite cost {last_cost.J:.6g} at epoch "
+                f"{last_epoch}): {hint}"
+            )
+        super().__init__(msg)
+
+
+class Interrupted(NettrainError):
+    """Ctrl-C: the run stopped after saving a state it can resume from."""
+
+    exit_code = 130
+    kind = "interrupted"
+
+
 class RunIOError(NettrainError):
     """Reading or writing the run folder failed (disk full, permission, folder already used)."""
 

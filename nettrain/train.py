@@ -1,16 +1,14 @@
-"""Batch gradient descent: the epoch loop, and nothing else.
+"""Training on arrays: the objective over the train split, an optimizer, and the size policy.
 
-    repeat for e = 0, 1, …, epochs − 1:
-        J(θ_e), ∇J(θ_e) = backprop(θ_e)        (over the whole train split: full batch)
-        W⁽ˡ⁾ ← W⁽ˡ⁾ − α ∂J/∂W⁽ˡ⁾,   b⁽ˡ⁾ ← b⁽ˡ⁾ − α ∂J/∂b⁽ˡ⁾
+    minimize(...)     J over x, y (network.Backprop → objective.Objective), driven by one optimizer
+                      from optimizers/ from θ_start to θ_epochs; on_step sees every epoch's state
 
-Epoch e names the state after e updates: its cost J(θ_e) is the one computed at the start of
-iteration e; the final state θ_epochs gets the same computation, without an update after it. A report callback
-sees every epoch's state before it is updated, so whatever it saves for epoch e (a metrics row,
-a checkpoint) describes the same weights.
+Epoch e names the state after e epochs: its cost J(θ_e) is reported before the next update, and the
+final state θ_epochs is reported too, without an update after it, so whatever a caller saves for
+epoch e (a metrics row, a checkpoint) describes the same weights.
 
 Speed (benchmarks/ measures it): the gradient is network.Backprop, set up once per run; the
-parameters live in two flat vectors (network.flat_params), so that an update is two numpy calls;
+parameters live in flat vectors (network.flat_params), so that an update is a few numpy calls;
 floating-point warnings are silenced once around the loop; the examples are summed chunk by chunk
 (`chunk_size`, automatic by default: chunk_width) and, on a problem big enough to pay for it
 (blas_threads), the chunks are shared out between threads — one per core — by the pool that
@@ -22,7 +20,7 @@ change the last bit of a product: OpenBLAS splits the work differently. Such a r
 bit with the same thread count.)
 
 Left out on purpose: files, terminal output and signals. The caller (runs.py) decides what to do
-with each epoch through `on_epoch`, which may return True to stop.
+with each epoch through `on_step`, which may return True to stop.
 """
 
 from __future__ import annotations
@@ -33,35 +31,10 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import network
-from .errors import DivergenceError
-from .network import Architecture, Cost, Params
-
-# on_epoch(e, J(θ_e), θ_e, ∇J(θ_e), final) -> True to stop after this epoch
-OnEpoch = Callable[[int, Cost, Params, Params, bool], Optional[bool]]
-
-
-class Diverged(DivergenceError):
-    """The cost became NaN or infinite at `epoch`; `last_params` is the last state with a finite cost."""
-
-    def __init__(self, epoch: int, last_epoch: Optional[int], last_cost: Optional[Cost], last_params: Optional[Params]):
-        self.epoch, self.last_epoch, self.last_cost, self.last_params = epoch, last_epoch, last_cost, last_params
-        if last_cost is None:
-            msg = f"the cost is not finite at epoch {epoch}, before any update: check the data's scale and model.init"
-        else:
-            msg = (
-                f"the cost became non-finite at epoch {epoch} (last finite cost {last_cost.J:.6g} at epoch "
-                f"{last_epoch}): try a smaller learning_rate"
-            )
-        super().__init__(msg)
-
-
-@dataclass
-class TrainResult:
-    params: Params
-    epoch: int  # the state's epoch: updates applied so far
-    cost: Cost
-    reason: str  # "done" | "converged" | "stopped"
+from . import network, optimizers
+from .network import Architecture, Params
+from .objective import Objective
+from .optimizers import Result, Step
 
 
 # Measured on a 2-core Xeon VM (benchmarks/README.md): below about this many multiply-adds per
@@ -116,58 +89,48 @@ def blas_threads(arch: Architecture, m: int, cores: int) -> int:
     return max(1, int(cores))
 
 
-def gradient_descent(
+def minimize(
     arch: Architecture,
     params: Params,
     x: Any,
     y: np.ndarray,
-    alpha: float,
     lam: float,
-    epochs: int,
+    optimizer: "str | optimizers.Optimizer" = "gd",
+    epochs: int = 1000,
     start_epoch: int = 0,
     tolerance: float = 0.0,
     chunk_size: Optional[int] = None,
-    on_epoch: Optional[OnEpoch] = None,
+    on_step: Optional[Callable[[Step], Optional[bool]]] = None,
     pool: Any = None,
-) -> TrainResult:
-    """Full-batch gradient descent from θ_start_epoch = params to θ_epochs, x (s_1, m), y (s_nl, m).
+    batch_size: Optional[int] = None,
+    rng: Optional[np.random.Generator] = None,
+    state: Optional[dict] = None,
+    **hyper: Any,
+) -> Result:
+    """Train on x (s_1, m), y (s_nl, m) from θ_start_epoch = params to θ_epochs with one optimizer.
 
-    Two parameter buffers alternate: θ_{e+1} = θ_e − α∇J is written into the other one, so the
-    previous state is still whole if the new cost turns out non-finite (Diverged carries it).
-    `params` is copied into the first buffer; the result's params are views of one of them.
-    x may be an array or a column source read chunk by chunk (see network.Backprop).
-    pool: threads to share the chunks (parallel.for_training makes it); the result is the same
-    bit for bit with or without.
+    The objective is J over all of x (network.Backprop: chunks of chunk_width, the pool's threads,
+    which change no bit); batch_size N: minibatch steps over permutations drawn from `rng`. hyper:
+    the optimizer's train.* keys (learning_rate, momentum, beta1, beta2, epsilon, memory), or an
+    optimizer instance made with them. state: an optimizer state to continue from (a checkpoint's). on_step(step) sees every epoch's state and may
+    return True to stop. `params` is copied, never changed. A non-finite J raises errors.Diverged,
+    which carries the last finite state.
     """
     dtype = params.W[1].dtype
     width = chunk_width(arch, int(x.shape[1]), chunk_size, dtype)
-    theta = [network.copy_params(network.flat_params(arch.layers, dtype), params),
-             network.flat_params(arch.layers, dtype)]
-    # divergence shows as a non-finite J, checked every epoch: overflow and NaN are silenced once
+    theta = network.copy_params(network.flat_params(arch.layers, dtype), params)
+    opt = optimizers.make(optimizer, **hyper) if isinstance(optimizer, str) else optimizer
+    if state:
+        opt.load_state(state)
+    # divergence shows as a non-finite J, checked every step: overflow and NaN are silenced once
     # here instead of on every call (errstate is per thread: the pool's helpers take the caller's)
-    with np.errstate(over="ignore", invalid="ignore"), network.Backprop(arch, x, y, lam, dtype, width, pool) as bp:
-        return _loop(bp, theta, float(alpha), epochs, start_epoch, tolerance, on_epoch)
-
-
-def _loop(bp, theta, alpha, epochs, start_epoch, tolerance, on_epoch) -> TrainResult:
-    """The epoch loop of gradient_descent: cur holds θ_e, nxt receives θ_{e+1}, then they swap."""
-    cur, nxt = theta  # FlatParams: .vec the whole vector, .params the W⁽ˡ⁾, b⁽ˡ⁾ views
-    g, grads = bp.g, bp.grads
-    multiply, subtract, isfinite = np.multiply, np.subtract, math.isfinite
-    last: Optional[tuple[int, Cost]] = None
-    for e in range(start_epoch, max(epochs, start_epoch) + 1):
-        cost = bp(cur)  # J(θ_e); ∇J(θ_e) into grads
-        if not isfinite(cost.J):
-            raise Diverged(e, *(last if last else (None, None)), nxt.params if last else None)
-        final = e >= epochs
-        if on_epoch is not None and on_epoch(e, cost, cur.params, grads, final) and not final:
-            return TrainResult(cur.params, e, cost, "stopped")
-        if final:
-            return TrainResult(cur.params, e, cost, "done")
-        if tolerance and last is not None and abs(cost.J - last[1].J) < tolerance:
-            return TrainResult(cur.params, e, cost, "converged")
-        multiply(g, alpha, g)  # α ∂J/∂θ, every W⁽ˡ⁾ and b⁽ˡ⁾ at once
-        subtract(cur.vec, g, nxt.vec)  # W⁽ˡ⁾ ← W⁽ˡ⁾ − α ∂J/∂W⁽ˡ⁾,  b⁽ˡ⁾ ← b⁽ˡ⁾ − α ∂J/∂b⁽ˡ⁾
-        cur, nxt = nxt, cur
-        last = (e, cost)
-    raise AssertionError("unreachable")  # the loop returns at e = epochs
+    with np.errstate(over="ignore", invalid="ignore"), network.Backprop(arch, x, y, 0.0, dtype, width, pool) as bp:
+        fit = optimizers.Fitting(Objective(bp, lam), theta, tolerance=tolerance)
+        if batch_size is not None and opt.minibatches:
+            X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T
+            fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam)
+            fit.rng = rng if rng is not None else np.random.default_rng(0)
+        emit = on_step if on_step is not None else (lambda step: False)
+        result = opt.run(fit, start_epoch, epochs, emit)
+    result.state = opt.state()
+    return result

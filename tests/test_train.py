@@ -8,7 +8,8 @@ import pytest
 
 from nettrain import data as data_mod
 from nettrain import checkpoint as ckpt
-from nettrain import parallel, runs, train
+from nettrain import network, parallel, runs, train
+from nettrain.errors import Diverged
 from nettrain.network import Architecture, Params, backprop, init_params
 
 
@@ -25,6 +26,16 @@ def copy(p: Params) -> Params:
     return p.copy()
 
 
+def gd(arch, params, x, y, alpha, lam, epochs, on_epoch=None, **kw):
+    """Gradient descent through train.minimize; on_epoch(e, cost, params, grads as Params, final)."""
+    def on_step(s):
+        if on_epoch is not None:
+            g = network.flat_params(arch.layers, s.theta.vec.dtype)
+            g.vec[:] = s.grad()
+            return on_epoch(s.epoch, s.cost, s.params, g.params, s.final)
+    return train.minimize(arch, params, x, y, lam, "gd", epochs, on_step=on_step, learning_rate=alpha, **kw)
+
+
 def same_bits(a: Params, b: Params) -> bool:
     return all(np.array_equal(a.W[l], b.W[l]) and np.array_equal(a.b[l], b.b[l]) for l in a.W)
 
@@ -34,7 +45,7 @@ def test_gradient_descent_is_the_plain_loop():
     arch, p0, x, y = problem()
     alpha, lam, epochs = 0.7, 0.01, 12
     seen = []
-    res = train.gradient_descent(arch, copy(p0), x, y, alpha, lam, epochs,
+    res = gd(arch, copy(p0), x, y, alpha, lam, epochs,
                                  on_epoch=lambda e, c, p, g, final: seen.append((e, c.J, final)))
     p = copy(p0)
     for e in range(epochs + 1):
@@ -55,7 +66,7 @@ def test_the_callback_sees_the_gradient_and_the_caller_params_are_not_touched():
     arch, p0, x, y = problem()
     before = copy(p0)
     grads = []
-    train.gradient_descent(arch, p0, x, y, 0.5, 0.0, 2, on_epoch=lambda e, c, p, g, final: grads.append(
+    gd(arch, p0, x, y, 0.5, 0.0, 2, on_epoch=lambda e, c, p, g, final: grads.append(
         (c.J, backprop(arch, p, x, y, 0.0)[1], g.copy())))
     assert same_bits(p0, before)
     for _, want, got in grads:
@@ -67,9 +78,9 @@ def test_the_callback_sees_the_gradient_and_the_caller_params_are_not_touched():
 def test_resume_is_bit_identical(chunk_size):
     """Stopping at epoch 5 and starting again from θ_5 gives θ_20 bit for bit."""
     arch, p0, x, y = problem()
-    whole = train.gradient_descent(arch, copy(p0), x, y, 0.9, 0.003, 20, chunk_size=chunk_size)
-    half = train.gradient_descent(arch, copy(p0), x, y, 0.9, 0.003, 5, chunk_size=chunk_size)
-    rest = train.gradient_descent(arch, half.params.copy(), x, y, 0.9, 0.003, 20, start_epoch=5,
+    whole = gd(arch, copy(p0), x, y, 0.9, 0.003, 20, chunk_size=chunk_size)
+    half = gd(arch, copy(p0), x, y, 0.9, 0.003, 5, chunk_size=chunk_size)
+    rest = gd(arch, half.params.copy(), x, y, 0.9, 0.003, 20, start_epoch=5,
                                   chunk_size=chunk_size)
     assert rest.epoch == 20 and rest.cost == whole.cost
     assert same_bits(rest.params, whole.params)
@@ -77,16 +88,16 @@ def test_resume_is_bit_identical(chunk_size):
 
 def test_a_pool_changes_no_bit():
     arch, p0, x, y = problem(layers=(6, 10, 4), m=300)
-    one = train.gradient_descent(arch, copy(p0), x, y, 0.5, 0.01, 8, chunk_size=64)
+    one = gd(arch, copy(p0), x, y, 0.5, 0.01, 8, chunk_size=64)
     with parallel.Pool(2) as pool:
-        two = train.gradient_descent(arch, copy(p0), x, y, 0.5, 0.01, 8, chunk_size=64, pool=pool)
+        two = gd(arch, copy(p0), x, y, 0.5, 0.01, 8, chunk_size=64, pool=pool)
     assert one.cost == two.cost and same_bits(one.params, two.params)
 
 
 def test_chunks_change_only_rounding():
     arch, p0, x, y = problem(m=90)
-    a = train.gradient_descent(arch, copy(p0), x, y, 0.5, 0.01, 10)
-    b = train.gradient_descent(arch, copy(p0), x, y, 0.5, 0.01, 10, chunk_size=16)
+    a = gd(arch, copy(p0), x, y, 0.5, 0.01, 10)
+    b = gd(arch, copy(p0), x, y, 0.5, 0.01, 10, chunk_size=16)
     assert b.cost.J == pytest.approx(a.cost.J, rel=1e-12)
     for l in a.params.W:
         np.testing.assert_allclose(b.params.W[l], a.params.W[l], rtol=1e-11, atol=1e-14)
@@ -95,8 +106,8 @@ def test_chunks_change_only_rounding():
 def test_divergence_carries_the_last_finite_state():
     arch, p0, x, y = problem(act="relu", out="identity", loss="squared_error")
     seen = {}
-    with pytest.raises(train.Diverged) as info:
-        train.gradient_descent(arch, copy(p0), x * 100, y, 50.0, 0.0, 200,
+    with pytest.raises(Diverged) as info:
+        gd(arch, copy(p0), x * 100, y, 50.0, 0.0, 200,
                                on_epoch=lambda e, c, p, g, final: seen.__setitem__(e, (c.J, p.copy())))
     d = info.value
     assert d.last_epoch == d.epoch - 1 and math.isfinite(d.last_cost.J)
@@ -105,10 +116,10 @@ def test_divergence_carries_the_last_finite_state():
 
 def test_float32_stays_float32():
     arch, p0, x, y = problem(dtype=np.float32)
-    res = train.gradient_descent(arch, p0, x, y, np.float64(0.5), np.float64(0.01), 3)
+    res = gd(arch, p0, x, y, np.float64(0.5), np.float64(0.01), 3)
     assert all(v.dtype == np.float32 for v in res.params.blocks().values())
     p64 = Params({l: w.astype(np.float64) for l, w in p0.W.items()}, {l: v.astype(np.float64) for l, v in p0.b.items()})
-    ref = train.gradient_descent(arch, p64, x.astype(np.float64), y.astype(np.float64), 0.5, 0.01, 3)
+    ref = gd(arch, p64, x.astype(np.float64), y.astype(np.float64), 0.5, 0.01, 3)
     assert res.cost.J == pytest.approx(ref.cost.J, rel=1e-5)
 
 
@@ -248,7 +259,7 @@ def test_fit_from_a_memory_map_equals_fit_from_memory(tmp_path, std):
     x, y = eager.columns("train")
     assert isinstance(x, np.ndarray)
     p0 = runs.initial_params(cfg, eager.arch, np.float32)
-    want = train.gradient_descent(eager.arch, p0, x, y, 0.5, 0.001, 6, chunk_size=64)
+    want = gd(eager.arch, p0, x, y, 0.5, 0.001, 6, chunk_size=64)
     got, _ = ckpt.load_checkpoint(tmp_path / "run" / "last.npz")
     assert res.cost == want.cost
     assert same_bits(got, want.params)
@@ -265,11 +276,11 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
     h.append([1, 0.1 + 0.2, 1e-300])
     first = h.take()
     assert first == f"epoch,cost,grad_norm\n0,0.5,\n1,{0.1 + 0.2!r},1e-300\n"
-    # cells of other types take the cell-by-cell path and read the same: numpy scalars, an int metric
+    # cells of other types take the cell-by-cell path and read the same: numpy scalars; an int (a count) stays one
     odd = runs.History(h.columns)
     odd.append([np.int64(7), np.float32(0.1), 3])
     odd.append([7.0, -0.0, np.float64(-2.5e-308)])
-    assert odd.take().splitlines()[1:] == [f"7,{float(np.float32(0.1))!r},3.0", "7,-0.0,-2.5e-308"]
+    assert odd.take().splitlines()[1:] == [f"7,{float(np.float32(0.1))!r},3", "7,-0.0,-2.5e-308"]
     h.append([2, 0.25, 2.0])
     assert h.take() == "2,0.25,2.0\n" and h.take() == ""  # each row once
     text = first + "2,0.25,2.0\n"

@@ -1,0 +1,16 @@
+"""Gradient descent, the tutorial's rule:  θ ← θ − αg."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import FirstOrder
+
+
+class GD(FirstOrder):
+    name = "gd"
+    uses = ("learning_rate",)
+
+    def update(self, t, theta, g, out, s, s_new) -> None:
+        np.multiply(g, self.hyper["learning_rate"], g)  # αg, every W⁽ˡ⁾ and b⁽ˡ⁾ at once (g is scratch now)
+        np.subtract(theta, g, out)  # θ ← θ − αg
