@@ -5,9 +5,14 @@ A checkpoint is what np.savez writes — a zip of .npy members — and loads wit
 
     W{l}.npy    W⁽ˡ⁾, shape (s_{l+1}, s_l), float32 or float64     l = 1 … L (L = nl − 1)
     b{l}.npy    b⁽ˡ⁾, shape (s_{l+1},), same dtype
+    opt_{name}.npy  (format 2) the optimizer's state, one flat float array each — momentum's v,
+                Adam's m and v — so that a resumed run continues exactly; absent for gd and lbfgs
     meta.npy    a 0-d unicode array holding one JSON object: {"format": "nettrain-checkpoint",
-                "format_version": 1, "nettrain_version": …} plus whatever the caller saves
-                (resolved config, epoch, metrics.csv's row count and digest, preprocessing, …)
+                "format_version": 2, "nettrain_version": …} plus whatever the caller saves
+                (resolved config, epoch, metrics.csv's row count and digest, preprocessing, the
+                optimizer's step count and the shuffling generator's state, …)
+
+Format 1 (no opt_ arrays) still loads: its weights serve eval, predict and model.init.from.
 
 Saving is atomic: the archive is written to a temp file beside the target, fsynced and renamed
 over it, so a crash or a full disk leaves the previous checkpoint as it was. Nothing non-finite
@@ -49,7 +54,7 @@ from .errors import CheckpointError, RunIOError
 from .network import Params
 
 FORMAT = "nettrain-checkpoint"
-FORMAT_VERSION = 1  # the newest format this nettrain reads and the one it writes
+FORMAT_VERSION = 2  # the newest format this nettrain reads and the one it writes
 
 MAX_MEMBERS = 1000  # a checkpoint of L layers has 2L + 1 members
 MAX_TOTAL_BYTES = 4 * 2**30  # uncompressed bytes in all members together
@@ -59,6 +64,7 @@ SMALL_MEMBER = 2**20  # … once it is bigger than this (a small block of zeros 
 MAX_NPY_HEADER = 10_000  # bytes of .npy header text (numpy's own limit)
 
 _ARRAY_NAME = re.compile(r"^([Wb])([1-9][0-9]{0,3})\.npy$")  # W1.npy … b9999.npy; no W0, no W01
+_STATE_NAME = re.compile(r"^opt_([a-z][a-z0-9_]{0,30})\.npy$")  # an optimizer state array: opt_v.npy, opt_m.npy
 # .last.npz.tmp-<pid>-<8 hex> (save_checkpoint and write_text); the sweep also takes .name.tmp-<pid>
 _TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>[0-9]+)(?:-[0-9a-f]{8})?$")
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: the same weights give the same bytes
@@ -94,7 +100,8 @@ class _Member(NamedTuple):
 # ----------------------------------------------------------------------------------------- save
 
 
-def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path] = ()) -> None:
+def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path] = (),
+                    state: Optional[dict] = None) -> None:
     """Write params and meta to `path` atomically; the previous file stays intact on any failure.
 
     Each path in `also` then gets the same checkpoint, in order, each atomically: a hard link to
@@ -117,6 +124,14 @@ def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path]
         _check_dtype(where, name, a.dtype)
         _check_finite(where, name, a)
     _check_layout(where, {name: a.shape for name, a in arrays.items()})
+    for name, a in (state or {}).items():  # the optimizer's state: flat float arrays, finite like the weights
+        key = f"opt_{name}"
+        if not _STATE_NAME.match(key + ".npy"):
+            raise CheckpointError(f"{where}: {name!r} is not a valid optimizer state name")
+        a = _native(np.asarray(a))
+        _check_dtype(where, key, a.dtype)
+        _check_finite(where, key, a)
+        arrays[key] = a
     arrays["meta"] = np.array(_meta_json(where, meta))  # 0-d, dtype <U{len}
     def write(f: BinaryIO) -> None:
         _write_npz(f, arrays)
@@ -365,7 +380,20 @@ def load_checkpoint(path: Path, shapes: Optional[dict[str, tuple]] = None) -> tu
     Raises CheckpointError, one line naming the file and the array, for anything wrong.
     """
     arrays, meta = _read(Path(path), shapes, with_data=True)
-    return Params.from_blocks(arrays), meta
+    return Params.from_blocks({k: v for k, v in arrays.items() if not k.startswith("opt_")}), meta
+
+
+def load_state(path: Path, size: int) -> dict[str, np.ndarray]:
+    """The optimizer state arrays of a checkpoint (opt_v → "v"), each checked to hold `size` numbers;
+    {} for a checkpoint without any (format 1, gd, lbfgs)."""
+    arrays, _ = _read(Path(path), None, with_data=True)
+    out = {}
+    for k, a in arrays.items():
+        if k.startswith("opt_"):
+            if a.ndim != 1 or a.size != size:
+                raise CheckpointError(f"{path}: {k} has shape {a.shape}, the model has {size} parameters")
+            out[k[4:]] = a
+    return out
 
 
 def read_meta(path: Path) -> dict:
@@ -383,13 +411,15 @@ def _read(path: Path, shapes: Optional[dict[str, tuple]], with_data: bool) -> tu
             if "meta.npy" not in infos:
                 raise CheckpointError(f"{path} is not a nettrain checkpoint (it has no meta member)")
             meta = _read_meta(path, zf, infos.pop("meta.npy"))
-            names = _check_names(path, infos)
-            members = {name: _read_header(path, zf, infos[f"{name}.npy"]) for name in names}
+            states = [f[:-4] for f in infos if _STATE_NAME.match(f)]
+            names = _check_names(path, {f: i for f, i in infos.items() if not _STATE_NAME.match(f)})
+            members = {name: _read_header(path, zf, infos[f"{name}.npy"]) for name in names + states}
             for name, m in members.items():
                 _check_dtype(str(path), name, m.dtype)
-            _check_layout(str(path), {name: m.shape for name, m in members.items()})
+            weights = {name: members[name].shape for name in names}
+            _check_layout(str(path), weights)
             if shapes is not None:
-                _check_fits(path, {name: m.shape for name, m in members.items()}, shapes)
+                _check_fits(path, weights, shapes)
             if not with_data:
                 return {}, meta
             arrays = {}

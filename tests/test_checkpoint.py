@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from numpy.lib import format as npy_format
 
 from nettrain import __version__, checkpoint
-from nettrain.checkpoint import FORMAT, load_checkpoint, read_meta, save_checkpoint, sweep_temp_files
+from nettrain.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, read_meta, save_checkpoint, sweep_temp_files
 from nettrain.errors import CheckpointError, RunIOError
 from nettrain.network import Architecture, Params, init_params
 from .fuzzing import mutate
@@ -61,7 +61,7 @@ def npy_header(descr: str, shape: tuple, fortran: bool = False) -> bytes:
 
 
 def meta_npy(meta: dict | None = None, **override) -> bytes:
-    full = {"format": FORMAT, "format_version": 1, "nettrain_version": __version__, **(meta or {}), **override}
+    full = {"format": FORMAT, "format_version": FORMAT_VERSION, "nettrain_version": __version__, **(meta or {}), **override}
     return npy(np.array(json.dumps(full)))
 
 
@@ -121,7 +121,7 @@ def test_round_trip_is_exact_and_keeps_dtype(tmp_path, dtype):
     got, meta = load_checkpoint(path, Architecture((5, 4, 3, 2)).shapes())
     assert_same_params(got, params)
     assert sorted(got.W) == sorted(got.b) == [1, 2, 3]
-    assert meta == {**META, "format": FORMAT, "format_version": 1, "nettrain_version": __version__}
+    assert meta == {**META, "format": FORMAT, "format_version": FORMAT_VERSION, "nettrain_version": __version__}
     assert read_meta(path) == meta
     got.W[1][0, 0] = 42.0  # the arrays are writable: training can continue on them
 
@@ -144,7 +144,7 @@ def test_file_loads_with_plain_numpy_and_describes_itself(saved):
         assert npz["W1"].shape == (3, 4) and npz["b2"].shape == (2,)
         assert npz["meta"].shape == () and npz["meta"].dtype.kind == "U"
         meta = json.loads(npz["meta"].item())
-    assert meta["format"] == "nettrain-checkpoint" and meta["format_version"] == 1
+    assert meta["format"] == "nettrain-checkpoint" and meta["format_version"] == FORMAT_VERSION
     assert meta["nettrain_version"] == __version__ and meta["epoch"] == 7
     with zipfile.ZipFile(saved) as zf:  # stored, not compressed
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
@@ -590,7 +590,7 @@ def test_meta_missing(tmp_path):
         (npy(np.array("[1, 2]")), ("meta is not a JSON object",)),
         (npy(np.array(json.dumps({"epoch": 1}))), ("not a nettrain checkpoint", "meta.format")),
         (meta_npy(format="other-format"), ("not a nettrain checkpoint", "other-format")),
-        (meta_npy(format_version=2), ("format_version 2", "newer", "upgrade nettrain")),
+        (meta_npy(format_version=FORMAT_VERSION + 1), (f"format_version {FORMAT_VERSION + 1}", "newer", "upgrade nettrain")),
         (meta_npy(format_version="1"), ("format_version must be a positive integer",)),
         (meta_npy(format_version=0), ("format_version must be a positive integer",)),
     ],
