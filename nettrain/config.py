@@ -204,14 +204,45 @@ class ModelConfig(_Section):
     init: InitConfig = Field(default_factory=InitConfig, description="Initial weights: {scheme, std} or {from}.")
 
 
-class TrainConfig(_Section):
-    """Batch gradient descent on J(W, b) = J_data + (λ/2) Σ‖W⁽ˡ⁾‖²."""
+class EarlyStoppingConfig(_Section):
+    """Stop when the validation data cost has not improved for `patience` logged rows."""
 
-    optimizer: Literal["gd"] = Field("gd", description="Optimiser; only batch gradient descent (gd).")
-    learning_rate: float = Field(0.1, gt=0, description="α, the gradient descent step size (> 0).")
-    weight_decay: float = Field(0.0, ge=0, description="λ, the weight decay (L2) strength; biases are not decayed.")
-    epochs: int = Field(1000, ge=0, description="Full-batch gradient steps to take.")
-    tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (0 = never).")
+    patience: int = Field(ge=1, description="Logged rows (every log.every epochs) without improvement before stopping.")
+    min_delta: float = Field(0.0, ge=0, description="An improvement must lower val J_data by more than this.")
+
+
+# learning_rate when not given, per optimizer (lbfgs takes none: its line search chooses each step)
+DEFAULT_LEARNING_RATE = {"gd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
+
+
+class TrainConfig(_Section):
+    """The optimizer and its settings; J(W, b) = J_data + (λ/2) Σ‖W⁽ˡ⁾‖² for every optimizer."""
+
+    optimizer: Literal["gd", "momentum", "nesterov", "adam", "lbfgs"] = Field(
+        "gd", description="gd | momentum | nesterov | adam | lbfgs (the README's table says when to use which)."
+    )
+    learning_rate: Optional[Annotated[float, Field(gt=0)]] = Field(
+        None, description="α, the step size (gd, momentum, nesterov, adam); null = 0.1 for gd, 0.01 for momentum "
+        "and nesterov, 0.001 for adam."
+    )
+    momentum: float = Field(0.9, ge=0, lt=1, description="μ (momentum, nesterov).")
+    beta1: float = Field(0.9, ge=0, lt=1, description="β₁, the decay of Adam's mean of g.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="β₂, the decay of Adam's mean of g².")
+    epsilon: float = Field(1.0e-8, gt=0, description="ε in Adam's denominator.")
+    memory: int = Field(10, ge=1, description="L-BFGS: the correction pairs kept (scipy's maxcor).")
+    batch_size: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="null: every step uses the whole train split; N: minibatches of N rows, drawn from a "
+        "seeded permutation every epoch (gd, momentum, nesterov, adam)."
+    )
+    weight_decay: float = Field(0.0, ge=0, description="λ, the weight decay (L2) strength, part of J for every "
+                                "optimizer; biases are not decayed.")
+    epochs: int = Field(1000, ge=0, description="Passes over the train split (lbfgs: iterations).")
+    tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (lbfgs: the "
+                             "relative decrease, scipy's ftol); 0 = never.")
+    early_stopping: Optional[EarlyStoppingConfig] = Field(
+        None, description="{patience: K, min_delta: 0}: stop when val J_data has not improved for K logged rows "
+        "(needs a val split); eval and predict then use best.npz."
+    )
     dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type of the computation.")
     chunk_size: Optional[Annotated[int, Field(ge=1)]] = Field(
         None,
@@ -224,6 +255,23 @@ class TrainConfig(_Section):
         "20 M multiply-adds per epoch (a second thread there gains little and loses much when another program "
         "is busy), else one per core (within OPENBLAS_NUM_THREADS).",
     )
+
+    @model_validator(mode="after")
+    def _optimizer_defaults(self) -> "TrainConfig":
+        if self.learning_rate is None and self.optimizer in DEFAULT_LEARNING_RATE:
+            self.__dict__["learning_rate"] = DEFAULT_LEARNING_RATE[self.optimizer]
+        return self
+
+    def unused_keys(self) -> list[str]:
+        """One line per hyperparameter set in the config (or by --set) that the chosen optimizer does not read."""
+        from .optimizers import HYPERPARAMETERS, users_of
+
+        lines = []
+        for key in HYPERPARAMETERS:
+            if key in self.model_fields_set and getattr(self, key) is not None and self.optimizer not in users_of(key):
+                lines.append(f"train.{key} is not used by optimizer {self.optimizer} (it is used by "
+                             f"{', '.join(users_of(key))}); it is ignored")
+        return lines
 
 
 class LogConfig(_Section):
@@ -284,6 +332,10 @@ class Config(BaseModel):
     def source_path(self) -> Optional[Path]:
         """The config file this was loaded from (absolute), or None when not loaded from a file."""
         return self._source_path
+
+    def warnings(self) -> list[str]:
+        """What the config sets but nothing will read (one line each, for the terminal)."""
+        return self.train.unused_keys()
 
     def where(self, key: str) -> str:
         """'file:line' of a dotted key (or its nearest parent's line), or '--set key=value'."""
@@ -743,6 +795,9 @@ def _validate(
     except ValidationError as e:
         raise _from_validation_error(e, locator) from e
     _check_memory(cfg, locator)
+    if cfg.train.early_stopping is not None and cfg.data.split.val == 0:
+        raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
+                            "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
     cfg._source, cfg._source_path, cfg._lines, cfg._overrides = source, source_path, lines, overrides
     return cfg
 
@@ -821,6 +876,7 @@ __all__ = [
     "ModelConfig",
     "InitConfig",
     "TrainConfig",
+    "EarlyStoppingConfig",
     "LogConfig",
     "load_config",
     "config_from_dict",

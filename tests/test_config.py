@@ -244,8 +244,8 @@ CASES = {
     "long delimiter": (edit("target: label", "target: label\n  delimiter: ';;'"), 6, "data.delimiter",
                        ["at most 1 character"]),
     "empty target": (edit("target: label", "target: []"), 5, "data.target", ["at least 1 item"]),
-    "unknown optimizer": (edit("  epochs: 10", "  optimizer: adam"), 15, "train.optimizer",
-                          ["must be one of gd", "(got 'adam')"]),
+    "unknown optimizer": (edit("  epochs: 10", "  optimizer: adma"), 15, "train.optimizer",
+                          ["must be one of gd, momentum, nesterov, adam, lbfgs", "(got 'adma')", "did you mean 'adam'"]),
     "from with scheme": (MINIMAL + "  init:\n    scheme: he_normal\n    from: ck.npz\n", 7, "model.init.from",
                          ["cannot be used together with scheme"]),
     "int key": (edit("  every: 5", "  1: 5"), 17, "log", ["keys must be text", "put it in quotes"]),
@@ -478,8 +478,10 @@ def test_config_to_dict_is_plain_json_with_every_default(tmp_path):
     assert json.loads(json.dumps(d)) == d
     assert d["data"]["path"] == str(tmp_path / "data.csv")
     assert d["model"]["init"] == {"scheme": "normal", "std": 0.01, "from": None}
-    assert d["train"] == {"optimizer": "gd", "learning_rate": 0.1, "weight_decay": 0.0, "epochs": 1000,
-                          "tolerance": 0.0, "dtype": "float64", "chunk_size": None, "threads": None}
+    assert d["train"] == {"optimizer": "gd", "learning_rate": 0.1, "momentum": 0.9, "beta1": 0.9, "beta2": 0.999,
+                          "epsilon": 1e-8, "memory": 10, "batch_size": None, "weight_decay": 0.0, "epochs": 1000,
+                          "tolerance": 0.0, "early_stopping": None, "dtype": "float64", "chunk_size": None,
+                          "threads": None}
     assert d["log"] == {"every": 100, "checkpoint_every": 0}
     assert list(d) == ["name", "seed", "data", "model", "loss", "train", "log"]
 
