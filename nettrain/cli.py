@@ -240,16 +240,21 @@ def _num(v: Any, fmt: str = ".6g") -> str:
 
 
 class FitReporter:
-    """Renders a fit: a live progress bar (epoch, elapsed, ETA) with a row every log.every epochs."""
+    """Renders a fit: a live progress bar (epoch, elapsed, ETA) with a row every log.every epochs.
 
-    HEAD = {"epoch": "epoch", "cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "grad_norm": "‖∇J‖",
-            "val_cost": "val J_data", "val_accuracy": "val acc", "val_r2": "val R²"}
+    Implements runs.Reporter: start, progress, row, note. The bar is moved to the epoch of every row
+    before the row is printed, so the two always agree, and to the total at the end.
+    """
+
+    HEAD = {"epoch": "epoch", "cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "sparse_cost": "J_sparse",
+            "grad_norm": "‖∇J‖", "evaluations": "J evals", "val_cost": "val J_data", "val_accuracy": "val acc",
+            "val_r2": "val R²"}
 
     def __init__(self, console: Console) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         self.console = console
-        self.progress = Progress(
+        self.bar = Progress(
             TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
             TimeRemainingColumn(), console=console, transient=True, refresh_per_second=1,
         )
@@ -261,39 +266,37 @@ class FitReporter:
     def start(self, info: dict) -> None:
         self.columns = info["columns"]
         what = "resuming" if info["resumed"] else "training"
+        how = info.get("optimizer", "gd") + (f", minibatches of {info['batch_size']}" if info.get("batch_size") else "")
         self.console.print(
-            f"{what} {info['layers']} on {info['m']} examples, epoch {info['start_epoch']} → {info['epochs']}; "
-            f"run folder {info['run_dir']}"
+            f"{what} {info['layers']} on {info['m']} examples with {how}, epoch {info['start_epoch']} → "
+            f"{info['epochs']}; run folder {info['run_dir']}"
         )
         for p in info.get("swept", []):
             self.console.print(f"removed a temp file left by an interrupted save: {p}")
-        self.console.print("  ".join(f"{self.HEAD[c]:>12}" for c in self.columns), style="bold")
-        self.progress.start()
-        self.task = self.progress.add_task("", total=info["epochs"], completed=info["start_epoch"])
+        self.console.print("  ".join(f"{self.HEAD.get(c, c):>12}" for c in self.columns), style="bold")
+        self.bar.start()
+        self.task = self.bar.add_task("", total=info["epochs"], completed=info["start_epoch"])
         rows = (info["epochs"] - info["start_epoch"]) // max(1, info.get("every", 1)) + 2
         self._show_all = rows <= self.SHOW_ALL_ROWS
 
-    # The terminal is throttled; metrics.csv has every row. Drawing costs ~1 ms (a row printed under
-    # the live bar redraws the bar too), so a run logged every epoch would spend more time drawing
-    # than training. A run that logs at most SHOW_ALL_ROWS rows shows them all; a denser one shows
-    # at most ROWS_PER_SECOND (a slow run: every row it logs), the first and the last always. With
-    # the bar drawn at most every MIN_DRAW_INTERVAL, the display stays near 0.5 % of a run logged
-    # every epoch (benchmarks/bench.py, variant fit+term). The bar is drawn from the training
-    # thread at the progress ticks; rich's refresh thread, at 1 a second, only keeps the clock
-    # moving through a long epoch (its draws take the GIL from the epoch).
+    # The terminal is throttled; metrics.csv has every row. A run that logs at most SHOW_ALL_ROWS rows
+    # shows them all; a denser one at most ROWS_PER_SECOND, the first and the last always; the bar is
+    # drawn at most every MIN_DRAW_INTERVAL from the training thread (rich's own refresh, once a
+    # second, only keeps the clock moving through a long epoch). Why these numbers: benchmarks/README.md.
     SHOW_ALL_ROWS = 60
     ROWS_PER_SECOND = 4.0
     MIN_DRAW_INTERVAL = 0.25
 
-    def progress_(self, epoch: int) -> None:
-        self.progress.update(self.task, completed=epoch)
+    def progress(self, epoch: int) -> None:
+        self.bar.update(self.task, completed=epoch)
         now = time.monotonic()
         if now - self._last_draw >= self.MIN_DRAW_INTERVAL:
             self._last_draw = now
-            self.progress.refresh()
+            self.bar.refresh()
 
     def row(self, values: list, final: bool = False) -> None:
         """values: one per self.columns, the epoch first."""
+        self.bar.update(self.task, completed=values[0])
         now = time.monotonic()
         if not (final or self._show_all or not self._shown or now - self._last_row >= 1.0 / self.ROWS_PER_SECOND):
             self._skipped += 1
@@ -301,40 +304,32 @@ class FitReporter:
         self._shown += 1
         self._last_row = self._last_draw = now
         cells = [f"{values[0]:>12d}"] + [f"{_num(v):>12}" for v in values[1:]]
-        self.progress.console.print("  ".join(cells), markup=False)
+        self.bar.console.print("  ".join(cells), markup=False)
 
     def note(self, text: str) -> None:
-        self.progress.console.print(text, markup=False)
+        (self.bar.console if self.task is not None else self.console).print(text, markup=False)
 
     def stop(self) -> None:
         if self.task is not None:  # never started (input refused): stopping would print a blank line to stdout
-            self.progress.stop()
+            self.bar.refresh()
+            self.bar.stop()
             if self._skipped:
                 self.console.print(f"(rows shown: {self._shown} of {self._shown + self._skipped}, at most "
                                    f"{self.ROWS_PER_SECOND:g} a second; metrics.csv has every epoch)", style="dim")
             self.task = None
 
 
-class _ReporterAdapter:
-    def __init__(self, r: FitReporter) -> None:
-        self.r = r
-        self.start, self.row, self.note = r.start, r.row, r.note
-
-    def progress(self, epoch: int) -> None:
-        self.r.progress_(epoch)
-
-
 def _summary_table(res: Any) -> Table:
     t = Table(title=f"run {res.run_dir}: {res.reason} at epoch {res.epoch}", title_justify="left")
     t.add_column("split")
-    t.add_column("J", justify="right")
-    t.add_column("J_data", justify="right")
-    t.add_column("J_reg", justify="right")
+    parts = list(res.cost.parts)
+    for col in ["cost", *parts]:
+        t.add_column(FitReporter.HEAD.get(col, col), justify="right")
     t.add_column("metric", justify="right")
     for name, m in (("train", res.train), ("val", res.val), ("test", res.test)):
         if m:
             metric = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"RMSE {m['rmse']:.4g}, R² {m['r2']:.4f}"
-            t.add_row(name, _num(m["cost"]), _num(m["data_cost"]), _num(m["reg_cost"]), metric)
+            t.add_row(name, *[_num(m.get(k)) for k in ["cost", *parts]], metric)
     return t
 
 
@@ -367,10 +362,15 @@ def fit(
         return
     reporter = FitReporter(out)
     try:
-        res = runs.fit(config, set_, out_dir, resume, _ReporterAdapter(reporter))
+        res = runs.fit(config, set_, out_dir, resume, reporter)
     finally:
         reporter.stop()
     out.print(_summary_table(res))
+    for text in res.notes:
+        out.print(text, markup=False)
+    if res.best is not None and res.reason == "early stopped":
+        out.print(f"best epoch {res.best[1]} (val J_data {res.best[0]:.6g}): best.npz; eval and predict on "
+                  f"{res.run_dir} use it", markup=False)
     spark = _sparkline_line(res.history)
     if spark:
         out.print(spark, markup=False)
@@ -402,6 +402,9 @@ def eval_(
     if split not in ("test", "val", "train"):
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
     res = runs.evaluate_run(target, data, split)
+    if Path(target).is_dir() and Path(res["checkpoint"]).name == "best.npz" and not json_out:
+        err.print(f"using {res['checkpoint']}: the run stopped early (train.early_stopping), and this is its best "
+                  "epoch", markup=False)
     if json_out:
         print_json(res)
         return
@@ -436,6 +439,9 @@ def predict(
     from . import runs
 
     header, rows = runs.predict_rows(target, data)
+    used = runs.checkpoint_of(target)
+    if Path(target).is_dir() and used.name == "best.npz":
+        err.print(f"using {used}: the run stopped early (train.early_stopping), and this is its best epoch", markup=False)
     text = runs.predictions_csv(header, rows)
     if out_file is None:
         sys.stdout.write(text)

@@ -39,19 +39,15 @@ from . import evaluate as ev
 from . import gradcheck as gc
 from . import parallel
 from .config import Config
-from .errors import CheckpointError, ConfigError, DataError, NettrainError, RunIOError
+from . import listeners as ls
+from . import optimizers, train
+from .errors import CheckpointError, ConfigError, DataError, Diverged, Interrupted, NettrainError, RunIOError
 from .network import Architecture, Cost, Params
-from .train import Diverged, chunk_width, gradient_descent
+from .objective import Objective
+from .train import chunk_width
 
 RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every")
-SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
-WRITE_EVERY_SECONDS = 1.0  # and the buffered metrics rows appended to metrics.csv this often
 MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
-
-
-class Interrupted(NettrainError):
-    exit_code = 130
-    kind = "interrupted"
 
 
 class Reporter(Protocol):
@@ -149,13 +145,14 @@ def load_problem(cfg: Config, lazy: bool = False) -> Problem:
     return Problem(cfg, arch, prep, splits, dtype)
 
 
-def initial_params(cfg: Config, arch: Architecture, dtype: type) -> Params:
-    """From model.init: seeded random weights, or a checkpoint's weights (shapes checked)."""
+def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:
+    """From model.init: seeded random weights (drawn from rng, default_rng(seed) when not given), or a
+    checkpoint's weights (shapes checked)."""
     init = cfg.model.init
     if init.from_ is not None:
         params, _ = ckpt.load_checkpoint(Path(init.from_), shapes=arch.shapes())
         return Params({l: w.astype(dtype) for l, w in params.W.items()}, {l: v.astype(dtype) for l, v in params.b.items()})
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(cfg.seed) if rng is None else rng
     return network.init_params(arch.layers, init.scheme, rng, std=init.std, dtype=dtype)
 
 
@@ -192,8 +189,8 @@ class History:
         finite number or an epoch that is not an integer."""
         try:  # the common case, a Python int and floats: repr() of each cell, and one scan of the text
             # for the "n" of inf and nan (a finite float's repr has none)
-            text = "".join([f"{r[0]:d}," + ",".join(["" if v is None else repr(float(v)) for v in r[1:]]) + "\n"
-                            for r in self._pending])
+            text = "".join([f"{r[0]:d}," + ",".join(["" if v is None else repr(v) if type(v) is int else repr(float(v))
+                                                     for v in r[1:]]) + "\n" for r in self._pending])
             if "n" in text:
                 raise ValueError
         except (TypeError, ValueError):  # anything else: cell by cell, raising for the first bad one
@@ -261,7 +258,9 @@ def _size(path: Path) -> int:
 
 
 def _finite_repr(v: Any) -> str:
-    """A metric as metrics.csv writes it: the shortest repr that reads back exactly."""
+    """A metric as metrics.csv writes it: the shortest repr that reads back exactly (a count as an integer)."""
+    if type(v) is int:
+        return str(v)
     v = float(v)
     if not math.isfinite(v):
         raise ValueError(f"{v} is not finite")
@@ -274,12 +273,6 @@ def _epoch_cell(v: Any) -> str:
             raise ValueError(f"epoch {v} is not an integer")
         return str(int(v))
     return str(operator.index(v))
-
-
-def _finite_or_none(v: Optional[float]) -> Optional[float]:
-    """A logged metric, or None (an empty metrics.csv cell) when it is undefined or overflowed — the R² of
-    a constant target, ‖∇J‖ past 1e308: a number column of metrics.csv holds numbers or nothing."""
-    return v if v is None or math.isfinite(v) else None
 
 
 # ----------------------------------------------------------------------------- fit
@@ -297,6 +290,8 @@ class FitResult:
     test: Optional[dict]
     resumed_from: Optional[int]
     swept: list[Path]
+    notes: list[str] = field(default_factory=list)  # what the run said as it went (rising J, how it ended)
+    best: Optional[tuple[float, int]] = None  # (val J_data, epoch) of best.npz
 
 
 class SplitMetrics:
@@ -347,9 +342,9 @@ class _RunFiles:
         self.metrics_path = run_dir / "metrics.csv"
 
     def save(self, path: Path, params: Params, epoch: int, history: History, extra: Optional[dict] = None,
-             also: Sequence[Path] = ()) -> None:
+             also: Sequence[Path] = (), state: Optional[dict] = None) -> None:
         meta = dict(self.meta_base, epoch=epoch, metrics=history.record(), **(extra or {}))
-        ckpt.save_checkpoint(path, params, meta, also)
+        ckpt.save_checkpoint(path, params, meta, also, state)
 
     def append_rows(self, history: History, durable: bool = False) -> None:
         """Append the rows added since the last call (with the header, the first time) to metrics.csv;
@@ -373,25 +368,32 @@ def fit(
     resume: bool = False,
     reporter: Optional[Reporter] = None,
 ) -> FitResult:
-    """Train the config's network, leaving a complete run folder. config_path: a config file (with
-    `overrides` applied), or a validated Config (its overrides already applied)."""
+    """Train the config's network with its optimizer, leaving a complete run folder. config_path: a config
+    file (with `overrides` applied), or a validated Config (its overrides already applied)."""
     rep = reporter or SilentReporter()
     cfg = config_path if isinstance(config_path, Config) else config_mod.load_config(config_path, overrides)
     problem = load_problem(cfg, lazy=True)
-    arch, dtype = problem.arch, problem.dtype
+    arch, dtype, tc = problem.arch, problem.dtype, cfg.train
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     cfg_dict = config_mod.config_to_dict(cfg)
-    lam, alpha = cfg.train.weight_decay, cfg.train.learning_rate
+    opt = optimizers.make(tc.optimizer, **tc.model_dump())
+    minibatch = tc.batch_size is not None and opt.minibatches
     has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
-    columns = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"]
+    extra = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
+    columns = ["epoch", "cost", *Objective.names, "grad_norm", *extra]
     if has_val:
         columns += ["val_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
 
     swept: list[Path] = []
     resumed_from: Optional[int] = None
     best: Optional[tuple[float, int]] = None
+    rng = np.random.default_rng(cfg.seed)  # the initial weights, then every epoch's permutation
     if resume:
-        params, history, start, best, metrics_text = _resume_state(run_dir, cfg_dict, arch, columns)
+        params, history, start, best, metrics_text, meta = _resume_state(run_dir, cfg_dict, arch, columns)
+        n = sum(w.size + v.size for w, v in zip(params.W.values(), params.b.values()))
+        opt.load_state(ckpt.load_state(run_dir / "last.npz", n))
+        if isinstance(meta.get("rng"), dict):
+            rng.bit_generator.state = meta["rng"]
         swept = ckpt.sweep_temp_files(run_dir)
         resumed_from = start
     else:
@@ -400,17 +402,24 @@ def fit(
                 f"{run_dir} already exists: add --resume to continue that run, or choose another "
                 f"--out (or --set name=…) for a new one"
             )
-        params = initial_params(cfg, arch, dtype)
+        params = initial_params(cfg, arch, dtype, rng)
         history = History(columns)
         start = 0
-
     x, y = problem.columns("train")
+    if resume and start >= tc.epochs:  # nothing to train: say so, and how to go on (nothing is written)
+        train_m, val, test = (None if sm is None else sm(params)
+                              for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
+        cost = Cost({k: train_m[k] for k in Objective.names}) if train_m else None
+        note = (f"the run in {run_dir} is already at train.epochs = {tc.epochs} (epoch {start}): nothing to do; to "
+                f"train it further, raise train.epochs: --set train.epochs={max(2 * start, start + 1)} --resume")
+        notes = [f"removed a temp file left by an interrupted save: {p}" for p in swept] + [note]
+        return FitResult(run_dir, start, cost, "already at train.epochs", history, train_m, val, test, start, swept,
+                         notes, best)
+
     val_metrics = _split_metrics(problem, "val") if has_val else None
-    best_buffer = network.flat_params(arch.layers, dtype)  # the best state so far, until best.npz is saved
     meta_base = {
         "config": cfg_dict,
         "preprocessing": problem.prep.to_meta(),
-        "rng_state": np.random.default_rng(cfg.seed).bit_generator.state,
         "architecture": {"layers": list(arch.layers), "activation": arch.activation,
                          "output_activation": arch.output_activation, "loss": arch.loss},
     }
@@ -427,114 +436,81 @@ def fit(
         if _size(files.metrics_path) != len(metrics_text):  # rows written after the checkpoint: dropped
             ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
         ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
-    rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": cfg.train.epochs, "every": cfg.log.every,
-               "columns": columns,
+    rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": tc.epochs, "every": cfg.log.every,
+               "columns": columns, "optimizer": tc.optimizer, "batch_size": tc.batch_size if minibatch else None,
                "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
+    for text in cfg.warnings():
+        rep.note(f"warning: {text}")
+    if resume and tc.optimizer == "lbfgs":
+        rep.note("note: L-BFGS resumes from the saved weights with a fresh curvature memory (scipy cannot restore "
+                 "it): J keeps falling, but the path differs from an uninterrupted run's")
 
-    every, ck_every, epochs = cfg.log.every, cfg.log.checkpoint_every, cfg.train.epochs
-    state = {"next_tick": start, "t_write": time.monotonic(),
-             "t_save": time.monotonic(), "best_params": None, "best": best, "interrupt": 0,
-             "grads": None, "grads_base": None}
+    run = ls.Run(files, history, opt, rng if minibatch else None, cfg.log.every, cfg.log.checkpoint_every, best,
+                 best_buffer=network.flat_params(arch.layers, dtype),
+                 evaluations=int(meta.get("evaluations") or 0) if resume else 0, count_evaluations=bool(extra))
+    hint = ("the steps overshoot: try a smaller train.learning_rate (now "
+            f"{tc.learning_rate:g})" if tc.learning_rate is not None and tc.optimizer != "lbfgs"
+            else "check the gradient with nettrain gradcheck CONFIG")
+    listeners: list = [ls.Row(run, val_metrics, extra), ls.Best(run)]
+    if tc.early_stopping is not None:
+        listeners.append(ls.EarlyStopping(run, tc.early_stopping.patience, tc.early_stopping.min_delta))
+    listeners += [ls.RisingCost(run, rep, hint), ls.Log(run), ls.Terminal(rep), ls.Checkpoints(run)]
+    stopped: list[str] = []
 
-    def flush(params_now: Params, epoch: int, extra_ckpt: Optional[Path] = None) -> None:
-        """Write pending metrics rows, best.npz, extra_ckpt, then last.npz for this state.
+    with ls.Interrupt() as interrupt:
+        listeners.append(interrupt)
+        every = cfg.log.every
 
-        last.npz is written last: it is what --resume continues from, so everything it implies
-        (best.npz holding the best it names) must be on disk before it; a crash in between
-        leaves the older last.npz, and the resumed run writes the same files again. With
-        extra_ckpt (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
-        """
-        files.append_rows(history, durable=True)
-        state["t_write"] = time.monotonic()
-        extra = {"best": list(state["best"]) if state["best"] else None}
-        if state["best_params"] is not None:
-            files.save(run_dir / "best.npz", state["best_params"], state["best"][1], history, extra)
-            state["best_params"] = None
-        last = run_dir / "last.npz"
-        if extra_ckpt is not None:
-            files.save(extra_ckpt, params_now, epoch, history, extra, also=[last])
-        else:
-            files.save(last, params_now, epoch, history, extra)
-        state["t_save"] = time.monotonic()
+        def emit(step: optimizers.Step) -> bool:
+            if step.epoch < history.n:  # the row already exists (a resumed run's first state)
+                return bool(interrupt.count)
+            ev = ls.Event(step, step.epoch % every == 0)
+            for listener in listeners:
+                why = listener(ev)
+                if why:
+                    stopped.append(why)
+            return bool(stopped)
 
-    def on_epoch(e: int, c: Cost, p: Params, grads: Params, final: bool) -> bool:
-        if e < history.n:  # the row already exists (a resumed run's first state)
-            return bool(state["interrupt"])
-        # grad_norm and validation columns are filled every log.every epochs (the same rows
-        # whether or not the run was interrupted and resumed); the final row is shown regardless
-        logged = e % every == 0
-        row: list[Optional[float]] = [e, c.J, c.J_data, c.J_reg, None]
-        if logged:
-            if grads is not state["grads"]:  # the loop passes the same ∇J buffers every epoch
-                state["grads"], state["grads_base"] = grads, network.flat_base(grads)
-            row[4] = _finite_or_none(network.grad_norm(grads, state["grads_base"]))
-            if has_val:
-                vm = val_metrics(p, full=False)
-                row += [_finite_or_none(vm["data_cost"]), _finite_or_none(vm.get("accuracy", vm.get("r2")))]
-                if row[-2] is not None and (state["best"] is None or vm["data_cost"] < state["best"][0]):
-                    state["best"] = (vm["data_cost"], e)
-                    state["best_params"] = network.copy_params(best_buffer, p).params  # saved at the next flush
-        elif has_val:
-            row += [None, None]
-        history.append(row)
-        if logged or final:
-            rep.row(row, final)
-        if e == 0 or (ck_every and e % ck_every == 0 and e > 0) or final:
-            flush(p, e, run_dir / "checkpoints" / f"epoch-{e}.npz" if (ck_every and e % ck_every == 0 and e > 0) else None)
-        if e >= state["next_tick"]:
-            now = time.monotonic()
-            rep.progress(e)
-            if now - state["t_save"] > SAVE_EVERY_SECONDS:
-                flush(p, e)
-            elif now - state["t_write"] > WRITE_EVERY_SECONDS:  # rows reach metrics.csv between checkpoints too
-                files.append_rows(history)
-                state["t_write"] = now
-            rate = max(e - start, 1) / max(now - state["t_start"], 1e-9)
-            state["next_tick"] = e + max(1, int(rate * 0.1))  # about ten progress updates a second
-        return bool(state["interrupt"])
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if state["interrupt"]:
-            raise KeyboardInterrupt  # second Ctrl-C: stop at once
-        state["interrupt"] = 1
-
-    old_handler = None
-    try:
-        old_handler = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main thread
-        pass
-    state["t_start"] = time.monotonic()
-    try:
-        # threads: train.threads, or by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core);
-        # BLAS held to match
-        with parallel.for_training(arch, x.shape[1], cfg.train.chunk_size, dtype, cfg.train.threads) as pool:
-            result = gradient_descent(arch, params, x, y, alpha, lam, epochs, start, cfg.train.tolerance,
-                                      cfg.train.chunk_size, on_epoch, pool)
-    except Diverged as d:
-        # the rows are those of epochs 0 … last_epoch: the non-finite epoch never gets one
-        if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == history.n:
-            flush(d.last_params, d.last_epoch)
-        raise
-    finally:
-        if old_handler is not None:
-            signal.signal(signal.SIGINT, old_handler)
+        try:
+            # threads: train.threads, or by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core);
+            # BLAS held to match. Minibatch steps are sized by the batch.
+            m_step = min(tc.batch_size, x.shape[1]) if minibatch else x.shape[1]
+            with parallel.for_training(arch, m_step, tc.batch_size if minibatch else tc.chunk_size, dtype,
+                                       tc.threads) as pool:
+                result = train.minimize(arch, params, x, y, tc.weight_decay, opt, tc.epochs, start, tc.tolerance,
+                                        tc.chunk_size, emit, pool, tc.batch_size if minibatch else None, rng)
+        except Diverged as d:
+            # the rows are those of epochs 0 … last_epoch: the non-finite epoch never gets one
+            if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == history.n:
+                run.flush(d.last_params, d.last_epoch, state=d.last_state or {})
+            if tc.optimizer == "lbfgs" and d.last_cost is not None:
+                raise Diverged(d.epoch, d.last_epoch, d.last_cost, d.last_params, d.last_state,
+                               hint="J was not finite at a point L-BFGS's line search tried: standardise the "
+                                    "data (data.standardize), start from smaller weights (model.init), or use "
+                                    "gd with a small learning_rate") from None
+            raise
     if result.reason != "done":
-        flush(result.params, result.epoch)
-    if result.reason == "stopped":
+        run.flush(result.params, result.epoch, state=result.state)
+    reason, note = result.reason, result.note
+    if reason == "stopped" and stopped and stopped[0] != "interrupted":
+        reason, note = "early stopped", stopped[0]
+    elif reason == "stopped":
         again = ["nettrain", "fit", str(config_path), *(a for o in overrides for a in ("--set", o)), "--resume"]
         again += ["--out", str(out)] if out is not None else []  # the --set overrides too: without them
         raise Interrupted(  # the resumed run would have another config (or be refused)
             f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with {shlex.join(again)}"
         )
-    train, val, test = (None if sm is None else sm(result.params)
-                        for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
-    return FitResult(run_dir, result.epoch, result.cost, result.reason, history, train, val, test, resumed_from, swept)
+    train_m, val, test = (None if sm is None else sm(result.params)
+                          for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
+    notes = ([note] if note else []) + run.notes
+    return FitResult(run_dir, result.epoch, result.cost, reason, history, train_m, val, test, resumed_from, swept,
+                     notes, run.best)
 
 
 def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: list[str]
-                  ) -> tuple[Params, History, int, Any, bytes]:
+                  ) -> tuple[Params, History, int, Any, bytes, dict]:
     """last.npz's weights, the history it names (metrics.csv's first rows, checked), its epoch, the best
-    validation state so far, and metrics.csv's text up to that epoch."""
+    validation state so far, metrics.csv's text up to that epoch, and the checkpoint's metadata."""
     last = run_dir / "last.npz"
     if not last.exists():
         ckpts = run_dir / "checkpoints"  # made first by fit; empty until the first save: stopped before it
@@ -552,7 +528,7 @@ def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: li
     if changed:
         raise ConfigError(
             f"cannot resume {run_dir}: the config differs from the run's in {', '.join(changed)} "
-            f"(only train.epochs and log.* may change); start a new run with another --out instead"
+            f"(a resume may change only {', '.join(RESUMABLE_KEYS)}); start a new run with another --out instead"
         )
     try:
         epoch = int(meta["epoch"])
@@ -565,15 +541,22 @@ def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: li
     params = Params({l: w.astype(dtype, copy=False) for l, w in params.W.items()},
                     {l: v.astype(dtype, copy=False) for l, v in params.b.items()})
     best = meta.get("best")
-    return params, history, epoch, tuple(best) if best else None, text
+    return params, history, epoch, tuple(best) if best else None, text, meta
 
 
 # ----------------------------------------------------------------------------- eval and predict
 
 
-def _resolve_checkpoint(target: Path) -> Path:
+def checkpoint_of(target: Path) -> Path:
+    """A checkpoint file as given, or a run folder's: best.npz for a run trained with train.early_stopping
+    (the state it stopped for), else last.npz."""
     target = Path(target)
     if target.is_dir():
+        best = target / "best.npz"
+        if best.exists() and (target / "last.npz").exists():
+            stored = ckpt.read_meta(target / "last.npz").get("config") or {}
+            if ((stored.get("train") or {}).get("early_stopping")) is not None:
+                return best
         target = target / "last.npz"
     if not target.exists():
         raise CheckpointError(f"{target} does not exist: give a run folder (with last.npz) or a .npz checkpoint")
@@ -592,7 +575,7 @@ class Loaded:
 
 def load_trained(target: Path) -> Loaded:
     """A checkpoint (or a run folder's last.npz) with its config and preprocessing rebuilt."""
-    path = _resolve_checkpoint(target)
+    path = checkpoint_of(target)
     meta = ckpt.read_meta(path)
     try:
         cfg = config_mod.config_from_dict(meta["config"], source=str(path))

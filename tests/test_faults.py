@@ -623,3 +623,47 @@ def test_undefined_validation_r2_does_not_stop_the_run(project, tmp_path):
     rows = [r.split(",") for r in (out / "metrics.csv").read_text().splitlines()]
     assert rows[0][-1] == "val_r2" and rows[1][-1] == "" and rows[1][-2] != ""
     assert ckpt.read_meta(out / "last.npz")["epoch"] == 4
+
+
+# ============================================================================= every optimizer
+
+OPTIMIZER_SETS = {
+    "momentum": ["train.optimizer=momentum", "train.learning_rate=0.05"],
+    "nesterov": ["train.optimizer=nesterov", "train.learning_rate=0.05"],
+    "adam": ["train.optimizer=adam", "train.learning_rate=0.01"],
+    "gd-minibatch": ["train.optimizer=gd", "train.batch_size=32"],
+    "momentum-minibatch": ["train.optimizer=momentum", "train.learning_rate=0.05", "train.batch_size=16"],
+    "nesterov-minibatch": ["train.optimizer=nesterov", "train.learning_rate=0.05", "train.batch_size=16"],
+    "adam-minibatch": ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16"],
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZER_SETS))
+def test_kill_9_at_random_moments_then_resume_is_bit_identical_for_every_optimizer(project, tmp_path, name):
+    """Runs of each optimizer (their state in every checkpoint) killed at seeded random moments, then
+    resumed: every file equals an uninterrupted run's, byte for byte (checkpoints included)."""
+    sets = [a for s in OPTIMIZER_SETS[name] for a in ("--set", s)]
+    config = str(project / "configs" / "iris.yaml")
+
+    def args(out, *extra):
+        return ["fit", config, *RUN_SETS, *sets, "--out", str(out), *extra]
+
+    assert run(*args(tmp_path / "ref")).exit_code == 0
+    killed = 0
+    for seed in range(4):
+        out = tmp_path / f"kill-{seed}"
+        proc = subprocess.Popen([sys.executable, "-m", "nettrain", *args(out)], cwd=project, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not (out / "last.npz").exists() and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run never wrote last.npz"
+            time.sleep(0.001)
+        time.sleep(random.Random(seed).uniform(0.0, 0.3))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += proc.wait() == -signal.SIGKILL
+        res = run(*args(out, "--resume"))
+        assert res.exit_code == 0, res.output
+        assert temp_files(out) == []
+        assert_same_run(out, tmp_path / "ref")
+    print(f"{name}: {killed} of 4 runs killed mid-way")

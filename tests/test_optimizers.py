@@ -1,0 +1,251 @@
+"""The optimizers: each update rule against a direct transcription of its formula, minibatches against
+a plain loop, L-BFGS against scipy driven by hand, the objective's gradient kept, and runs that stop and
+resume bit for bit."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nettrain import checkpoint as ckpt
+from nettrain import config as config_mod
+from nettrain import network, runs, train
+from nettrain.network import Architecture, Params, backprop, init_params
+from nettrain.objective import Objective
+from nettrain.optimizers import OPTIMIZERS, users_of
+
+HYPER = dict(learning_rate=0.05, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8, memory=10)
+
+
+def problem(m=40, seed=0, layers=(5, 8, 3)):
+    rng = np.random.default_rng(seed)
+    arch = Architecture(layers, "tanh", "softmax", "cross_entropy")
+    params = init_params(layers, "glorot_uniform", rng)
+    x = rng.normal(size=(layers[0], m))
+    y = np.eye(layers[-1])[:, rng.integers(0, layers[-1], m)]
+    return arch, params, x, y
+
+
+def flat(p: Params) -> np.ndarray:
+    return np.concatenate([np.concatenate([p.b[l][:, None], p.W[l]], axis=1).ravel() for l in sorted(p.W)])
+
+
+def unflat(v: np.ndarray, layers) -> Params:
+    fp = network.flat_params(layers)
+    fp.vec[:] = v
+    return fp.params.copy()
+
+
+def grad(arch, theta, x, y, lam):
+    _, g = backprop(arch, unflat(theta, arch.layers), x, y, lam)
+    return flat(g)
+
+
+def reference(rule, arch, p0, x, y, lam, steps, batches=None):
+    """The update rules exactly as the issue writes them (torch.optim's conventions), state from 0, t from 1."""
+    h = HYPER
+    theta = flat(p0)
+    v = np.zeros_like(theta)
+    mo = np.zeros_like(theta)
+    t = 0
+    for k in range(steps):
+        xb, yb = (x, y) if batches is None else batches[k]
+        g = grad(arch, theta, xb, yb, lam)
+        t += 1
+        if rule == "gd":
+            theta = theta - h["learning_rate"] * g
+        elif rule == "momentum":
+            v = h["momentum"] * v + g
+            theta = theta - h["learning_rate"] * v
+        elif rule == "nesterov":
+            v = h["momentum"] * v + g
+            theta = theta - h["learning_rate"] * (g + h["momentum"] * v)
+        elif rule == "adam":
+            mo = h["beta1"] * mo + (1 - h["beta1"]) * g
+            v = h["beta2"] * v + (1 - h["beta2"]) * g * g
+            theta = theta - h["learning_rate"] * (mo / (1 - h["beta1"] ** t)) / (np.sqrt(v / (1 - h["beta2"] ** t))
+                                                                                 + h["epsilon"])
+    return theta
+
+
+@pytest.mark.parametrize("rule", ["gd", "momentum", "nesterov", "adam"])
+def test_each_full_batch_rule_is_its_formula(rule):
+    arch, p0, x, y = problem()
+    got = train.minimize(arch, p0, x, y, 0.01, rule, 12, **HYPER)
+    want = reference(rule, arch, p0, x, y, 0.01, 12)
+    np.testing.assert_allclose(flat(got.params), want, rtol=1e-12, atol=1e-14)
+    assert got.epoch == 12 and got.reason == "done"
+
+
+@pytest.mark.parametrize("rule", ["gd", "momentum", "nesterov", "adam"])
+def test_minibatches_follow_the_seeded_permutation_with_a_smaller_last_batch(rule):
+    arch, p0, x, y = problem(m=23)
+    epochs, size = 3, 5
+    got = train.minimize(arch, p0, x, y, 0.01, rule, epochs, batch_size=size, rng=np.random.default_rng(7), **HYPER)
+    rng = np.random.default_rng(7)
+    batches = []
+    for _ in range(epochs):
+        perm = rng.permutation(23)
+        batches += [(x[:, perm[i:i + size]], y[:, perm[i:i + size]]) for i in range(0, 23, size)]
+    assert [b[0].shape[1] for b in batches[:5]] == [5, 5, 5, 5, 3]
+    want = reference(rule, arch, p0, x, y, 0.01, len(batches), batches)
+    np.testing.assert_allclose(flat(got.params), want, rtol=1e-12, atol=1e-14)
+    # the reported J of each epoch is the whole train split's J at that epoch's weights
+    assert got.cost.J == pytest.approx(network.cost(arch, got.params, x, y, 0.01).J, rel=1e-13)
+
+
+def test_each_minibatch_step_minimises_its_own_batch_cost():
+    """A batch's gradient is (1/|B|) Σ_{i∈B} δaᵀ + λW: the full-batch gradient of that batch alone."""
+    arch, p0, x, y = problem(m=30)
+    src = network.BatchSums(arch, x.T, y, 8)
+    obj = Objective(src, 0.02)
+    idx = np.array([3, 29, 0, 17, 5])
+    src.select(idx)
+    c, g = obj(network.copy_params(network.flat_params(arch.layers), p0))
+    want_c, want_g = backprop(arch, p0, x[:, idx], y[:, idx], 0.02)
+    assert c.J == pytest.approx(want_c.J, rel=1e-14)
+    np.testing.assert_allclose(g, flat(want_g), rtol=1e-13, atol=1e-16)
+
+
+def test_the_objective_never_overwrites_a_gradient_its_caller_keeps():
+    arch, p0, x, y = problem()
+    obj = Objective(network.Backprop(arch, x, y, 0.0), 0.01)
+    theta = flat(p0)
+    _, g1 = obj.at(theta)
+    kept = g1.copy()
+    _, g2 = obj.at(theta * 1.5)
+    assert g2 is not g1 and np.array_equal(g1, kept) and not np.array_equal(g1, g2)
+
+
+def test_lbfgs_is_scipy_driven_on_the_exact_cost():
+    from scipy.optimize import minimize
+
+    arch, p0, x, y = problem()
+    got = train.minimize(arch, p0, x, y, 0.01, "lbfgs", 25, memory=7)
+
+    def fun(theta):
+        c, g = backprop(arch, unflat(theta, arch.layers), x, y, 0.01)
+        return c.J, flat(g)
+
+    ref = minimize(fun, flat(p0), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 25, "maxcor": 7, "ftol": np.finfo(float).eps, "gtol": 0.0})
+    np.testing.assert_allclose(flat(got.params), ref.x, rtol=1e-9, atol=1e-12)
+    assert got.cost.J == pytest.approx(ref.fun, rel=1e-12)
+    assert got.cost.J < train.minimize(arch, p0, x, y, 0.01, "gd", 25, learning_rate=0.5).cost.J
+
+
+def test_every_key_is_read_by_the_optimizers_that_the_config_says():
+    assert set(OPTIMIZERS) == {"gd", "momentum", "nesterov", "adam", "lbfgs"}
+    assert users_of("momentum") == ["momentum", "nesterov"]
+    assert users_of("batch_size") == ["gd", "momentum", "nesterov", "adam"]
+    assert users_of("memory") == ["lbfgs"]
+
+
+# ----------------------------------------------------------------------------- runs
+
+
+def fit(root, tmp_path, name, *sets, resume=False):
+    return runs.fit(root / "configs" / "iris.yaml", ["log.every=5", "log.checkpoint_every=0", *sets],
+                    out=tmp_path / name, resume=resume)
+
+
+def arrays(path):
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files if k != "meta"}
+
+
+@pytest.mark.parametrize("sets", [
+    ["train.optimizer=momentum", "train.learning_rate=0.05"],
+    ["train.optimizer=nesterov", "train.learning_rate=0.05"],
+    ["train.optimizer=adam", "train.learning_rate=0.01"],
+    ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16"],
+    ["train.optimizer=momentum", "train.learning_rate=0.05", "train.batch_size=32"],
+])
+def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(root, tmp_path, sets):
+    whole = fit(root, tmp_path, "whole", "train.epochs=30", *sets)
+    fit(root, tmp_path, "split", "train.epochs=12", *sets)
+    again = fit(root, tmp_path, "split", "train.epochs=30", *sets, resume=True)
+    assert again.cost == whole.cost
+    a, b = arrays(tmp_path / "whole" / "last.npz"), arrays(tmp_path / "split" / "last.npz")
+    assert sorted(a) == sorted(b) and any(k.startswith("opt_") for k in a)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "whole" / "metrics.csv").read_bytes() == (tmp_path / "split" / "metrics.csv").read_bytes()
+
+
+def test_a_resumed_lbfgs_run_keeps_falling_and_one_history(root, tmp_path):
+    fit(root, tmp_path, "lb", "train.optimizer=lbfgs", "train.epochs=15")
+    res = fit(root, tmp_path, "lb", "train.optimizer=lbfgs", "train.epochs=30", resume=True)
+    lines = (tmp_path / "lb" / "metrics.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    assert head[:6] == ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "evaluations"]
+    rows = [dict(zip(head, line.split(","))) for line in lines[1:]]
+    assert [int(r["epoch"]) for r in rows] == list(range(31))
+    J = [float(r["cost"]) for r in rows]
+    assert all(b <= a for a, b in zip(J, J[1:]))  # L-BFGS's line search lowers J every iteration, across the resume
+    evals = [int(r["evaluations"]) for r in rows]
+    assert evals == sorted(evals) and evals[-1] >= 30
+    assert res.cost.J == J[-1]
+
+
+def test_a_key_the_optimizer_does_not_read_is_named_in_one_warning(root):
+    cfg = config_mod.load_config(root / "configs" / "digits.yaml", ["train.optimizer=lbfgs", "train.momentum=0.5"])
+    assert cfg.warnings() == [
+        "train.learning_rate is not used by optimizer lbfgs (it is used by gd, momentum, nesterov, adam); it is ignored",
+        "train.momentum is not used by optimizer lbfgs (it is used by momentum, nesterov); it is ignored",
+    ]
+    assert config_mod.load_config(root / "configs" / "digits.yaml").warnings() == []
+    adam = config_mod.load_config(root / "configs" / "xor.yaml", ["train.optimizer=adam", "train.learning_rate=null"])
+    assert adam.train.learning_rate == 0.001
+
+
+def test_early_stopping_keeps_the_best_state_and_eval_uses_it(root, tmp_path):
+    res = fit(root, tmp_path, "es", "train.optimizer=adam", "train.learning_rate=0.05", "train.epochs=2000",
+              "log.every=1", "train.early_stopping={patience: 5}")
+    assert res.reason == "early stopped" and res.epoch < 2000
+    best = res.best
+    meta = ckpt.read_meta(tmp_path / "es" / "best.npz")
+    assert meta["epoch"] == best[1] and res.epoch == best[1] + 5
+    rows = (tmp_path / "es" / "metrics.csv").read_text().splitlines()[1:]
+    val = [float(r.split(",")[5]) for r in rows]
+    assert min(val) == best[0] and val.index(min(val)) == best[1]
+    ev = runs.evaluate_run(tmp_path / "es", split="val")
+    assert ev["checkpoint"].endswith("best.npz") and ev["data_cost"] == best[0]
+
+
+def test_early_stopping_needs_a_validation_split(root):
+    with pytest.raises(Exception, match="needs a validation split"):
+        config_mod.load_config(root / "configs" / "xor.yaml", ["train.early_stopping={patience: 3}"])
+
+
+def test_a_rising_cost_is_said_as_it_happens(root, tmp_path):
+    notes = []
+
+    class Rec(runs.SilentReporter):
+        def note(self, text):
+            notes.append(text)
+
+    res = runs.fit(root / "configs" / "iris.yaml", ["train.epochs=20", "train.learning_rate=500"],
+                   out=tmp_path / "hot", reporter=Rec())
+    said = [n for n in notes if "rose" in n]
+    assert len(said) == 1 and "smaller train.learning_rate (now 500)" in said[0]
+    assert said[0] in res.notes
+
+
+def test_a_resume_with_nothing_left_says_how_to_continue_and_writes_nothing(root, tmp_path):
+    first = fit(root, tmp_path, "done", "train.epochs=5")
+    before = {p: p.read_bytes() for p in (tmp_path / "done").rglob("*") if p.is_file()}
+    res = fit(root, tmp_path, "done", "train.epochs=5", resume=True)
+    assert res.reason == "already at train.epochs" and res.epoch == 5 and res.cost == first.cost
+    assert "already at train.epochs = 5" in res.notes[0] and "--set train.epochs=10 --resume" in res.notes[0]
+    assert {p: p.read_bytes() for p in (tmp_path / "done").rglob("*") if p.is_file()} == before
+
+
+def test_a_format_1_checkpoint_still_loads(tmp_path):
+    arch, p0, *_ = problem()
+    blocks = {k: v for k, v in p0.blocks().items()}
+    meta = {"format": "nettrain-checkpoint", "format_version": 1, "nettrain_version": "0.1.0"}
+    np.savez(tmp_path / "v1.npz", meta=np.array(json.dumps(meta)), **blocks)
+    got, m = ckpt.load_checkpoint(tmp_path / "v1.npz", arch.shapes())
+    assert m["format_version"] == 1 and all(np.array_equal(got.W[l], p0.W[l]) for l in p0.W)
+    assert ckpt.load_state(tmp_path / "v1.npz", 75) == {}
