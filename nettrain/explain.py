@@ -32,16 +32,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import gradcheck, network
-from .errors import NettrainError
+from .errors import UsageError
 from .network import Architecture, Params
-
-
-class UsageError(NettrainError):
-    """An option out of range for the network or data it applies to (--example, --layer)."""
-
-    exit_code = 2
-    kind = "usage error"
-
 
 OUTPUT_FORMS = {
     # (loss, output activation) → (form, equation)
