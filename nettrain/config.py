@@ -92,7 +92,11 @@ class _Section(BaseModel):
 
 
 class SplitConfig(_Section):
-    """Fractions of the examples used for training, validation and testing."""
+    """Fractions of the examples used for training, validation and testing.
+
+    A split given in part, such as {train: 1.0}, means what it says when the parts given sum to 1:
+    the parts left out are 0. Otherwise they take their defaults (train 0.8, val 0.1, test 0.1).
+    """
 
     train: float = Field(0.8, gt=0, le=1, description="Fraction of examples to train on (> 0).")
     val: float = Field(0.1, ge=0, le=1, description="Fraction held out for validation (0 = none).")
@@ -100,9 +104,20 @@ class SplitConfig(_Section):
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> "SplitConfig":
+        parts = ("train", "val", "test")
+        given = [p for p in parts if p in self.model_fields_set]
+        left_out = [p for p in parts if p not in given]
+        if given and left_out and abs(sum(getattr(self, p) for p in given) - 1.0) <= 1e-9:
+            for p in left_out:
+                self.__dict__[p] = 0.0  # the parts given are the whole split
+            return self
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"train + val + test must sum to 1 (they sum to {total:.10g})")
+            defaults = "".join(
+                f"; {p} was not given and defaults to {type(self).model_fields[p].default:g}" for p in left_out
+            )
+            raise ValueError(f"train + val + test must sum to 1 (they sum to {total:.10g}{defaults}): "
+                             "give fractions that sum to 1, e.g. {train: 0.8, val: 0.1, test: 0.1}")
         return self
 
 
