@@ -388,7 +388,10 @@ def eval_(
         None, "--data", help="Evaluate on this file instead of a split of the run's data: a csv, .npz or .npy with "
         "the training features and a target per row (any rows: a single class is fine)."
     ),
-    split: str = typer.Option("test", "--split", help="Which split of the run's data: test, val or train."),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Which split of the run's data: test, val or train. Default: test, or train when "
+        "the run's test split is empty (the output says which)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
 ) -> None:
     """Measure a trained network: J, J_data, J_reg, and accuracy or MSE/RMSE/R².
@@ -399,12 +402,14 @@ def eval_(
     """
     from . import runs
 
-    if split not in ("test", "val", "train"):
+    if split is not None and split not in ("test", "val", "train"):
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
     res = runs.evaluate_run(target, data, split)
     if json_out:
         print_json(res)
         return
+    if "note" in res:
+        out.print(res["note"], markup=False)
     t = Table(title=f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", title_justify="left")
     t.add_column("measure")
     t.add_column("value", justify="right")
