@@ -394,7 +394,8 @@ def eval_(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
 ) -> None:
-    """Measure a trained network: J, J_data, J_reg, and accuracy or MSE/RMSE/R².
+    """Measure a trained network: J, J_data, J_reg, and accuracy, the confusion matrix and per-class
+    precision, recall and F1 (with their macro averages), or MSE/RMSE/R².
 
     The data is preprocessed exactly as in training (statistics from the checkpoint).
 
@@ -425,6 +426,21 @@ def eval_(
         for lab, row in zip(res["labels"], res["confusion"]):
             c.add_row(str(lab), *[str(v) for v in row])
         out.print(c)
+    if "per_class" in res:
+        p = Table(title="per class (precision: of those predicted, the share right; recall: of those true, the "
+                  "share found; F1: their harmonic mean; —: undefined, 0/0)", title_justify="left")
+        for col in ("label", "precision", "recall", "F1", "support"):
+            p.add_column(col, justify="left" if col == "label" else "right")
+        for n, s in enumerate(res["per_class"], 1):
+            p.add_row(str(s["label"]), *[_score(s[k]) for k in ("precision", "recall", "f1")], str(s["support"]),
+                      end_section=n == len(res["per_class"]))
+        macro = res["macro"]
+        p.add_row("macro average", *[_score(macro[k]) for k in ("precision", "recall", "f1")], str(res["m"]))
+        out.print(p)
+
+
+def _score(v: float) -> str:
+    return "—" if not math.isfinite(v) else f"{v:.4f}"
 
 
 @app.command()

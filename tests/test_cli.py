@@ -108,6 +108,13 @@ def test_fit_eval_predict_round_trip(proj):
     assert ev["cost"] == pytest.approx(ev["data_cost"] + ev["reg_cost"], rel=1e-15)
     assert 0.8 <= ev["accuracy"] <= 1.0
     assert np.sum(ev["confusion"]) == 22 and ev["labels"] == ["setosa", "versicolor", "virginica"]
+    conf = np.array(ev["confusion"])
+    for c, scores in enumerate(ev["per_class"]):  # per class, from the confusion matrix printed beside it
+        assert scores["label"] == ev["labels"][c] and scores["support"] == conf[c].sum()
+        assert scores["recall"] == pytest.approx(conf[c, c] / conf[c].sum())
+    assert ev["macro"]["f1"] == pytest.approx(np.mean([s["f1"] for s in ev["per_class"]]))
+    text = run("eval", run_dir).stdout
+    assert "per class" in text and "macro average" in text and "F1" in text
     assert ev["reg_cost"] == pytest.approx(float(read_metrics(run_dir / "metrics.csv")[-1]["reg_cost"]), rel=1e-14)
 
     res = run("eval", run_dir, "--data", "data/iris.csv", "--json")
