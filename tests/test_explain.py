@@ -49,6 +49,7 @@ def test_worked_example_by_hand():
     # z⁽³⁾ = 1·5 − 2·2 + 0.5 = 1.5; δ⁽³⁾ = −(y − a)·f′ = −(1 − 1.5)·1 = 0.5
     assert L3["z"] == [1.5] and L3["delta"] == [0.5]
     assert L3["output_delta"]["form"] == "-(y - a) f'(z)" and L3["output_delta"]["minus_y_minus_a"] == [0.5]
+    assert L3["output_delta"]["y"] == [1.0] and L3["output_delta"]["a"] == [1.5]
     # terms Wⱼᵢ⁽²⁾δⱼ⁽³⁾ (one j): [1·0.5, −2·0.5]; δ⁽²⁾ = [0.5, −1]·f′ = [0.5, −1]
     assert L2["delta_terms"] == [[0.5], [-1.0]] and L2["delta"] == [0.5, -1.0]
     # ∂/∂W⁽²⁾ = δ⁽³⁾a⁽²⁾ᵀ = 0.5·[5, 2] = [[2.5, 1]];  ∂/∂W⁽¹⁾ = δ⁽²⁾xᵀ = [[0.5, 1], [−1, −2]]
@@ -106,6 +107,16 @@ def test_xor_text_walkthrough():
         assert part in text, part
 
 
+def test_the_output_error_writes_out_minus_y_minus_a_in_numbers():
+    """δ₁⁽³⁾ = −(y₁ − a₁)·f′(z₁) = −(1 − 0.5733)·0.2446 = (−0.4267)×0.2446: the ½ has cancelled the 2."""
+    data = json.loads(run("explain", XOR, "--example", 1, "--set", "loss=squared_error", "--json").stdout)
+    L3 = data["layers"][-1]
+    a, fp, d = L3["a"][0], L3["fprime"][0], L3["delta"][0]
+    text = run("explain", XOR, "--example", 1, "--set", "loss=squared_error").stdout
+    assert (f"δ₁⁽³⁾ = −(y₁ − a₁)·f′(z₁) = −(1 − {a:.4g})·{fp:.4g} = ({-(1 - a):.4g})×{fp:.4g} = {d:.4g}"
+            in text), text
+
+
 # ----------------------------------------------------------------------------- every loss/output form
 
 
@@ -131,6 +142,11 @@ def test_every_term_against_backprop_for_every_loss_output_pair(loss, out):
     if out == "softmax":
         expected_form = "softmax jacobian" if loss == "squared_error" else "a sum(y) - y"
     assert layers[-1]["output_delta"]["form"] == expected_form
+    # the output δ is the loss's own definition (losses.py), the one the fused training kernels are tested against
+    z_out, a_out = arr(layers[-1]["z"])[:, None], arr(layers[-1]["a"])[:, None]
+    reference = np.empty_like(z_out)
+    arch.loss_fn.delta(z_out, a_out, y[:, [i]], arch.f_out, reference)
+    assert layers[-1]["delta"] == reference[:, 0].tolist()
     for L in layers[:-1]:
         l = L["l"]
         np.testing.assert_allclose(arr(L["dW_example"]), g.W[l], rtol=1e-12, atol=1e-15)

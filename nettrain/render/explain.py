@@ -97,9 +97,9 @@ def _render_output_delta(out: Console, L: dict, full: bool) -> None:
     form = od["form"]
     for k in _units(len(delta), full):
         u = _sub(k + 1)
-        if form == "-(y - a) f'(z)":
-            line = (f"δ{u}{s} = −(y{u} − a{u})·f′(z{u}) = {_gp(od['minus_y_minus_a'][k])}×{_gp(od['fprime'][k])}"
-                    f" = {_g(delta[k])}")
+        if form == "-(y - a) f'(z)":  # the numbers of −(y − a) first: the ½ of ½‖h − y‖² has cancelled the 2
+            line = (f"δ{u}{s} = −(y{u} − a{u})·f′(z{u}) = −({_gp(od['y'][k])} − {_gp(od['a'][k])})·{_gp(od['fprime'][k])}"
+                    f" = {_gp(od['minus_y_minus_a'][k])}×{_gp(od['fprime'][k])} = {_g(delta[k])}")
         elif form == "softmax jacobian":
             col = [row[k] for row in od["terms"]]  # Jⱼₖgⱼ over j
             order = _top(col, full)
