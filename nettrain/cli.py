@@ -509,7 +509,7 @@ def explain(
     sample of them, always with the largest and the first (the --layer shown: on all).
 
     \b
-    Examples:  nettrain explain configs/xor.yaml --example 0
+    Examples:  nettrain explain configs/xor.yaml --example 1
                nettrain explain runs/digits --example 5 --layer 2
                nettrain explain configs/iris.yaml --set loss=squared_error --json
     """

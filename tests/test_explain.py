@@ -117,6 +117,34 @@ def test_the_output_error_writes_out_minus_y_minus_a_in_numbers():
             in text), text
 
 
+def test_every_row_a_summary_leaves_out_is_counted_where_it_is_left_out():
+    """XOR's W⁽¹⁾ is 3×2: the batch table shows 4 of its 6 entries and 2 of 3 biases, and says so."""
+    text = run("explain", XOR, "--example", 1).stdout
+    assert "… 3 more rows (W⁽¹⁾ 2, b⁽¹⁾ 1); --layer 1 shows all" in text
+    assert "more rows (W⁽²⁾" not in text  # W⁽²⁾ (1×3) and b⁽²⁾ are shown whole
+    assert "more rows" not in run("explain", XOR, "--example", 1, "--layer", 1).stdout
+
+
+def test_a_folded_sum_is_labelled():
+    """δ of a hidden unit fed by 7 units: 4 terms written out, the other 3 summed and labelled as such."""
+    from rich.console import Console
+
+    from nettrain.render import explain as render
+
+    rng = np.random.default_rng(2)
+    arch = Architecture((3, 4, 7), "tanh", "softmax", "squared_error")
+    params = network.init_params(arch.layers, "normal", rng, std=0.5)
+    x, y = rng.normal(size=(3, 2)), np.eye(7)[:, [1, 4]]
+    res = {"data": "two examples", "weights": "random", **ex.explain(arch, params, x, y, 0)}
+    console = Console(record=True, width=1000, highlight=False)
+    render.render(console, res, None)
+    text = console.export_text()
+    terms = res["layers"][1]["delta_terms"][0]  # Wⱼ₁δⱼ over the 7 units j
+    rest = sum(sorted(terms, key=abs)[:3])  # the 3 smallest in magnitude are folded
+    assert "+ 3 more)·f′(z₁⁽²⁾)" in text and f"+ [the 3 more: {rest:.4g}])" in text
+    assert text.count("[the 3 more: ") == 4 + 7  # 4 hidden units; 7 output units' Jacobian sums (4 of 7 terms)
+
+
 # ----------------------------------------------------------------------------- every loss/output form
 
 

@@ -47,12 +47,23 @@ def _gp(v: float) -> str:
     return f"({_g(v)})" if v < 0 else _g(v)
 
 
-def _sum_text(values: list) -> str:
-    """a − b + c: a sum written with its signs."""
+def _sum_text(values: list, folded: Optional[tuple[int, float]] = None) -> str:
+    """a − b + c: a sum written with its signs; folded = (n, v): n more terms, summed to v, labelled as such."""
     text = _g(values[0]) if values else "0"
     for v in values[1:]:
         text += f" − {_g(-v)}" if v < 0 else f" + {_g(v)}"
+    if folded is not None:
+        text += f" + [the {folded[0]} more: {_g(folded[1])}]"
     return text
+
+
+def _omitted(out: Console, parts: list[tuple[int, str]], l: int) -> None:
+    """Say what a summary left out, where it leaves it out: '… 2 more rows (W⁽¹⁾ 2); --layer 1 shows all'."""
+    parts = [(n, what) for n, what in parts if n > 0]
+    if parts:
+        total = sum(n for n, _ in parts)
+        out.print(f"  … {total} more row{'s' if total > 1 else ''} ({', '.join(f'{what} {n}' for n, what in parts)}); "
+                  f"--layer {l} shows all", markup=False)
 
 
 def _vec(v: list, full: bool) -> str:
@@ -108,8 +119,7 @@ def _render_output_delta(out: Console, L: dict, full: bool) -> None:
             rest = len(col) - len(order)
             if rest:
                 parts += f" + {rest} more"
-                vals.append(sum(col) - sum(vals))
-            nums = _sum_text(vals)
+            nums = _sum_text(vals, (rest, sum(col) - sum(vals)) if rest else None)
             line = f"δ{u}{s} = Σⱼ Jⱼₖgⱼ = {parts} = {nums} = {_g(delta[k])}"
         elif form == "a sum(y) - y":
             line = f"δ{u}{s} = a{u}·Σy − y{u} = {_g(od['a'][k])}·{_g(od['sum_y'])} − {_g(od['y'][k])} = {_g(delta[k])}"
@@ -146,8 +156,7 @@ def _render_hidden_delta(out: Console, L: dict, nxt: dict, full: bool) -> None:
             vals = [terms[j] for j in order]
             if rest:
                 sym += f" + {rest} more"
-                vals.append(sum(terms) - sum(vals))
-            nums = _sum_text(vals)
+            nums = _sum_text(vals, (rest, sum(terms) - sum(vals)) if rest else None)
         u, fp = _sub(i + 1), _gp(L["fprime"][i])
         out.print(f"  δ{u}{s} = ({sym})·f′(z{u}{s}) = ({nums})·{fp} = {_gp(sum(terms))}·{fp} = {_g(L['delta'][i])}",
                   markup=False)
@@ -195,8 +204,9 @@ def _render_gradients(out: Console, L: dict, nxt: dict, full: bool) -> None:
             f"first; --entries 0: all)")
         text += f"; over {over}, ‖numerical − backprop‖ / ‖numerical + backprop‖ = {rel:.2e}"
     if shown < total:
-        text += f" ({shown} largest shown; --layer {l} shows all)"
+        text += f" (the table shows its {shown} largest)"
     out.print(text, markup=False)
+    _omitted(out, [(total - shown, f"W{s}"), (len(L["db_example"]) - len(_units(len(L["db_example"]), full)), f"b{s}")], l)
 
 
 def _render_batch(out: Console, L: dict, res: dict, full: bool) -> None:
@@ -207,13 +217,17 @@ def _render_batch(out: Console, L: dict, res: dict, full: bool) -> None:
     cols = ("entry", f"example {res['example']}'s term", "(1/m) Σ over the batch", "+ λW", "= ∂J/∂W (network.backprop)")
     for col in cols:
         t.add_column(col, justify="left" if col == "entry" else "right")
-    for i, j in _entries(L, full)[: None if full else 4]:
+    w_rows = _entries(L, full)[: None if full else 4]
+    b_rows = range(len(L["db_batch"]) if full else min(2, len(L["db_batch"])))
+    for i, j in w_rows:
         t.add_row(f"W{_sub(i + 1, j + 1)}{s}", f"{L['dW_example'][i][j]:.6g}", f"{L['dW_batch_data'][i][j]:.6g}",
                   f"{L['lam_W'][i][j]:.6g}", f"{L['dW_batch'][i][j]:.6g}")
-    for i in range(len(L["db_batch"]) if full else min(2, len(L["db_batch"]))):
+    for i in b_rows:
         t.add_row(f"b{_sub(i + 1)}{s}", f"{L['db_example'][i]:.6g}", f"{L['db_batch'][i]:.6g}", "(none)",
                   f"{L['db_batch'][i]:.6g}")
     out.print(t)
+    w_total = len(L["dW_batch"]) * len(L["dW_batch"][0])
+    _omitted(out, [(w_total - len(w_rows), f"W{s}"), (len(L["db_batch"]) - len(b_rows), f"b{s}")], l)
 
 
 def render(out: Console, res: dict, layer: Optional[int]) -> None:
