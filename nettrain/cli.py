@@ -163,7 +163,9 @@ def gradcheck(
     With CONFIG, a block of more than --entries entries is checked on a random sample of them
     (the tables say how many); --entries 0 checks every one.
 
-    Examples:  nettrain gradcheck          nettrain gradcheck configs/xor.yaml --json
+    \b
+    Examples:  nettrain gradcheck
+               nettrain gradcheck configs/xor.yaml --json
                nettrain gradcheck configs/digits.yaml --entries 0
     """
     from . import gradcheck as gc
@@ -355,6 +357,7 @@ def fit(
     Writes a run folder: config.yaml, metrics.csv (one row per epoch), last.npz, best.npz and
     checkpoints/epoch-N.npz. Ctrl-C saves the current state; --resume continues it.
 
+    \b
     Examples:  nettrain fit configs/digits.yaml
                nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
     """
@@ -399,7 +402,9 @@ def eval_(
 
     The data is preprocessed exactly as in training (statistics from the checkpoint).
 
-    Examples:  nettrain eval runs/digits          nettrain eval runs/iris/best.npz --split val --json
+    \b
+    Examples:  nettrain eval runs/digits
+               nettrain eval runs/iris/best.npz --split val --json
     """
     from . import runs
 
@@ -452,7 +457,7 @@ def predict(
 ) -> None:
     """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
 
-    Examples:  nettrain predict runs/iris --data data/iris.csv --out predictions.csv
+    Example:  nettrain predict runs/iris --data data/iris.csv --out runs/iris/predictions.csv
     """
     from . import runs
 

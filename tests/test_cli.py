@@ -70,6 +70,14 @@ def test_help_of_every_command_has_an_example():
         assert "Example" in res.stdout, cmd
 
 
+def test_help_examples_are_one_to_a_line():
+    lines = [line.strip() for line in run("fit", "--help").stdout.splitlines()]
+    assert "Examples:  nettrain fit configs/digits.yaml" in lines
+    assert "nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short" in lines
+    lines = [line.strip() for line in run("eval", "--help").stdout.splitlines()]
+    assert "Examples:  nettrain eval runs/digits" in lines
+
+
 # ----------------------------------------------------------------------------- fit → eval → predict
 
 
