@@ -127,5 +127,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "softmax": Activation("softmax", softmax, None),
 }
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
+# The one list of names: every activation may be an output; a hidden layer needs an elementwise f
+# (backprop multiplies by f′(z⁽ˡ⁾) entry by entry), so softmax is an output activation only.
+OUTPUT_ACTIVATIONS = tuple(ACTIVATIONS)
+HIDDEN_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.fprime is not None)

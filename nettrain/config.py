@@ -37,15 +37,23 @@ from pydantic import (
     model_validator,
 )
 
+from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .errors import ConfigError, ModelError
-from .losses import get_loss
-from .network import Architecture
+from .losses import LOSSES, get_loss
+from .network import INIT_SCHEMES, Architecture
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config is a page of text; anything bigger is a mistake
 MAX_DEPTH = 32  # nesting levels allowed in a YAML document (the schema needs 3)
 BYTES_PER_NUMBER = 8  # float64
 COPIES = 4  # weights, gradient, scratch, checkpoint copy
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+# The schema's choices are the registries' names: one list each, kept where the math is.
+# Literal[("a", "b")] is Literal["a", "b"]; pydantic's "must be one of" messages list them.
+HiddenActivation = Literal[HIDDEN_ACTIVATIONS]  # type: ignore[valid-type]
+OutputActivation = Literal[OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
+LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
+InitScheme = Literal[INIT_SCHEMES]  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,8 +174,8 @@ class InitConfig(_Section):
 
     model_config = ConfigDict(**_STRICT, populate_by_name=True)
 
-    scheme: Optional[Literal["normal", "glorot_uniform", "he_normal"]] = Field(
-        None, description="Random start: normal | glorot_uniform | he_normal (default normal unless 'from' is given)."
+    scheme: Optional[InitScheme] = Field(
+        None, description=f"Random start: {' | '.join(INIT_SCHEMES)} (default normal unless 'from' is given)."
     )
     std: Optional[Annotated[float, Field(gt=0)]] = Field(
         None, description="Standard deviation of the 'normal' scheme (default 0.01 unless 'from' is given)."
@@ -210,11 +218,11 @@ class ModelConfig(_Section):
     layers: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)] = Field(
         description="Units per layer, input first and output last: s_1, …, s_nl (at least 2)."
     )
-    activation: Literal["sigmoid", "tanh", "relu", "identity"] = Field(
-        "sigmoid", description="f of the hidden layers."
+    activation: HiddenActivation = Field(
+        "sigmoid", description=f"f of the hidden layers: {' | '.join(HIDDEN_ACTIVATIONS)}."
     )
-    output_activation: Literal["sigmoid", "tanh", "relu", "identity", "softmax"] = Field(
-        "sigmoid", description="f of the output layer."
+    output_activation: OutputActivation = Field(
+        "sigmoid", description=f"f of the output layer: {' | '.join(OUTPUT_ACTIVATIONS)}."
     )
     init: InitConfig = Field(default_factory=InitConfig, description="Initial weights: {scheme, std} or {from}.")
 
@@ -257,7 +265,7 @@ class Config(BaseModel):
     seed: int = Field(0, ge=0, description="Seed of the random split and the random initial weights.")
     data: DataConfig = Field(description="The dataset.")
     model: ModelConfig = Field(description="The network.")
-    loss: Literal["squared_error", "cross_entropy"] = Field(
+    loss: LossName = Field(
         "squared_error",
         description="J_data: squared_error (½‖h − y‖²) or cross_entropy (needs a sigmoid/softmax output).",
     )

@@ -32,7 +32,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .activations import ACTIVATIONS, Activation, log_softmax
+from .activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation, log_softmax
 from .errors import ModelError
 
 
@@ -231,7 +231,7 @@ LOSSES: dict[str, Loss] = {
         "squared_error",
         lambda z, a, y, act: squared_error(z, a, y),
         squared_error_delta,
-        ("sigmoid", "tanh", "relu", "identity", "softmax"),
+        OUTPUT_ACTIVATIONS,
     ),
     "cross_entropy": Loss("cross_entropy", cross_entropy, cross_entropy_delta, ("sigmoid", "softmax")),
 }

@@ -621,3 +621,18 @@ def test_any_document_gives_a_config_or_a_config_error(fuzz_file, doc, sets):
     else:
         assert isinstance(cfg, Config)
         assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_the_schema_choices_are_the_registries():
+    """One list each: the names the schema takes are those activations.py, losses.py and network.py define."""
+    from nettrain.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+    from nettrain.losses import LOSSES
+    from nettrain.network import INIT_SCHEMES
+
+    schema = json_schema()
+    model = schema["$defs"]["ModelConfig"]["properties"]
+    assert model["activation"]["enum"] == list(HIDDEN_ACTIVATIONS) == ["sigmoid", "tanh", "relu", "identity"]
+    assert model["output_activation"]["enum"] == list(ACTIVATIONS)
+    assert schema["properties"]["loss"]["enum"] == list(LOSSES)
+    scheme = schema["$defs"]["InitConfig"]["properties"]["scheme"]
+    assert [c for c in scheme["anyOf"] if "enum" in c][0]["enum"] == list(INIT_SCHEMES)
