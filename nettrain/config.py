@@ -243,9 +243,9 @@ class TrainConfig(_Section):
     )
     threads: Optional[Annotated[int, Field(ge=1)]] = Field(
         None,
-        description="Threads to train with, at most the cores this process may use; null = automatic: one below "
-        "20 M multiply-adds per epoch (a second thread there gains little and loses much when another program "
-        "is busy), else one per core (within OPENBLAS_NUM_THREADS).",
+        description="Threads to train with, at most the cores this process may use; null = automatic: one for "
+        "a small network (below train.PARALLEL_MIN_FLOPS multiply-adds per epoch), else one per core (within "
+        "OPENBLAS_NUM_THREADS). benchmarks/README.md gives the measurements behind the threshold.",
     )
 
 
