@@ -9,9 +9,10 @@ Each activation gives
 `out`, when given, is a preallocated array the result is written into (the training loop
 reuses its buffers every epoch); without it a new array is returned.
 
-`loop_f` is f for a loop that silences floating-point warnings once around itself (np.errstate
-costs about a microsecond per entry): sigmoid's exp(−z) overflows harmlessly for very negative
-z, and f itself silences that on every call so that it stays warning-free when called alone.
+`loop_f` is f for a loop that silences floating-point warnings once around itself (entering
+np.errstate is not free: benchmarks/README.md, "constants"): sigmoid's exp(−z) overflows
+harmlessly for very negative z, and f itself silences that on every call so that it stays
+warning-free when called alone.
 
 softmax is not elementwise: its derivative is a Jacobian per example, so it has no `fprime`
 here; the loss that sits on top of it (losses.py) owns the output δ for softmax.
@@ -127,5 +128,7 @@ ACTIVATIONS: dict[str, Activation] = {
     "softmax": Activation("softmax", softmax, None),
 }
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
-OUTPUT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "softmax")
+# The one list of names: every activation may be an output; a hidden layer needs an elementwise f
+# (backprop multiplies by f′(z⁽ˡ⁾) entry by entry), so softmax is an output activation only.
+OUTPUT_ACTIVATIONS = tuple(ACTIVATIONS)
+HIDDEN_ACTIVATIONS = tuple(name for name, act in ACTIVATIONS.items() if act.fprime is not None)

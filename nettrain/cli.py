@@ -163,7 +163,9 @@ def gradcheck(
     With CONFIG, a block of more than --entries entries is checked on a random sample of them
     (the tables say how many); --entries 0 checks every one.
 
-    Examples:  nettrain gradcheck          nettrain gradcheck configs/xor.yaml --json
+    \b
+    Examples:  nettrain gradcheck
+               nettrain gradcheck configs/xor.yaml --json
                nettrain gradcheck configs/digits.yaml --entries 0
     """
     from . import gradcheck as gc
@@ -350,6 +352,7 @@ def fit(
     Writes a run folder: config.yaml, metrics.csv (one row per epoch), last.npz, best.npz and
     checkpoints/epoch-N.npz. Ctrl-C saves the current state; --resume continues it.
 
+    \b
     Examples:  nettrain fit configs/digits.yaml
                nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
     """
@@ -388,18 +391,24 @@ def eval_(
         None, "--data", help="Evaluate on this file instead of a split of the run's data: a csv, .npz or .npy with "
         "the training features and a target per row (any rows: a single class is fine)."
     ),
-    split: str = typer.Option("test", "--split", help="Which split of the run's data: test, val or train."),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Which split of the run's data: test, val or train. Default: test, or train when "
+        "the run's test split is empty (the output says which)."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
 ) -> None:
-    """Measure a trained network: J, J_data, J_reg, and accuracy or MSE/RMSE/R².
+    """Measure a trained network: J, J_data, J_reg, and accuracy, the confusion matrix and per-class
+    precision, recall and F1 (with their macro averages), or MSE/RMSE/R².
 
     The data is preprocessed exactly as in training (statistics from the checkpoint).
 
-    Examples:  nettrain eval runs/digits          nettrain eval runs/iris/best.npz --split val --json
+    \b
+    Examples:  nettrain eval runs/digits
+               nettrain eval runs/iris/best.npz --split val --json
     """
     from . import runs
 
-    if split not in ("test", "val", "train"):
+    if split is not None and split not in ("test", "val", "train"):
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
     res = runs.evaluate_run(target, data, split)
     if Path(target).is_dir() and Path(res["checkpoint"]).name == "best.npz" and not json_out:
@@ -408,6 +417,8 @@ def eval_(
     if json_out:
         print_json(res)
         return
+    if "note" in res:
+        out.print(res["note"], markup=False)
     t = Table(title=f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", title_justify="left")
     t.add_column("measure")
     t.add_column("value", justify="right")
@@ -423,6 +434,21 @@ def eval_(
         for lab, row in zip(res["labels"], res["confusion"]):
             c.add_row(str(lab), *[str(v) for v in row])
         out.print(c)
+    if "per_class" in res:
+        p = Table(title="per class (precision: of those predicted, the share right; recall: of those true, the "
+                  "share found; F1: their harmonic mean; —: undefined, 0/0)", title_justify="left")
+        for col in ("label", "precision", "recall", "F1", "support"):
+            p.add_column(col, justify="left" if col == "label" else "right")
+        for n, s in enumerate(res["per_class"], 1):
+            p.add_row(str(s["label"]), *[_score(s[k]) for k in ("precision", "recall", "f1")], str(s["support"]),
+                      end_section=n == len(res["per_class"]))
+        macro = res["macro"]
+        p.add_row("macro average", *[_score(macro[k]) for k in ("precision", "recall", "f1")], str(res["m"]))
+        out.print(p)
+
+
+def _score(v: float) -> str:
+    return "—" if not math.isfinite(v) else f"{v:.4f}"
 
 
 @app.command()
@@ -434,7 +460,7 @@ def predict(
 ) -> None:
     """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
 
-    Examples:  nettrain predict runs/iris --data data/iris.csv --out predictions.csv
+    Example:  nettrain predict runs/iris --data data/iris.csv --out runs/iris/predictions.csv
     """
     from . import runs
 
@@ -463,253 +489,6 @@ def schema() -> None:
 
 
 # ----------------------------------------------------------------------------- explain, plot
-
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-FPRIME_TEXT = {"sigmoid": "a(1 − a)", "tanh": "1 − a²", "relu": "1 if z > 0, else 0", "identity": "1", "softmax": "—"}
-SHOW_UNITS = 8  # units per layer written out, and terms per sum, before the rest is summarised (--layer: all)
-SHOW_ENTRIES = 6  # gradient entries per block in the tables (--layer: all)
-
-
-def _sup(l: int) -> str:
-    return f"⁽{str(l).translate(_SUP)}⁾"
-
-
-def _sub(*idx: int) -> str:
-    """1-based unit indices as subscripts, comma-separated when one has two digits: W₁₂, W₁₀,₃."""
-    sep = "," if any(k > 9 for k in idx) else ""
-    return sep.join(str(k).translate(_SUB) for k in idx)
-
-
-def _g(v: Optional[float]) -> str:
-    return "—" if v is None else f"{v:.4g}"
-
-
-def _gp(v: float) -> str:
-    """A factor in a product: negative numbers in parentheses, 0.3×(−0.2)."""
-    return f"({_g(v)})" if v < 0 else _g(v)
-
-
-def _sum_text(values: list) -> str:
-    """a − b + c: a sum written with its signs."""
-    text = _g(values[0]) if values else "0"
-    for v in values[1:]:
-        text += f" − {_g(-v)}" if v < 0 else f" + {_g(v)}"
-    return text
-
-
-def _vec(v: list, full: bool) -> str:
-    """A vector in full, or (when long) its first values, size, norm and range."""
-    if full or len(v) <= 10:
-        return "[" + ", ".join(_g(x) for x in v) + "]"
-    import numpy as np
-
-    arr = np.asarray(v, dtype=float)
-    return (f"[{', '.join(_g(x) for x in v[:SHOW_UNITS])}, …] ({len(v)} values, ‖·‖ {_g(float(np.linalg.norm(arr)))}, "
-            f"min {_g(float(arr.min()))}, max {_g(float(arr.max()))}; --layer shows all)")
-
-
-def _section(title: str, where: str) -> None:
-    from rich.markup import escape
-
-    out.print()
-    out.print(f"[bold]{escape(title)}[/]   [dim]{escape(where)}[/]")
-
-
-def _row(equation: str, values: str) -> None:
-    """An equation, then its numbers, aligned in a column."""
-    out.print(f"{equation:<41} {values}", markup=False)
-
-
-def _render_forward(L: dict, full: bool) -> None:
-    l, s, s0 = L["l"], _sup(L["l"]), _sup(L["l"] - 1)
-    if l == 1:
-        _row(f"  layer 1   a{s} = x", _vec(L["a"], full))
-        return
-    _row(f"  layer {l}   z{s} = W{s0}a{s0} + b{s0}", _vec(L["z"], full))
-    _row(f"            a{s} = f(z{s}), f = {L['activation']}", _vec(L["a"], full))
-    if L["fprime"] is not None:
-        _row(f"            f′(z{s}) = {FPRIME_TEXT[L['activation']]}", _vec(L["fprime"], full))
-    else:
-        _row("            f′: softmax is not elementwise", "(its Jacobian is in the output error below)")
-
-
-def _units(n: int, full: bool) -> range:
-    return range(n if full else min(n, SHOW_UNITS))
-
-
-def _render_output_delta(L: dict, full: bool) -> None:
-    l, od, delta = L["l"], L["output_delta"], L["delta"]
-    s = _sup(l)
-    form = od["form"]
-    for k in _units(len(delta), full):
-        u = _sub(k + 1)
-        if form == "-(y - a) f'(z)":
-            line = (f"δ{u}{s} = −(y{u} − a{u})·f′(z{u}) = {_gp(od['minus_y_minus_a'][k])}×{_gp(od['fprime'][k])}"
-                    f" = {_g(delta[k])}")
-        elif form == "softmax jacobian":
-            col = [row[k] for row in od["terms"]]  # Jⱼₖgⱼ over j
-            order = _top(col, full)
-            parts = " + ".join(f"J{_sub(j + 1, k + 1)}g{_sub(j + 1)}" for j in order)
-            vals = [col[j] for j in order]
-            rest = len(col) - len(order)
-            if rest:
-                parts += f" + {rest} more"
-                vals.append(sum(col) - sum(vals))
-            nums = _sum_text(vals)
-            line = f"δ{u}{s} = Σⱼ Jⱼₖgⱼ = {parts} = {nums} = {_g(delta[k])}"
-        elif form == "a sum(y) - y":
-            line = f"δ{u}{s} = a{u}·Σy − y{u} = {_g(od['a'][k])}·{_g(od['sum_y'])} − {_g(od['y'][k])} = {_g(delta[k])}"
-        else:
-            line = f"δ{u}{s} = a{u} − y{u} = {_g(od['a'][k])} − {_g(od['y'][k])} = {_g(delta[k])}"
-        out.print("  " + line, markup=False)
-    if len(delta) > len(_units(len(delta), full)):
-        out.print(f"  … {len(delta) - SHOW_UNITS} more units (--layer {l} shows all)", markup=False)
-    if form == "softmax jacobian":
-        out.print("  (g = a − y; Jⱼₖ = ∂aⱼ/∂zₖ = aⱼ(1[j=k] − aₖ): a change of zₖ moves every output aⱼ)", markup=False)
-
-
-def _top(values: list, full: bool, n: int = 4) -> list[int]:
-    """Indices of the terms to write out: all when few (or full), else the n largest in magnitude."""
-    if full or len(values) <= n + 1:
-        return list(range(len(values)))
-    return sorted(sorted(range(len(values)), key=lambda j: -abs(values[j]))[:n])
-
-
-def _render_hidden_delta(L: dict, nxt: dict, full: bool) -> None:
-    l = L["l"]
-    s, s1 = _sup(l), _sup(l + 1)
-    W = L["W"]  # W⁽ˡ⁾: (s_{l+1}, s_l)
-    out.print(f"  layer {l}: the sum runs over the {len(nxt['delta'])} unit(s) j of layer {l + 1}; "
-              f"unit i's error comes back through column i of W{s} (row i of W{s}ᵀ)", markup=False)
-    for i in _units(len(L["delta"]), full):
-        terms = L["delta_terms"][i]  # Wⱼᵢδⱼ over j
-        order = _top(terms, full)
-        sym = " + ".join(f"W{_sub(j + 1, i + 1)}{s}δ{_sub(j + 1)}{s1}" for j in order)
-        rest = len(terms) - len(order)
-        if not rest and len(terms) <= 3:
-            nums = " + ".join(f"{_gp(W[j][i])}×{_gp(nxt['delta'][j])}" for j in order)
-        else:
-            vals = [terms[j] for j in order]
-            if rest:
-                sym += f" + {rest} more"
-                vals.append(sum(terms) - sum(vals))
-            nums = _sum_text(vals)
-        u, fp = _sub(i + 1), _gp(L["fprime"][i])
-        out.print(f"  δ{u}{s} = ({sym})·f′(z{u}{s}) = ({nums})·{fp} = {_gp(sum(terms))}·{fp} = {_g(L['delta'][i])}",
-                  markup=False)
-    if len(L["delta"]) > len(_units(len(L["delta"]), full)):
-        out.print(f"  … {len(L['delta']) - SHOW_UNITS} more units (--layer {l} shows all)", markup=False)
-
-
-def _entries(L: dict, full: bool) -> list[tuple[int, int]]:
-    """(i, j) entries of W⁽ˡ⁾ to tabulate: all (full or small), else the largest of this example's terms."""
-    dW = L["dW_example"]
-    idx = [(i, j) for i in range(len(dW)) for j in range(len(dW[0]))]
-    if full or len(idx) <= SHOW_ENTRIES:
-        return idx
-    return sorted(sorted(idx, key=lambda ij: -abs(dW[ij[0]][ij[1]]))[:SHOW_ENTRIES])
-
-
-def _render_gradients(L: dict, nxt: dict, full: bool) -> None:
-    from .gradcheck import relative_difference
-    import numpy as np
-
-    l = L["l"]
-    s, s1 = _sup(l), _sup(l + 1)
-    t = Table(title=f"W{s} and b{s}: this example's gradient beside the numerical derivative of its cost",
-              title_justify="left")
-    for col in ("entry", f"aⱼ{s}", f"δᵢ{s1}", f"aⱼ{s}δᵢ{s1}", "numerical", "difference"):
-        t.add_column(col, justify="left" if col == "entry" else "right")
-    num = L["dW_numerical"]
-    for i, j in _entries(L, full):
-        d = L["dW_example"][i][j]
-        n = None if num is None or not math.isfinite(num[i][j]) else num[i][j]
-        t.add_row(f"W{_sub(i + 1, j + 1)}{s}", _g(L["a"][j]), _g(nxt["delta"][i]), f"{d:.10g}",
-                  "—" if n is None else f"{n:.10g}", "—" if n is None else f"{abs(d - n):.1e}")
-    for i in _units(len(L["db_example"]), full):
-        d = L["db_example"][i]
-        n = None if L["db_numerical"] is None or not math.isfinite(L["db_numerical"][i]) else L["db_numerical"][i]
-        t.add_row(f"b{_sub(i + 1)}{s}", "1", _g(nxt["delta"][i]), f"{d:.10g}",
-                  "—" if n is None else f"{n:.10g}", "—" if n is None else f"{abs(d - n):.1e}")
-    out.print(t)
-    dW = np.asarray(L["dW_example"])
-    shown, total = len(_entries(L, full)), dW.size
-    text = f"  W{s} is {dW.shape[0]}×{dW.shape[1]}: ‖δ{s1}a{s}ᵀ‖ = {_g(float(np.linalg.norm(dW)))}"
-    if num is not None:
-        numa = np.asarray(num)
-        done = np.isfinite(numa)
-        rel = relative_difference(numa[done], dW[done])
-        over = f"all {total} entries" if L["dW_numerical_entries"] == total else (
-            f"{L['dW_numerical_entries']:,} of its {total:,} entries (drawn at random, with the largest and the "
-            f"first; --entries 0: all)")
-        text += f"; over {over}, ‖numerical − backprop‖ / ‖numerical + backprop‖ = {rel:.2e}"
-    if shown < total:
-        text += f" ({shown} largest shown; --layer {l} shows all)"
-    out.print(text, markup=False)
-
-
-def _render_batch(L: dict, res: dict, full: bool) -> None:
-    l = L["l"]
-    s = _sup(l)
-    t = Table(title=f"∂J/∂W{s} = (1/m) Σᵢ δ{_sup(l + 1)}a{s}ᵀ + λW{s}, m = {res['m']}, λ = {res['lam']:g}",
-              title_justify="left")
-    cols = ("entry", f"example {res['example']}'s term", "(1/m) Σ over the batch", "+ λW", "= ∂J/∂W (network.backprop)")
-    for col in cols:
-        t.add_column(col, justify="left" if col == "entry" else "right")
-    for i, j in _entries(L, full)[: None if full else 4]:
-        t.add_row(f"W{_sub(i + 1, j + 1)}{s}", f"{L['dW_example'][i][j]:.6g}", f"{L['dW_batch_data'][i][j]:.6g}",
-                  f"{L['lam_W'][i][j]:.6g}", f"{L['dW_batch'][i][j]:.6g}")
-    for i in range(len(L["db_batch"]) if full else min(2, len(L["db_batch"]))):
-        t.add_row(f"b{_sub(i + 1)}{s}", f"{L['db_example'][i]:.6g}", f"{L['db_batch'][i]:.6g}", "(none)",
-                  f"{L['db_batch'][i]:.6g}")
-    out.print(t)
-
-
-def _render_explain(res: dict, src: Any, layer: Optional[int]) -> None:
-    arch = res["architecture"]
-    layers = res["layers"]
-    nl = len(layers)
-    full = layer is not None
-    pick = (lambda l: l == layer) if full else (lambda l: True)
-    out.print(f"example {res['example']} of the {src.data}", markup=False, style="bold")
-    out.print(f"network {'-'.join(map(str, arch['layers']))}: {arch['activation']} hidden, {arch['output_activation']} "
-              f"output, {arch['loss']} loss, λ = {res['lam']:g}; {src.weights}", markup=False)
-    c = res["cost"]
-    out.print(f"x = {_vec(res['x'], full)}   y = {_vec(res['y'], full)}   h(x) = a{_sup(nl)} = {_vec(res['h'], full)}",
-              markup=False)
-    out.print(f"this example's cost (no λ) {c['example']:.6g};  batch J = (1/m) Σ loss + (λ/2) Σ‖W‖² = "
-              f"{c['J_data']:.6g} + {c['J_reg']:.6g} = {c['J']:.6g}  (m = {res['m']})", markup=False)
-
-    _section("1. forward pass:  z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾,  a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)", "network.forward")
-    for L in layers:
-        if pick(L["l"]):
-            _render_forward(L, full)
-    if pick(nl):
-        od = layers[-1]["output_delta"]
-        fn = "losses.squared_error_delta" if arch["loss"] == "squared_error" else "losses.cross_entropy_delta"
-        _section(f"2. output error:  {od['equation']}", fn)
-        _render_output_delta(layers[-1], full)
-    hidden = [L for L in layers[1:-1] if pick(L["l"])]
-    if hidden:
-        _section("3. errors carried back:  δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾),  i.e. δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾)·f′(z⁽ˡ⁾)",
-                 "network.backprop")
-        for L in reversed(hidden):
-            _render_hidden_delta(L, layers[L["l"]], full)
-    blocks = [L for L in layers[:-1] if pick(L["l"])]
-    if blocks:
-        _section("4. this example's gradient:  ∂J/∂Wᵢⱼ⁽ˡ⁾ = aⱼ⁽ˡ⁾δᵢ⁽ˡ⁺¹⁾,  ∂J/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾",
-                 "network.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0")
-        for L in blocks:
-            _render_gradients(L, layers[L["l"]], full)
-        _section("5. from one example to the batch:  "
-                 "∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾,  ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾",
-                 "network.backprop on the whole train split")
-        for L in blocks:
-            _render_batch(L, res, full)
-    if not full:
-        out.print()
-        out.print(f"--layer 1…{nl} prints every number of one layer; --json prints them all.", markup=False)
 
 
 @app.command()
@@ -741,7 +520,7 @@ def explain(
     sample of them, always with the largest and the first (the --layer shown: on all).
 
     \b
-    Examples:  nettrain explain configs/xor.yaml --example 0
+    Examples:  nettrain explain configs/xor.yaml --example 1
                nettrain explain runs/digits --example 5 --layer 2
                nettrain explain configs/iris.yaml --set loss=squared_error --json
     """
@@ -756,7 +535,9 @@ def explain(
             res["layers"] = [L for L in res["layers"] if L["l"] == layer]
         print_json(res)
         return
-    _render_explain(res, src, layer)
+    from .render import explain as render_explain
+
+    render_explain.render(out, res, layer)
 
 
 def _sparkline_line(history: Any) -> str:

@@ -37,15 +37,23 @@ from pydantic import (
     model_validator,
 )
 
+from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .errors import ConfigError, ModelError
-from .losses import get_loss
-from .network import Architecture
+from .losses import LOSSES, get_loss
+from .network import INIT_SCHEMES, Architecture
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config is a page of text; anything bigger is a mistake
 MAX_DEPTH = 32  # nesting levels allowed in a YAML document (the schema needs 3)
 BYTES_PER_NUMBER = 8  # float64
 COPIES = 4  # weights, gradient, scratch, checkpoint copy
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+# The schema's choices are the registries' names: one list each, kept where the math is.
+# Literal[("a", "b")] is Literal["a", "b"]; pydantic's "must be one of" messages list them.
+HiddenActivation = Literal[HIDDEN_ACTIVATIONS]  # type: ignore[valid-type]
+OutputActivation = Literal[OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
+LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
+InitScheme = Literal[INIT_SCHEMES]  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,7 +100,11 @@ class _Section(BaseModel):
 
 
 class SplitConfig(_Section):
-    """Fractions of the examples used for training, validation and testing."""
+    """Fractions of the examples used for training, validation and testing.
+
+    A split given in part, such as {train: 1.0}, means what it says when the parts given sum to 1:
+    the parts left out are 0. Otherwise they take their defaults (train 0.8, val 0.1, test 0.1).
+    """
 
     train: float = Field(0.8, gt=0, le=1, description="Fraction of examples to train on (> 0).")
     val: float = Field(0.1, ge=0, le=1, description="Fraction held out for validation (0 = none).")
@@ -100,9 +112,20 @@ class SplitConfig(_Section):
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> "SplitConfig":
+        parts = ("train", "val", "test")
+        given = [p for p in parts if p in self.model_fields_set]
+        left_out = [p for p in parts if p not in given]
+        if given and left_out and abs(sum(getattr(self, p) for p in given) - 1.0) <= 1e-9:
+            for p in left_out:
+                self.__dict__[p] = 0.0  # the parts given are the whole split
+            return self
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"train + val + test must sum to 1 (they sum to {total:.10g})")
+            defaults = "".join(
+                f"; {p} was not given and defaults to {type(self).model_fields[p].default:g}" for p in left_out
+            )
+            raise ValueError(f"train + val + test must sum to 1 (they sum to {total:.10g}{defaults}): "
+                             "give fractions that sum to 1, e.g. {train: 0.8, val: 0.1, test: 0.1}")
         return self
 
 
@@ -151,8 +174,8 @@ class InitConfig(_Section):
 
     model_config = ConfigDict(**_STRICT, populate_by_name=True)
 
-    scheme: Optional[Literal["normal", "glorot_uniform", "he_normal"]] = Field(
-        None, description="Random start: normal | glorot_uniform | he_normal (default normal unless 'from' is given)."
+    scheme: Optional[InitScheme] = Field(
+        None, description=f"Random start: {' | '.join(INIT_SCHEMES)} (default normal unless 'from' is given)."
     )
     std: Optional[Annotated[float, Field(gt=0)]] = Field(
         None, description="Standard deviation of the 'normal' scheme (default 0.01 unless 'from' is given)."
@@ -195,11 +218,11 @@ class ModelConfig(_Section):
     layers: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)] = Field(
         description="Units per layer, input first and output last: s_1, …, s_nl (at least 2)."
     )
-    activation: Literal["sigmoid", "tanh", "relu", "identity"] = Field(
-        "sigmoid", description="f of the hidden layers."
+    activation: HiddenActivation = Field(
+        "sigmoid", description=f"f of the hidden layers: {' | '.join(HIDDEN_ACTIVATIONS)}."
     )
-    output_activation: Literal["sigmoid", "tanh", "relu", "identity", "softmax"] = Field(
-        "sigmoid", description="f of the output layer."
+    output_activation: OutputActivation = Field(
+        "sigmoid", description=f"f of the output layer: {' | '.join(OUTPUT_ACTIVATIONS)}."
     )
     init: InitConfig = Field(default_factory=InitConfig, description="Initial weights: {scheme, std} or {from}.")
 
@@ -251,9 +274,9 @@ class TrainConfig(_Section):
     )
     threads: Optional[Annotated[int, Field(ge=1)]] = Field(
         None,
-        description="Threads to train with, at most the cores this process may use; null = automatic: one below "
-        "20 M multiply-adds per epoch (a second thread there gains little and loses much when another program "
-        "is busy), else one per core (within OPENBLAS_NUM_THREADS).",
+        description="Threads to train with, at most the cores this process may use; null = automatic: one for "
+        "a small network (below train.PARALLEL_MIN_FLOPS multiply-adds per epoch), else one per core (within "
+        "OPENBLAS_NUM_THREADS). benchmarks/README.md gives the measurements behind the threshold.",
     )
 
     @model_validator(mode="after")
@@ -290,7 +313,7 @@ class Config(BaseModel):
     seed: int = Field(0, ge=0, description="Seed of the random split and the random initial weights.")
     data: DataConfig = Field(description="The dataset.")
     model: ModelConfig = Field(description="The network.")
-    loss: Literal["squared_error", "cross_entropy"] = Field(
+    loss: LossName = Field(
         "squared_error",
         description="J_data: squared_error (½‖h − y‖²) or cross_entropy (needs a sigmoid/softmax output).",
     )

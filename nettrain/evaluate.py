@@ -1,4 +1,5 @@
-"""Metrics of a network's outputs against targets: accuracy and confusion matrix, MSE, RMSE, R².
+"""Metrics of a network's outputs against targets: accuracy, confusion matrix and per-class precision,
+recall and F1 with their macro averages; MSE, RMSE, R².
 
 Arrays here hold one row per example (the data files' layout): outputs and targets (m, k).
 Left out on purpose: reading data or checkpoints (runs.py), printing (cli.py).
@@ -17,18 +18,53 @@ def predicted_classes(outputs: np.ndarray) -> np.ndarray:
 
 
 def classification_metrics(outputs: np.ndarray, targets: np.ndarray, labels: list) -> dict:
-    """accuracy = (1/m) Σᵢ [predicted classᵢ = true classᵢ]; confusion[t][p] counts true t predicted p."""
+    """accuracy = (1/m) Σᵢ [predicted classᵢ = true classᵢ]; confusion[t][p] counts true t predicted p;
+    per_class and macro: per_class_scores(confusion)."""
     pred = predicted_classes(outputs)
     true = predicted_classes(targets)
     k = len(labels)
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (true, pred), 1)
     m = len(true)
+    names = [lab if isinstance(lab, str) else float(lab) if isinstance(lab, float) else int(lab) for lab in labels]
+    per_class, macro = per_class_scores(confusion)
     return {
         "accuracy": float(np.mean(pred == true)) if m else float("nan"),
-        "labels": [lab if isinstance(lab, str) else float(lab) if isinstance(lab, float) else int(lab) for lab in labels],
+        "labels": names,
         "confusion": confusion.tolist(),
+        "per_class": [{"label": lab, **scores} for lab, scores in zip(names, per_class)],
+        "macro": macro,
     }
+
+
+def per_class_scores(confusion: np.ndarray) -> tuple[list[dict], dict]:
+    """Per class c, from confusion[t][p] (true t, predicted p):
+
+        precision_c = confusion[c][c] / Σₜ confusion[t][c]   (of the examples predicted c, the share that are c)
+        recall_c    = confusion[c][c] / Σₚ confusion[c][p]   (of the examples that are c, the share predicted c)
+        F1_c        = 2·precision_c·recall_c / (precision_c + recall_c)
+        support_c   = Σₚ confusion[c][p]                     (examples of class c)
+
+    A ratio whose denominator is 0 (a class never predicted, or absent from the data) is undefined:
+    NaN (null in JSON), as is F1 when either part is; F1 is 0 when both parts are 0. The macro
+    average of each score is its plain mean over the classes where it is defined (NaN if none).
+    """
+    c = np.asarray(confusion, dtype=np.float64)
+    hits, predicted, actual = np.diag(c), c.sum(axis=0), c.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, hits / np.where(predicted > 0, predicted, 1.0), np.nan)
+        recall = np.where(actual > 0, hits / np.where(actual > 0, actual, 1.0), np.nan)
+        both = precision + recall
+        f1 = np.where(both > 0, 2.0 * precision * recall / np.where(both > 0, both, 1.0), 0.0)
+    f1 = np.where(np.isnan(both), np.nan, f1)
+    per_class = [{"precision": float(p), "recall": float(r), "f1": float(f), "support": int(n)}
+                 for p, r, f, n in zip(precision, recall, f1, actual)]
+
+    def mean(v: np.ndarray) -> float:
+        v = v[~np.isnan(v)]
+        return float(v.mean()) if v.size else float("nan")
+
+    return per_class, {"precision": mean(precision), "recall": mean(recall), "f1": mean(f1)}
 
 
 def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict:

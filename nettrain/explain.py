@@ -5,14 +5,14 @@ x, y) and returns a plain dict of plain numbers (lists), for `nettrain explain` 
 print as JSON:
 
     forward          z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾,  a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾),  f′(z⁽ˡ⁺¹⁾)   (network.forward)
-    output error     δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾, in the loss's own form, each term kept
+    output error     δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾ (losses.py's Loss.delta), and the factors of its equation
     hidden errors    δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾), the terms Wⱼᵢ⁽ˡ⁾δⱼ⁽ˡ⁺¹⁾ kept
     this example     ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾aⱼ⁽ˡ⁾,  ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
                      beside the numerical derivative of the same single-example cost (no λ)
     the batch        ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾   (network.backprop on all m columns)
 
-The δ's are computed here explicitly, one equation at a time, so that the terms of each sum
-can be shown; network.backprop computes the same numbers with matrix products (the tests
+The hidden δ's are computed here explicitly, one equation at a time, so that the terms of each
+sum can be shown; network.backprop computes the same numbers with matrix products (the tests
 check that they agree, and gradcheck.numerical_gradient checks both).
 
 Layout of the result: `layers[l-1]` holds layer l's z, a, f′, δ and the terms of its δ (they
@@ -32,26 +32,18 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import gradcheck, network
-from .errors import NettrainError
+from .errors import UsageError
 from .network import Architecture, Params
 
-
-class UsageError(NettrainError):
-    """An option out of range for the network or data it applies to (--example, --layer)."""
-
-    exit_code = 2
-    kind = "usage error"
-
-
 OUTPUT_FORMS = {
-    # (loss, output activation) → (form, equation)
-    "squared_error": ("-(y - a) f'(z)", "δ⁽ⁿˡ⁾ = −(y − a⁽ⁿˡ⁾)·f′(z⁽ⁿˡ⁾)"),
-    "squared_error/softmax": (
+    # (loss, output activation or "elementwise") → (form, equation): how the text writes δ⁽ⁿˡ⁾ out
+    ("squared_error", "elementwise"): ("-(y - a) f'(z)", "δ⁽ⁿˡ⁾ = −(y − a⁽ⁿˡ⁾)·f′(z⁽ⁿˡ⁾)"),
+    ("squared_error", "softmax"): (
         "softmax jacobian",
         "δₖ⁽ⁿˡ⁾ = Σⱼ (∂aⱼ/∂zₖ)(aⱼ − yⱼ),  ∂aⱼ/∂zₖ = aⱼ(1[j=k] − aₖ)",
     ),
-    "cross_entropy/softmax": ("a sum(y) - y", "δ⁽ⁿˡ⁾ = a⁽ⁿˡ⁾·Σₖyₖ − y  (= a − y for one-hot y: f′ cancels)"),
-    "cross_entropy/sigmoid": ("a - y", "δ⁽ⁿˡ⁾ = a⁽ⁿˡ⁾ − y  (f′ = a(1 − a) cancels the loss's 1/(a(1 − a)))"),
+    ("cross_entropy", "softmax"): ("a sum(y) - y", "δ⁽ⁿˡ⁾ = a⁽ⁿˡ⁾·Σₖyₖ − y  (= a − y for one-hot y: f′ cancels)"),
+    ("cross_entropy", "sigmoid"): ("a - y", "δ⁽ⁿˡ⁾ = a⁽ⁿˡ⁾ − y  (f′ = a(1 − a) cancels the loss's 1/(a(1 − a)))"),
 }
 
 
@@ -61,35 +53,32 @@ def _f(arch: Architecture, l: int):
 
 
 def output_delta(arch: Architecture, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, dict]:
-    """δ⁽ⁿˡ⁾ of one example (vectors of length s_nl) and the terms it is made of, in the loss's form.
+    """δ⁽ⁿˡ⁾ of one example (vectors of length s_nl) and the factors it is made of, in the loss's form.
 
-        squared error, elementwise f:  δ = −(y − a)·f′(z)
-        squared error, softmax:        δₖ = Σⱼ Jⱼₖ gⱼ,  J = diag(a) − a aᵀ (∂aⱼ/∂zₖ),  g = a − y
-        cross-entropy, softmax:        δ = a·Σₖyₖ − y
-        cross-entropy, sigmoid:        δ = a − y
+    δ itself is the loss's own (losses.py, `Loss.delta`: the one definition the fused training
+    kernels are tested against); the factors are the inputs of its equation, for the text to show:
+
+        squared error, elementwise f:  δ = −(y − a)·f′(z)                 y, a, −(y − a), f′(z)
+        squared error, softmax:        δₖ = Σⱼ Jⱼₖ gⱼ,  g = a − y          g, J = diag(a) − a aᵀ, the terms Jⱼₖgⱼ
+        cross-entropy, softmax:        δ = a·Σₖyₖ − y                     a, y, Σₖyₖ
+        cross-entropy, sigmoid:        δ = a − y                          a, y
     """
     out = arch.output_activation
+    delta = np.empty((len(a), 1))
+    arch.loss_fn.delta(z[:, None], a[:, None], y[:, None], arch.f_out, delta)
+    delta = delta[:, 0]
     if arch.loss == "squared_error" and out == "softmax":
-        g = a - y
         jac = np.diag(a) - np.outer(a, a)  # Jⱼₖ = ∂aⱼ/∂zₖ = aⱼ(1[j=k] − aₖ), symmetric
-        terms = jac * g[:, None]  # terms[j, k] = Jⱼₖ gⱼ; δₖ = Σⱼ terms[j, k]
-        delta = terms.sum(axis=0)
-        key = "squared_error/softmax"
-        parts = {"a_minus_y": g, "jacobian": jac, "terms": terms}
+        g = a - y
+        parts = {"a_minus_y": g, "jacobian": jac, "terms": jac * g[:, None]}  # terms[j, k] = Jⱼₖ gⱼ
     elif arch.loss == "squared_error":
-        fp = arch.f_out.fprime(z, a)
-        delta = -(y - a) * fp  # the tutorial's δ⁽ⁿˡ⁾ = −(y − a)·f′(z)
-        key = "squared_error"
-        parts = {"minus_y_minus_a": -(y - a), "fprime": fp}
+        out = "elementwise"
+        parts = {"y": y, "a": a, "minus_y_minus_a": -(y - a), "fprime": arch.f_out.fprime(z, a)}
     elif out == "softmax":
-        delta = a * y.sum() - y
-        key = "cross_entropy/softmax"
         parts = {"a": a, "y": y, "sum_y": float(y.sum())}
     else:
-        delta = a - y
-        key = "cross_entropy/sigmoid"
         parts = {"a": a, "y": y}
-    form, equation = OUTPUT_FORMS[key]
+    form, equation = OUTPUT_FORMS[arch.loss, out]
     return delta, {"form": form, "equation": equation, **parts}
 
 

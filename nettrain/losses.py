@@ -32,7 +32,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .activations import ACTIVATIONS, Activation, log_softmax
+from .activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation, log_softmax
 from .errors import ModelError
 
 
@@ -164,10 +164,11 @@ def _cross_entropy_sigmoid_step(act: Activation) -> OutputStep:
 
     def step(z, a, y, ysum, delta, s) -> float:
         f(z, a)  # a = σ(z)
-        # Σ softplus(z) − y z, softplus(z) = log(1 + eᶻ): from z, finite when a saturates. As
-        # max(z, 0) + log1p(exp(−|z|)): the same value, ~20× faster than np.logaddexp(0, z)
+        # Σ softplus(z) − y z, softplus(z) = log(1 + eᶻ): from z, finite when a saturates. On big
+        # chunks as max(z, 0) + log1p(exp(−|z|)), the same value in six cheap calls; on small ones
+        # one np.logaddexp(0, z) call costs less (the crossover: benchmarks/README.md, "constants")
         t = s.tmp
-        if t.size < 2048:  # below this one slow call beats six fast ones
+        if t.size < 2048:
             np.logaddexp(0.0, z, t)
             np.multiply(y, z, delta)  # delta is scratch here, overwritten below
             np.subtract(t, delta, t)
@@ -231,7 +232,7 @@ LOSSES: dict[str, Loss] = {
         "squared_error",
         lambda z, a, y, act: squared_error(z, a, y),
         squared_error_delta,
-        ("sigmoid", "tanh", "relu", "identity", "softmax"),
+        OUTPUT_ACTIVATIONS,
     ),
     "cross_entropy": Loss("cross_entropy", cross_entropy, cross_entropy_delta, ("sigmoid", "softmax")),
 }

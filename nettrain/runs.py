@@ -589,13 +589,26 @@ def load_trained(target: Path) -> Loaded:
     return Loaded(path, cfg, arch, params, prep, meta)
 
 
-def _data_for(loaded: Loaded, data: Optional[Path], split: str) -> tuple[np.ndarray, np.ndarray, str]:
-    """Rows X (m, n) preprocessed, Y (m, k) encoded, and a description of where they came from."""
+def _data_for(loaded: Loaded, data: Optional[Path], split: Optional[str]
+              ) -> tuple[np.ndarray, np.ndarray, str, Optional[str], Optional[str]]:
+    """Rows X (m, n) preprocessed, Y (m, k) encoded, a description of where they came from, the split
+    used (None for a --data file) and a note when it is not the one asked for.
+
+    split None means "test, as nothing else was asked for": a run whose test split is empty (the
+    XOR run trains on all 4 examples) is then measured on its train split, and the note says so.
+    """
     cfg, prep = loaded.cfg, loaded.prep
     dtype = loaded.params.W[1].dtype
+    note = None
     if data is None:
         table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task)
         idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
+        if split is None:
+            split = "test"
+            if len(idx.get("test", ())) == 0:
+                split = "train"
+                note = (f"the run's test split is empty (data.split.test = {cfg.data.split.test}): evaluated on "
+                        "the train split, which the network was fitted to")
         if split not in idx or len(idx[split]) == 0:
             raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
                             f"use --split train or --data FILE")
@@ -608,7 +621,8 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: str) -> tuple[np.ndar
         table = _read_like_training(cfg, Path(data), one_class=True)
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
         lines = table.lines
-    return prep.transform_x(X, dtype, path), prep.encode_y(Y_raw, path, dtype, lines), where
+        split = None
+    return prep.transform_x(X, dtype, path), prep.encode_y(Y_raw, path, dtype, lines), where, split, note
 
 
 def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Table:
@@ -621,16 +635,19 @@ def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Tabl
                                cfg.data.task, **kwargs)
 
 
-def evaluate_run(target: Path, data: Optional[Path] = None, split: str = "test") -> dict:
-    """J, J_data, J_reg and accuracy/confusion (classification) or MSE/RMSE/R² (regression)."""
+def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None) -> dict:
+    """J, J_data, J_reg and accuracy/confusion/per-class scores (classification) or MSE/RMSE/R² (regression).
+
+    `split` None: the test split, or the train split when the test split is empty (`note` says so);
+    the result's `split` names the split used (None when `data` is a file)."""
     loaded = load_trained(target)
-    X, Y, where = _data_for(loaded, data, split)
+    X, Y, where, used, note = _data_for(loaded, data, split)
     cfg = loaded.cfg
     x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
     metrics = SplitMetrics(loaded.arch, x, y, cfg.train.weight_decay, cfg.data.task, loaded.prep.labels,
                            cfg.train.chunk_size)
-    return {"checkpoint": str(loaded.path), "data": where, "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]),
-            "task": cfg.data.task, **metrics(loaded.params)}
+    return {"checkpoint": str(loaded.path), "data": where, "split": used, **({"note": note} if note else {}),
+            "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **metrics(loaded.params)}
 
 
 def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:

@@ -453,6 +453,7 @@ def zip_bomb(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.robustness
 def test_zip_bomb_is_refused_before_decompressing(zip_bomb):
     assert zip_bomb.stat().st_size < 2 * 2**20
     start = time.perf_counter()
@@ -680,6 +681,7 @@ _mutation = st.one_of(
 )
 
 
+@pytest.mark.robustness
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_mutation, min_size=1, max_size=4))
 def test_mutated_checkpoint_loads_identically_or_raises_checkpoint_error(original, ops):

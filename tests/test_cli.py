@@ -70,6 +70,14 @@ def test_help_of_every_command_has_an_example():
         assert "Example" in res.stdout, cmd
 
 
+def test_help_examples_are_one_to_a_line():
+    lines = [line.strip() for line in run("fit", "--help").stdout.splitlines()]
+    assert "Examples:  nettrain fit configs/digits.yaml" in lines
+    assert "nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short" in lines
+    lines = [line.strip() for line in run("eval", "--help").stdout.splitlines()]
+    assert "Examples:  nettrain eval runs/digits" in lines
+
+
 # ----------------------------------------------------------------------------- fit → eval → predict
 
 
@@ -104,10 +112,17 @@ def test_fit_eval_predict_round_trip(proj):
     res = run("eval", run_dir, "--json")
     assert res.exit_code == 0, res.output
     ev = json.loads(res.stdout)
-    assert ev["m"] == 22 and ev["epoch"] == 300
+    assert ev["m"] == 22 and ev["epoch"] == 300 and ev["split"] == "test" and "note" not in ev
     assert ev["cost"] == pytest.approx(ev["data_cost"] + ev["reg_cost"], rel=1e-15)
     assert 0.8 <= ev["accuracy"] <= 1.0
     assert np.sum(ev["confusion"]) == 22 and ev["labels"] == ["setosa", "versicolor", "virginica"]
+    conf = np.array(ev["confusion"])
+    for c, scores in enumerate(ev["per_class"]):  # per class, from the confusion matrix printed beside it
+        assert scores["label"] == ev["labels"][c] and scores["support"] == conf[c].sum()
+        assert scores["recall"] == pytest.approx(conf[c, c] / conf[c].sum())
+    assert ev["macro"]["f1"] == pytest.approx(np.mean([s["f1"] for s in ev["per_class"]]))
+    text = run("eval", run_dir).stdout
+    assert "per class" in text and "macro average" in text and "F1" in text
     assert ev["reg_cost"] == pytest.approx(float(read_metrics(run_dir / "metrics.csv")[-1]["reg_cost"]), rel=1e-14)
 
     res = run("eval", run_dir, "--data", "data/iris.csv", "--json")
@@ -140,7 +155,19 @@ def test_xor_is_learned(proj):
     res = run("fit", "configs/xor.yaml")
     assert res.exit_code == 0, res.output
     ev = json.loads(run("eval", "runs/xor", "--split", "train", "--json").stdout)
-    assert ev["accuracy"] == 1.0 and ev["cost"] < 0.01
+    assert ev["accuracy"] == 1.0 and ev["cost"] < 0.01 and ev["split"] == "train" and "note" not in ev
+    # the test split is empty (train: 1.0): without --split, eval measures the train split and says so
+    res = run("eval", "runs/xor", "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {**ev, "note": json.loads(res.stdout)["note"]}
+    assert "test split is empty" in json.loads(res.stdout)["note"]
+    res = run("eval", "runs/xor")
+    assert res.exit_code == 0, res.output
+    assert "test split is empty" in res.stdout and "evaluated on the train split" in res.stdout
+    assert "(train split, 4 examples)" in res.stdout
+    res = run("eval", "runs/xor", "--split", "test")  # asked for by name: refused, with what to do
+    assert res.exit_code == 4 and "--split train" in res.stderr
+    assert json.loads(run("eval", "runs/xor", "--data", "data/xor.csv", "--json").stdout)["split"] is None
     pred = run("predict", "runs/xor", "--data", "data/xor.csv").stdout.splitlines()
     assert [line.split(",")[0] for line in pred[1:]] == ["0", "1", "1", "0"]
 

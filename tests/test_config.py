@@ -458,6 +458,24 @@ def test_override_refusals_name_the_override(tmp_path, override, expected):
         assert msg == expected
 
 
+def test_a_split_given_in_part_that_sums_to_1_leaves_the_other_parts_0(tmp_path):
+    """{train: 1.0} means train on everything: val and test are 0, not their defaults 0.1."""
+    cfg = load_config(write(tmp_path, BASE.replace("{train: 0.8, val: 0.1, test: 0.1}", "{train: 1.0}")))
+    assert (cfg.data.split.train, cfg.data.split.val, cfg.data.split.test) == (1.0, 0.0, 0.0)
+    cfg = load_config(write(tmp_path, BASE.replace("{train: 0.8, val: 0.1, test: 0.1}", "{train: 0.7, test: 0.3}")))
+    assert (cfg.data.split.train, cfg.data.split.val, cfg.data.split.test) == (0.7, 0.0, 0.3)
+    cfg = load_config(write(tmp_path, MINIMAL), ["data.split.train=1.0"])
+    assert (cfg.data.split.train, cfg.data.split.val, cfg.data.split.test) == (1.0, 0.0, 0.0)
+    # parts that do not sum to 1 keep the defaults of the others, and the message says so
+    cfg = load_config(write(tmp_path, BASE.replace("{train: 0.8, val: 0.1, test: 0.1}", "{train: 0.8}")))
+    assert (cfg.data.split.train, cfg.data.split.val, cfg.data.split.test) == (0.8, 0.1, 0.1)
+    msg = refusal(write(tmp_path, BASE.replace("{train: 0.8, val: 0.1, test: 0.1}", "{train: 0.9}")))
+    assert "sum to 1.1" in msg and "val was not given and defaults to 0.1" in msg
+    assert "test was not given and defaults to 0.1" in msg and "{train: 0.8, val: 0.1, test: 0.1}" in msg
+    # a split written in full round-trips unchanged
+    assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
 def test_an_override_that_breaks_a_file_value_names_both(tmp_path):
     path = write(tmp_path, BASE)
     msg = refusal(path, ["data.split.val=0.5"])
@@ -605,3 +623,18 @@ def test_any_document_gives_a_config_or_a_config_error(fuzz_file, doc, sets):
     else:
         assert isinstance(cfg, Config)
         assert config_from_dict(config_to_dict(cfg)) == cfg
+
+
+def test_the_schema_choices_are_the_registries():
+    """One list each: the names the schema takes are those activations.py, losses.py and network.py define."""
+    from nettrain.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+    from nettrain.losses import LOSSES
+    from nettrain.network import INIT_SCHEMES
+
+    schema = json_schema()
+    model = schema["$defs"]["ModelConfig"]["properties"]
+    assert model["activation"]["enum"] == list(HIDDEN_ACTIVATIONS) == ["sigmoid", "tanh", "relu", "identity"]
+    assert model["output_activation"]["enum"] == list(ACTIVATIONS)
+    assert schema["properties"]["loss"]["enum"] == list(LOSSES)
+    scheme = schema["$defs"]["InitConfig"]["properties"]["scheme"]
+    assert [c for c in scheme["anyOf"] if "enum" in c][0]["enum"] == list(INIT_SCHEMES)

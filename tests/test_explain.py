@@ -49,6 +49,7 @@ def test_worked_example_by_hand():
     # z⁽³⁾ = 1·5 − 2·2 + 0.5 = 1.5; δ⁽³⁾ = −(y − a)·f′ = −(1 − 1.5)·1 = 0.5
     assert L3["z"] == [1.5] and L3["delta"] == [0.5]
     assert L3["output_delta"]["form"] == "-(y - a) f'(z)" and L3["output_delta"]["minus_y_minus_a"] == [0.5]
+    assert L3["output_delta"]["y"] == [1.0] and L3["output_delta"]["a"] == [1.5]
     # terms Wⱼᵢ⁽²⁾δⱼ⁽³⁾ (one j): [1·0.5, −2·0.5]; δ⁽²⁾ = [0.5, −1]·f′ = [0.5, −1]
     assert L2["delta_terms"] == [[0.5], [-1.0]] and L2["delta"] == [0.5, -1.0]
     # ∂/∂W⁽²⁾ = δ⁽³⁾a⁽²⁾ᵀ = 0.5·[5, 2] = [[2.5, 1]];  ∂/∂W⁽¹⁾ = δ⁽²⁾xᵀ = [[0.5, 1], [−1, −2]]
@@ -106,6 +107,44 @@ def test_xor_text_walkthrough():
         assert part in text, part
 
 
+def test_the_output_error_writes_out_minus_y_minus_a_in_numbers():
+    """δ₁⁽³⁾ = −(y₁ − a₁)·f′(z₁) = −(1 − 0.5733)·0.2446 = (−0.4267)×0.2446: the ½ has cancelled the 2."""
+    data = json.loads(run("explain", XOR, "--example", 1, "--set", "loss=squared_error", "--json").stdout)
+    L3 = data["layers"][-1]
+    a, fp, d = L3["a"][0], L3["fprime"][0], L3["delta"][0]
+    text = run("explain", XOR, "--example", 1, "--set", "loss=squared_error").stdout
+    assert (f"δ₁⁽³⁾ = −(y₁ − a₁)·f′(z₁) = −(1 − {a:.4g})·{fp:.4g} = ({-(1 - a):.4g})×{fp:.4g} = {d:.4g}"
+            in text), text
+
+
+def test_every_row_a_summary_leaves_out_is_counted_where_it_is_left_out():
+    """XOR's W⁽¹⁾ is 3×2: the batch table shows 4 of its 6 entries and 2 of 3 biases, and says so."""
+    text = run("explain", XOR, "--example", 1).stdout
+    assert "… 3 more rows (W⁽¹⁾ 2, b⁽¹⁾ 1); --layer 1 shows all" in text
+    assert "more rows (W⁽²⁾" not in text  # W⁽²⁾ (1×3) and b⁽²⁾ are shown whole
+    assert "more rows" not in run("explain", XOR, "--example", 1, "--layer", 1).stdout
+
+
+def test_a_folded_sum_is_labelled():
+    """δ of a hidden unit fed by 7 units: 4 terms written out, the other 3 summed and labelled as such."""
+    from rich.console import Console
+
+    from nettrain.render import explain as render
+
+    rng = np.random.default_rng(2)
+    arch = Architecture((3, 4, 7), "tanh", "softmax", "squared_error")
+    params = network.init_params(arch.layers, "normal", rng, std=0.5)
+    x, y = rng.normal(size=(3, 2)), np.eye(7)[:, [1, 4]]
+    res = {"data": "two examples", "weights": "random", **ex.explain(arch, params, x, y, 0)}
+    console = Console(record=True, width=1000, highlight=False)
+    render.render(console, res, None)
+    text = console.export_text()
+    terms = res["layers"][1]["delta_terms"][0]  # Wⱼ₁δⱼ over the 7 units j
+    rest = sum(sorted(terms, key=abs)[:3])  # the 3 smallest in magnitude are folded
+    assert "+ 3 more)·f′(z₁⁽²⁾)" in text and f"+ [the 3 more: {rest:.4g}])" in text
+    assert text.count("[the 3 more: ") == 4 + 7  # 4 hidden units; 7 output units' Jacobian sums (4 of 7 terms)
+
+
 # ----------------------------------------------------------------------------- every loss/output form
 
 
@@ -131,6 +170,11 @@ def test_every_term_against_backprop_for_every_loss_output_pair(loss, out):
     if out == "softmax":
         expected_form = "softmax jacobian" if loss == "squared_error" else "a sum(y) - y"
     assert layers[-1]["output_delta"]["form"] == expected_form
+    # the output δ is the loss's own definition (losses.py), the one the fused training kernels are tested against
+    z_out, a_out = arr(layers[-1]["z"])[:, None], arr(layers[-1]["a"])[:, None]
+    reference = np.empty_like(z_out)
+    arch.loss_fn.delta(z_out, a_out, y[:, [i]], arch.f_out, reference)
+    assert layers[-1]["delta"] == reference[:, 0].tolist()
     for L in layers[:-1]:
         l = L["l"]
         np.testing.assert_allclose(arr(L["dW_example"]), g.W[l], rtol=1e-12, atol=1e-15)

@@ -34,6 +34,9 @@ from nettrain import checkpoint as ckpt
 from nettrain import runs
 from nettrain.cli import app
 
+# Fault and hostile-input tests: `pytest -m "not robustness"` leaves them out of the inner loop.
+pytestmark = pytest.mark.robustness
+
 ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 runner = CliRunner()

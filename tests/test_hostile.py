@@ -33,6 +33,9 @@ from typer.testing import CliRunner
 from nettrain.cli import app
 from .fuzzing import key_paths, mutate
 
+# Fault and hostile-input tests: `pytest -m "not robustness"` leaves them out of the inner loop.
+pytestmark = pytest.mark.robustness
+
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ("xor.csv", "iris.csv", "diabetes.csv")
 runner = CliRunner()

@@ -54,3 +54,15 @@ def test_gradcheck_passes_on_every_shipped_config(name):
     assert blocks == {"W1", "b1", "W2", "b2"}
     stages = [s["stage"] for s in case["stages"]]
     assert stages == (["data"] if name == "xor" else ["data", "reg", "both"])  # xor has λ = 0
+
+
+def test_fault_and_hostile_input_tests_are_marked_robustness():
+    """`pytest -m "not robustness"` is the fast inner loop; plain `pytest` (CI) still runs them."""
+    from . import test_faults, test_hostile
+
+    for module in (test_faults, test_hostile):
+        assert module.pytestmark.name == "robustness", module.__name__
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"robustness: ' in pyproject  # registered
+    addopts = [line for line in pyproject.splitlines() if line.startswith("addopts")]
+    assert addopts == ['addopts = "-q"']  # nothing deselected by default

@@ -43,4 +43,34 @@ def test_readme_commands_run_as_written(tmp_path):
         res = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, (cmd, res.stderr)
     assert (tmp_path / "runs" / "digits" / "last.npz").exists()
-    assert (tmp_path / "predictions.csv").read_text().startswith("label,p_0,")
+    assert (tmp_path / "runs" / "digits" / "predictions.csv").read_text().startswith("label,p_0,")
+
+
+def test_the_config_block_says_what_configs_digits_yaml_says():
+    """The README's config block is digits.yaml with every default written in: each key the file
+    sets has the file's value there."""
+    import yaml
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## The config\n\n```yaml\n(.*?)```", text, flags=re.S).group(1)
+    shown = yaml.safe_load(block)
+    shipped = yaml.safe_load((ROOT / "configs" / "digits.yaml").read_text(encoding="utf-8"))
+
+    def walk(file_part, readme_part, path):
+        for key, value in file_part.items():
+            assert key in readme_part, f"{path}{key}"
+            if isinstance(value, dict):
+                walk(value, readme_part[key], f"{path}{key}.")
+            else:
+                assert readme_part[key] == value, f"{path}{key}: README {readme_part[key]!r}, digits.yaml {value!r}"
+
+    walk(shipped, shown, "")
+
+
+def test_readme_writes_its_predictions_where_git_ignores_them():
+    """A file the README's commands write is under runs/ (ignored by .gitignore), not beside the sources."""
+    for cmd in readme_commands():
+        if "--out" in cmd.split():
+            out = cmd.split()[cmd.split().index("--out") + 1]
+            assert out.startswith("runs/"), cmd
+    assert "runs/" in (ROOT / ".gitignore").read_text().splitlines()
