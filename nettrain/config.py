@@ -284,6 +284,11 @@ class Config(BaseModel):
         return self.model_dump() == other.model_dump()
 
     @property
+    def source(self) -> str:
+        """How errors name where this config came from: its file as given, or e.g. 'config dict'."""
+        return self._source
+
+    @property
     def source_path(self) -> Optional[Path]:
         """The config file this was loaded from (absolute), or None when not loaded from a file."""
         return self._source_path
