@@ -36,15 +36,10 @@ if TYPE_CHECKING:  # config.py (pydantic) is imported only when a config is read
 import numpy as np
 
 from . import gradcheck, network
-from .errors import NettrainError
+from .errors import UsageError
 from .network import Architecture, Params
 
-
-class UsageError(NettrainError):
-    """An option out of range for the network or data it applies to (--example, --layer)."""
-
-    exit_code = 2
-    kind = "usage error"
+__all__ = ["UsageError", "explain", "output_delta", "load", "report", "for_json", "check_layer", "Source"]
 
 
 OUTPUT_FORMS = {

@@ -24,18 +24,11 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from .errors import NettrainError, RunIOError
+from .errors import MissingExtra, RunIOError
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 FORMATS = (".png", ".svg")
 REQUIRED = ("epoch", "cost", "data_cost", "reg_cost")
-
-
-class MissingExtra(NettrainError):
-    """An optional dependency (an extra of the package) is not installed."""
-
-    exit_code = 1
-    kind = "missing dependency"
 
 
 def log_scale_helps(values: Iterable[Optional[float]]) -> bool:
