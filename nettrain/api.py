@@ -86,6 +86,16 @@ class Model:
     def __init__(self, loaded: runs.Loaded) -> None:
         self._loaded = loaded
 
+    # Pickled as data: the Architecture holds the registries' functions (some are lambdas), so it is
+    # rebuilt from the config, as load_trained builds it.
+    def __getstate__(self) -> dict:
+        ld = self._loaded
+        return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta}
+
+    def __setstate__(self, state: dict) -> None:
+        self._loaded = runs.Loaded(state["path"], state["cfg"], state["cfg"].architecture(), state["params"],
+                                   state["prep"], state["meta"])
+
     def __repr__(self) -> str:
         arch = self._loaded.arch
         return (f"Model({'-'.join(map(str, arch.layers))} {arch.activation}→{arch.output_activation}, "
