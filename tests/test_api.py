@@ -239,6 +239,13 @@ def test_gradcheck_returns_what_gradcheck_json_prints(proj):
         nettrain.gradcheck("configs/iris.yaml", sample=0)
 
 
+def test_gradcheck_without_a_config_is_the_built_in_suite():
+    res = cli("gradcheck", "--json")
+    assert res.exit_code == 0, res.output
+    got = nettrain.gradcheck()
+    assert _json_safe(got) == json.loads(res.stdout) and got["passed"] and len(got["cases"]) > 100
+
+
 @pytest.mark.parametrize("layer", [None, 2])
 def test_explain_returns_what_explain_json_prints(proj, layer):
     args = ["explain", "configs/xor.yaml", "--example", "3", "--json"] + (["--layer", str(layer)] if layer else [])
