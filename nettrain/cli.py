@@ -168,39 +168,15 @@ def gradcheck(
                nettrain gradcheck configs/xor.yaml --json
                nettrain gradcheck configs/digits.yaml --entries 0
     """
-    from . import gradcheck as gc
+    from . import runs
 
-    g_self, rel_self = gc.self_test()
-    self_ok = rel_self < gc.GOOD
-    if config is None:
-        cases = list(gc.builtin_cases())
-        with _progress(len(cases), "checking gradients", disable=json_out) as advance:
-            results = gc.run_cases(cases, richardson=not plain, progress=lambda _: advance())
-    else:
-        from . import runs
-
-        with _progress(None, "checking gradients, block by block", disable=json_out) as step:
-            results = [runs.gradcheck_config(config, set_, sample=sample, richardson=not plain,
-                                             max_entries=entries or None, progress=step)]
-    ok = self_ok and all(p for _, _, p in results)
+    label = "checking gradients" if config is None else "checking gradients, block by block"
+    with _progress(None, label, disable=json_out) as step:
+        run = runs.gradcheck_run(config, set_, sample=sample, richardson=not plain, max_entries=entries or None,
+                                 progress=step)
+    g_self, rel_self, results, ok = run.g_self, run.rel_self, run.results, run.passed
     if json_out:
-        print_json(
-            {
-                "passed": ok,
-                "epsilon": gc.EPSILON,
-                "richardson": not plain,
-                "self_test": {
-                    "function": "h(x) = x1^2 + 3*x1*x2 at (2, 88)",
-                    "numerical": g_self.tolist(),
-                    "exact": [268.0, 6.0],
-                    "rel_diff": rel_self,
-                    "passed": self_ok,
-                },
-                "cases": [
-                    {"case": c.name, "passed": p, "stages": gc.results_to_dict(r)} for c, r, p in results
-                ],
-            }
-        )
+        print_json(run.to_dict())
     else:
         out.print(
             f"differentiator self-test on h(x) = x₁² + 3x₁x₂ at (2, 88): numerical "
@@ -526,14 +502,9 @@ def explain(
     """
     from . import explain as ex
 
-    src = ex.load(target, set_)
-    ex.check_layer(src.arch, layer)
-    res = ex.explain(src.arch, src.params, src.x, src.y, example, src.lam, max_entries=entries or None, full_layer=layer)
-    res = {"source": str(target), "weights": src.weights, "data": src.data, **res}
+    src, res = ex.report(target, example, layer, set_, max_entries=entries or None)
     if json_out:
-        if layer is not None:
-            res["layers"] = [L for L in res["layers"] if L["l"] == layer]
-        print_json(res)
+        print_json(ex.for_json(res, layer))
         return
     from .render import explain as render_explain
 

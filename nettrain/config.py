@@ -2,8 +2,10 @@
 
 One home for every setting a run takes. A config file is read (at most 1 MiB, UTF-8), parsed
 by a safe YAML loader that records the line of every key and refuses duplicate keys, anchors,
-aliases and non-standard tags; `--set dotted.key=value` overrides are applied; then a strict
-pydantic schema validates the result. Every problem becomes a `ConfigError` with one line:
+aliases and non-standard tags; `--set dotted.key=value` overrides are applied (or, from Python,
+a mapping {"dotted.key": value}, applied the same way); then a strict pydantic schema validates
+the result — a config built as a dict in Python too. Every problem becomes a `ConfigError` with
+one line:
 
     configs/iris.yaml:7: train.learning_rate: must be greater than 0 (got -0.1)
 
@@ -16,11 +18,12 @@ are resolved but never opened here; data.py and checkpoint.py report missing fil
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
 from pathlib import Path, PurePath
-from typing import Annotated, Any, Literal, Optional, Sequence
+from typing import Annotated, Any, Literal, Mapping, Optional, Sequence, Union
 
 import yaml
 from pydantic import (
@@ -323,7 +326,7 @@ class Config(BaseModel):
     _source: str = PrivateAttr("<python>")
     _source_path: Optional[Path] = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)  # dotted key → line number in the file
-    _overrides: dict = PrivateAttr(default_factory=dict)  # dotted key → "--set key=value" text
+    _overrides: dict = PrivateAttr(default_factory=dict)  # dotted key → "--set key=value" (how errors name it)
 
     @field_validator("name")
     @classmethod
@@ -350,6 +353,11 @@ class Config(BaseModel):
         if not isinstance(other, Config):
             return NotImplemented
         return self.model_dump() == other.model_dump()
+
+    @property
+    def source(self) -> str:
+        """How errors name where this config came from: its file as given, or e.g. 'config dict'."""
+        return self._source
 
     @property
     def source_path(self) -> Optional[Path]:
@@ -570,7 +578,7 @@ class _Locator:
         for key in reversed(list(self.overrides)):  # the latest override wins
             own = _split_key(key)
             if path[: len(own)] == own:
-                return f"--set {self.overrides[key]}", path == own
+                return self.overrides[key], path == own
         loc = self.source
         for n in range(len(path), -1, -1):
             if _dotted(path[:n]) in self.lines:
@@ -578,7 +586,7 @@ class _Locator:
                 break
         inside = [raw for key, raw in self.overrides.items() if _split_key(key)[: len(path)] == path]
         if inside and mention_inside:
-            loc += f" (with --set {inside[-1]})"
+            loc += f" (with {inside[-1]})"
         return loc, False
 
     def error(self, path: Sequence[Any], message: str) -> ConfigError:
@@ -726,15 +734,15 @@ def _paths_from_cwd(key: str, value: Any) -> Any:
 
 
 def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str], item: str) -> None:
+    """Apply one `--set KEY=VALUE` text: the value is read as YAML (a path from the working directory)."""
     raw = _one_line(str(item))
     shown = raw if len(raw) <= 100 else raw[:99] + "…"
     if "=" not in raw:
         raise ConfigError(f"--set {shown}: expected KEY=VALUE, e.g. --set train.learning_rate=0.01")
     key, _, text = str(item).partition("=")
     key = key.strip()
-    parts = key.split(".")
-    if not key or any(not p.strip() or p != p.strip() for p in parts):
-        raise ConfigError(f"--set {shown}: the key must be a dotted path such as train.learning_rate")
+    label = f"--set {shown}"
+    _check_key(key, label)
     if key in _TEXT_KEYS and len(text) == 1:
         value: Any = text  # --set data.delimiter=, (or | or #): the character itself, which YAML would misread
     else:
@@ -742,15 +750,51 @@ def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str]
             value, _ = _parse_yaml(text)
         except _YamlProblem as p:
             if key not in _TEXT_KEYS:
-                raise ConfigError(_one_line(f"--set {shown}: cannot read the value: {p.message}")) from None
+                raise ConfigError(_one_line(f"{label}: cannot read the value: {p.message}")) from None
             value = text  # as typed, for the schema to judge
+    _set_key(data, lines, overrides, key, value, label)
+
+
+def _apply_value(data: dict, lines: dict[str, int], overrides: dict[str, str], key: Any, value: Any) -> None:
+    """Apply one override given in Python, {"train.epochs": 300}: as --set train.epochs=300 applies it,
+    with the value taken as it is instead of read from text. Errors name it as `overrides[...]`."""
+    shown = _short_repr(value, 60)
+    label = f"overrides[{_short_repr(key, 60)}]={shown}"
+    if not isinstance(key, str):
+        raise ConfigError(f"{label}: an override's key must be a dotted path as text, such as 'train.learning_rate'")
+    _check_key(key, label)
+    _set_key(data, lines, overrides, key, _plain(copy.deepcopy(value)), label)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays (np.int64(300), np.float64(1e-3), as a notebook produces them) as the Python
+    numbers and lists the strict schema takes; lists, tuples and mappings walked; anything else as it is."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
+        return value.tolist()  # a numpy scalar → int/float/bool; an array → nested lists
+    return value
+
+
+def _check_key(key: str, label: str) -> None:
+    parts = key.split(".")
+    if not key or any(not p.strip() or p != p.strip() for p in parts):
+        raise ConfigError(f"{label}: the key must be a dotted path such as train.learning_rate")
+
+
+def _set_key(data: dict, lines: dict[str, int], overrides: dict[str, str], key: str, value: Any, label: str) -> None:
+    """Set data's dotted `key` to `value` (creating missing mappings on the way); `label` is how errors
+    name the override afterwards (`--set train.epochs=300`)."""
+    parts = key.split(".")
     node: Any = data
     for i, seg in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not (seg.isdigit() and int(seg) < len(node)):
                 raise ConfigError(
-                    f"--set {shown}: {'.'.join(parts[:i])} is a list of {len(node)} items; "
+                    f"{label}: {'.'.join(parts[:i])} is a list of {len(node)} items; "
                     f"{seg!r} is not an index from 0 to {len(node) - 1}"
                 )
             seg_key: Any = int(seg)
@@ -760,7 +804,7 @@ def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str]
                 node[seg] = {}  # an intermediate mapping the file did not have
         else:
             raise ConfigError(
-                f"--set {shown}: {'.'.join(parts[:i])} is {_short_repr(node)}, not a mapping, so it has no key {seg!r}"
+                f"{label}: {'.'.join(parts[:i])} is {_short_repr(node)}, not a mapping, so it has no key {seg!r}"
             )
         if last:
             node[seg_key] = _paths_from_cwd(key, value)
@@ -769,7 +813,7 @@ def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str]
     for k in [k for k in lines if k == key or k.startswith(key + ".")]:
         del lines[k]  # the file's lines no longer describe these keys
     overrides.pop(key, None)
-    overrides[key] = shown
+    overrides[key] = label
 
 
 def _check_memory(cfg: Config, locator: _Locator) -> None:
@@ -825,11 +869,27 @@ def _validate(
     return cfg
 
 
-def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
-    """Read, parse, override and validate a config file; every problem is one ConfigError line."""
+Overrides = Union[Sequence[str], Mapping[str, Any]]
+"""`--set` texts ["train.epochs=300"], or a mapping of dotted keys to Python values {"train.epochs": 300}."""
+
+
+def _apply_overrides(data: dict, lines: dict[str, int], overrides: Overrides) -> dict[str, str]:
+    """Apply overrides in order to data (changed in place); returns dotted key → how errors name it."""
+    applied: dict[str, str] = {}
+    if isinstance(overrides, Mapping):
+        for key, value in overrides.items():
+            _apply_value(data, lines, applied, key, value)
+    else:
+        for item in [overrides] if isinstance(overrides, str) else overrides:
+            _apply_override(data, lines, applied, item)
+    return applied
+
+
+def load_config(path: str | Path, overrides: Overrides = ()) -> Config:
+    """Read, parse, override and validate a config file; every problem is one ConfigError line.
+
+    overrides: `--set` texts, or a mapping of dotted keys to values applied the same way."""
     label = str(path)
-    if isinstance(overrides, str):
-        overrides = [overrides]
     text = _read_text(Path(path), label)
     try:
         data, lines = _parse_yaml(text)
@@ -843,16 +903,20 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
             f"{label}:{lines.get('', 1)}: the top level must be a mapping of keys such as 'data:' and 'model:' "
             f"(got {kind})"
         )
-    applied: dict[str, str] = {}
-    for item in overrides:
-        _apply_override(data, lines, applied, item)
+    applied = _apply_overrides(data, lines, overrides)
     absolute = Path(os.path.abspath(path))
     return _validate(data, source=label, lines=lines, overrides=applied, base_dir=absolute.parent, source_path=absolute)
 
 
-def config_from_dict(d: dict, source: str = "<checkpoint>") -> Config:
-    """Validate a config held as a dict (e.g. stored in a checkpoint); relative paths use the cwd."""
-    return _validate(d, source=source, lines={}, overrides={}, base_dir=None, source_path=None)
+def config_from_dict(d: Any, source: str = "<checkpoint>", overrides: Overrides = ()) -> Config:
+    """Validate a config held as a dict (stored in a checkpoint, or built in Python), after overrides
+    (as load_config applies them; d itself is not changed). Relative paths are read from the current
+    folder. Errors name `source` and the dotted key: `config dict: train.learning_rate: must be …`."""
+    if not isinstance(d, Mapping):  # refused by the schema with the usual message
+        return _validate(d, source=source, lines={}, overrides={}, base_dir=None, source_path=None)
+    data = _plain(copy.deepcopy(dict(d)))
+    applied = _apply_overrides(data, {}, overrides)
+    return _validate(data, source=source, lines={}, overrides=applied, base_dir=None, source_path=None)
 
 
 def config_to_dict(cfg: Config) -> dict:

@@ -5,6 +5,7 @@ per example, X of shape (m, n), as files hold it; the trainer transposes once to
 one-column-per-example layout.
 
     read_table(path)            a file as read: Table(X, y, names) — or DataError, one line
+    as_rows(X)                  rows given in Python (arrays, lists), checked as a file's rows are
     split_indices(m, ...)       seeded shuffle into train / val / test index arrays
     prepare(table, ...)         split, standardise with train statistics, encode targets
     Preprocessing               what it takes to treat new data exactly as the training data:
@@ -590,6 +591,26 @@ def _check_finite(path: Path, A: np.ndarray, what: str) -> None:
         if bad.size:
             i, j = int(bad[0][0]) + start, int(bad[0][1])
             raise _error(f"{path}: {what}[{i}, {j}] is {A[i, j]}: the data must be finite (no NaN or infinity)")
+
+
+def as_rows(X: Any, what: str = "X") -> np.ndarray:
+    """Examples given in Python (a numpy array, nested lists, a DataFrame) as float64 rows (m, n), checked
+    as a file's are: 2-D, numbers, at least one row and one column, finite. One-line DataError naming
+    `what` otherwise."""
+    try:
+        A = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise _error(f"{what} must be numbers, one row per example ({_first_line(exc)})") from None
+    if A.ndim != 2:
+        hint = ": for one example write X.reshape(1, -1), for one feature X.reshape(-1, 1)" if A.ndim == 1 else ""
+        raise _error(f"{what} must be 2-D, one row per example (got shape {A.shape}){hint}")
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        raise _error(f"{what} has no {'rows' if A.shape[0] == 0 else 'columns'} (shape {A.shape})")
+    bad = np.argwhere(~np.isfinite(A))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise _error(f"{what}[{i}, {j}] is {A[i, j]}: the data must be finite (no NaN or infinity)")
+    return A
 
 
 def _first_line(exc: BaseException) -> str:

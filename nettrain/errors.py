@@ -14,6 +14,22 @@ class NettrainError(Exception):
     kind = "error"
 
 
+class UsageError(NettrainError):
+    """An option or argument that does not apply to the network or data it is given (--example, --layer out
+    of range; predict_proba of a regression)."""
+
+    exit_code = 2
+    kind = "usage error"
+
+
+class MissingExtra(NettrainError, ImportError):
+    """An optional dependency (an extra of the package) is not installed. Also an ImportError, which is
+    what code that imports an optional part of nettrain expects to catch."""
+
+    exit_code = 1
+    kind = "missing dependency"
+
+
 class ModelError(NettrainError):
     """An architecture that cannot be built (unknown activation, loss/output pair not allowed)."""
 

@@ -20,20 +20,27 @@ use W⁽ˡ⁾, the weights *leaving* layer l), and the gradient of W⁽ˡ⁾, b�
 lists indexed from 0; the tutorial (and the text output) numbers units from 1.
 
 `load(target)` is the thin glue that finds the weights and the train split for a config, a
-checkpoint or a run folder (through runs.py); everything else here is numpy and nettrain's math.
+checkpoint or a run folder (through runs.py), and `report(target, …)` the dict `nettrain explain
+--json` prints; everything else here is numpy and nettrain's math.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:  # config.py (pydantic) is imported only when a config is read
+    from .config import Config, Overrides
 
 import numpy as np
 
 from . import gradcheck, network
 from .errors import UsageError
 from .network import Architecture, Params
+
+__all__ = ["UsageError", "explain", "output_delta", "load", "report", "for_json", "check_layer", "Source"]
+
 
 OUTPUT_FORMS = {
     # (loss, output activation or "elementwise") → (form, equation): how the text writes δ⁽ⁿˡ⁾ out
@@ -216,22 +223,25 @@ class Source:
     data: str
 
 
-def load(target: Path, overrides: Sequence[str] = ()) -> Source:
+def load(target: "Path | Config", overrides: "Overrides" = ()) -> Source:
     """A config (its initial weights, after --set overrides), or a checkpoint / run folder (its trained
-    weights), with its train split."""
+    weights), with its train split. target: a path, or a validated Config (overrides already applied)."""
     from . import config as config_mod
     from . import runs
 
-    target = Path(target)
-    if target.is_dir() or target.suffix == ".npz":
-        if overrides:
-            raise UsageError(f"--set applies to a config, not to the trained network in {target}")
-        loaded = runs.load_trained(target)
-        cfg, params = loaded.cfg, loaded.params
-        weights = f"checkpoint {loaded.path}, epoch {loaded.meta.get('epoch')}"
+    if isinstance(target, config_mod.Config):
+        cfg, params = target, None
     else:
-        cfg = config_mod.load_config(target, overrides)
-        params = None
+        target = Path(target)
+        if target.is_dir() or target.suffix == ".npz":
+            if overrides:
+                raise UsageError(f"--set applies to a config, not to the trained network in {target}")
+            loaded = runs.load_trained(target)
+            cfg, params = loaded.cfg, loaded.params
+            weights = f"checkpoint {loaded.path}, epoch {loaded.meta.get('epoch')}"
+        else:
+            cfg, params = config_mod.load_config(target, overrides), None
+    if params is None:
         weights = f"initial weights ({_init_text(cfg)})"
     problem = runs.load_problem(cfg)
     if params is None:
@@ -239,6 +249,26 @@ def load(target: Path, overrides: Sequence[str] = ()) -> Source:
     x, y = problem.columns("train")
     return Source(problem.arch, params, x, y, cfg.train.weight_decay, weights,
                   f"train split of {cfg.data.path} ({x.shape[1]} examples)")
+
+
+def report(target: "Path | Config", example: int = 0, layer: Optional[int] = None, overrides: "Overrides" = (),
+           max_entries: Optional[int] = None) -> tuple[Source, dict]:
+    """`nettrain explain`'s findings: the Source, and explain()'s dict headed by where the network, its
+    weights and its data came from (every layer: for_json keeps the one --layer names)."""
+    src = load(target, overrides)
+    check_layer(src.arch, layer)
+    res = explain(src.arch, src.params, src.x, src.y, example, src.lam, max_entries=max_entries, full_layer=layer)
+    from .config import Config
+
+    source = target.source if isinstance(target, Config) else str(target)
+    return src, {"source": source, "weights": src.weights, "data": src.data, **res}
+
+
+def for_json(res: dict, layer: Optional[int] = None) -> dict:
+    """What `nettrain explain --json` prints: report()'s dict, with layer l alone when --layer l is given."""
+    if layer is None:
+        return res
+    return {**res, "layers": [L for L in res["layers"] if L["l"] == layer]}
 
 
 def _init_text(cfg) -> str:

@@ -1,4 +1,4 @@
-"""The run folder, and one plain function per command: fit, evaluate, predict, gradcheck_config.
+"""The run folder, and one plain function per command: fit, evaluate_run, predict_rows, gradcheck_run.
 
     runs/<name>/
         config.yaml               the resolved config (every default filled in)
@@ -27,7 +27,7 @@ import time
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -642,6 +642,14 @@ def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str]
     the result's `split` names the split used (None when `data` is a file)."""
     loaded = load_trained(target)
     X, Y, where, used, note = _data_for(loaded, data, split)
+    return evaluate_rows(loaded, X, Y, where, used, note)
+
+
+def evaluate_rows(loaded: Loaded, X: np.ndarray, Y: np.ndarray, where: str, used: Optional[str] = None,
+                  note: Optional[str] = None) -> dict:
+    """What `nettrain eval --json` prints, for rows X (m, n) already preprocessed and targets Y (m, k)
+    encoded (Preprocessing.transform_x, encode_y); `where` says where they came from, `used` which split
+    of the run's data (None: a file), `note` anything the output should say about that choice."""
     cfg = loaded.cfg
     x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
     metrics = SplitMetrics(loaded.arch, x, y, cfg.train.weight_decay, cfg.data.task, loaded.prep.labels,
@@ -650,19 +658,29 @@ def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str]
             "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **metrics(loaded.params)}
 
 
+def network_outputs(loaded: Loaded, X: np.ndarray, path: Optional[Path] = None) -> np.ndarray:
+    """h(x) of the trained network for rows X (m, n) as the data file holds them (standardised here with
+    the run's statistics): (m, s_nl), float64. path: the file X was read from, for error messages."""
+    X = loaded.prep.transform_x(X, loaded.params.W[1].dtype, path)
+    return network.predict(loaded.arch, loaded.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
+
+
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """One column per label: a softmax output as it is; one sigmoid unit h as P(labels[0]) = 1 − h,
+    P(labels[1]) = h."""
+    return np.hstack([1.0 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
+
+
 def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:
     """Header and rows of predictions: label and per-class probabilities, or the regression outputs."""
     loaded = load_trained(target)
     cfg, prep = loaded.cfg, loaded.prep
     table = _read_like_training(cfg, Path(data), require_target=False)
-    X = prep.transform_x(table.X, loaded.params.W[1].dtype, data)
-    outputs = network.predict(loaded.arch, loaded.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
+    outputs = network_outputs(loaded, table.X, data)
     if cfg.data.task == "classification":
         labels = prep.decode(outputs)
-        if outputs.shape[1] == 1:  # one sigmoid unit: P(labels[1]) = h, P(labels[0]) = 1 − h
-            outputs = np.hstack([1.0 - outputs, outputs])
         header = ["label"] + [f"p_{lab}" for lab in prep.labels]
-        rows = [[lab] + [repr(float(v)) for v in o] for lab, o in zip(labels.tolist(), outputs)]
+        rows = [[lab] + [repr(float(v)) for v in o] for lab, o in zip(labels.tolist(), class_probabilities(outputs))]
     else:
         header = list(prep.target_names)
         rows = [[repr(float(v)) for v in o] for o in outputs]
@@ -685,18 +703,76 @@ def write_predictions(path: Path, text: str) -> None:
 
 
 def gradcheck_config(
-    config_path: Path, overrides: Sequence[str] = (), sample: int = 20, richardson: bool = True,
+    config_path: "Path | Config", overrides: config_mod.Overrides = (), sample: int = 20, richardson: bool = True,
     max_entries: Optional[int] = None, progress: Optional[Any] = None,
 ) -> tuple[gc.Case, list[gc.StageResult], bool]:
     """Check the config's network, at its initial weights, on the first `sample` training examples
-    (max_entries, progress: as gradcheck.check)."""
-    cfg = config_mod.load_config(config_path, overrides)
+    (max_entries, progress: as gradcheck.check). config_path: a config file (with `overrides`), or a
+    validated Config."""
+    if isinstance(config_path, Config):
+        cfg, label = config_path, config_path.source
+    else:
+        cfg, label = config_mod.load_config(config_path, overrides), str(config_path)
     problem = load_problem(cfg)
     x, y = problem.columns("train")
     x, y = x[:, :sample].astype(np.float64), y[:, :sample].astype(np.float64)
     params = initial_params(cfg, problem.arch, np.float64)
     lam = cfg.train.weight_decay
-    case = gc.Case(f"{config_path} ({x.shape[1]} examples, λ={lam:g})", problem.arch, lam, x, y, params)
+    case = gc.Case(f"{label} ({x.shape[1]} examples, λ={lam:g})", problem.arch, lam, x, y, params)
     results = gc.check(problem.arch, params, x, y, lam, case.name, richardson=richardson, max_entries=max_entries,
                        progress=progress)
     return case, results, gc.passed(results, case.kinks)
+
+
+@dataclass
+class GradcheckRun:
+    """`nettrain gradcheck`'s findings: the differentiator's self-test, then (case, stage results, passed)
+    for the built-in suite's cases or for one config."""
+
+    g_self: np.ndarray
+    rel_self: float
+    results: list[tuple[gc.Case, list[gc.StageResult], bool]]
+    richardson: bool
+
+    @property
+    def self_ok(self) -> bool:
+        return self.rel_self < gc.GOOD
+
+    @property
+    def passed(self) -> bool:
+        return self.self_ok and all(p for _, _, p in self.results)
+
+    def to_dict(self) -> dict:
+        """What `nettrain gradcheck --json` prints (the CLI writes a non-finite number as null)."""
+        return {
+            "passed": self.passed,
+            "epsilon": gc.EPSILON,
+            "richardson": self.richardson,
+            "self_test": {
+                "function": "h(x) = x1^2 + 3*x1*x2 at (2, 88)",
+                "numerical": self.g_self.tolist(),
+                "exact": [268.0, 6.0],
+                "rel_diff": self.rel_self,
+                "passed": self.self_ok,
+            },
+            "cases": [{"case": c.name, "passed": p, "stages": gc.results_to_dict(r)} for c, r, p in self.results],
+        }
+
+
+def gradcheck_run(
+    config: "Path | Config | None" = None, overrides: config_mod.Overrides = (), sample: int = 20,
+    richardson: bool = True, max_entries: Optional[int] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> GradcheckRun:
+    """The self-test, then the built-in suite (config None) or the config's network (gradcheck_config).
+    progress(done, total): after each case of the suite, or each block of each stage of a config."""
+    g_self, rel_self = gc.self_test()
+    if config is None:
+        cases = list(gc.builtin_cases())
+        done = iter(range(1, len(cases) + 1))
+        results = gc.run_cases(cases, richardson=richardson,
+                               progress=None if progress is None else lambda _: progress(next(done), len(cases)))
+    else:
+        results = [gradcheck_config(config, overrides, sample=sample, richardson=richardson, max_entries=max_entries,
+                                    progress=progress)]
+    return GradcheckRun(g_self, rel_self, results, richardson)

@@ -482,6 +482,49 @@ def test_an_override_that_breaks_a_file_value_names_both(tmp_path):
     assert msg.startswith(f"{path}:6 (with --set data.split.val=0.5): data.split: ") and "sum to 1" in msg
 
 
+def test_overrides_given_in_python_apply_as_set_applies_them(tmp_path, monkeypatch):
+    """{"train.epochs": 300} is --set train.epochs=300 with the value as it is (numpy numbers too)."""
+    np = pytest.importorskip("numpy")
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path / "configs", MINIMAL)
+    values = {"train.learning_rate": np.float64(0.01), "model.layers": (2, np.int64(4), 1), "log.every": np.int64(7),
+              "data.path": "other.csv", "data.split": {"train": 1.0, "val": 0.0, "test": 0.0}}
+    texts = ["train.learning_rate=0.01", "model.layers=[2, 4, 1]", "log.every=7", "data.path=other.csv",
+             "data.split={train: 1.0, val: 0.0, test: 0.0}"]
+    assert load_config(path, values) == load_config(path, texts)
+    cfg = load_config(path, values)
+    assert cfg.data.path == tmp_path / "other.csv"  # from the current folder, as --set reads it
+    assert cfg.where("log.every") == "overrides['log.every']=np.int64(7)"
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("train.learning_rate", -1, "overrides['train.learning_rate']=-1: must be greater than 0 (got -1)"),
+        ("train.learning_rat", 0.1,
+         "overrides['train.learning_rat']=0.1: unknown key 'learning_rat' in train, did you mean 'learning_rate'?"),
+        ("train..epochs", 3, "overrides['train..epochs']=3: the key must be a dotted path such as train.learning_rate"),
+        (3, 3, "overrides[3]=3: an override's key must be a dotted path as text, such as 'train.learning_rate'"),
+        ("model.layers.5", 1,
+         "overrides['model.layers.5']=1: model.layers is a list of 2 items; '5' is not an index from 0 to 1"),
+    ],
+)
+def test_python_override_refusals_name_the_override(tmp_path, key, value, expected):
+    assert refusal(write(tmp_path, MINIMAL), {key: value}) == expected
+
+
+def test_config_from_dict_takes_overrides_and_leaves_the_dict_alone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    d = {"data": {"path": "d.csv"}, "model": {"layers": [2, 1]}}
+    cfg = config_from_dict(d, "config dict", {"train.epochs": 5, "model.layers.0": 3})
+    assert cfg.train.epochs == 5 and cfg.model.layers == [3, 1] and cfg.data.path == tmp_path / "d.csv"
+    assert d == {"data": {"path": "d.csv"}, "model": {"layers": [2, 1]}}
+    with pytest.raises(ConfigError, match=r"^config dict: train.learning_rate: must be greater than 0 \(got -1\)$"):
+        config_from_dict({**d, "train": {"learning_rate": -1}}, "config dict")
+    with pytest.raises(ConfigError, match=r"^--set train.epochs=-1: must be greater than or equal to 0"):
+        config_from_dict(d, "config dict", ["train.epochs=-1"])
+
+
 def test_the_last_override_wins(tmp_path):
     cfg = load_config(write(tmp_path, MINIMAL), ["seed=1", "seed=2"])
     assert cfg.seed == 2 and cfg.where("seed") == "--set seed=2"

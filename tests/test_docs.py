@@ -1,4 +1,5 @@
-"""docs/math.md: its code runs, every function it names exists, every equation names its function.
+"""docs/math.md: its code runs, every function it names exists, every equation names its function;
+docs/notebook.py runs and prints the numbers it argues from.
 
 Each ```python block is run on its own, in a fresh namespace, with the repository root as the
 working directory (the page promises that each block runs as written when pasted alone).
@@ -97,3 +98,20 @@ def test_the_commands_the_page_cites_run():
         args[1] = str(ROOT / args[1])
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 0, (cmd, res.output)
+
+
+def test_the_notebook_runs_and_shows_what_lambda_does(tmp_path, monkeypatch, capsys):
+    """docs/notebook.py, run as a script: its run folders go to a temporary folder (here tmp_path), and
+    its table shows λ = 0 with the lower training cost and λ = 1e-3 with the lower validation cost."""
+    import runpy
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    ns = runpy.run_path(str(ROOT / "docs" / "notebook.py"), run_name="__notebook__")
+    out = capsys.readouterr().out
+    assert "J_data" in out and "lowest val J_data" in out
+    no_decay, decay = ns["runs"][0.0], ns["runs"][1e-3]
+    assert no_decay.train["data_cost"] < decay.train["data_cost"]
+    assert decay.val["data_cost"] < no_decay.val["data_cost"]
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [ns["OUT"].name]

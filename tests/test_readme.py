@@ -74,3 +74,26 @@ def test_readme_writes_its_predictions_where_git_ignores_them():
             out = cmd.split()[cmd.split().index("--out") + 1]
             assert out.startswith("runs/"), cmd
     assert "runs/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def readme_python_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def test_readme_python_runs_as_written(tmp_path, monkeypatch, capsys):
+    """The ```python blocks, in order, in one namespace, on a fresh copy of configs/ and data/; they
+    print their results and write only the run folders they name."""
+    blocks = readme_python_blocks()
+    assert len(blocks) >= 2 and any("nettrain.fit(" in b for b in blocks) and any("NetClassifier" in b for b in blocks)
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__readme__"}
+    for n, code in enumerate(blocks):
+        if "sklearn" in code:
+            __import__("pytest").importorskip("sklearn")
+        exec(compile(code, f"README.md python block {n + 1}", "exec"), namespace)
+    assert capsys.readouterr().out.count("\n") >= 8
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["configs", "data", "runs"]
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["digits-300"]

@@ -1,0 +1,285 @@
+"""The Python API: nettrain.fit, load, gradcheck and explain, for notebooks and scripts.
+
+    run = nettrain.fit("configs/digits.yaml", {"train.epochs": 300})
+    run.history["data_cost"], run.cost["reg_cost"], run.test["accuracy"]
+    model = nettrain.load("runs/digits")     # or run.model
+    model.predict(X), model.predict_proba(X), model.cost(X, y), model.evaluate(X, y), model.W[1]
+    nettrain.gradcheck("configs/xor.yaml"), nettrain.explain("configs/xor.yaml", example=0)
+
+Each function is the command of the same name without the terminal: it calls the plain function
+the CLI calls (runs.py, explain.py) and returns a Run, a Model, or the dict `--json` prints
+(a non-finite number stays a float here, where the JSON has null). A config is a path or a plain
+dict of the same schema; `overrides` are dotted keys applied as `--set` applies them, given as a
+mapping {"train.epochs": 300} or as --set texts ["train.epochs=300"]. Nothing prints unless
+fit(progress=True), which renders the CLI's live output. Errors are nettrain's own
+(NettrainError subclasses) with the messages the CLI prints.
+
+Arrays given to a Model hold one ROW per example, as a user holds them: the model applies the
+run's standardisation and transposes to the tutorial's one-column-per-example layout itself.
+
+Left out on purpose: the math (network.py), the run folder's format (runs.py), terminal rendering
+(cli.py, imported only for progress=True) and scikit-learn (sklearn.py builds on _train here).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Union
+
+import numpy as np
+
+from . import config as config_mod
+from . import data as data_mod
+from . import explain as explain_mod
+from . import plot, runs
+from .config import Config
+from .errors import ConfigError, DataError, RunIOError, UsageError
+
+ConfigLike = Union[str, os.PathLike, Mapping[str, Any], Config]
+DICT_SOURCE = "config dict"  # how errors name a config given as a dict: "config dict: train.epochs: …"
+ENTRIES = 2000  # gradcheck, explain: entries differentiated per block, as the CLI's --entries default
+COST_PARTS = ("cost", "data_cost", "reg_cost")
+
+
+def _config(config: ConfigLike, overrides: Optional[config_mod.Overrides]) -> Config:
+    """A validated Config from a path, a dict or a Config, with overrides applied (a Config takes none)."""
+    overrides = () if overrides is None else overrides
+    if isinstance(config, Config):
+        if overrides:
+            raise UsageError("overrides apply to a config file or dict, not to a validated Config: "
+                             "pass the file or the dict instead")
+        return config
+    if isinstance(config, Mapping):
+        return config_mod.config_from_dict(config, DICT_SOURCE, overrides)
+    if isinstance(config, (str, os.PathLike)):
+        return config_mod.load_config(config, overrides)
+    raise ConfigError(f"config must be a path to a YAML file or a dict of its keys (got {type(config).__name__})")
+
+
+def _cost_parts(cost: Any) -> dict:
+    """The cost parts by name, {"cost", "data_cost", "reg_cost", …}, from a mapping of them or from
+    network.Cost (J, J_data, J_reg)."""
+    if isinstance(cost, Mapping):
+        return {k: float(v) for k, v in cost.items()}
+    return {"cost": float(cost.J), "data_cost": float(cost.J_data), "reg_cost": float(cost.J_reg)}
+
+
+def _history(run_dir: Path) -> dict[str, np.ndarray]:
+    """metrics.csv by column name: epoch, cost, data_cost, reg_cost, grad_norm, … (NaN where a row left
+    a cell empty). The file is the history's one record; it is read back, never kept in parallel."""
+    return dict(plot.read_metrics(run_dir).values)
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+class Model:
+    """A trained network, as a checkpoint holds it: the weights, the config and the preprocessing.
+
+    W[l], b[l] (l = 1 … nl−1): the tutorial's W⁽ˡ⁾ (s_{l+1}, s_l) and b⁽ˡ⁾ (s_{l+1},). X is rows of
+    examples (m, n) as the data file holds them; y the labels (classification) or targets (m, k).
+    """
+
+    def __init__(self, loaded: runs.Loaded) -> None:
+        self._loaded = loaded
+
+    # Pickled as data: the Architecture holds the registries' functions (some are lambdas), so it is
+    # rebuilt from the config, as load_trained builds it.
+    def __getstate__(self) -> dict:
+        ld = self._loaded
+        return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta}
+
+    def __setstate__(self, state: dict) -> None:
+        self._loaded = runs.Loaded(state["path"], state["cfg"], state["cfg"].architecture(), state["params"],
+                                   state["prep"], state["meta"])
+
+    def __repr__(self) -> str:
+        arch = self._loaded.arch
+        return (f"Model({'-'.join(map(str, arch.layers))} {arch.activation}→{arch.output_activation}, "
+                f"{arch.loss}, epoch {self.epoch}, from {self.path})")
+
+    @property
+    def path(self) -> Path:
+        """The checkpoint the model was loaded from."""
+        return self._loaded.path
+
+    @property
+    def epoch(self) -> Optional[int]:
+        return self._loaded.meta.get("epoch")
+
+    @property
+    def task(self) -> str:
+        """classification or regression."""
+        return self._loaded.cfg.data.task
+
+    @property
+    def labels(self) -> Optional[list]:
+        """The class labels, in the order of predict_proba's columns (None for a regression)."""
+        return self._loaded.prep.labels
+
+    @property
+    def config(self) -> dict:
+        """The run's resolved config, every default filled in."""
+        return config_mod.config_to_dict(self._loaded.cfg)
+
+    @property
+    def W(self) -> dict[int, np.ndarray]:
+        return self._loaded.params.W
+
+    @property
+    def b(self) -> dict[int, np.ndarray]:
+        return self._loaded.params.b
+
+    def outputs(self, X: Any) -> np.ndarray:
+        """h(x), the output layer's activations a⁽ⁿˡ⁾, one row per example: (m, s_nl)."""
+        return runs.network_outputs(self._loaded, data_mod.as_rows(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Labels (m,) for a classification, as the training file wrote them; outputs (m, k) for a regression."""
+        h = self.outputs(X)
+        return self._loaded.prep.decode(h) if self.task == "classification" else h
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """P(label) per example and label (m, K), columns in the order of `labels`; each row sums to 1."""
+        if self.task != "classification":
+            raise UsageError("predict_proba is for a classification; this network is a regression: use predict")
+        return runs.class_probabilities(self.outputs(X))
+
+    def evaluate(self, X: Any, y: Any) -> dict:
+        """What `nettrain eval --json` prints, on these examples: cost, data_cost, reg_cost, and accuracy,
+        labels and confusion, or mse, rmse and r2."""
+        rows = data_mod.as_rows(X)
+        prep, dtype = self._loaded.prep, self._loaded.params.W[1].dtype
+        x, Y = prep.transform_x(rows, dtype), prep.encode_y(np.asarray(y), None, dtype)
+        if len(Y) != len(x):
+            raise DataError(f"X has {len(x)} rows but y has {len(Y)} targets: give one target per row")
+        return runs.evaluate_rows(self._loaded, x, Y, f"arrays ({len(x)} examples)")
+
+    def cost(self, X: Any, y: Any) -> dict:
+        """J and its parts on these examples: {"cost": J, "data_cost": J_data, "reg_cost": J_reg}."""
+        res = self.evaluate(X, y)
+        return {k: res[k] for k in COST_PARTS}
+
+
+def load(path: Union[str, os.PathLike]) -> Model:
+    """A run folder (its last.npz) or a checkpoint .npz → Model."""
+    return Model(runs.load_trained(Path(path)))
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+@dataclass
+class Run:
+    """A finished fit: where it is, its history and last cost, the metrics of each split, the model.
+
+    history: metrics.csv by column name (numpy arrays, one value per epoch, NaN where a row left a
+    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_cost, val_accuracy | val_r2].
+    cost: the parts at the last epoch, {"cost", "data_cost", "reg_cost"}. train, val, test: what
+    `nettrain eval --json` gives for each split (None for an empty split). run_dir: None when the
+    run was made in a temporary folder (the estimators of nettrain.sklearn).
+    """
+
+    run_dir: Optional[Path]
+    epoch: int
+    reason: str
+    cost: dict
+    history: dict
+    train: Optional[dict]
+    val: Optional[dict]
+    test: Optional[dict]
+    model: Model
+
+    @classmethod
+    def _from(cls, res: runs.FitResult, run_dir: Optional[Path]) -> "Run":
+        model = load(res.run_dir)
+        return cls(run_dir, res.epoch, res.reason, _cost_parts(res.cost), _history(res.run_dir),
+                   res.train, res.val, res.test, model)
+
+
+def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, out: Union[str, os.PathLike, None] = None,
+        resume: bool = False, progress: bool = False) -> Run:
+    """Train the config's network as `nettrain fit` does, leaving the same run folder (out, default
+    runs/<name>). config: a YAML file, or a dict of the same keys (relative paths read from the current
+    folder). progress: render the CLI's live output (progress bar, cost rows, summary)."""
+    cfg = _config(config, overrides)
+    if not progress:
+        res = runs.fit(cfg, (), out, resume, None)
+        return Run._from(res, res.run_dir)
+    from . import cli  # rich and typer: only for the terminal
+
+    reporter = cli.FitReporter(cli.out)
+    try:
+        res = runs.fit(cfg, (), out, resume, cli._ReporterAdapter(reporter))
+    finally:
+        reporter.stop()
+    cli.out.print(cli._summary_table(res))
+    spark = cli._sparkline_line(res.history)
+    if spark:
+        cli.out.print(spark, markup=False)
+    cli.out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}")
+    return Run._from(res, res.run_dir)
+
+
+def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLike, None] = None,
+           source: str = DICT_SOURCE) -> Run:
+    """Train a config dict on rows X (m, n) and targets y, through runs.fit: the one place the estimators
+    of nettrain.sklearn train, so that an in-memory path can replace this one alone.
+
+    The arrays are written to an .npz (X, y) that config's data.path is pointed at. Without `out`, data
+    and run live in a temporary folder removed before returning (run_dir None; the model and the history
+    are read first). With `out`, the run folder is `out` and the data is kept beside it as <out>.npz,
+    so that eval, explain and plot work on it as on any run."""
+    with tempfile.TemporaryDirectory(prefix="nettrain-") as tmp:
+        keep = out is not None
+        run_dir = Path(out) if keep else Path(tmp) / "run"
+        data_path = run_dir.parent / f"{run_dir.name}.npz" if keep else Path(tmp) / "data.npz"
+        if keep and data_path.exists():
+            raise RunIOError(f"{data_path} already exists: it would hold the training arrays of the run folder "
+                             f"{run_dir}; choose another run folder")
+        cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": str(data_path)}},
+                                          source)
+        try:
+            data_path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(data_path, X=X, y=y)
+        except OSError as e:
+            raise RunIOError(f"cannot write {data_path}: {e.strerror or e}: check the path and permissions") from None
+        try:
+            res = runs.fit(cfg, (), run_dir, False, None)
+        except BaseException:
+            if keep:
+                data_path.unlink(missing_ok=True)  # no run folder names it
+            raise
+        return Run._from(res, run_dir if keep else None)
+
+
+# ----------------------------------------------------------------------------- gradcheck, explain
+
+
+def gradcheck(config: Optional[ConfigLike] = None, overrides: Optional[config_mod.Overrides] = None,
+              sample: int = 20, entries: int = ENTRIES, richardson: bool = True) -> dict:
+    """What `nettrain gradcheck [CONFIG] --json` prints: the built-in suite (config None), or the config's
+    network at its initial weights on its first `sample` training examples, at most `entries` entries of
+    a block (0: all). "passed" says whether every block agrees."""
+    if sample < 1:
+        raise UsageError(f"sample must be at least 1 (got {sample})")
+    if entries < 0:
+        raise UsageError(f"entries must be 0 (every entry) or more (got {entries})")
+    cfg = None if config is None else _config(config, overrides)
+    return runs.gradcheck_run(cfg, sample=sample, richardson=richardson, max_entries=entries or None).to_dict()
+
+
+def explain(target: ConfigLike, example: int = 0, layer: Optional[int] = None,
+            overrides: Optional[config_mod.Overrides] = None, entries: int = ENTRIES) -> dict:
+    """What `nettrain explain TARGET --json` prints: one training example through backpropagation. target: a
+    config (file or dict; its initial weights) or a run folder / checkpoint (its trained weights)."""
+    if entries < 0:
+        raise UsageError(f"entries must be 0 (every entry) or more (got {entries})")
+    if isinstance(target, (Mapping, Config)):
+        target, overrides = _config(target, overrides), None
+    _, res = explain_mod.report(target, example, layer, () if overrides is None else overrides,
+                                max_entries=entries or None)
+    return explain_mod.for_json(res, layer)

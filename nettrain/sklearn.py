@@ -1,0 +1,326 @@
+"""scikit-learn estimators that train with nettrain's own code: NetClassifier and NetRegressor.
+
+    from nettrain.sklearn import NetClassifier
+    clf = NetClassifier(hidden_layer_sizes=(25,), learning_rate=0.5, weight_decay=1e-4, epochs=2000,
+                        random_state=0).fit(X, y)
+    clf.predict(X), clf.predict_proba(X), clf.history_["data_cost"], clf.W_[1]
+
+A constructor parameter is a config key under a scikit-learn-style name (PARAMETERS: name → dotted
+key; hidden_layer_sizes are model.layers without the input and output sizes, which the data sets;
+random_state is the seed). fit builds the config as a plain dict, the schema validates it (an error
+names the dotted key: `NetClassifier: train.learning_rate: must be greater than 0 (got -1)`), and
+nettrain.api._train trains it through runs.fit, as `nettrain fit` does: the weights equal those of
+`nettrain fit` on the equivalent config with data.split {train: 1.0} bit for bit (scikit-learn
+splits the data itself). The optimiser keys other than gd's (batch_size, momentum, beta1, beta2,
+epsilon, memory, early_stopping) go into the config only when set, so a config without them is
+today's config. Nothing is written unless run_dir is given (a run folder, kept).
+
+Standardisation stays nettrain's (standardize=True): the mean and σ of the training rows are stored
+with the weights and applied to every X given later. A classifier's labels are encoded as 0 … K−1
+in the order of classes_ (sorted, as scikit-learn orders them) before nettrain sees them.
+
+Left out on purpose: sample_weight (J_data is the plain average over the m examples), sparse
+input, partial_fit and warm_start. Needs scikit-learn: `pip install -e ".[sklearn]"`.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import DataError, MissingExtra, UsageError
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils import check_random_state
+    from sklearn.utils.metaestimators import available_if
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError:
+    raise MissingExtra('nettrain.sklearn needs scikit-learn, an optional extra: pip install -e ".[sklearn]"') from None
+
+from . import api
+
+# constructor parameter → the config key it sets (None values are left out: the schema's default applies)
+PARAMETERS = {
+    "activation": "model.activation",
+    "output_activation": "model.output_activation",
+    "init_scheme": "model.init.scheme",
+    "init_std": "model.init.std",
+    "loss": "loss",
+    "optimizer": "train.optimizer",
+    "learning_rate": "train.learning_rate",
+    "weight_decay": "train.weight_decay",
+    "epochs": "train.epochs",
+    "batch_size": "train.batch_size",
+    "momentum": "train.momentum",
+    "beta1": "train.beta1",
+    "beta2": "train.beta2",
+    "epsilon": "train.epsilon",
+    "memory": "train.memory",
+    "early_stopping": "train.early_stopping",
+    "tolerance": "train.tolerance",
+    "dtype": "train.dtype",
+    "threads": "train.threads",
+    "chunk_size": "train.chunk_size",
+    "standardize": "data.standardize",
+}
+
+
+PARAMETER_NAMES = ("hidden_layer_sizes", *PARAMETERS, "random_state", "run_dir")
+
+
+class TargetError(DataError, ValueError):
+    """A y that cannot be learnt (one class): nettrain's DataError, and the ValueError scikit-learn's
+    conventions ask an estimator to raise."""
+
+
+def _seed(random_state: Any) -> Any:
+    """The config's seed: an int random_state is the seed itself (so that random_state=0 is seed: 0);
+    None or a RandomState draws one, as scikit-learn's convention has it. Anything else is left for
+    the schema to refuse."""
+    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    if random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    return random_state
+
+
+class _NetEstimator(BaseEstimator):
+    """What both estimators share: the parameters, the config they make, training, the fitted arrays.
+
+    Fitted: model_ (nettrain.api.Model), history_ (metrics.csv by column: epoch, cost, data_cost,
+    reg_cost, grad_norm — one value per epoch, epoch 0 being the initial weights), loss_curve_ (J per
+    epoch), cost_ (the parts at the last epoch), n_iter_ (epochs trained), W_, b_ (the tutorial's
+    W⁽ˡ⁾, b⁽ˡ⁾ keyed by l), n_features_in_ (and feature_names_in_ for a DataFrame), run_dir_.
+    """
+
+    _task = ""
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (25,),
+        activation: str = "sigmoid",
+        output_activation: str = "sigmoid",
+        loss: str = "squared_error",
+        init_scheme: Optional[str] = "normal",
+        init_std: Optional[float] = 0.01,
+        optimizer: str = "gd",
+        learning_rate: float = 0.1,
+        weight_decay: float = 0.0,
+        epochs: int = 1000,
+        batch_size: Optional[int] = None,
+        momentum: Optional[float] = None,
+        beta1: Optional[float] = None,
+        beta2: Optional[float] = None,
+        epsilon: Optional[float] = None,
+        memory: Optional[int] = None,
+        early_stopping: Optional[Any] = None,
+        tolerance: float = 0.0,
+        dtype: str = "float64",
+        standardize: bool = True,
+        threads: Optional[int] = None,
+        chunk_size: Optional[int] = None,
+        random_state: Any = None,
+        run_dir: Any = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.output_activation = output_activation
+        self.loss = loss
+        self.init_scheme = init_scheme
+        self.init_std = init_std
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.memory = memory
+        self.early_stopping = early_stopping
+        self.tolerance = tolerance
+        self.dtype = dtype
+        self.standardize = standardize
+        self.threads = threads
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+        self.run_dir = run_dir
+
+    def config(self, n_features: int, n_outputs: int) -> dict:
+        """The nettrain config these parameters make, for n_features inputs and n_outputs outputs (data.path
+        is set when fitting: the arrays are written to an .npz)."""
+        hidden = self.hidden_layer_sizes
+        hidden = [hidden] if isinstance(hidden, Integral) else list(hidden)
+        cfg: dict = {
+            "name": type(self).__name__,
+            "seed": _seed(self.random_state),
+            "data": {"task": self._task, "split": {"train": 1.0, "val": 0.0, "test": 0.0}},
+            "model": {"layers": [n_features, *hidden, n_outputs]},
+            "log": {"checkpoint_every": 0},
+        }
+        epochs = self.epochs
+        if isinstance(epochs, Integral) and epochs >= 1:
+            cfg["log"]["every"] = int(epochs)  # ‖∇J‖ at the first and last epochs only; J is in every row
+        for name, key in PARAMETERS.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            *path, leaf = key.split(".")
+            node = cfg
+            for seg in path:
+                node = node.setdefault(seg, {})
+            node[leaf] = value
+        return cfg
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> "_NetEstimator":
+        run = api._train(self.config(X.shape[1], n_outputs), X, y, self.run_dir, source=type(self).__name__)
+        self.model_ = run.model
+        self.history_ = run.history
+        self.loss_curve_ = run.history["cost"].tolist()
+        self.cost_ = run.cost
+        self.n_iter_ = run.epoch
+        self.W_, self.b_ = run.model.W, run.model.b
+        self.run_dir_ = run.run_dir
+        return self
+
+    def _rows(self, X: Any) -> np.ndarray:
+        """X checked against what fit saw (feature count and names), as float64 rows."""
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False  # the data must be finite, as in a data file
+        tags.non_deterministic = False  # random_state (the seed) fixes the initial weights; the rest is exact
+        return tags
+
+
+class NetClassifier(ClassifierMixin, _NetEstimator):
+    """A fully-connected network classifier trained as `nettrain fit` trains (softmax and cross-entropy
+    by default); see the module docstring. classes_: the labels, sorted."""
+
+    _task = "classification"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (25,),
+        activation: str = "sigmoid",
+        output_activation: str = "softmax",
+        loss: str = "cross_entropy",
+        init_scheme: Optional[str] = "normal",
+        init_std: Optional[float] = 0.01,
+        optimizer: str = "gd",
+        learning_rate: float = 0.1,
+        weight_decay: float = 0.0,
+        epochs: int = 1000,
+        batch_size: Optional[int] = None,
+        momentum: Optional[float] = None,
+        beta1: Optional[float] = None,
+        beta2: Optional[float] = None,
+        epsilon: Optional[float] = None,
+        memory: Optional[int] = None,
+        early_stopping: Optional[Any] = None,
+        tolerance: float = 0.0,
+        dtype: str = "float64",
+        standardize: bool = True,
+        threads: Optional[int] = None,
+        chunk_size: Optional[int] = None,
+        random_state: Any = None,
+        run_dir: Any = None,
+    ) -> None:
+        params = dict(locals())
+        super().__init__(**{k: params[k] for k in PARAMETER_NAMES})  # only the defaults differ
+
+    def fit(self, X: Any, y: Any) -> "NetClassifier":
+        """Train on rows X (m, n) and labels y (m,): numbers or strings, at least two classes."""
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise TargetError(f"{type(self).__name__}: y has one class ({classes[0].tolist()!r}): a classifier needs "
+                              "at least 2 classes")
+        # two classes: one unit, P(classes_[1]) (a softmax needs one unit per class)
+        n_outputs = 1 if len(classes) == 2 and self.output_activation != "softmax" else len(classes)
+        self._fit(X, codes.astype(np.int64), n_outputs)
+        self.classes_ = classes
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The label of the largest output (one unit: classes_[1] where h ≥ 0.5), per row of X."""
+        X = self._rows(X)
+        codes = self.model_.predict(X)  # labels 0 … K−1: the classes' places in classes_
+        return self.classes_[codes.astype(np.intp)]
+
+    def _has_proba(self) -> bool:
+        return self.output_activation in ("softmax", "sigmoid")
+
+    @available_if(_has_proba)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """P(class) per row of X and class of classes_ (m, K): the softmax output, or for one sigmoid
+        unit h, (1 − h, h). Each row sums to 1."""
+        X = self._rows(X)
+        units = len(self.model_.b[max(self.model_.b)])
+        if self.output_activation == "sigmoid" and units > 1:
+            raise UsageError(f"predict_proba: {units} sigmoid output units are independent and do not sum "
+                             "to 1: use output_activation='softmax' for probabilities over the classes")
+        return self.model_.predict_proba(X)
+
+
+class NetRegressor(RegressorMixin, _NetEstimator):
+    """A fully-connected network regressor trained as `nettrain fit` trains (identity output and
+    squared error by default); see the module docstring. y may have several columns."""
+
+    _task = "regression"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (25,),
+        activation: str = "sigmoid",
+        output_activation: str = "identity",
+        loss: str = "squared_error",
+        init_scheme: Optional[str] = "normal",
+        init_std: Optional[float] = 0.01,
+        optimizer: str = "gd",
+        learning_rate: float = 0.1,
+        weight_decay: float = 0.0,
+        epochs: int = 1000,
+        batch_size: Optional[int] = None,
+        momentum: Optional[float] = None,
+        beta1: Optional[float] = None,
+        beta2: Optional[float] = None,
+        epsilon: Optional[float] = None,
+        memory: Optional[int] = None,
+        early_stopping: Optional[Any] = None,
+        tolerance: float = 0.0,
+        dtype: str = "float64",
+        standardize: bool = True,
+        threads: Optional[int] = None,
+        chunk_size: Optional[int] = None,
+        random_state: Any = None,
+        run_dir: Any = None,
+    ) -> None:
+        params = dict(locals())
+        super().__init__(**{k: params[k] for k in PARAMETER_NAMES})  # only the defaults differ
+
+    def fit(self, X: Any, y: Any) -> "NetRegressor":
+        """Train on rows X (m, n) and targets y, (m,) or (m, k)."""
+        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
+        y = np.asarray(y, dtype=np.float64)
+        self._y_1d = y.ndim == 1
+        return self._fit(X, y, 1 if y.ndim == 1 else y.shape[1])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """h(x) per row of X: (m,) when fitted on a 1-D y, else (m, k)."""
+        X = self._rows(X)
+        h = self.model_.predict(X)
+        return h[:, 0] if self._y_1d else h
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y (m, k): k output units
+        return tags
