@@ -206,21 +206,13 @@ def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, ou
     runs/<name>). config: a YAML file, or a dict of the same keys (relative paths read from the current
     folder). progress: render the CLI's live output (progress bar, cost rows, summary)."""
     cfg = _config(config, overrides)
+    given = overrides or ()  # as given, for the command that resumes the run after Ctrl-C
     if not progress:
-        res = runs.fit(cfg, (), out, resume, None)
-        return Run._from(res, res.run_dir)
-    from . import cli  # rich and typer: only for the terminal
+        res = runs.fit(cfg, given, out, resume, None)
+    else:
+        from . import cli  # rich and typer: only for the terminal
 
-    reporter = cli.FitReporter(cli.out)
-    try:
-        res = runs.fit(cfg, (), out, resume, cli._ReporterAdapter(reporter))
-    finally:
-        reporter.stop()
-    cli.out.print(cli._summary_table(res))
-    spark = cli._sparkline_line(res.history)
-    if spark:
-        cli.out.print(spark, markup=False)
-    cli.out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}")
+        res = cli.run_fit(cfg, given, out, resume)
     return Run._from(res, res.run_dir)
 
 

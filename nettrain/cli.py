@@ -323,28 +323,39 @@ def fit(
     resume: bool = typer.Option(False, "--resume", help="Continue the run in the run folder from its last.npz."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config with every default and exit."),
 ) -> None:
-    """Train the config's network by batch gradient descent, logging J, J_data and J_reg.
+    """Train the config's network with its optimizer, logging J, J_data and J_reg every epoch.
 
-    Writes a run folder: config.yaml, metrics.csv (one row per epoch), last.npz, best.npz and
-    checkpoints/epoch-N.npz. Ctrl-C saves the current state; --resume continues it.
+    train.optimizer: gd (the tutorial's), momentum, nesterov, adam (with train.batch_size for
+    minibatches) or lbfgs (the UFLDL exercises'). Writes a run folder: config.yaml, metrics.csv (one
+    row per epoch), last.npz, best.npz and checkpoints/epoch-N.npz. Ctrl-C saves the current state;
+    --resume continues it.
 
     \b
     Examples:  nettrain fit configs/digits.yaml
+               nettrain fit configs/digits-lbfgs.yaml
                nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
     """
+    from . import api
     from . import config as config_mod
-    from . import runs
 
     if print_config:
         cfg = config_mod.load_config(config, set_)
         sys.stdout.write(config_mod.dump_config_yaml(cfg))
         return
+    api.fit(config, set_, out_dir, resume, progress=True)
+
+
+def run_fit(cfg: Any, overrides: Any, out_dir: Optional[Path], resume: bool) -> Any:
+    """runs.fit with the terminal's live output and, after it, the summary: what `nettrain fit` shows."""
+    from . import runs
+
     reporter = FitReporter(out)
     try:
-        res = runs.fit(config, set_, out_dir, resume, reporter)
+        res = runs.fit(cfg, overrides, out_dir, resume, reporter)
     finally:
         reporter.stop()
-    out.print(_summary_table(res))
+    if res.cost is not None:
+        out.print(_summary_table(res))
     for text in res.notes:
         out.print(text, markup=False)
     if res.best is not None and res.reason == "early stopped":
@@ -354,6 +365,7 @@ def fit(
     if spark:
         out.print(spark, markup=False)
     out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}")
+    return res
 
 
 # ----------------------------------------------------------------------------- eval, predict, schema

@@ -97,20 +97,6 @@ class RunIOError(NettrainError):
     kind = "I/O error"
 
 
-class UsageError(NettrainError):
-    """An option out of range for the network or data it applies to (explain's --example, --layer)."""
-
-    exit_code = 2
-    kind = "usage error"
-
-
-class MissingExtra(NettrainError):
-    """An optional dependency (an extra of the package, such as matplotlib for plot) is not installed."""
-
-    exit_code = 1
-    kind = "missing dependency"
-
-
 EXIT_CODES = {
     0: "success",
     1: "gradient check failed (or plot without matplotlib)",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import math
 import operator
 import os
@@ -495,11 +496,8 @@ def fit(
     if reason == "stopped" and stopped and stopped[0] != "interrupted":
         reason, note = "early stopped", stopped[0]
     elif reason == "stopped":
-        again = ["nettrain", "fit", str(config_path), *(a for o in overrides for a in ("--set", o)), "--resume"]
-        again += ["--out", str(out)] if out is not None else []  # the --set overrides too: without them
-        raise Interrupted(  # the resumed run would have another config (or be refused)
-            f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with {shlex.join(again)}"
-        )
+        raise Interrupted(f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with "
+                          f"{_resume_command(config_path, overrides, out)}")
     train_m, val, test = (None if sm is None else sm(result.params)
                           for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
     notes = ([note] if note else []) + run.notes
@@ -545,6 +543,19 @@ def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: li
 
 
 # ----------------------------------------------------------------------------- eval and predict
+
+
+def _resume_command(config: Any, overrides: Sequence[str], out: Optional[Path]) -> str:
+    """The command that continues this run: the same config file and --set overrides (without them the
+    resumed run would have another config, and be refused), and --out when it was given."""
+    if isinstance(config, Config):
+        if config.source_path is None:
+            return f"nettrain.fit(config, out={str(out or Path('runs') / config.name)!r}, resume=True)"
+        config = config.source_path
+    if isinstance(overrides, dict):  # the API's {dotted key: value}
+        overrides = [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
+    again = ["nettrain", "fit", str(config), *(a for o in overrides for a in ("--set", o)), "--resume"]
+    return shlex.join(again + (["--out", str(out)] if out is not None else []))
 
 
 def checkpoint_of(target: Path) -> Path:

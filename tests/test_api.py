@@ -112,7 +112,7 @@ def test_a_dict_config_is_the_file_config(proj):
 def test_fit_with_progress_prints_what_the_cli_prints(proj, capsys):
     nettrain.fit("configs/xor.yaml", {"train.epochs": 100, "log.every": 50}, out="p", progress=True)
     out = capsys.readouterr().out
-    assert "training [2, 3, 1] on 4 examples, epoch 0 → 100; run folder p" in out
+    assert "training [2, 3, 1] on 4 examples with gd, epoch 0 → 100; run folder p" in out
     assert "J_data" in out and "saved p/last.npz; evaluate with: nettrain eval p" in out
 
 
