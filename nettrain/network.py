@@ -390,7 +390,7 @@ def decay_mask(layers: tuple[int, ...], lam: float, dtype: type) -> tuple[Option
 
 
 def finish(loss_sum: float, G: np.ndarray, m: int, lam: float, theta: "FlatParams", out: np.ndarray,
-           mask: Optional[np.ndarray], scratch: Optional[np.ndarray]) -> Cost:
+           mask: Optional[np.ndarray], scratch: Optional[np.ndarray], with_reg: bool = True) -> Cost:
     """The one place where sums over examples become the cost and its gradient:
 
         J_data  = (1/m) Σᵢ loss                       J_reg = (λ/2) Σₗ ‖W⁽ˡ⁾‖²
@@ -398,11 +398,14 @@ def finish(loss_sum: float, G: np.ndarray, m: int, lam: float, theta: "FlatParam
 
     G: the sums [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] laid out as flat_params (chunks, threads, a minibatch's rows
     or a cluster's partitions, added up in a fixed order); ∇J is written into `out` (may be G itself).
-    mask, scratch: decay_mask(λ). Returns Cost(data_cost, reg_cost).
+    mask, scratch: decay_mask(λ). Returns Cost(data_cost, reg_cost); with_reg False leaves J_reg out
+    (a minibatch step needs ∇J and only a finite J_data: the epoch's J over the train split has J_reg).
     """
     np.divide(G, m, out)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
     if lam:  # + λ W⁽ˡ⁾ (never for b)
         np.add(out, np.multiply(theta.vec, mask, scratch), out)
+    if not with_reg:
+        return Cost({"data_cost": loss_sum / m})
     return Cost.of(loss_sum / m, reg_cost(theta.params.W, lam) if lam else 0.0)
 
 

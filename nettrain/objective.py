@@ -24,12 +24,13 @@ from .network import Cost, FlatParams, decay_mask, finish, flat_params, reg_cost
 
 
 class Objective:
-    """J and ∇J over `source` (its .sums(θ) → Σ loss, .g the gradient sums, .m, .theta_now)."""
+    """J and ∇J over `source` (its .sums(θ) → Σ loss, .g the gradient sums, .m, .theta_now). with_reg False:
+    the Cost holds J_data alone (∇J still has λW): a minibatch step's, whose J is only checked to be finite."""
 
     names = ("data_cost", "reg_cost")  # the parts of J, in order: metrics.csv's cost columns
 
-    def __init__(self, source: Any, lam: float) -> None:
-        self.source, self.lam = source, float(lam)
+    def __init__(self, source: Any, lam: float, with_reg: bool = True) -> None:
+        self.source, self.lam, self.with_reg = source, float(lam), with_reg
         layers, dtype = source.arch.layers, source.dtype
         self.dtype = np.dtype(dtype)
         self._mask, self._scratch = decay_mask(layers, self.lam, self.dtype)
@@ -47,7 +48,7 @@ class Objective:
             out = np.empty_like(self.source.g)
         self.evaluations += 1
         return finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
-                      self._mask, self._scratch), out
+                      self._mask, self._scratch, self.with_reg), out
 
     def at(self, x: np.ndarray, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:
         """The same for θ given as one flat vector (scipy's x): copied into a FlatParams first."""

@@ -34,13 +34,27 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+_CONTROLLER: list = []  # threadpoolctl's view of the loaded thread pools, found once per process
+
+
+def _controller() -> Any:
+    """threadpoolctl's controller, made once: finding the loaded libraries is the slow part of every query."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - a runtime dependency
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
 def blas_limit() -> int:
     """The BLAS thread count in force (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, …), or the core count."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - a runtime dependency
+    ctl = _controller()
+    if ctl is None:  # pragma: no cover
         return cores()
-    counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+    counts = [p["num_threads"] for p in ctl.info() if p.get("user_api") == "blas"]
     return max(counts) if counts else cores()
 
 
@@ -122,11 +136,10 @@ class Pool:
 
 def blas_limited(n: int) -> Any:
     """A context holding BLAS to n threads (a no-op without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
+    ctl = _controller()
+    if ctl is None:  # pragma: no cover
         return contextlib.nullcontext()
-    return threadpool_limits(limits=n, user_api="blas")
+    return ctl.limit(limits=n, user_api="blas")
 
 
 @contextlib.contextmanager

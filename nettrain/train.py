@@ -37,14 +37,12 @@ from .objective import Objective
 from .optimizers import Result, Step
 
 
-# Measured on a 2-core Xeon VM (benchmarks/README.md): below about this many multiply-adds per
-# epoch a second thread costs more in hand-offs than it saves — digits [64, 30, 10] at 12 M gains
-# 6 % from two BLAS threads and loses 15 % from two chunk threads, [64, 64, 10] at 57 M gains 15 %
-# either way, [784, 128, 10] at 3 G gains 1.8×. Above it the examples are split between the cores.
+# Below this many multiply-adds per epoch a second thread costs more in hand-offs than it saves; above
+# it the examples are split between the cores (the measurements: benchmarks/README.md, "Where the
+# code's constants come from").
 PARALLEL_MIN_FLOPS = 20_000_000
-# Chunks: an automatic chunk holds about this many bytes of z, a and δ (medium [784, 128, 10]:
-# 2,500 float64 examples, which measured best single-threaded too: 68 ms against 73 ms unchunked),
-# never fewer than MIN_CHUNK examples (the products Σᵢ δaᵀ need long sums to run at BLAS speed).
+# Chunks: an automatic chunk holds about this many bytes of z, a and δ (measured best: benchmarks/
+# README.md), never fewer than MIN_CHUNK examples (the products Σᵢ δaᵀ need long sums to run at BLAS speed).
 CHUNK_BYTES = 8 << 20
 MIN_CHUNK = 128
 
@@ -79,10 +77,10 @@ def chunk_width(arch: Architecture, m: int, chunk_size: Optional[int] = None, dt
 def blas_threads(arch: Architecture, m: int, cores: int) -> int:
     """Threads to train with: 1 below PARALLEL_MIN_FLOPS multiply-adds per epoch, else `cores`.
 
-    Threads pay only when each has enough work between hand-offs: a thread waking on this kind of
-    VM costs tens of µs, and two BLAS threads on a small problem collapse when another process
-    keeps the second core busy (digits fit: 2.0 s → 8.2 s). parallel.for_training applies it: the
-    threads take a chunk each when there are several, else BLAS gets them.
+    Threads pay only when each has enough work between hand-offs (a thread's wake-up costs tens of µs,
+    and two BLAS threads on a small problem collapse when another process keeps the second core busy:
+    benchmarks/README.md). parallel.for_training applies it: the threads take a chunk each when there
+    are several, else BLAS gets them. A minibatch run is sized by its batch: m = batch_size.
     """
     if epoch_flops(arch, m) < PARALLEL_MIN_FLOPS:
         return 1
@@ -128,7 +126,7 @@ def minimize(
         fit = optimizers.Fitting(Objective(bp, lam), theta, tolerance=tolerance)
         if batch_size is not None and opt.minibatches:
             X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T
-            fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam)
+            fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam, with_reg=False)
             fit.rng = rng if rng is not None else np.random.default_rng(0)
         emit = on_step if on_step is not None else (lambda step: False)
         result = opt.run(fit, start_epoch, epochs, emit)

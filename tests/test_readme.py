@@ -97,3 +97,12 @@ def test_readme_python_runs_as_written(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.count("\n") >= 8
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configs", "data", "runs"]
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["digits-300"]
+
+
+def test_the_readme_lists_exactly_the_keys_a_resume_may_change():
+    from nettrain.runs import RESUMABLE_KEYS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    para = text[text.index("`nettrain fit CONFIG --resume` continues"):].split("\n\n")[0]
+    listed = re.findall(r"`((?:train|log)\.[a-z_]+)`", para.split("(`runs.RESUMABLE_KEYS`")[0])
+    assert listed == list(RESUMABLE_KEYS)
