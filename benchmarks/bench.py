@@ -8,7 +8,7 @@ is the pair's own and no library's idle threads steal from another's. Every peer
 same initial weights; its J(θ₀) and J(θ₁) (one update) are checked against nettrain's before timing.
 
 peers
-    nettrain     train.gradient_descent (network.Backprop + the two-call update), with the pool
+    nettrain     train.minimize with gd (network.Backprop → objective → the two-call update), with the pool
                  parallel.for_training picks under the thread budget (nettrain's own choice)
     ntall        the same with train.threads = the budget: every thread, as the numpy loop uses them
                  (run only where nettrain's own choice is fewer threads: tiny and small at --threads 2)
@@ -124,32 +124,35 @@ def make_nettrain(name, x, y, W, b, threads, every_thread=False):
     m = x.shape[1]
     costs = []
 
-    def record(e, c, p, g, final):
-        costs.append(c.J)
+    def record(s):
+        costs.append(s.cost.J)
 
     n = threads if every_thread else train.blas_threads(arch, m, threads)
     ctx = parallel.for_training(arch, m, None, x.dtype, threads=n)
     pool = ctx.__enter__()
     _KEEP.append(ctx)  # open until the process ends
-    train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], 1, on_epoch=record, pool=pool)
+    def gd(E, on_step=None):
+        train.minimize(arch, params, x, y, w["lam"], "gd", E, on_step=on_step, pool=pool, learning_rate=w["alpha"])
+
+    gd(1, record)
 
     def step(E):
-        train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], E, pool=pool)
+        gd(E)
 
     def timed(E, R):
         """One run of (R + 1)·E epochs, timed every E epochs from the callback: the set-up (copying
         x into [1; x] blocks, the workspaces) is once per run, as in a real fit, and not in the epochs."""
         stamps = []
 
-        def tick(e, c, p, g, final):
-            if e % E == 0:
+        def tick(s):
+            if s.epoch % E == 0:
                 stamps.append(time.perf_counter())
 
-        train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], (R + 1) * E, on_epoch=tick, pool=pool)
+        gd((R + 1) * E, tick)
         return [(b - a) / E for a, b in zip(stamps[1:], stamps[2:])]
 
     t = time.perf_counter()
-    train.gradient_descent(arch, params, x, y, w["alpha"], w["lam"], 0, pool=pool)
+    gd(0)
     setup = time.perf_counter() - t
     info = {"workers": pool.size if pool else 1, "chunk": train.chunk_width(arch, m, None, x.dtype), "setup": setup,
             "timed": timed}
@@ -483,29 +486,30 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
 
     from rich.console import Console
 
-    from nettrain import cli, parallel, runs, train
+    from nettrain import parallel, runs, train
     from nettrain import config as config_mod
+    from nettrain.render.fit import FitReporter
 
     val, terminal = FIT_VARIANTS[variant]
     N, R = (200, 6) if quick else (epochs, 16)
     inside = [0.0]
-    real_gd = runs.gradient_descent
+    real_minimize = train.minimize
 
-    def timed_gd(*args, **kwargs):  # runs.fit's call, with its on_epoch callback timed
-        bound = inspect.signature(real_gd).bind(*args, **kwargs)
-        cb = bound.arguments["on_epoch"]
+    def timed_minimize(*args, **kwargs):  # runs.fit's call, with its on_step callback (the listeners) timed
+        bound = inspect.signature(real_minimize).bind(*args, **kwargs)
+        cb = bound.arguments["on_step"]
 
-        def on_epoch(*a):
+        def on_step(step):
             t = time.perf_counter()
             try:
-                return cb(*a)
+                return cb(step)
             finally:
                 inside[0] += time.perf_counter() - t
 
-        bound.arguments["on_epoch"] = on_epoch
-        return real_gd(*bound.args, **bound.kwargs)
+        bound.arguments["on_step"] = on_step
+        return real_minimize(*bound.args, **bound.kwargs)
 
-    runs.gradient_descent = timed_gd
+    train.minimize = timed_minimize
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cfg_path = tmp / "fit.yaml"
@@ -521,14 +525,14 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
             reporter = None
             if terminal:
                 console = Console(file=io.StringIO(), force_terminal=True, width=120)
-                reporter = cli._ReporterAdapter(cli.FitReporter(console))
+                reporter = FitReporter(console)
             inside[0] = 0.0
             t = time.perf_counter()
             try:
                 runs.fit(cfg_path, out=tmp / f"run-{runs_made[0]}", reporter=reporter)
             finally:
                 if reporter is not None:
-                    reporter.r.stop()
+                    reporter.stop()
             return time.perf_counter() - t, inside[0]
 
         write(0)
@@ -540,7 +544,7 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
         def bare(epochs):
             with parallel.for_training(problem.arch, x.shape[1], None, x.dtype) as pool:
                 t = time.perf_counter()
-                train.gradient_descent(problem.arch, p0, x, y, 0.5, 1e-4, epochs, pool=pool)
+                real_minimize(problem.arch, p0, x, y, 1e-4, "gd", epochs, pool=pool, learning_rate=0.5)
                 return time.perf_counter() - t
 
         fit(1)

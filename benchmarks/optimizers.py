@@ -21,7 +21,6 @@ alpha = λ·m: both are printed so that the equality can be seen.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nettrain import network, parallel, train  # noqa: E402
-from nettrain.network import Architecture, Params  # noqa: E402
+from nettrain.network import Architecture  # noqa: E402
 
 LAM = 1e-4
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (benchmarks/bench.py: the fit config)
 
 from nettrain import checkpoint as ckpt  # noqa: E402
-from nettrain import network, runs  # noqa: E402
+from nettrain import network, runs, train  # noqa: E402
 
 T: dict[str, float] = {}
 
@@ -51,31 +51,30 @@ def main() -> None:
     clocked(runs.History, "take", "format rows")
     clocked(runs._RunFiles, "append_rows", "append to metrics.csv (incl. format)")
     clocked(ckpt, "save_checkpoint", "save checkpoints")
-    clocked(network, "grad_norm", "‖∇J‖")
-    clocked(runs.History, "append", "the row")
-    real_gd = runs.gradient_descent
+        clocked(runs.History, "append", "the row")
+    real_minimize = train.minimize
 
-    def gd(*args, **kwargs):  # runs.fit's call, with its on_epoch callback clocked
-        callback = kwargs["on_epoch"] if "on_epoch" in kwargs else args[10]
+    def minimize(*args, **kwargs):  # runs.fit's call, with its on_step callback (the listeners) clocked
+        callback = kwargs["on_step"] if "on_step" in kwargs else args[10]
 
-        def on_epoch(*cb_args):
+        def on_step(step):
             t = time.perf_counter()
             try:
-                return callback(*cb_args)
+                return callback(step)
             finally:
                 T["callback"] = T.get("callback", 0.0) + time.perf_counter() - t
 
-        if "on_epoch" in kwargs:
-            kwargs["on_epoch"] = on_epoch
+        if "on_step" in kwargs:
+            kwargs["on_step"] = on_step
         else:
-            args = args[:10] + (on_epoch,) + args[11:]
+            args = args[:10] + (on_step,) + args[11:]
         t = time.perf_counter()
         try:
-            return real_gd(*args, **kwargs)
+            return real_minimize(*args, **kwargs)
         finally:
             T["training"] = T.get("training", 0.0) + time.perf_counter() - t
 
-    runs.gradient_descent = gd
+    train.minimize = minimize
     N = a.epochs
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "fit.yaml"

@@ -212,7 +212,9 @@ def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, ou
     else:
         from . import cli  # rich and typer: only for the terminal
 
-        res = cli.run_fit(cfg, given, out, resume)
+        from .render.fit import run_fit
+
+        res = run_fit(cli.out, cfg, given, out, resume)
     return Run._from(res, res.run_dir)
 
 

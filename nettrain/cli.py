@@ -11,7 +11,6 @@ import functools
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -21,6 +20,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import EXIT_CODES, NettrainError
+from .render.fit import _num
 
 EXIT_CODE_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -209,108 +209,6 @@ def gradcheck(
 # ----------------------------------------------------------------------------- fit
 
 
-def _num(v: Any, fmt: str = ".6g") -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    return format(v, fmt)
-
-
-class FitReporter:
-    """Renders a fit: a live progress bar (epoch, elapsed, ETA) with a row every log.every epochs.
-
-    Implements runs.Reporter: start, progress, row, note. The bar is moved to the epoch of every row
-    before the row is printed, so the two always agree, and to the total at the end.
-    """
-
-    HEAD = {"epoch": "epoch", "cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "sparse_cost": "J_sparse",
-            "grad_norm": "‖∇J‖", "evaluations": "J evals", "val_cost": "val J_data", "val_accuracy": "val acc",
-            "val_r2": "val R²"}
-
-    def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        self.console = console
-        self.bar = Progress(
-            TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-            TimeRemainingColumn(), console=console, transient=True, refresh_per_second=1,
-        )
-        self.task = None
-        self.columns: list[str] = []
-        self._last_row = self._last_draw = 0.0
-        self._show_all, self._shown, self._skipped = True, 0, 0
-
-    def start(self, info: dict) -> None:
-        self.columns = info["columns"]
-        what = "resuming" if info["resumed"] else "training"
-        how = info.get("optimizer", "gd") + (f", minibatches of {info['batch_size']}" if info.get("batch_size") else "")
-        self.console.print(
-            f"{what} {info['layers']} on {info['m']} examples with {how}, epoch {info['start_epoch']} → "
-            f"{info['epochs']}; run folder {info['run_dir']}"
-        )
-        for p in info.get("swept", []):
-            self.console.print(f"removed a temp file left by an interrupted save: {p}")
-        self.console.print("  ".join(f"{self.HEAD.get(c, c):>12}" for c in self.columns), style="bold")
-        self.bar.start()
-        self.task = self.bar.add_task("", total=info["epochs"], completed=info["start_epoch"])
-        rows = (info["epochs"] - info["start_epoch"]) // max(1, info.get("every", 1)) + 2
-        self._show_all = rows <= self.SHOW_ALL_ROWS
-
-    # The terminal is throttled; metrics.csv has every row. A run that logs at most SHOW_ALL_ROWS rows
-    # shows them all; a denser one at most ROWS_PER_SECOND, the first and the last always; the bar is
-    # drawn at most every MIN_DRAW_INTERVAL from the training thread (rich's own refresh, once a
-    # second, only keeps the clock moving through a long epoch). Why these numbers: benchmarks/README.md.
-    SHOW_ALL_ROWS = 60
-    ROWS_PER_SECOND = 4.0
-    MIN_DRAW_INTERVAL = 0.25
-
-    def progress(self, epoch: int) -> None:
-        self.bar.update(self.task, completed=epoch)
-        now = time.monotonic()
-        if now - self._last_draw >= self.MIN_DRAW_INTERVAL:
-            self._last_draw = now
-            self.bar.refresh()
-
-    def row(self, values: list, final: bool = False) -> None:
-        """values: one per self.columns, the epoch first."""
-        self.bar.update(self.task, completed=values[0])
-        now = time.monotonic()
-        if not (final or self._show_all or not self._shown or now - self._last_row >= 1.0 / self.ROWS_PER_SECOND):
-            self._skipped += 1
-            return
-        self._shown += 1
-        self._last_row = self._last_draw = now
-        cells = [f"{values[0]:>12d}"] + [f"{_num(v):>12}" for v in values[1:]]
-        self.bar.console.print("  ".join(cells), markup=False)
-
-    def note(self, text: str) -> None:
-        (self.bar.console if self.task is not None else self.console).print(text, markup=False)
-
-    def stop(self) -> None:
-        if self.task is not None:  # never started (input refused): stopping would print a blank line to stdout
-            self.bar.refresh()
-            self.bar.stop()
-            if self._skipped:
-                self.console.print(f"(rows shown: {self._shown} of {self._shown + self._skipped}, at most "
-                                   f"{self.ROWS_PER_SECOND:g} a second; metrics.csv has every epoch)", style="dim")
-            self.task = None
-
-
-def _summary_table(res: Any) -> Table:
-    t = Table(title=f"run {res.run_dir}: {res.reason} at epoch {res.epoch}", title_justify="left")
-    t.add_column("split")
-    parts = list(res.cost.parts)
-    for col in ["cost", *parts]:
-        t.add_column(FitReporter.HEAD.get(col, col), justify="right")
-    t.add_column("metric", justify="right")
-    for name, m in (("train", res.train), ("val", res.val), ("test", res.test)):
-        if m:
-            metric = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"RMSE {m['rmse']:.4g}, R² {m['r2']:.4f}"
-            t.add_row(name, *[_num(m.get(k)) for k in ["cost", *parts]], metric)
-    return t
-
-
 SET_HELP = "Override a config key before validation (repeatable), e.g. --set train.learning_rate=0.1."
 
 
@@ -343,29 +241,6 @@ def fit(
         sys.stdout.write(config_mod.dump_config_yaml(cfg))
         return
     api.fit(config, set_, out_dir, resume, progress=True)
-
-
-def run_fit(cfg: Any, overrides: Any, out_dir: Optional[Path], resume: bool) -> Any:
-    """runs.fit with the terminal's live output and, after it, the summary: what `nettrain fit` shows."""
-    from . import runs
-
-    reporter = FitReporter(out)
-    try:
-        res = runs.fit(cfg, overrides, out_dir, resume, reporter)
-    finally:
-        reporter.stop()
-    if res.cost is not None:
-        out.print(_summary_table(res))
-    for text in res.notes:
-        out.print(text, markup=False)
-    if res.best is not None and res.reason == "early stopped":
-        out.print(f"best epoch {res.best[1]} (val J_data {res.best[0]:.6g}): best.npz; eval and predict on "
-                  f"{res.run_dir} use it", markup=False)
-    spark = _sparkline_line(res.history)
-    if spark:
-        out.print(spark, markup=False)
-    out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}")
-    return res
 
 
 # ----------------------------------------------------------------------------- eval, predict, schema
@@ -521,18 +396,6 @@ def explain(
     from .render import explain as render_explain
 
     render_explain.render(out, res, layer)
-
-
-def _sparkline_line(history: Any) -> str:
-    """J over the run as one line of ▁▂▃▄▅▆▇█ (plot.sparkline), with its first and last values."""
-    from .plot import log_scale_helps, sparkline
-
-    J = history.J  # J of every epoch, resumed ones included
-    if len(J) < 2:
-        return ""
-    log = log_scale_helps(J)
-    return (f"J over {len(J) - 1} epochs: {sparkline(J, 40, log)}  {_num(J[0], '.4g')} → {_num(J[-1], '.4g')}"
-            + (" (log scale)" if log else ""))
 
 
 @app.command()

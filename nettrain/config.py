@@ -44,6 +44,7 @@ from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .errors import ConfigError, ModelError
 from .losses import LOSSES, get_loss
 from .network import INIT_SCHEMES, Architecture
+from .optimizers import OPTIMIZERS
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config is a page of text; anything bigger is a mistake
 MAX_DEPTH = 32  # nesting levels allowed in a YAML document (the schema needs 3)
@@ -57,6 +58,7 @@ HiddenActivation = Literal[HIDDEN_ACTIVATIONS]  # type: ignore[valid-type]
 OutputActivation = Literal[OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
 LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
 InitScheme = Literal[INIT_SCHEMES]  # type: ignore[valid-type]
+OptimizerName = Literal[tuple(OPTIMIZERS)]  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,14 +239,15 @@ class EarlyStoppingConfig(_Section):
     min_delta: float = Field(0.0, ge=0, description="An improvement must lower val J_data by more than this.")
 
 
-# learning_rate when not given, per optimizer (lbfgs takes none: its line search chooses each step)
-DEFAULT_LEARNING_RATE = {"gd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
+# learning_rate when not given: each optimizer's own default (lbfgs takes none: its line search chooses each step)
+DEFAULT_LEARNING_RATE = {name: cls.default_learning_rate for name, cls in OPTIMIZERS.items()
+                         if "learning_rate" in cls.uses}
 
 
 class TrainConfig(_Section):
     """The optimizer and its settings; J(W, b) = J_data + (λ/2) Σ‖W⁽ˡ⁾‖² for every optimizer."""
 
-    optimizer: Literal["gd", "momentum", "nesterov", "adam", "lbfgs"] = Field(
+    optimizer: OptimizerName = Field(
         "gd", description="gd | momentum | nesterov | adam | lbfgs (the README's table says when to use which)."
     )
     learning_rate: Optional[Annotated[float, Field(gt=0)]] = Field(

@@ -37,7 +37,6 @@ Left out on purpose: no file, YAML or terminal code; nothing but numpy and nettr
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Optional
 
@@ -724,33 +723,3 @@ def backprop(
         np.copyto(grads.W[l], bp.grads.W[l])
         np.copyto(grads.b[l], bp.grads.b[l])
     return c, grads
-
-
-def grad_norm(grads: Params, base: Optional[np.ndarray] = None) -> float:
-    """‖∇J‖ over all blocks: √(Σₗ ‖∂J/∂W⁽ˡ⁾‖² + ‖∂J/∂b⁽ˡ⁾‖²).
-
-    When the blocks are the views of one FlatParams vector (as the training loop's are), one
-    product over that vector: a run that logs every epoch pays one call, not a copy per block.
-    `base`: that vector (flat_base(grads)), when the caller keeps it from one call to the next.
-    """
-    base = flat_base(grads) if base is None else base
-    if base is not None:
-        return math.sqrt(float(np.vdot(base, base)))
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.blocks().values())))
-
-
-def flat_base(p: Params) -> Optional[np.ndarray]:
-    """The one contiguous vector every block of p is a view of and that holds nothing else, or None."""
-    base, n = None, 0
-    for w in p.W.values():
-        base = w.base if base is None else base
-        if w.base is not base:
-            return None
-        n += w.size
-    for v in p.b.values():
-        if v.base is not base:
-            return None
-        n += v.size
-    if isinstance(base, np.ndarray) and base.ndim == 1 and base.size == n and base.flags.c_contiguous:
-        return base
-    return None

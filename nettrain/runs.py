@@ -23,8 +23,6 @@ import math
 import operator
 import os
 import shlex
-import signal
-import time
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
-from . import __version__, network
+from . import network
 from . import checkpoint as ckpt
 from . import config as config_mod
 from . import data as data_mod
@@ -42,7 +40,7 @@ from . import parallel
 from .config import Config
 from . import listeners as ls
 from . import optimizers, train
-from .errors import CheckpointError, ConfigError, DataError, Diverged, Interrupted, NettrainError, RunIOError
+from .errors import CheckpointError, ConfigError, DataError, Diverged, Interrupted, RunIOError
 from .network import Architecture, Cost, Params
 from .objective import Objective
 from .train import chunk_width

@@ -25,8 +25,6 @@ with each epoch through `on_step`, which may return True to stop.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np

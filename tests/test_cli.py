@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from nettrain.render.fit import FitReporter
 from nettrain import checkpoint as ckpt
 from nettrain.cli import app
 
@@ -498,13 +499,13 @@ def test_the_terminal_shows_at_most_four_rows_a_second_and_always_the_first_and_
 
     from rich.console import Console
 
-    from nettrain import cli
+    from nettrain.render import fit as render_fit
 
     def show(epochs, every, seconds):
         clock = [100.0]
-        monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+        monkeypatch.setattr(render_fit.time, "monotonic", lambda: clock[0])
         buf = io.StringIO()
-        r = cli.FitReporter(Console(file=buf, width=120))
+        r = FitReporter(Console(file=buf, width=120))
         r.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
                  "epochs": epochs, "every": every, "run_dir": "run"})
         for e in range(epochs + 1):
@@ -524,3 +525,20 @@ def test_the_terminal_shows_at_most_four_rows_a_second_and_always_the_first_and_
     assert printed == [0, 50, 100, 150, 200, 250, 300] and "rows shown" not in last
     printed, _ = show(100, 1, 100.0)  # a slow run logged every epoch: every row
     assert printed == list(range(101))
+
+
+def test_the_progress_bar_follows_the_printed_rows_and_ends_at_the_total():
+    """The bar is moved to a row's epoch before the row is printed, and to the last epoch at the end."""
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    r = FitReporter(Console(file=buf, width=120))
+    r.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
+             "epochs": 2000, "every": 200, "run_dir": "run"})
+    for e in range(0, 2001, 200):
+        r.row([e, 1.0], final=e == 2000)
+        assert r.bar.tasks[0].completed == e
+    assert r.bar.tasks[0].completed == r.bar.tasks[0].total == 2000
+    r.stop()

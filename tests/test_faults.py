@@ -413,7 +413,7 @@ def test_write_failure_at_a_checkpoint_keeps_the_previous_one_and_says_why(proje
     res = run(*cmd(project, out, *sets))
     assert res.exit_code == 7, res.output
     line = one_line(res.stderr)
-    failed = (out / target) if target != f"epoch-13.npz" else (out / "checkpoints" / target)
+    failed = (out / target) if target != "epoch-13.npz" else (out / "checkpoints" / target)
     assert line.startswith(f"nettrain: I/O error: cannot save checkpoint {failed}: {os.strerror(code)} (")
     assert ("free some disk space" if code == errno.ENOSPC else "permissions") in line
     assert "Traceback" not in res.output

@@ -387,16 +387,6 @@ def test_outputs_is_the_forward_half_of_backprop(pair, width):
         assert J_data == pytest.approx(cost(arch, params, x, y).J_data, rel=1e-13)
 
 
-def test_grad_norm_of_flat_and_separate_blocks():
-    p = init_params((4, 5, 3), "normal", np.random.default_rng(2), std=1.0)
-    fp = network.copy_params(network.flat_params((4, 5, 3)), p)
-    want = np.sqrt(sum(np.sum(v**2) for v in p.blocks().values()))
-    assert network.grad_norm(p) == pytest.approx(want, rel=1e-14)
-    assert network.grad_norm(fp.params) == pytest.approx(want, rel=1e-14)
-    assert network.grad_norm(Params({1: fp.params.W[1]}, {1: fp.params.b[1]})) == pytest.approx(
-        np.sqrt(np.sum(p.W[1] ** 2) + np.sum(p.b[1] ** 2)), rel=1e-14)  # part of a vector: block by block
-
-
 class _Float32Only:
     """A stand-in for the numpy module that fails on any float64 operand: a float64 array, or a numpy
     float64 scalar (NumPy 2 promotes float32 with those to float64 silently; Python floats stay weak)."""

@@ -249,3 +249,14 @@ def test_a_format_1_checkpoint_still_loads(tmp_path):
     got, m = ckpt.load_checkpoint(tmp_path / "v1.npz", arch.shapes())
     assert m["format_version"] == 1 and all(np.array_equal(got.W[l], p0.W[l]) for l in p0.W)
     assert ckpt.load_state(tmp_path / "v1.npz", 75) == {}
+
+
+def test_the_logged_gradient_norm_is_that_of_backprop_at_the_rows_weights(root, tmp_path):
+    fit(root, tmp_path, "g", "train.epochs=10", "log.checkpoint_every=5")
+    cfg = config_mod.load_config(root / "configs" / "iris.yaml")
+    x, y = runs.load_problem(cfg).columns("train")
+    params, _ = ckpt.load_checkpoint(tmp_path / "g" / "checkpoints" / "epoch-5.npz")
+    _, g = backprop(Architecture((4, 8, 3), "tanh", "softmax", "cross_entropy"), params, x, y, cfg.train.weight_decay)
+    want = math.sqrt(sum(float(np.vdot(v, v)) for v in g.blocks().values()))
+    row = (tmp_path / "g" / "metrics.csv").read_text().splitlines()[1 + 5].split(",")
+    assert float(row[4]) == pytest.approx(want, rel=1e-12)

@@ -13,6 +13,7 @@ from .base import FirstOrder
 class Adam(FirstOrder):
     name = "adam"
     uses = ("learning_rate", "beta1", "beta2", "epsilon")
+    default_learning_rate = 0.001
     state_names = ("m", "v")
 
     def update(self, t, theta, g, out, s, s_new) -> None:

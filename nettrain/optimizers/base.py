@@ -116,6 +116,7 @@ class FirstOrder(Optimizer):
 
     uses = ("learning_rate",)
     minibatches = True
+    default_learning_rate = 0.1  # train.learning_rate when the config gives none
 
     def update(self, t: int, theta: np.ndarray, g: np.ndarray, out: np.ndarray, s: dict, s_new: dict) -> None:
         raise NotImplementedError  # pragma: no cover - abstract

@@ -26,7 +26,7 @@ Left out on purpose: files, terminal output, signals.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 

@@ -13,6 +13,7 @@ from .base import FirstOrder
 class Nesterov(FirstOrder):
     name = "nesterov"
     uses = ("learning_rate", "momentum")
+    default_learning_rate = 0.01
     state_names = ("v",)
 
     def update(self, t, theta, g, out, s, s_new) -> None:
