@@ -260,3 +260,29 @@ def test_the_logged_gradient_norm_is_that_of_backprop_at_the_rows_weights(root, 
     want = math.sqrt(sum(float(np.vdot(v, v)) for v in g.blocks().values()))
     row = (tmp_path / "g" / "metrics.csv").read_text().splitlines()[1 + 5].split(",")
     assert float(row[4]) == pytest.approx(want, rel=1e-12)
+
+
+def test_a_non_finite_cost_inside_lbfgs_ends_with_the_last_iterate_intact():
+    """J that turns non-finite at a point the line search tries: Diverged carries the last accepted iterate."""
+    from nettrain.errors import Diverged
+
+    arch, p0, x, y = problem()
+    seen = {}
+
+    class Poisoned(network.Backprop):
+        calls = 0
+
+        def sums(self, params):
+            Poisoned.calls += 1
+            loss = super().sums(params)
+            return float("nan") if Poisoned.calls > 12 else loss
+
+    bp = Poisoned(arch, x, y, 0.0)
+    from nettrain import optimizers
+
+    fit_ = optimizers.Fitting(Objective(bp, 0.01), network.copy_params(network.flat_params(arch.layers), p0))
+    with pytest.raises(Diverged) as info:
+        optimizers.make("lbfgs", memory=5).run(fit_, 0, 50, lambda s: seen.__setitem__(s.epoch, flat(s.params)))
+    d = info.value
+    assert d.last_epoch == max(seen) and np.array_equal(flat(d.last_params), seen[d.last_epoch])
+    assert "non-finite" in str(d)
