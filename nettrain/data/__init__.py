@@ -1,0 +1,40 @@
+"""Datasets: reading csv / npz / npy files, targets, one-hot labels, standardisation, the seeded split.
+
+This package is the one home of data reading and preprocessing. Here a dataset is held one ROW
+per example, X of shape (m, n), as files hold it; the trainer transposes once to the tutorial's
+one-column-per-example layout.
+
+    read_table(path)            a file as read: Table(X, y, names) — or DataError, one line
+    split_indices(m, ...)       seeded shuffle into train / val / test index arrays
+    prepare(table, ...)         split, standardise with train statistics, encode targets
+    Preprocessing               what it takes to treat new data exactly as the training data:
+                                mean, std, label set; stored in checkpoints via to_meta()
+    MappedRows                  the train split of a memory-mapped file, read a chunk at a time
+
+One job per module:
+
+    messages.py     one-line DataError wording shared by all
+    table.py        Table; the checks every reader shares (labels, classes, finite values)
+    readers.py      read_table: dispatch by file kind, argument checks
+    text.py         .csv / .tsv / .txt
+    arrays.py       .npz and .npy (memory-mapped)
+    preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
+    split.py        split_indices and prepare
+    mapped.py       MappedRows: a lazy train split
+
+Left out on purpose: no terminal output, no config parsing, no network code. Every problem with
+the input is a DataError whose message is one line naming the file and, where there is one, the
+line (1-based; the header is line 1) and the column.
+"""
+
+from .mapped import MappedRows
+from .preprocess import Preprocessing
+from .readers import file_kind, read_table
+from .split import prepare, split_indices
+from .table import TASKS, Table
+from .text import DELIMITERS, TEXT_SUFFIXES
+
+__all__ = [
+    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "Preprocessing", "Table", "file_kind", "prepare",
+    "read_table", "split_indices",
+]

@@ -1,0 +1,82 @@
+"""read_table: a data file of any supported kind into a Table, or a one-line DataError.
+
+Left out on purpose: the formats' details (text.py, arrays.py), preprocessing and splitting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from .arrays import _read_npy, _read_npz
+from .messages import _error, _list, _show
+from .table import TASKS, PathLike, Table
+from .text import TEXT_SUFFIXES, _read_text
+
+def read_table(
+    path: PathLike,
+    target: Optional[list[str]] = None,
+    delimiter: Optional[str] = None,
+    task: str = "classification",
+    require_target: bool = True,
+    one_class: bool = False,
+) -> Table:
+    """Read a .csv/.txt/.tsv, .npz or .npy file into a Table; any problem is a one-line DataError.
+
+    target: csv column names (None: the last column); for .npy, column numbers as strings
+    ("-1" is the last); for .npz, None or the file's own target names (the target is the array
+    'y'). Classification takes
+    exactly one target column; regression may take several.
+    delimiter: None detects ',', tab or ';' from the header line.
+    require_target=False (for predicting): a csv without any of the named target columns, or a
+    .npz without 'y', is read as features only, with y of shape (m, 0) and no target_names; a
+    target that is present is read and checked as usual, except that a single class is allowed.
+    With target None the last column is still taken as the target, and a .npy file always has one.
+    one_class=True (for evaluating a trained model, whose labels come from its checkpoint): a
+    classification target with a single class is allowed.
+    """
+    path = Path(path)
+    if task not in TASKS:
+        raise _error(f"{path}: task must be one of {', '.join(TASKS)} (got {_show(task)})")
+    if target is not None:
+        if isinstance(target, str):
+            target = [target]
+        target = [str(t) for t in target]
+        if not target:
+            raise _error(f"{path}: data.target is an empty list: name at least one column, or leave it unset")
+        if len(set(target)) != len(target):
+            raise _error(f"{path}: data.target names a column twice ({_list(target)})")
+    if task == "classification" and target is not None and len(target) != 1:
+        raise _error(
+            f"{path}: classification takes exactly one target column (got {len(target)}: {_list(target)}); "
+            "use task regression for several"
+        )
+    _check_file(path)
+    kind = file_kind(path)
+    if kind not in ("text", ".npz", ".npy"):
+        raise _error(f"{path}: unknown file type {_show(path.suffix)}: use .csv, .tsv, .txt, .npz or .npy")
+    check_classes = require_target and not one_class  # at least 2 classes
+    if kind == ".npz":
+        return _read_npz(path, target, task, require_target, check_classes)
+    if kind == ".npy":
+        return _read_npy(path, target, task, require_target, check_classes)
+    return _read_text(path, target, delimiter, task, require_target, check_classes)
+
+
+def file_kind(path: PathLike) -> str:
+    """How read_table reads a file: "text" (.csv, .tsv, .txt), ".npz", ".npy", or the unknown suffix."""
+    suffix = Path(path).suffix.lower()
+    return "text" if suffix in TEXT_SUFFIXES else suffix
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise _error(f"{path}: file not found")
+    if path.is_dir():
+        raise _error(f"{path}: is a folder, not a data file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    if size == 0:
+        raise _error(f"{path}: file is empty")
