@@ -24,8 +24,6 @@ class MappedRows:
         self.X, self.rows, self.pre, self.dtype = X, np.asarray(rows), pre, np.dtype(dtype)
         self.shape = (len(self.rows), X.shape[1])
         self._range = bool(len(self.rows)) and int(self.rows[-1]) - int(self.rows[0]) + 1 == len(self.rows)
-        if pre.mean is not None:
-            self._mu, self._sigma = np.asarray(pre.mean), np.asarray(pre.std)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -37,12 +35,7 @@ class MappedRows:
         """x̂ of rows start…stop−1 of the split, written into out (stop − start, n) (or a view of it)."""
         r0 = int(self.rows[0]) if self._range else 0
         block = self.X[r0 + start : r0 + stop] if self._range else self.X[self.rows[start:stop]]
-        if self.pre.mean is None:
-            np.copyto(out, block, casting="unsafe")  # as transform_x: a cast copy
-        else:  # as transform_x: (x − μ)/σ in float64, then cast
-            t = np.subtract(np.asarray(block, dtype=np.float64), self._mu)
-            np.copyto(out, np.divide(t, self._sigma, out=t), casting="unsafe")
-        return out
+        return self.pre.transform_into(block, out)  # the transform transform_x applies
 
 
 class _MappedColumns:

@@ -11,14 +11,84 @@ outputs decoded back to labels. Left out on purpose: reading files, splitting.
 
 from __future__ import annotations
 
-import math
+import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from functools import cached_property
+from typing import Annotated, Any, Literal, Optional, Sequence, Union
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from .messages import _error, _list, _py, _show
-from .table import _CHUNK_BYTES, TASKS, PathLike
+from .table import _CHUNK_BYTES, PathLike
+
+
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
+_Label = Union[StrictStr, StrictInt, _Finite]  # a JSON label: a string or a finite number, never true/false
+
+
+class _Meta(BaseModel):
+    """The stored form of Preprocessing (to_meta's dict), validated when a checkpoint is read."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    task: Literal["classification", "regression"]
+    feature_names: list[str] = Field(min_length=1)
+    target_names: list[str] = Field(min_length=1)
+    mean: Optional[list[_Finite]]  # required keys, null allowed: written by to_meta every time
+    std: Optional[list[_Finite]]
+    labels: Optional[list[_Label]]
+    binary: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "_Meta":
+        n = len(self.feature_names)
+        for key in ("mean", "std"):
+            value = getattr(self, key)
+            if value is not None and len(value) != n:
+                raise ValueError(f"{key} must be null or a list of {n} finite numbers (got a list of {len(value)})")
+        if (self.mean is None) != (self.std is None):
+            raise ValueError("mean and std must both be set or both be null")
+        if self.std is not None and min(self.std) <= 0:
+            raise ValueError("std must be > 0 for every feature")
+        labels = self.labels
+        if self.task == "regression":
+            if labels is not None or self.binary:
+                raise ValueError("a regression has no labels and is not binary")
+            return self
+        if labels is None or len(labels) < 2:
+            raise ValueError("labels must be a list of at least 2 labels for classification")
+        if len({isinstance(v, str) for v in labels}) != 1:
+            raise ValueError("labels must be all strings or all finite numbers")
+        if any(a >= b for a, b in zip(labels, labels[1:])):
+            raise ValueError("labels must be sorted and distinct")
+        if len(self.target_names) != 1:
+            raise ValueError("classification has exactly one target name")
+        if self.binary and len(labels) != 2:
+            raise ValueError(f"binary encoding needs exactly 2 labels (got {len(labels)})")
+        return self
+
+
+def _describe(err: Any) -> str:
+    """One pydantic error as 'field: what is wrong (got …)', the field dotted as in the metadata."""
+    # the location without pydantic's union-member tags ('str', 'int', …): fields and list indices
+    loc = [part for part in err["loc"] if isinstance(part, int) or part in _Meta.model_fields or part == err["loc"][0]]
+    field = ".".join(str(part) for part in loc)
+    kind = err["type"]
+    if kind == "missing":
+        return f"missing {_show(field)}"
+    if kind == "extra_forbidden":
+        return f"unknown key {_show(field)}"
+    if kind == "model_type":
+        return f"expected a mapping (got {type(err['input']).__name__})"
+    if loc and loc[0] == "labels":  # a union's errors say only what the first member wanted
+        return f"{field}: labels must be a list of strings or of finite numbers (got {_show(err['input'])})"
+    msg = re.sub(r"^Value error, ", "", err["msg"])
+    if not field:
+        return msg  # a rule across fields (_Meta._consistent): its message names them
+    msg = re.sub(r"^(Input|List|String|Value) should ", "must ", msg).replace(" after validation", "")
+    return f"{field}: {msg} (got {_show(err['input'])})"
+
 
 @dataclass
 class Preprocessing:
@@ -59,68 +129,13 @@ class Preprocessing:
         }
 
     @classmethod
-    def from_meta(cls, d: dict) -> "Preprocessing":
+    def from_meta(cls, d: Any) -> "Preprocessing":
         """Rebuild from to_meta()'s dict; any malformed field is a DataError naming it."""
-        where = "preprocessing metadata"
-        if not isinstance(d, dict):
-            raise _error(f"{where}: expected a mapping (got {type(d).__name__})")
-        required = ("task", "feature_names", "target_names", "mean", "std", "labels")
-        missing = [k for k in required if k not in d]
-        if missing:
-            raise _error(f"{where}: missing {_list(missing)}")
-        unknown = [k for k in d if k not in required + ("binary",)]
-        if unknown:
-            raise _error(f"{where}: unknown key(s) {_list(unknown)}")
-        task = d["task"]
-        if task not in TASKS:
-            raise _error(f"{where}: task must be one of {', '.join(TASKS)} (got {_show(task)})")
-        names = {}
-        for key in ("feature_names", "target_names"):
-            value = d[key]
-            if not isinstance(value, list) or not value or not all(isinstance(s, str) for s in value):
-                raise _error(f"{where}: {key} must be a non-empty list of strings")
-            names[key] = list(value)
-        n = len(names["feature_names"])
-        stats = {}
-        for key in ("mean", "std"):
-            value = d[key]
-            if value is None:
-                stats[key] = None
-                continue
-            if (
-                not isinstance(value, list)
-                or len(value) != n
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-                or not all(math.isfinite(v) for v in value)
-            ):
-                raise _error(f"{where}: {key} must be null or a list of {n} finite numbers")
-            stats[key] = [float(v) for v in value]
-        if (stats["mean"] is None) != (stats["std"] is None):
-            raise _error(f"{where}: mean and std must both be set or both be null")
-        if stats["std"] is not None and min(stats["std"]) <= 0:
-            raise _error(f"{where}: std must be > 0 for every feature")
-        binary = d.get("binary", False)
-        if not isinstance(binary, bool):
-            raise _error(f"{where}: binary must be true or false")
-        labels = d["labels"]
-        if task == "regression":
-            if labels is not None or binary:
-                raise _error(f"{where}: a regression has no labels and is not binary")
-        else:
-            if not isinstance(labels, list) or len(labels) < 2:
-                raise _error(f"{where}: labels must be a list of at least 2 labels for classification")
-            is_str = all(isinstance(v, str) for v in labels)
-            is_num = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels)
-            if not (is_str or is_num) or (is_num and not all(math.isfinite(v) for v in labels)):
-                raise _error(f"{where}: labels must be all strings or all finite numbers")
-            if any(a >= b for a, b in zip(labels, labels[1:])):
-                raise _error(f"{where}: labels must be sorted and distinct")
-            if len(names["target_names"]) != 1:
-                raise _error(f"{where}: classification has exactly one target name")
-            if binary and len(labels) != 2:
-                raise _error(f"{where}: binary encoding needs exactly 2 labels (got {len(labels)})")
-            labels = list(labels)
-        return cls(task, names["feature_names"], names["target_names"], stats["mean"], stats["std"], labels, binary)
+        try:
+            meta = _Meta.model_validate(d)
+        except ValidationError as exc:
+            raise _error(f"preprocessing metadata: {_describe(exc.errors()[0])}") from None
+        return cls(meta.task, meta.feature_names, meta.target_names, meta.mean, meta.std, meta.labels, meta.binary)
 
     # ---- applying it
 
@@ -133,15 +148,29 @@ class Preprocessing:
             where = f"{path}: " if path is not None else ""
             raise _error(f"{where}the data has {got}, the model expects {n} ({_list(self.feature_names)})")
         out = np.empty(X.shape, dtype=dtype)
-        if self.mean is None:
-            out[...] = X
-            return out
-        mu, sigma = np.asarray(self.mean), np.asarray(self.std)
-        # Computed in float64 whatever dtype is, a block of rows at a time (X may be a memory map).
+        # A block of rows at a time: X may be a memory map, and the float64 temporary stays small.
         step = max(1, _CHUNK_BYTES // max(1, 8 * n))
         for start in range(0, X.shape[0], step):
-            out[start : start + step] = (np.asarray(X[start : start + step], dtype=np.float64) - mu) / sigma
+            self.transform_into(X[start : start + step], out[start : start + step])
         return out
+
+    def transform_into(self, X: Any, out: np.ndarray) -> np.ndarray:
+        """x̂ = (x − μ) / σ of the rows of X (w, n), written into out (w, n) of any float dtype.
+
+        The one transform: transform_x applies it block by block, MappedRows chunk by chunk.
+        Computed in float64 whatever out's dtype, then cast once; without statistics, a cast copy.
+        """
+        if self.mean is None:
+            np.copyto(out, X, casting="unsafe")
+            return out
+        mu, sigma = self._mu_sigma
+        t = np.subtract(np.asarray(X, dtype=np.float64), mu)
+        np.copyto(out, np.divide(t, sigma, out=t), casting="unsafe")
+        return out
+
+    @cached_property
+    def _mu_sigma(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.mean, dtype=np.float64), np.asarray(self.std, dtype=np.float64)
 
     def encode_y(
         self, y_raw: Any, path: Optional[PathLike] = None, dtype: Any = np.float64, lines: Optional[Sequence[int]] = None
