@@ -11,13 +11,13 @@ from typing import Any, Optional
 import numpy as np
 
 from .messages import _error, _first_line, _list, _show
-from .table import Table, _check_classes, _check_finite, _labels_from_array
+from .table import Table, _check_classes, _check_finite, _labels_from_array, _not_found
 
 # ---- npz
 
 
-def _read_npz(path: Path, target: Optional[list[str]], task: str, require_target: bool,
-              check_classes: bool) -> Table:
+def read_npz(path: Path, target: Optional[list[str]], features: Optional[list[str]], task: str, require_target: bool,
+             check_classes: bool) -> Table:
     try:
         archive = np.load(path, allow_pickle=False)
     except Exception:  # not a zip, a truncated zip, a pickle: all "not a valid .npz"
@@ -44,10 +44,15 @@ def _read_npz(path: Path, target: Optional[list[str]], task: str, require_target
         raise _error(f"{path}: X has no rows")
     if y.ndim not in (1, 2) or y.shape[0] != m:
         raise _error(f"{path}: y must have shape ({m},) or ({m}, k) to match X {X.shape} (got {y.shape})")
+    feature_names = _npz_names(path, arrays.get("feature_names"), n, [f"x{j}" for j in range(n)], "feature_names")
+    if features is not None:  # by the names the Table would show: the file's feature_names, or x0, x1, …
+        for name in features:
+            if name not in feature_names:
+                raise _not_found(path, "feature column", name, feature_names)
+        X = X[:, [feature_names.index(name) for name in features]]
+        feature_names = list(features)
     X = np.ascontiguousarray(X, dtype=np.float64)
     _check_finite(path, X, "X")
-
-    feature_names = _npz_names(path, arrays.get("feature_names"), n, [f"x{j}" for j in range(n)], "feature_names")
     if "y" not in arrays:  # features only, to predict
         return Table(X, np.empty((m, 0)), feature_names, [], path)
     k = 1 if y.ndim == 1 else y.shape[1]
@@ -102,8 +107,8 @@ def _npz_names(path: Path, names: Optional[np.ndarray], count: int, default: lis
 # ---- npy
 
 
-def _read_npy(path: Path, target: Optional[list[str]], task: str, require_target: bool,
-              check_classes: bool) -> Table:
+def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[str]], task: str, require_target: bool,
+             check_classes: bool) -> Table:
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
@@ -136,9 +141,10 @@ def _read_npy(path: Path, target: Optional[list[str]], task: str, require_target
     except Exception as exc:
         raise _error(f"{path}: cannot map the .npy file ({type(exc).__name__}: {_first_line(exc)})") from None
 
-    X = data[:, :n]  # a view: still an np.memmap, nothing read yet
+    first, stop = _npy_feature_columns(path, features, columns, n)
+    X = data[:, first:stop]  # a view: still an np.memmap, nothing read yet
     _check_finite(path, X, "X")
-    feature_names = [str(j) for j in range(n)]
+    feature_names = [str(j) for j in range(first, stop)]
     target_names = [str(j) for j in target_cols]
     if task == "regression":
         y = np.array(data[:, n:], dtype=np.float64)  # k columns: small beside X
@@ -148,6 +154,31 @@ def _read_npy(path: Path, target: Optional[list[str]], task: str, require_target
         if check_classes:
             _check_classes(path, target_names[0], y)
     return Table(X, y, feature_names, target_names, path)
+
+
+def _npy_feature_columns(path: Path, features: Optional[list[str]], columns: int, n: int) -> tuple[int, int]:
+    """data.features of a .npy file (column numbers as strings) as a range [first, stop) of columns."""
+    if features is None:
+        return 0, n
+    cols = []
+    for f in features:
+        try:
+            j = int(str(f).strip())
+        except ValueError:
+            raise _error(
+                f"{path}: feature {_show(f)}: a .npy file's columns are named by number, such as '0' for the first"
+            ) from None
+        if not -columns <= j < columns:
+            raise _error(f"{path}: feature column {j} is out of range: the array has {columns} columns")
+        if j % columns >= n:
+            raise _error(f"{path}: column {j} is the target and also in data.features: leave it out of data.features")
+        cols.append(j % columns)
+    if cols != list(range(cols[0], cols[0] + len(cols))):
+        raise _error(
+            f"{path}: data.features of a .npy file must be adjacent columns in order, such as ['1', '2', '3'] "
+            f"(got {_list(list(features))}), so that the features stay a memory-mapped view"
+        )
+    return cols[0], cols[0] + len(cols)
 
 
 def _npy_target_columns(path: Path, target: Optional[list[str]], columns: int) -> list[int]:

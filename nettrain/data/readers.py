@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from .arrays import _read_npy, _read_npz
+from .arrays import read_npy, read_npz
 from .messages import _error, _list, _show
 from .table import TASKS, PathLike, Table
-from .text import TEXT_SUFFIXES, _read_text
+from .text import TEXT_SUFFIXES, read_text
 
 def read_table(
     path: PathLike,
@@ -20,6 +20,7 @@ def read_table(
     task: str = "classification",
     require_target: bool = True,
     one_class: bool = False,
+    features: Optional[list[str]] = None,
 ) -> Table:
     """Read a .csv/.txt/.tsv, .npz or .npy file into a Table; any problem is a one-line DataError.
 
@@ -34,18 +35,16 @@ def read_table(
     With target None the last column is still taken as the target, and a .npy file always has one.
     one_class=True (for evaluating a trained model, whose labels come from its checkpoint): a
     classification target with a single class is allowed.
+    features: the columns of X, in this order (None: every column but the target), named as
+    target is: a csv's header names, a .npz file's feature_names (default "x0", "x1", …), a .npy
+    file's column numbers as strings — there a contiguous run of columns, so that X stays a
+    memory-mapped view. A column left out (an ID, a text column) is not read as a number.
     """
     path = Path(path)
     if task not in TASKS:
         raise _error(f"{path}: task must be one of {', '.join(TASKS)} (got {_show(task)})")
-    if target is not None:
-        if isinstance(target, str):
-            target = [target]
-        target = [str(t) for t in target]
-        if not target:
-            raise _error(f"{path}: data.target is an empty list: name at least one column, or leave it unset")
-        if len(set(target)) != len(target):
-            raise _error(f"{path}: data.target names a column twice ({_list(target)})")
+    target = _names(path, "target", target)
+    features = _names(path, "features", features)
     if task == "classification" and target is not None and len(target) != 1:
         raise _error(
             f"{path}: classification takes exactly one target column (got {len(target)}: {_list(target)}); "
@@ -57,10 +56,24 @@ def read_table(
         raise _error(f"{path}: unknown file type {_show(path.suffix)}: use .csv, .tsv, .txt, .npz or .npy")
     check_classes = require_target and not one_class  # at least 2 classes
     if kind == ".npz":
-        return _read_npz(path, target, task, require_target, check_classes)
+        return read_npz(path, target, features, task, require_target, check_classes)
     if kind == ".npy":
-        return _read_npy(path, target, task, require_target, check_classes)
-    return _read_text(path, target, delimiter, task, require_target, check_classes)
+        return read_npy(path, target, features, task, require_target, check_classes)
+    return read_text(path, target, features, delimiter, task, require_target, check_classes)
+
+
+def _names(path: Path, key: str, names: Optional[list[str]]) -> Optional[list[str]]:
+    """data.target or data.features as a list of distinct strings (one name: a list of one)."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [names]
+    names = [str(t) for t in names]
+    if not names:
+        raise _error(f"{path}: data.{key} is an empty list: name at least one column, or leave it unset")
+    if len(set(names)) != len(names):
+        raise _error(f"{path}: data.{key} names a column twice ({_list(names)})")
+    return names
 
 
 def file_kind(path: PathLike) -> str:

@@ -5,14 +5,16 @@ Left out on purpose: opening files (readers.py and the per-format modules), prep
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .messages import _error, _py, _show
+from ..errors import DataError
+from .messages import _error, _list, _py, _show
 
 TASKS = ("classification", "regression")
 _CHUNK_BYTES = 1 << 24  # memory-mapped arrays are checked 16 MiB at a time
@@ -43,7 +45,7 @@ class Table:
     feature_names: list[str]
     target_names: list[str]
     path: Path
-    lines: Optional[list[int]] = None
+    lines: Optional[Sequence[int]] = None
 
 
 
@@ -123,3 +125,56 @@ def _check_finite(path: Path, A: np.ndarray, what: str) -> None:
         if bad.size:
             i, j = int(bad[0][0]) + start, int(bad[0][1])
             raise _error(f"{path}: {what}[{i}, {j}] is {A[i, j]}: the data must be finite (no NaN or infinity)")
+
+
+# ---- columns by name: data.target and data.features
+
+
+def select_columns(
+    path: Path, names: list[str], target: Optional[list[str]], features: Optional[list[str]], require_target: bool
+) -> tuple[list[int], list[int]]:
+    """The columns of X (in data.features' order, else the file's) and of y, as indices into names.
+
+    target None: the last column. With require_target False and none of the target columns
+    present, y's columns are [] (features only, to predict) and X takes every column, or
+    data.features. names are distinct (the readers check).
+    """
+    present = set(names)
+    target_names = [names[-1]] if target is None else target
+    absent = [t for t in target_names if t not in present]
+    if absent and (require_target or len(absent) != len(target_names)):
+        raise _not_found(path, "target column", absent[0], names)
+    target_cols = [] if absent else [names.index(t) for t in target_names]
+    targets = {names[j] for j in target_cols}
+    if features is None:
+        feature_cols = [j for j, name in enumerate(names) if name not in targets]
+        if not feature_cols:
+            raise _error(f"{path}: no feature columns: every column ({_list(names)}) is a target")
+        return feature_cols, target_cols
+    for name in features:
+        if name not in present:
+            raise _not_found(path, "feature column", name, names)
+        if name in targets:
+            raise _error(
+                f"{path}: column {_show(name)} is the target and also in data.features: leave it out of data.features"
+            )
+    return [names.index(f) for f in features], target_cols
+
+
+def _not_found(path: Path, what: str, name: str, names: list[str], limit: int = 12) -> DataError:
+    """'<what> NAME not found', the columns there are (the nearest first when they are many), and a
+    'did you mean' when one is close."""
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {_show(close[0])}?" if close else ""
+    if len(names) <= limit:
+        return _error(f"{path}: {what} {_show(name)} not found (columns: {_list(names)}){hint}")
+    # Many columns: the nearest names first (a stable sort keeps the file's order on ties), and the
+    # last column, the usual target, always among those shown.
+    nearest = sorted(names, key=lambda c: -difflib.SequenceMatcher(None, name, c).ratio())[: limit - 1]
+    if names[-1] not in nearest:
+        nearest.append(names[-1])
+    shown = ", ".join(_show(c) for c in nearest)
+    return _error(
+        f"{path}: {what} {_show(name)} not found ({len(names)} columns, the nearest first: {shown}, "
+        f"… {len(names) - len(nearest)} more; the last is {_show(names[-1])}){hint}"
+    )

@@ -1,37 +1,85 @@
 """Delimited text files (.csv, .tsv, .txt): UTF-8, a header row, one example per row.
 
-Every refusal names the file, the line (1-based; the header is line 1) and the column. Left out on
-purpose: any other format, preprocessing.
+Two parsers, one result. pandas' C parser reads every file first; when it refuses a file, or a
+check on what it read fails (a cell that is not a finite number, an empty label, a row shorter
+or longer than the header), the careful parser below — csv from the standard library, cell by
+cell — reads the file again only to find the first problem in file order and word it: the file,
+the line (1-based; the header is line 1), the column and the fix. A clean file is parsed once.
+A file the careful parser reads but pandas refuses (blank rows of delimiters only, cells that
+need Python's float()) is read by the careful parser, with the same result.
+
+The order of refusals, in both parsers: the file (missing, empty, not UTF-8), the delimiter, the
+header (names, data.target, data.features), then the rows in file order.
+
+Left out on purpose: any other format, preprocessing.
 """
 
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import math
+import re
+import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .messages import _error, _list, _show
-from .table import Table, _check_classes, _labels_from_strings
+from .messages import _error, _show
+from .table import Table, _as_whole, _check_classes, _labels_from_strings, select_columns
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 DELIMITERS = (",", "\t", ";")  # auto-detected; on a tie the earlier one wins
 _DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'"}
 
 
-def _read_text(
-    path: Path, target: Optional[list[str]], delimiter: Optional[str], task: str, require_target: bool,
-    check_classes: bool,
+def read_text(
+    path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
+    require_target: bool, check_classes: bool,
 ) -> Table:
-    text = _read_utf8(path)
-    delimiter = _resolve_delimiter(path, text, delimiter)
-    header, header_line, rows, lines = _parse_rows(path, text, delimiter)
+    """A text file as a Table: pandas' parser, or the careful one where pandas refuses (see the module)."""
+    try:
+        return _read_fast(path, target, features, delimiter, task, require_target, check_classes)
+    except _Refused:
+        pass
+    return _read_careful(path, _decode(path, _read_bytes(path)), target, features, delimiter, task, require_target,
+                         check_classes)
 
-    # the columns: names, the target, the features
+
+class _Refused(Exception):
+    """The fast parser cannot vouch for this file: the careful parser reads it (and words any problem)."""
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    """The file as text (a leading byte-order mark dropped), or a DataError at the first non-UTF-8 byte."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _error(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): save the file as UTF-8"
+        ) from None
+    if not text.strip():
+        raise _error(f"{path}: file is empty")
+    return text
+
+
+# ---- the header, shared by both parsers
+
+
+def _header_columns(
+    path: Path, header: list[str], header_line: int, target: Optional[list[str]], features: Optional[list[str]],
+    require_target: bool,
+) -> tuple[list[str], list[int], list[int]]:
+    """The header's names (stripped), and the columns of X and of y (y's empty: features only, to predict)."""
     names = [h.strip() for h in header]
     for j, name in enumerate(names):
         if not name:
@@ -41,44 +89,214 @@ def _read_text(
         if name in seen:
             raise _error(f"{path}:{header_line}: column {_show(name)} appears twice in the header")
         seen.add(name)
-    target_names = [names[-1]] if target is None else target
-    absent = [t for t in target_names if t not in seen]
-    if absent and len(absent) == len(target_names) and not require_target:  # features only, to predict
-        X = _numeric_columns(path, rows, lines, names, list(range(len(names))), delimiter)
-        return Table(X, np.empty((len(rows), 0)), names, [], path)
-    if absent:
-        close = difflib.get_close_matches(absent[0], names, n=1)
-        hint = f"; did you mean {_show(close[0])}?" if close else ""
-        raise _error(f"{path}: target column {_show(absent[0])} not found (columns: {_list(names)}){hint}")
-    target_set = set(target_names)
-    feature_cols = [j for j, name in enumerate(names) if name not in target_set]
-    if not feature_cols:
-        raise _error(f"{path}: no feature columns: every column ({_list(names)}) is a target")
-    target_cols = [names.index(t) for t in target_names]
-
-    X = _numeric_columns(path, rows, lines, names, feature_cols, delimiter)
-    if task == "regression":
-        y = _numeric_columns(path, rows, lines, names, target_cols, delimiter)
-    else:
-        y = _label_column(path, rows, lines, names[target_cols[0]], target_cols[0], check_classes)
-    return Table(X, y, [names[j] for j in feature_cols], list(target_names), path, lines)
+    feature_cols, target_cols = select_columns(path, names, target, features, require_target)
+    return names, feature_cols, target_cols
 
 
-def _read_utf8(path: Path) -> str:
+def _table(
+    path: Path, names: list[str], feature_cols: list[int], target_cols: list[int], X: np.ndarray, y: Optional[np.ndarray],
+    lines: Optional[Sequence[int]],
+) -> Table:
+    if not target_cols:  # features only, to predict
+        return Table(X, np.empty((X.shape[0], 0)), [names[j] for j in feature_cols], [], path)
+    return Table(X, y, [names[j] for j in feature_cols], [names[j] for j in target_cols], path, lines)
+
+
+# ---- the fast parser: pandas
+
+
+def _read_fast(
+    path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
+    require_target: bool, check_classes: bool,
+) -> Table:
+    """pandas' C parser on the rows after the header; _Refused wherever the careful parser must look.
+
+    Raises the careful parser's own DataErrors for the delimiter and the header, which come first
+    in file order; any problem in the rows is _Refused, for the careful parser to find and word.
+    pandas infers each column's type; a number column must come out as integers or floats
+    (integers are cast to float64 exactly, as float() would read them), anything else is refused.
+    """
+    found = _first_line(path)
+    if found is None:
+        raise _Refused  # nothing but white space ("file is empty"), or lines ended by a lone CR
+    header_text, header_line = found
+    if header_text.count('"') % 2:
+        raise _Refused  # a quoted line break in the header
+    delimiter = _resolve_delimiter(path, header_text, delimiter, header_line)
+    header = next(csv.reader([header_text.rstrip("\r\n")], delimiter=delimiter))
+    if not any(cell.strip() for cell in header):
+        raise _Refused  # a row of empty cells (",,,") before the header: skipped by the careful parser
+    names, feature_cols, target_cols = _header_columns(path, header, header_line, target, features, require_target)
+    n = len(names)
+    frame = _pandas_rows(path, delimiter, header_line, n)
+    m = len(frame)
+    if m == 0:
+        raise _Refused  # "no data rows"
+    numeric = feature_cols + (target_cols if task == "regression" else [])
+    if _zero_integers(frame, numeric) and _negative_zero(path):
+        raise _Refused  # "-0", read as the integer 0, would lose the sign float() keeps
+    X = _float_columns(frame, feature_cols)
+    y = None
+    if target_cols and task == "regression":
+        y = _float_columns(frame, target_cols)
+    elif target_cols:
+        y = _label_values(frame[target_cols[0]])
+    for j in range(n):
+        column = frame[j]
+        if column.dtype.kind == "O" and column.str.contains("[\r\n]", regex=True).any():
+            raise _Refused  # a quoted line break: a row spanning lines, which the careful parser counts
+    if n - 1 not in feature_cols + target_cols and frame[n - 1].dtype.kind == "O" and (frame[n - 1] == "").any():
+        raise _Refused  # the unused last column is empty somewhere: a short row, or an empty cell
+    if target_cols and task == "classification" and check_classes:
+        _check_classes(path, names[target_cols[0]], y)
+    return _table(path, names, feature_cols, target_cols, X, y, _LinesOfRows(path, header_line, m, delimiter))
+
+
+def _first_line(path: Path, block: int = 1 << 16) -> Optional[tuple[str, int]]:
+    """The first physical line holding more than white space, decoded, and its number; None if none."""
+    number, start, pending = 1, True, b""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            while True:
+                chunk = fh.read(block)
+                pending += chunk
+                while b"\n" in pending or (not chunk and pending):
+                    end = pending.find(b"\n") + 1 or len(pending)
+                    line, pending = pending[:end], pending[end:]
+                    if b"\r" in line.rstrip(b"\r\n"):
+                        return None  # lines ended by a lone CR: left to the careful parser
+                    try:
+                        text = line.decode("utf-8-sig" if start else "utf-8")
+                    except UnicodeDecodeError:
+                        return None
+                    if text.strip():
+                        return text, number
+                    number, start = number + 1, False
+                if not chunk:
+                    return None
     except OSError as exc:
         raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
+
+
+def _pandas_rows(path: Path, delimiter: str, header_line: int, n: int) -> Any:
+    """The rows after the header as a DataFrame of columns 0…n−1, each of the type pandas infers."""
+    import pandas as pd  # here, not at the top: `import nettrain` stays light
+
+    options: dict[str, Any] = {}
+    if int(pd.__version__.split(".")[0]) < 3:
+        options["float_precision"] = "round_trip"  # correctly rounded, as float(); pandas 3 always is
     try:
-        text = raw.decode("utf-8-sig")  # a leading byte-order mark is dropped
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise _error(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): save the file as UTF-8"
-        ) from None
-    if not text.strip():
-        raise _error(f"{path}: file is empty")
-    return text
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # na_filter off: no cell is taken as missing; an empty one makes its column text, refused
+            frame = pd.read_csv(
+                path, sep=delimiter, header=None, names=list(range(n)), index_col=False, skiprows=header_line,
+                na_filter=False, engine="c", encoding="utf-8", quotechar='"', doublequote=True,
+                skip_blank_lines=True, **options,
+            )
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError, pd.errors.ParserError):
+        raise _Refused from None  # a row longer than the header, bytes that are not UTF-8, …
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise _Refused  # the first row longer than the header, which pandas would cut
+    return frame
+
+
+def _float_columns(frame: Any, cols: list[int]) -> np.ndarray:
+    """Columns of the frame as an (m, len(cols)) C-ordered float64 array; _Refused unless all are
+    numbers (integer or float columns) and finite."""
+    for j in cols:
+        column = frame[j]
+        if column.dtype.kind not in "iuf":
+            raise _Refused  # text somewhere in the column: the careful parser names the cell
+    out = np.ascontiguousarray(frame.iloc[:, cols].to_numpy(dtype=np.float64))
+    if not np.isfinite(out).all():
+        raise _Refused  # NaN or infinity: the careful parser names the cell
+    return out
+
+
+def _zero_integers(frame: Any, cols: list[int]) -> bool:
+    """Whether a column pandas read as integers holds a 0 (which the file may have written "-0")."""
+    return any(frame[j].dtype.kind == "i" and bool((frame[j].to_numpy() == 0).any()) for j in cols)
+
+
+def _negative_zero(path: Path) -> bool:
+    """Whether the file may hold an integer "-0" (a float such as -0.5 or 1e-05 does not count)."""
+    raw = _read_bytes(path)
+    return b"-0" in raw and re.search(rb"-0+(?![0-9.eE])", raw) is not None
+
+
+def _label_values(column: Any) -> np.ndarray:
+    """Labels as the careful parser gives them: numbers (whole ones as int64) if every cell is one,
+    else stripped strings; _Refused for an empty or missing label."""
+    if column.dtype.kind in "iuf":  # every cell a number: float() of each, then whole numbers as int64
+        values = column.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise _Refused
+        return _as_whole(values)
+    if column.dtype.kind != "O":  # object or pandas' str: text
+        raise _Refused  # true/false, which the careful parser reads as text
+    cells = column.tolist()
+    if not all(isinstance(c, str) and c.strip() for c in cells):
+        raise _Refused  # an empty label, or a row short of its last cells
+    y, bad = _labels_from_strings(cells)
+    if bad is not None:
+        raise _Refused  # a NaN label
+    return y
+
+
+class _LinesOfRows(Sequence[int]):
+    """The physical line (1-based) each row was read from, counted the first time one is asked for
+    (to word a message about that row): the non-blank lines after the header. Every row is one
+    line here — the fast parser refuses a cell holding a line break."""
+
+    def __init__(self, path: Path, header_line: int, m: int, delimiter: str) -> None:
+        self.path, self.header_line, self.m, self.delimiter = path, header_line, m, delimiter
+        self._lines: Optional[Sequence[int]] = None
+
+    def __len__(self) -> int:
+        return self.m
+
+    def __getitem__(self, i: Any) -> Any:
+        if self._lines is None:
+            self._lines = self._count()
+        return self._lines[i]
+
+    def _count(self) -> Sequence[int]:
+        raw = _read_bytes(self.path)
+        if b"\r" not in raw or raw.count(b"\r") == raw.count(b"\r\n"):
+            end = len(raw)
+            while end and raw[end - 1] in b" \t\r\n":
+                end -= 1
+            if raw.count(b"\n", 0, end) + 1 == self.header_line + self.m:  # no blank line among the rows
+                return range(self.header_line + 1, self.header_line + 1 + self.m)
+        lines = [i for i, line in enumerate(raw.splitlines(), 1) if i > self.header_line and line.strip()]
+        if len(lines) != self.m:  # the file changed since it was read: count as the careful parser does
+            lines = _parse_rows(self.path, _decode(self.path, raw), self.delimiter)[3]
+        return lines
+
+
+# ---- the careful parser: the standard library's csv, cell by cell
+
+
+def _read_careful(
+    path: Path, text: str, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str],
+    task: str, require_target: bool, check_classes: bool,
+) -> Table:
+    delimiter = _resolve_delimiter(path, text, delimiter)
+    selected: dict[str, Any] = {}
+
+    def on_header(header: list[str], header_line: int) -> None:
+        selected["columns"] = _header_columns(path, header, header_line, target, features, require_target)
+
+    header, header_line, rows, lines = _parse_rows(path, text, delimiter, on_header)
+    names, feature_cols, target_cols = selected["columns"]
+    X = _numeric_columns(path, rows, lines, names, feature_cols, delimiter)
+    y = None
+    if target_cols and task == "regression":
+        y = _numeric_columns(path, rows, lines, names, target_cols, delimiter)
+    elif target_cols:
+        y = _label_column(path, rows, lines, names[target_cols[0]], target_cols[0], check_classes)
+    return _table(path, names, feature_cols, target_cols, X, y, lines)
 
 
 def _count_outside_quotes(line: str, char: str) -> int:
@@ -99,9 +317,12 @@ def _header_line(text: str) -> tuple[str, int]:
     return "", 1
 
 
-def _resolve_delimiter(path: Path, text: str, delimiter: Optional[str]) -> str:
-    """The given delimiter (checked), or the most frequent of ',', tab, ';' in the header line."""
-    header, line = _header_line(text)
+def _resolve_delimiter(path: Path, text: str, delimiter: Optional[str], line: Optional[int] = None) -> str:
+    """The given delimiter (checked), or the most frequent of ',', tab, ';' in the header line.
+
+    text: the file, or (with line, its number in the file) the header line alone."""
+    header, number = _header_line(text)
+    line = number if line is None else line
     counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
     if delimiter is None:
         best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first on a tie
@@ -122,8 +343,13 @@ def _resolve_delimiter(path: Path, text: str, delimiter: Optional[str]) -> str:
     return delimiter
 
 
-def _parse_rows(path: Path, text: str, delimiter: str) -> tuple[list[str], int, list[list[str]], list[int]]:
-    """Header, its line, the data rows and the line each row starts on. Blank rows are skipped."""
+def _parse_rows(
+    path: Path, text: str, delimiter: str, on_header: Any = None
+) -> tuple[list[str], int, list[list[str]], list[int]]:
+    """Header, its line, the data rows and the line each row starts on. Blank rows are skipped.
+
+    on_header(header, line), if given, is called as soon as the header is read (to check it
+    before the rows, as the fast parser does)."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: Optional[list[str]] = None
     header_line = 1
@@ -137,6 +363,8 @@ def _parse_rows(path: Path, text: str, delimiter: str) -> tuple[list[str], int, 
                 continue  # a blank line, or a row of empty cells only (",,,", as spreadsheets export)
             if header is None:
                 header, header_line = row, start
+                if on_header is not None:
+                    on_header(header, header_line)
                 continue
             if len(row) != len(header):
                 raise _error(f"{path}:{start}: row has {len(row)} cells, header has {len(header)}")
