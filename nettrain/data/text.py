@@ -141,11 +141,11 @@ def _read_fast(
         y = _float_columns(frame, target_cols)
     elif target_cols:
         y = _label_values(frame[target_cols[0]])
+    kinds = [dtype.kind for dtype in frame.dtypes]
     for j in range(n):
-        column = frame[j]
-        if column.dtype.kind == "O" and column.str.contains("[\r\n]", regex=True).any():
+        if kinds[j] == "O" and frame[j].str.contains("[\r\n]", regex=True).any():
             raise _Refused  # a quoted line break: a row spanning lines, which the careful parser counts
-    if n - 1 not in feature_cols + target_cols and frame[n - 1].dtype.kind == "O" and (frame[n - 1] == "").any():
+    if n - 1 not in feature_cols + target_cols and kinds[n - 1] == "O" and (frame[n - 1] == "").any():
         raise _Refused  # the unused last column is empty somewhere: a short row, or an empty cell
     if target_cols and task == "classification" and check_classes:
         _check_classes(path, names[target_cols[0]], y)
@@ -204,10 +204,9 @@ def _pandas_rows(path: Path, delimiter: str, header_line: int, n: int) -> Any:
 def _float_columns(frame: Any, cols: list[int]) -> np.ndarray:
     """Columns of the frame as an (m, len(cols)) C-ordered float64 array; _Refused unless all are
     numbers (integer or float columns) and finite."""
-    for j in cols:
-        column = frame[j]
-        if column.dtype.kind not in "iuf":
-            raise _Refused  # text somewhere in the column: the careful parser names the cell
+    kinds = [dtype.kind for dtype in frame.dtypes]  # pandas' inferred type of each column
+    if any(kinds[j] not in "iuf" for j in cols):
+        raise _Refused  # text somewhere in a column: the careful parser names the cell
     out = np.ascontiguousarray(frame.iloc[:, cols].to_numpy(dtype=np.float64))
     if not np.isfinite(out).all():
         raise _Refused  # NaN or infinity: the careful parser names the cell
@@ -216,7 +215,8 @@ def _float_columns(frame: Any, cols: list[int]) -> np.ndarray:
 
 def _zero_integers(frame: Any, cols: list[int]) -> bool:
     """Whether a column pandas read as integers holds a 0 (which the file may have written "-0")."""
-    return any(frame[j].dtype.kind == "i" and bool((frame[j].to_numpy() == 0).any()) for j in cols)
+    kinds = [dtype.kind for dtype in frame.dtypes]
+    return any(kinds[j] == "i" and bool((frame[j].to_numpy() == 0).any()) for j in cols)
 
 
 def _negative_zero(path: Path) -> bool:
