@@ -110,7 +110,7 @@ class DataConfig(_Section):
     """Where the examples are and how to read them."""
 
     path: FilePath = Field(
-        description="CSV/NPZ/NPY data file; a relative path is read from the config file's folder."
+        description="CSV/NPZ/NPY/Parquet data file; a relative path is read from the config file's folder."
     )
     target: Annotated[
         Optional[Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],

@@ -5,6 +5,8 @@ per example, X of shape (m, n), as files hold it; the trainer transposes once to
 one-column-per-example layout.
 
     read_table(path)            a file as read: Table(X, y, names) — or DataError, one line
+    read_rows(path, start, stop) rows start…stop−1 of it, reading no more of the file than needed
+    row_count(path)             its number of rows, from a footer, a header or a scan of lines
     split_indices(m, ...)       seeded shuffle into train / val / test index arrays
     prepare(table, ...)         split, standardise with train statistics, encode targets
     Preprocessing               what it takes to treat new data exactly as the training data:
@@ -16,8 +18,9 @@ One job per module:
     messages.py     one-line DataError wording shared by all
     table.py        Table; the checks every reader shares (labels, classes, finite values)
     readers.py      read_table: dispatch by file kind, argument checks
-    text.py         .csv / .tsv / .txt
+    text.py         .csv / .tsv / .txt: pandas' C parser, and a careful one to word refusals
     arrays.py       .npz and .npy (memory-mapped)
+    parquet.py      .parquet, through pyarrow (optional), by row group
     preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
     split.py        split_indices and prepare
     mapped.py       MappedRows: a lazy train split
@@ -29,12 +32,12 @@ line (1-based; the header is line 1) and the column.
 
 from .mapped import MappedRows
 from .preprocess import Preprocessing
-from .readers import file_kind, read_table
+from .readers import file_kind, read_rows, read_table, row_count
 from .split import prepare, split_indices
 from .table import TASKS, Table
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
     "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "Preprocessing", "Table", "file_kind", "prepare",
-    "read_table", "split_indices",
+    "read_rows", "read_table", "row_count", "split_indices",
 ]

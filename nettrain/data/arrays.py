@@ -5,6 +5,7 @@ Left out on purpose: text formats, preprocessing.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -108,7 +109,9 @@ def _npz_names(path: Path, names: Optional[np.ndarray], count: int, default: lis
 
 
 def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[str]], task: str, require_target: bool,
-             check_classes: bool) -> Table:
+             check_classes: bool, rows: Optional[tuple[int, int]] = None) -> Table:
+    """A .npy array as a Table whose X is a memory-mapped view; rows (start, stop): only those rows
+    (a view of them: nothing else is read)."""
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
@@ -142,13 +145,17 @@ def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[st
         raise _error(f"{path}: cannot map the .npy file ({type(exc).__name__}: {_first_line(exc)})") from None
 
     first, stop = _npy_feature_columns(path, features, columns, n)
+    r0 = 0
+    if rows is not None:
+        r0 = min(max(0, rows[0]), m)
+        data = data[r0 : max(r0, min(rows[1], m))]  # still a view of the map
     X = data[:, first:stop]  # a view: still an np.memmap, nothing read yet
-    _check_finite(path, X, "X")
+    _check_finite(path, X, "X", r0)
     feature_names = [str(j) for j in range(first, stop)]
     target_names = [str(j) for j in target_cols]
     if task == "regression":
         y = np.array(data[:, n:], dtype=np.float64)  # k columns: small beside X
-        _check_finite(path, y, "y")
+        _check_finite(path, y, "y", r0)
     else:
         y = _labels_from_array(path, np.array(data[:, n]), f"column {n}")
         if check_classes:
@@ -203,3 +210,25 @@ def _npy_target_columns(path: Path, target: Optional[list[str]], columns: int) -
             "so that the features stay a memory-mapped view"
         )
     return cols
+
+
+def array_rows(path: Path) -> int:
+    """The rows of a .npy array, or of a .npz file's X, from the array's header (no data is read)."""
+    try:
+        if path.suffix.lower() == ".npy":
+            with open(path, "rb") as fh:
+                shape = _header(fh)
+        else:
+            with zipfile.ZipFile(path) as archive, archive.open("X.npy") as fh:
+                shape = _header(fh)
+    except Exception as exc:
+        raise _error(f"{path}: cannot read the array's header ({type(exc).__name__}: {_first_line(exc)})") from None
+    if len(shape) != 2:
+        raise _error(f"{path}: the array must be 2-D, one row per example (got shape {shape})")
+    return int(shape[0])
+
+
+def _header(fh: Any) -> tuple:
+    version = np.lib.format.read_magic(fh)
+    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    return read(fh)[0]

@@ -114,8 +114,9 @@ def _labels_from_array(path: Path, y: np.ndarray, what: str) -> np.ndarray:
 
 
 
-def _check_finite(path: Path, A: np.ndarray, what: str) -> None:
-    """DataError at the first NaN/infinity of a 2-D array; a memory map is read in chunks."""
+def _check_finite(path: Path, A: np.ndarray, what: str, first: int = 0) -> None:
+    """DataError at the first NaN/infinity of a 2-D array; a memory map is read in chunks.
+    first: the file row of A's row 0, for the message (A may be rows of a memory map)."""
     step = max(1, _CHUNK_BYTES // max(1, A.shape[1] * A.dtype.itemsize))
     for start in range(0, A.shape[0], step):
         block = np.asarray(A[start : start + step])
@@ -124,7 +125,7 @@ def _check_finite(path: Path, A: np.ndarray, what: str) -> None:
         bad = np.argwhere(~np.isfinite(block))
         if bad.size:
             i, j = int(bad[0][0]) + start, int(bad[0][1])
-            raise _error(f"{path}: {what}[{i}, {j}] is {A[i, j]}: the data must be finite (no NaN or infinity)")
+            raise _error(f"{path}: {what}[{first + i}, {j}] is {A[i, j]}: the data must be finite (no NaN or infinity)")
 
 
 # ---- columns by name: data.target and data.features

@@ -47,6 +47,44 @@ def read_text(
                          check_classes)
 
 
+def read_text_rows(
+    path: Path, start: int, stop: int, target: Optional[list[str]], features: Optional[list[str]],
+    delimiter: Optional[str], task: str,
+) -> Table:
+    """Rows start…stop−1 of a text file, as read_table counts rows (blank lines are not rows).
+
+    pandas skips the lines before row start (found by a scan of the bytes, no parsing) and reads
+    stop − start rows. A file whose lines before start hold a quote (a row may span lines) or a
+    lone CR, or whose rows pandas refuses, is read whole and cut. A single class is allowed."""
+    try:
+        return _read_fast(path, target, features, delimiter, task, True, False, rows=(start, stop))
+    except _Refused:
+        pass
+    return _slice(read_text(path, target, features, delimiter, task, True, False), start, stop)
+
+
+def text_rows(path: Path, delimiter: Optional[str] = None) -> int:
+    """The number of rows of a text file (as read_table counts them), by a scan of its lines."""
+    found = _first_line(path)
+    if found is not None:
+        header_text, header_line = found
+        delimiter = _resolve_delimiter(path, header_text, delimiter, header_line)
+        counted = _scan_rows(path, header_line, delimiter, None)
+        if counted is not None:
+            return counted[0]
+    text = _decode(path, _read_bytes(path))
+    return len(_parse_rows(path, text, _resolve_delimiter(path, text, delimiter))[2])
+
+
+def _slice(table: Table, start: int, stop: int) -> Table:
+    lines = table.lines
+    if isinstance(lines, _LinesOfRows):
+        lines = lines.cut(start, stop)
+    elif lines is not None:
+        lines = lines[start:stop]
+    return Table(table.X[start:stop], table.y[start:stop], table.feature_names, table.target_names, table.path, lines)
+
+
 class _Refused(Exception):
     """The fast parser cannot vouch for this file: the careful parser reads it (and words any problem)."""
 
@@ -107,7 +145,7 @@ def _table(
 
 def _read_fast(
     path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
-    require_target: bool, check_classes: bool,
+    require_target: bool, check_classes: bool, rows: Optional[tuple[int, int]] = None,
 ) -> Table:
     """pandas' C parser on the rows after the header; _Refused wherever the careful parser must look.
 
@@ -128,7 +166,14 @@ def _read_fast(
         raise _Refused  # a row of empty cells (",,,") before the header: skipped by the careful parser
     names, feature_cols, target_cols = _header_columns(path, header, header_line, target, features, require_target)
     n = len(names)
-    frame = _pandas_rows(path, delimiter, header_line, n)
+    skip, nrows, first = header_line, None, 0
+    if rows is not None:
+        first, nrows = rows[0], max(0, rows[1] - rows[0])
+        counted = _scan_rows(path, header_line, delimiter, first)
+        if counted is None:
+            raise _Refused  # a quote or a lone CR before row start: lines are not rows there
+        skip = header_line + counted[1]
+    frame = _pandas_rows(path, delimiter, skip, n, nrows)
     m = len(frame)
     if m == 0:
         raise _Refused  # "no data rows"
@@ -149,7 +194,7 @@ def _read_fast(
         raise _Refused  # the unused last column is empty somewhere: a short row, or an empty cell
     if target_cols and task == "classification" and check_classes:
         _check_classes(path, names[target_cols[0]], y)
-    return _table(path, names, feature_cols, target_cols, X, y, _LinesOfRows(path, header_line, m, delimiter))
+    return _table(path, names, feature_cols, target_cols, X, y, _LinesOfRows(path, header_line, m, delimiter, first))
 
 
 def _first_line(path: Path, block: int = 1 << 16) -> Optional[tuple[str, int]]:
@@ -178,8 +223,9 @@ def _first_line(path: Path, block: int = 1 << 16) -> Optional[tuple[str, int]]:
         raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
 
 
-def _pandas_rows(path: Path, delimiter: str, header_line: int, n: int) -> Any:
-    """The rows after the header as a DataFrame of columns 0…n−1, each of the type pandas infers."""
+def _pandas_rows(path: Path, delimiter: str, skip: int, n: int, nrows: Optional[int] = None) -> Any:
+    """The rows after the first skip lines (blank lines, the header, maybe rows) as a DataFrame of
+    columns 0…n−1, each of the type pandas infers; nrows of them, or all."""
     import pandas as pd  # here, not at the top: `import nettrain` stays light
 
     options: dict[str, Any] = {}
@@ -190,7 +236,7 @@ def _pandas_rows(path: Path, delimiter: str, header_line: int, n: int) -> Any:
             warnings.simplefilter("always")
             # na_filter off: no cell is taken as missing; an empty one makes its column text, refused
             frame = pd.read_csv(
-                path, sep=delimiter, header=None, names=list(range(n)), index_col=False, skiprows=header_line,
+                path, sep=delimiter, header=None, names=list(range(n)), index_col=False, skiprows=skip, nrows=nrows,
                 na_filter=False, engine="c", encoding="utf-8", quotechar='"', doublequote=True,
                 skip_blank_lines=True, **options,
             )
@@ -246,11 +292,11 @@ def _label_values(column: Any) -> np.ndarray:
 
 class _LinesOfRows(Sequence[int]):
     """The physical line (1-based) each row was read from, counted the first time one is asked for
-    (to word a message about that row): the non-blank lines after the header. Every row is one
-    line here — the fast parser refuses a cell holding a line break."""
+    (to word a message about that row): the non-blank lines after the header, from row first on.
+    Every row is one line here — the fast parser refuses a cell holding a line break."""
 
-    def __init__(self, path: Path, header_line: int, m: int, delimiter: str) -> None:
-        self.path, self.header_line, self.m, self.delimiter = path, header_line, m, delimiter
+    def __init__(self, path: Path, header_line: int, m: int, delimiter: str, first: int = 0) -> None:
+        self.path, self.header_line, self.m, self.delimiter, self.first = path, header_line, m, delimiter, first
         self._lines: Optional[Sequence[int]] = None
 
     def __len__(self) -> int:
@@ -261,18 +307,82 @@ class _LinesOfRows(Sequence[int]):
             self._lines = self._count()
         return self._lines[i]
 
+    def cut(self, start: int, stop: int) -> "_LinesOfRows":
+        """The lines of rows start…stop−1 of these, still counted only when asked for."""
+        start, stop, _ = slice(start, stop).indices(self.m)
+        return _LinesOfRows(self.path, self.header_line, max(0, stop - start), self.delimiter, self.first + start)
+
     def _count(self) -> Sequence[int]:
         raw = _read_bytes(self.path)
-        if b"\r" not in raw or raw.count(b"\r") == raw.count(b"\r\n"):
+        if self.first == 0 and (b"\r" not in raw or raw.count(b"\r") == raw.count(b"\r\n")):
             end = len(raw)
             while end and raw[end - 1] in b" \t\r\n":
                 end -= 1
             if raw.count(b"\n", 0, end) + 1 == self.header_line + self.m:  # no blank line among the rows
                 return range(self.header_line + 1, self.header_line + 1 + self.m)
-        lines = [i for i, line in enumerate(raw.splitlines(), 1) if i > self.header_line and line.strip()]
-        if len(lines) != self.m:  # the file changed since it was read: count as the careful parser does
-            lines = _parse_rows(self.path, _decode(self.path, raw), self.delimiter)[3]
-        return lines
+        lines = [i for i, line in enumerate(raw.splitlines(), 1)
+                 if i > self.header_line and not _blank(line, self.delimiter)]
+        return lines[self.first : self.first + self.m]
+
+
+def _blank(line: bytes, delimiter: str) -> bool:
+    """Whether a line without quotes is skipped as the careful parser skips a row: white space or
+    empty cells only."""
+    return not any(cell.strip() for cell in line.decode("utf-8", "replace").split(delimiter))
+
+
+def _complete_lines(fh: Any, block: int) -> Any:
+    """The file from its current position in blocks of whole lines (each ending in a newline)."""
+    pending = b""
+    while True:
+        chunk = fh.read(block)
+        if not chunk:
+            if pending:
+                yield pending + b"\n"
+            return
+        pending += chunk
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
+
+
+def _scan_rows(path: Path, header_line: int, delimiter: str, start: Optional[int],
+               block: int = 1 << 20) -> Optional[tuple[int, int]]:
+    """(rows, lines): scanning the lines after the header up to row start (None: to the end), the
+    rows passed and the physical lines passed. None where lines are not rows: a quote (a row may
+    span lines) or a lone CR.
+
+    A block of lines is counted at the speed of bytes.count; only lines that may be blank (white
+    space, delimiters, control or non-ASCII bytes only) are decoded and checked one by one."""
+    maybe_blank = re.compile(rb"(?m)^[ \t\r\f\v\x1c-\x1f\x80-\xff" + re.escape(delimiter.encode()) + rb"]*$")
+    rows = lines = 0
+    to_skip = header_line  # the blank lines before the header, and the header
+    try:
+        with open(path, "rb") as fh:
+            for buf in _complete_lines(fh, block):
+                if to_skip:
+                    pos = 0
+                    while to_skip and pos < len(buf):
+                        pos, to_skip = buf.index(b"\n", pos) + 1, to_skip - 1
+                    buf = buf[pos:]
+                if b'"' in buf or re.search(rb"\r(?!\n)", buf):
+                    return None
+                count = buf.count(b"\n")
+                blank = sum(1 for match in maybe_blank.finditer(buf)
+                            if match.start() < len(buf) and _blank(match.group(), delimiter))
+                if start is None or rows + count - blank <= start:  # row start is not in this block
+                    rows, lines = rows + count - blank, lines + count
+                    continue
+                for line in buf.split(b"\n")[:-1]:  # row start begins in this block: find its line
+                    if not _blank(line, delimiter):
+                        if rows == start:
+                            return rows, lines
+                        rows += 1
+                    lines += 1
+    except OSError as exc:
+        raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    return rows, lines
 
 
 # ---- the careful parser: the standard library's csv, cell by cell
