@@ -23,14 +23,14 @@ One job per module:
     parquet.py      .parquet, through pyarrow (optional), by row group
     preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
     split.py        split_indices and prepare
-    mapped.py       MappedRows: a lazy train split
+    mapped.py       MappedRows, MappedTargets: a lazy train split, x̂ and encoded y made per chunk
 
 Left out on purpose: no terminal output, no config parsing, no network code. Every problem with
 the input is a DataError whose message is one line naming the file and, where there is one, the
 line (1-based; the header is line 1) and the column.
 """
 
-from .mapped import MappedRows
+from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
 from .readers import file_kind, read_rows, read_table, row_count
 from .split import prepare, split_indices
@@ -38,6 +38,6 @@ from .table import TASKS, Table
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
-    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "Preprocessing", "Table", "file_kind", "prepare",
+    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind", "prepare",
     "read_rows", "read_table", "row_count", "split_indices",
 ]

@@ -154,13 +154,15 @@ def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[st
     feature_names = [str(j) for j in range(first, stop)]
     target_names = [str(j) for j in target_cols]
     if task == "regression":
-        y = np.array(data[:, n:], dtype=np.float64)  # k columns: small beside X
+        y_mapped = data[:, n:]
+        y = np.array(y_mapped, dtype=np.float64)  # k columns: small beside X
         _check_finite(path, y, "y", r0)
     else:
-        y = _labels_from_array(path, np.array(data[:, n]), f"column {n}")
+        y_mapped = data[:, n]
+        y = _labels_from_array(path, np.array(y_mapped), f"column {n}")
         if check_classes:
             _check_classes(path, target_names[0], y)
-    return Table(X, y, feature_names, target_names, path)
+    return Table(X, y, feature_names, target_names, path, y_mapped=y_mapped)
 
 
 def _npy_feature_columns(path: Path, features: Optional[list[str]], columns: int, n: int) -> tuple[int, int]:

@@ -56,11 +56,15 @@ def prepare(
     n_outputs: Optional[int] = None,
     dtype: Any = np.float64,
     lazy: bool = False,
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], Preprocessing]:
+    lazy_targets: bool = False,
+) -> tuple[dict[str, tuple[Any, Any]], Preprocessing]:
     """Split the table, standardise X with train statistics and encode Y.
 
     lazy (for training): a memory-mapped X's train split is returned as MappedRows, read a chunk
     at a time while training, instead of being copied (the other splits are copied as usual).
+    lazy_targets (with lazy): that split's Y is not encoded either: its slot holds the column
+    source MappedRows.targets() — y (s_nl, m_split), read a chunk at a time — so that memory
+    beyond the mapped file is bounded by the chunk, not by m.
 
     Returns ({"train": (X, Y), "val": ..., "test": ...}, Preprocessing); empty splits are left
     out. X is (m_split, n), Y is (m_split, n_outputs), both of dtype. The label set is the sorted
@@ -124,7 +128,9 @@ def prepare(
     for name in ("train", "val", "test"):
         rows = idx[name]
         if rows.size and lazy and name == "train" and isinstance(X, np.memmap):
-            splits[name] = (MappedRows(X, rows, pre, dtype), pre.encode_y(y[rows], path, dtype))
+            raw = table.y_mapped if table.y_mapped is not None else y
+            mapped = MappedRows(X, rows, pre, dtype, raw)
+            splits[name] = (mapped, mapped.targets() if lazy_targets else pre.encode_y(y[rows], path, dtype))
         elif rows.size:
             splits[name] = (pre.transform_x(X[rows], dtype), pre.encode_y(y[rows], path, dtype))
     return splits, pre

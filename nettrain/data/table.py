@@ -37,6 +37,9 @@ class Table:
        from a .npz file: its 'feature_names' / 'target_names' arrays when present, else "x0", …
        and "y" or "y0", …).
     lines: for a text file, the physical line (1-based) each row was read from; else None.
+    y_mapped: for a .npy file, the target column(s) as stored — a view of the memory map, (m,)
+       for a classification, (m, k) for a regression — so that a lazy split reads its targets a
+       chunk at a time (mapped.MappedTargets); else None.
     The task follows from y's shape: 1-D labels are a classification, a 2-D y a regression.
     """
 
@@ -46,6 +49,7 @@ class Table:
     target_names: list[str]
     path: Path
     lines: Optional[Sequence[int]] = None
+    y_mapped: Optional[np.ndarray] = None
 
 
 
