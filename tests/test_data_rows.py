@@ -193,4 +193,4 @@ def test_csv_rows_skip_the_rest_without_parsing_it(tmp_path, monkeypatch):
     blank = write(tmp_path / "b.csv", body)
     monkeypatch.setattr(text, "read_text", lambda *a: pytest.fail("the whole file was read"))
     assert np.array_equal(read_rows(DATA / "digits.csv", 1000, 1010).X, whole.X[1000:1010])
-    assert read_rows(blank, 1, 3).X.tolist() == [[3, 4], [5, 6]]  # the lines before row 1, blank ones included, skipped unparsed
+    assert read_rows(blank, 1, 3).X.tolist() == [[3, 4], [5, 6]]  # lines before row 1 skipped unparsed

@@ -38,6 +38,6 @@ from .table import TASKS, Table
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
-    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind", "prepare",
-    "read_rows", "read_table", "row_count", "split_indices",
+    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
+    "prepare", "read_rows", "read_table", "row_count", "split_indices",
 ]

@@ -135,7 +135,9 @@ def _labels(path: Path, column: Any, name: str, first: int) -> np.ndarray:
 
     if column.null_count:
         i = int(pc.index(pc.is_null(column), True).as_py())
-        raise _error(f"{path}: column {_show(name)}, row {first + i + 1}: label is empty (null): fill it in or drop the row")
+        raise _error(
+            f"{path}: column {_show(name)}, row {first + i + 1}: label is empty (null): fill it in or drop the row"
+        )
     kind = column.type
     if pa.types.is_dictionary(kind):
         column = column.cast(kind.value_type)

@@ -8,8 +8,10 @@ the line (1-based; the header is line 1), the column and the fix. A clean file i
 A file the careful parser reads but pandas refuses (blank rows of delimiters only, cells that
 need Python's float()) is read by the careful parser, with the same result.
 
-The order of refusals, in both parsers: the file (missing, empty, not UTF-8), the delimiter, the
-header (names, data.target, data.features), then the rows in file order.
+Where a file has several problems, the first one is reported, in this order: the file (missing,
+empty), the delimiter, the header (names, data.target, data.features), then the rows in file
+order. Bytes that are not UTF-8 are the exception: the careful parser decodes the whole file
+first, the fast one meets them after the header.
 
 Left out on purpose: any other format, preprocessing.
 """
@@ -132,8 +134,8 @@ def _header_columns(
 
 
 def _table(
-    path: Path, names: list[str], feature_cols: list[int], target_cols: list[int], X: np.ndarray, y: Optional[np.ndarray],
-    lines: Optional[Sequence[int]],
+    path: Path, names: list[str], feature_cols: list[int], target_cols: list[int], X: np.ndarray,
+    y: Optional[np.ndarray], lines: Optional[Sequence[int]],
 ) -> Table:
     if not target_cols:  # features only, to predict
         return Table(X, np.empty((X.shape[0], 0)), [names[j] for j in feature_cols], [], path)
