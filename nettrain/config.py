@@ -13,7 +13,7 @@ Dotted keys name list items by their index: `model.layers.2`. The names here are
 names (`learning_rate`, `weight_decay`); network.py maps them to the tutorial's α and λ.
 
 Left out on purpose: reading data, building or initialising the network, any printing. Paths
-are resolved but never opened here; data.py and checkpoint.py report missing files.
+are resolved but never opened here; nettrain.data and checkpoint.py report missing files.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ class DataConfig(_Section):
     """Where the examples are and how to read them."""
 
     path: FilePath = Field(
-        description="CSV/NPZ/NPY data file; a relative path is read from the config file's folder."
+        description="CSV/NPZ/NPY/Parquet data file; a relative path is read from the config file's folder."
     )
     target: Annotated[
         Optional[Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],
@@ -154,6 +154,22 @@ class DataConfig(_Section):
     ] = Field(
         None, description="Target column name(s) in a CSV file; null means the last column."
     )
+    features: Annotated[
+        Optional[Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
+        None,
+        description="Feature columns, in this order (named as data.target is); null means every column but the "
+        "target. Leave out an ID or text column here.",
+    )
     task: Literal["classification", "regression"] = Field(
         "classification", description="classification (targets one-hot encoded) or regression."
     )
@@ -168,10 +184,26 @@ class DataConfig(_Section):
     def _tab_escape(cls, value: Any) -> Any:
         return "\t" if value == "\\t" else value  # \t as typed in a shell or a plain YAML scalar: a tab
 
-    @field_validator("target", mode="before")
+    @field_validator("target", "features", mode="before")
     @classmethod
     def _one_name_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("features")
+    @classmethod
+    def _features_distinct(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is not None:
+            twice = sorted({name for name in value if value.count(name) > 1})
+            if twice:
+                raise ValueError(f"names column {twice[0]!r} twice")
+        return value
+
+    @model_validator(mode="after")
+    def _target_not_a_feature(self) -> "DataConfig":
+        both = [name for name in (self.features or []) if name in (self.target or [])]
+        if both:
+            raise ValueError(f"column {both[0]!r} is in data.target and in data.features: leave it out of features")
+        return self
 
 
 class InitConfig(_Section):

@@ -136,7 +136,7 @@ def load_problem(cfg: Config, lazy: bool = False) -> Problem:
     lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk.
     """
     arch = cfg.architecture()
-    table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task)
+    table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features)
     check_widths(cfg, table)
     dtype = np.dtype(cfg.train.dtype).type
     split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
@@ -610,7 +610,7 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: Optional[str]
     dtype = loaded.params.W[1].dtype
     note = None
     if data is None:
-        table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task)
+        table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features)
         idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
         if split is None:
             split = "test"
@@ -641,7 +641,7 @@ def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Tabl
     target (.npz: the array 'y'; csv and .npy: the last column)."""
     same = data_mod.file_kind(path) == data_mod.file_kind(cfg.data.path)
     return data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
-                               cfg.data.task, **kwargs)
+                               cfg.data.task, features=cfg.data.features if same else None, **kwargs)
 
 
 def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None) -> dict:

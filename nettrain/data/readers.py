@@ -1,0 +1,157 @@
+"""read_table: a data file of any supported kind into a Table, or a one-line DataError; and
+read_rows / row_count, the same for a range of rows, for a reader that takes only its own part.
+
+Left out on purpose: the formats' details (text.py, arrays.py, parquet.py), preprocessing and
+splitting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from .arrays import array_rows, read_npy, read_npz
+from .messages import _error, _list, _show
+from .table import TASKS, PathLike, Table
+from .parquet import parquet_rows, read_parquet
+from .text import TEXT_SUFFIXES, read_text, read_text_rows, text_rows
+
+def read_table(
+    path: PathLike,
+    target: Optional[list[str]] = None,
+    delimiter: Optional[str] = None,
+    task: str = "classification",
+    require_target: bool = True,
+    one_class: bool = False,
+    features: Optional[list[str]] = None,
+) -> Table:
+    """Read a .csv/.txt/.tsv, .npz, .npy or .parquet file into a Table; any problem is a one-line DataError.
+
+    target: csv or parquet column names (None: the last column); for .npy, column numbers as strings
+    ("-1" is the last); for .npz, None or the file's own target names (the target is the array
+    'y'). Classification takes
+    exactly one target column; regression may take several.
+    delimiter: None detects ',', tab or ';' from the header line.
+    require_target=False (for predicting): a csv without any of the named target columns, or a
+    .npz without 'y', is read as features only, with y of shape (m, 0) and no target_names; a
+    target that is present is read and checked as usual, except that a single class is allowed.
+    With target None the last column is still taken as the target, and a .npy file always has one.
+    one_class=True (for evaluating a trained model, whose labels come from its checkpoint): a
+    classification target with a single class is allowed.
+    features: the columns of X, in this order (None: every column but the target), named as
+    target is: a csv's header names, a .npz file's feature_names (default "x0", "x1", …), a .npy
+    file's column numbers as strings — there a contiguous run of columns, so that X stays a
+    memory-mapped view. A column left out (an ID, a text column) is not read as a number.
+    """
+    path = Path(path)
+    if task not in TASKS:
+        raise _error(f"{path}: task must be one of {', '.join(TASKS)} (got {_show(task)})")
+    target = _names(path, "target", target)
+    features = _names(path, "features", features)
+    if task == "classification" and target is not None and len(target) != 1:
+        raise _error(
+            f"{path}: classification takes exactly one target column (got {len(target)}: {_list(target)}); "
+            "use task regression for several"
+        )
+    kind = _checked_kind(path)
+    check_classes = require_target and not one_class  # at least 2 classes
+    if kind == ".parquet":
+        return read_parquet(path, target, features, task, require_target, check_classes)
+    if kind == ".npz":
+        return read_npz(path, target, features, task, require_target, check_classes)
+    if kind == ".npy":
+        return read_npy(path, target, features, task, require_target, check_classes)
+    return read_text(path, target, features, delimiter, task, require_target, check_classes)
+
+
+def read_rows(
+    path: PathLike,
+    start: int,
+    stop: int,
+    target: Optional[list[str]] = None,
+    features: Optional[list[str]] = None,
+    delimiter: Optional[str] = None,
+    task: str = "classification",
+) -> Table:
+    """Rows start…stop−1 of a data file: the same X and y as read_table(path, …)'s rows
+    start…stop−1 (rows past the end are left out), without reading the rest of the file where
+    the format allows it — so that each worker of a cluster reads only its own rows:
+
+        .parquet   the row groups that hold the rows (pyarrow.parquet.ParquetFile)
+        .npy       a view of the memory map: only those rows are ever read
+        .csv …     pandas skips to row start (after a scan of the bytes before it) and reads
+                   stop − start rows; a file with quotes before row start is read whole and cut
+        .npz       read whole and cut (a zip member is read whole)
+
+    The label set is the rows' own (a range may hold one class: allowed); a label column's type
+    (int64, float64 or str) is the range's, which may differ from the whole file's where some
+    rows hold numbers and others text.
+    """
+    path = Path(path)
+    if start < 0 or stop < start:
+        raise _error(f"{path}: rows {start}…{stop} are not a range of rows (0 ≤ start ≤ stop)")
+    if task not in TASKS:
+        raise _error(f"{path}: task must be one of {', '.join(TASKS)} (got {_show(task)})")
+    target, features = _names(path, "target", target), _names(path, "features", features)
+    kind = _checked_kind(path)
+    if kind == ".parquet":
+        return read_parquet(path, target, features, task, True, False, rows=(start, stop))
+    if kind == ".npy":
+        return read_npy(path, target, features, task, True, False, rows=(start, stop))
+    if kind == ".npz":
+        t = read_npz(path, target, features, task, True, False)
+        return Table(t.X[start:stop], t.y[start:stop], t.feature_names, t.target_names, t.path)
+    return read_text_rows(path, start, stop, target, features, delimiter, task)
+
+
+def row_count(path: PathLike, delimiter: Optional[str] = None) -> int:
+    """The number of rows read_table would read from a file, found cheaply: a .parquet file's
+    footer, a .npy or .npz array's header, a scan of a text file's lines (no parsing)."""
+    path = Path(path)
+    kind = _checked_kind(path)
+    if kind == ".parquet":
+        return parquet_rows(path)
+    if kind in (".npy", ".npz"):
+        return array_rows(path)
+    return text_rows(path, delimiter)
+
+
+def _checked_kind(path: Path) -> str:
+    _check_file(path)
+    kind = file_kind(path)
+    if kind not in ("text", ".npz", ".npy", ".parquet"):
+        raise _error(f"{path}: unknown file type {_show(path.suffix)}: use .csv, .tsv, .txt, .npz, .npy or .parquet")
+    return kind
+
+
+def _names(path: Path, key: str, names: Optional[list[str]]) -> Optional[list[str]]:
+    """data.target or data.features as a list of distinct strings (one name: a list of one)."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        names = [names]
+    names = [str(t) for t in names]
+    if not names:
+        raise _error(f"{path}: data.{key} is an empty list: name at least one column, or leave it unset")
+    if len(set(names)) != len(names):
+        raise _error(f"{path}: data.{key} names a column twice ({_list(names)})")
+    return names
+
+
+def file_kind(path: PathLike) -> str:
+    """How read_table reads a file: "text" (.csv, .tsv, .txt), ".npz", ".npy", ".parquet", or the unknown suffix."""
+    suffix = Path(path).suffix.lower()
+    return "text" if suffix in TEXT_SUFFIXES else suffix
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise _error(f"{path}: file not found")
+    if path.is_dir():
+        raise _error(f"{path}: is a folder, not a data file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
+    if size == 0:
+        raise _error(f"{path}: file is empty")
