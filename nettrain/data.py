@@ -35,7 +35,7 @@ import numpy as np
 
 from .errors import DataError
 
-TASKS = ("classification", "regression")
+TASKS = ("classification", "regression")  # read_table's; task autoencode reads with read_inputs
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 DELIMITERS = (",", "\t", ";")  # auto-detected; on a tie the earlier one wins
 _DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'"}
@@ -1016,3 +1016,66 @@ def prepare(
         elif rows.size:
             splits[name] = (pre.transform_x(X[rows], dtype), pre.encode_y(y[rows], path, dtype))
     return splits, pre
+
+
+# --------------------------------------------------------------------------------------------
+# inputs only: the autoencoder's data (y = x)
+
+
+def read_inputs(path: PathLike, exclude: Optional[list[str]] = None, delimiter: Optional[str] = None) -> Table:
+    """A file's inputs alone, for task autoencode, whose target is the input itself: Table(X, X, names, names).
+
+    csv: every column but those named in `exclude` (a label column the file carries, never parsed);
+    .npz: the array 'X' ('y', if present, is not read); .npy: every column but the last len(exclude)
+    (named by number, as data.target names them), as a memory map. Problems are one-line DataErrors.
+    """
+    path = Path(path)
+    _check_file(path)
+    kind = file_kind(path)
+    exclude = [str(t) for t in exclude] if exclude else []
+    if kind == ".npz":
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except Exception:
+            raise _error(f"{path}: not a valid .npz file (expected a zip of arrays, as np.savez writes)") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise _error(f"{path}: not a .npz archive (it holds a single array: save with np.savez(path, X=...))")
+        with archive:
+            if "X" not in archive.files:
+                raise _error(f"{path}: .npz must hold an array 'X' (found: {_list(list(archive.files)) or 'no arrays'})")
+            X = _npz_array(path, archive, "X")
+            names = _npz_array(path, archive, "feature_names") if "feature_names" in archive.files else None
+        if X.ndim != 2 or X.shape[1] < 1 or X.shape[0] < 1 or X.dtype.kind not in "biuf":
+            raise _error(f"{path}: X must be a 2-D numeric array with one row per example (got {X.dtype} {X.shape})")
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        _check_finite(path, X, "X")
+        feature_names = _npz_names(path, names, X.shape[1], [f"x{j}" for j in range(X.shape[1])], "feature_names")
+        return Table(X, X, feature_names, feature_names, path)
+    if kind == ".npy":
+        table = _read_npy(path, exclude or None, "regression", True, False) if exclude else None
+        if table is None:
+            try:
+                X = np.load(path, mmap_mode="r", allow_pickle=False)
+            except Exception as exc:
+                raise _error(f"{path}: not a valid .npy file ({type(exc).__name__}: {_first_line(exc)})") from None
+            if X.ndim != 2 or X.shape[0] < 1 or X.dtype.kind not in "biuf":
+                raise _error(f"{path}: the array must be 2-D and numeric, one row per example (got {X.dtype} {X.shape})")
+            _check_finite(path, X, "X")
+            table = Table(X, X, [str(j) for j in range(X.shape[1])], [], path)
+        return Table(table.X, table.X, table.feature_names, table.feature_names, path)
+    if kind != "text":
+        raise _error(f"{path}: unknown file type {_show(path.suffix)}: use .csv, .tsv, .txt, .npz or .npy")
+    text = _read_utf8(path)
+    delimiter = _resolve_delimiter(path, text, delimiter)
+    header, header_line, rows, lines = _parse_rows(path, text, delimiter)
+    names = [h.strip() for h in header]
+    absent = [t for t in exclude if t not in names]
+    if absent:
+        raise _error(f"{path}: data.target column {_show(absent[0])} (left out of the inputs) not found "
+                     f"(columns: {_list(names)})")
+    cols = [j for j, name in enumerate(names) if name not in set(exclude)]
+    if not cols:
+        raise _error(f"{path}: no input columns: data.target leaves out every column ({_list(names)})")
+    X = _numeric_columns(path, rows, lines, names, cols, delimiter)
+    feature_names = [names[j] for j in cols]
+    return Table(X, X, feature_names, feature_names, path, lines)
