@@ -251,7 +251,8 @@ def sparse_delta(rho_hat: np.ndarray, sp: Sparsity) -> np.ndarray:
 
     It is m·∂J_sparse/∂aⱼ⁽ˡ⁾(xᵢ), the same for every example i (∂ρ̂ⱼ/∂aⱼ(xᵢ) = 1/m; finish() divides
     the sums by m, once, for this term as for the rest)."""
-    return sp.beta * (-sp.rho / rho_hat + (1.0 - sp.rho) / (1.0 - rho_hat))
+    with np.errstate(divide="ignore", invalid="ignore"):  # ρ̂ at 0 or 1: J is infinite there, and says so
+        return sp.beta * (-sp.rho / rho_hat + (1.0 - sp.rho) / (1.0 - rho_hat))
 
 
 def data_cost_sum(arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray) -> float:
