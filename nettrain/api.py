@@ -60,11 +60,11 @@ def _config(config: ConfigLike, overrides: Optional[config_mod.Overrides]) -> Co
 
 
 def _cost_parts(cost: Any) -> dict:
-    """The cost parts by name, {"cost", "data_cost", "reg_cost", …}, from a mapping of them or from
-    network.Cost (J, J_data, J_reg)."""
+    """The cost parts by name, {"cost", "data_cost", "reg_cost"[, "sparse_cost"]}, from a mapping of them or
+    from network.Cost."""
     if isinstance(cost, Mapping):
         return {k: float(v) for k, v in cost.items()}
-    return {"cost": float(cost.J), "data_cost": float(cost.J_data), "reg_cost": float(cost.J_reg)}
+    return {k: float(v) for k, v in cost.as_dict().items()}
 
 
 def _history(run_dir: Path) -> dict[str, np.ndarray]:
@@ -90,11 +90,11 @@ class Model:
     # rebuilt from the config, as load_trained builds it.
     def __getstate__(self) -> dict:
         ld = self._loaded
-        return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta}
+        return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta, "zca": ld.zca}
 
     def __setstate__(self, state: dict) -> None:
         self._loaded = runs.Loaded(state["path"], state["cfg"], state["cfg"].architecture(), state["params"],
-                                   state["prep"], state["meta"])
+                                   state["prep"], state["meta"], state.get("zca"))
 
     def __repr__(self) -> str:
         arch = self._loaded.arch
@@ -112,7 +112,7 @@ class Model:
 
     @property
     def task(self) -> str:
-        """classification or regression."""
+        """classification, regression or autoencode."""
         return self._loaded.cfg.data.task
 
     @property
@@ -148,20 +148,24 @@ class Model:
             raise UsageError("predict_proba is for a classification; this network is a regression: use predict")
         return runs.class_probabilities(self.outputs(X))
 
-    def evaluate(self, X: Any, y: Any) -> dict:
+    def evaluate(self, X: Any, y: Any = None) -> dict:
         """What `nettrain eval --json` prints, on these examples: cost, data_cost, reg_cost, and accuracy,
-        labels and confusion, or mse, rmse and r2."""
+        labels and confusion, or mse, rmse and r2. An autoencoder's target is X itself: y is not used."""
         rows = data_mod.as_rows(X)
         prep, dtype = self._loaded.prep, self._loaded.params.W[1].dtype
-        x, Y = prep.transform_x(rows, dtype), prep.encode_y(np.asarray(y), None, dtype)
+        x = self._loaded.transform_x(rows)
+        if self.task != "autoencode" and y is None:
+            raise UsageError("evaluate needs the targets y, one per row of X")
+        Y = x if self.task == "autoencode" else prep.encode_y(np.asarray(y), None, dtype)
         if len(Y) != len(x):
             raise DataError(f"X has {len(x)} rows but y has {len(Y)} targets: give one target per row")
         return runs.evaluate_rows(self._loaded, x, Y, f"arrays ({len(x)} examples)")
 
-    def cost(self, X: Any, y: Any) -> dict:
-        """J and its parts on these examples: {"cost": J, "data_cost": J_data, "reg_cost": J_reg}."""
+    def cost(self, X: Any, y: Any = None) -> dict:
+        """J and its parts on these examples: {"cost": J, "data_cost": J_data, "reg_cost": J_reg} (and
+        "sparse_cost" with a sparsity penalty)."""
         res = self.evaluate(X, y)
-        return {k: res[k] for k in COST_PARTS}
+        return {k: res[k] for k in COST_PARTS + ("sparse_cost",) if k in res}
 
 
 def load(path: Union[str, os.PathLike]) -> Model:

@@ -157,7 +157,8 @@ def gradcheck(
     """Prove backprop's gradient against a numerical one, block by block (W1, b1, W2, …).
 
     Central differences with ε = 1e-4, in three stages: the data term alone (λ = 0), the
-    weight-decay term alone, then both. Verdict per block: relative difference < 1e-7 good,
+    weight-decay term alone, then both (with model.sparsity, four: data, reg, the sparsity
+    penalty alone, then all). Verdict per block: relative difference < 1e-7 good,
     < 1e-4 acceptable (ReLU kinks), else wrong. Exit 0 when every block passes, 1 otherwise.
 
     With CONFIG, a block of more than --entries entries is checked on a random sample of them
@@ -260,8 +261,9 @@ def eval_(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
 ) -> None:
-    """Measure a trained network: J, J_data, J_reg, and accuracy, the confusion matrix and per-class
-    precision, recall and F1 (with their macro averages), or MSE/RMSE/R².
+    """Measure a trained network: J, J_data, J_reg (J_sparse and the mean ρ̂ with a sparsity penalty), and
+    accuracy, the confusion matrix and per-class precision, recall and F1 (with their macro averages),
+    or MSE/RMSE/R² (an autoencoder: of its reconstruction).
 
     The data is preprocessed exactly as in training (statistics from the checkpoint).
 
@@ -285,9 +287,11 @@ def eval_(
     t = Table(title=f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", title_justify="left")
     t.add_column("measure")
     t.add_column("value", justify="right")
-    for k in ("cost", "data_cost", "reg_cost", "accuracy", "mse", "rmse", "r2"):
+    names = {"cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "sparse_cost": "J_sparse",
+             "rho_hat_mean": "mean ρ̂ (hidden units)", "r2": "R²"}
+    for k in ("cost", "data_cost", "reg_cost", "sparse_cost", "rho_hat_mean", "accuracy", "mse", "rmse", "r2"):
         if k in res:
-            t.add_row({"cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "r2": "R²"}.get(k, k), _num(res[k], ".6g"))
+            t.add_row(names.get(k, k), _num(res[k], ".6g"))
     out.print(t)
     if "confusion" in res:
         c = Table(title="confusion matrix (rows: true label, columns: predicted)", title_justify="left")
@@ -403,26 +407,45 @@ def explain(
 def plot(
     run_dir: Path = typer.Argument(..., help="A run folder written by nettrain fit (its metrics.csv is read)."),
     out_file: Optional[Path] = typer.Option(
-        None, "--out", help="The picture to write, .png or .svg (default RUN_DIR/cost.png)."
+        None, "--out", help="The picture to write, .png or .svg (default RUN_DIR/cost.png, with --weights "
+        "RUN_DIR/weights.png)."
+    ),
+    weights: bool = typer.Option(
+        False, "--weights", help="Draw the first layer's weights W⁽¹⁾ instead: one image tile per hidden unit, "
+        "each scaled to its own range (the tutorial's display_network); the inputs must be a square image."
     ),
 ) -> None:
-    """Draw a run's cost curves from its metrics.csv to a .png or .svg picture.
+    """Draw a run's cost curves from its metrics.csv (or, with --weights, its learned filters) to a .png or .svg.
 
-    J, J_data and J_reg per epoch (log scale when they span decades), the validation cost, and
-    the validation accuracy or R² when the run has a val split: how the regularisation term
-    trades against the data term.
+    J, J_data and J_reg per epoch (and J_sparse for a sparse autoencoder; log scale when they span
+    decades), the validation cost, and the validation accuracy or R² when the run has a val split:
+    how the regularisation term trades against the data term.
+
+    --weights draws W⁽¹⁾ of the run's last.npz (best.npz for an early-stopped run; or a checkpoint
+    given instead of the folder): row j, the weights into hidden unit j, as a square tile.
 
     Needs matplotlib: pip install "nettrain[plot]". Without it, exits 1 with a one-line message.
 
     \b
     Examples:  nettrain plot runs/digits
                nettrain plot runs/iris --out iris-cost.svg
+               nettrain plot runs/sparse-autoencoder --weights
     """
     from . import plot as plot_mod
 
     if out_file is not None and out_file.suffix.lower() not in plot_mod.FORMATS:
         err.print(f"nettrain: usage error: --out {out_file}: the picture must be .png or .svg", markup=False)
         raise typer.Exit(2)
+    if weights:
+        from . import runs
+
+        loaded = runs.load_trained(run_dir)
+        folder = loaded.path.parent
+        target = out_file if out_file is not None else folder / "weights.png"
+        title = f"W⁽¹⁾ of {loaded.path} (epoch {loaded.meta.get('epoch')}): one tile per hidden unit"
+        plot_mod.plot_weights(loaded.params.W[1], target, title)
+        err.print(f"wrote {target}", markup=False)
+        return
     metrics = plot_mod.read_metrics(run_dir)
     target = out_file if out_file is not None else metrics.path.parent / "cost.png"
     plot_mod.plot_metrics(metrics, target)

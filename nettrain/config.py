@@ -43,7 +43,7 @@ from pydantic import (
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from .errors import ConfigError, ModelError
 from .losses import LOSSES, get_loss
-from .network import INIT_SCHEMES, Architecture
+from .network import INIT_SCHEMES, Architecture, Sparsity
 from .optimizers import OPTIMIZERS
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config is a page of text; anything bigger is a mistake
@@ -134,6 +134,14 @@ class SplitConfig(_Section):
         return self
 
 
+class WhitenConfig(_Section):
+    """ZCA whitening, as the tutorial's "PCA and whitening" chapter: x_ZCA = U diag(1/√(S + ε)) Uᵀ (x − μ)."""
+
+    method: Literal["zca"] = Field("zca", description="zca (the only method).")
+    epsilon: float = Field(gt=0, description="ε added to every eigenvalue: it keeps the directions of tiny variance "
+                           "(mostly noise) from being blown up; the tutorial takes about 0.01–0.1 for images.")
+
+
 class DataConfig(_Section):
     """Where the examples are and how to read them."""
 
@@ -170,10 +178,15 @@ class DataConfig(_Section):
         description="Feature columns, in this order (named as data.target is); null means every column but the "
         "target. Leave out an ID or text column here.",
     )
-    task: Literal["classification", "regression"] = Field(
-        "classification", description="classification (targets one-hot encoded) or regression."
+    task: Literal["classification", "regression", "autoencode"] = Field(
+        "classification", description="classification (targets one-hot encoded), regression, or autoencode (the "
+        "target is the input itself, y = x; data.target, when given, names label columns left out of x)."
     )
     standardize: bool = Field(True, description="Scale each input to mean 0, std 1 (statistics of the train split).")
+    whiten: Optional[WhitenConfig] = Field(
+        None, description="{method: zca, epsilon: ε}: ZCA-whiten the inputs (after standardising), fitted on the "
+        "train split and stored with the model; null: no whitening."
+    )
     split: SplitConfig = Field(default_factory=SplitConfig, description="train/val/test fractions, summing to 1.")
     delimiter: Optional[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
         None, description="CSV delimiter, one character (\\t: a tab); null means detect it."
@@ -249,6 +262,13 @@ class InitConfig(_Section):
         return self
 
 
+class SparsityConfig(_Section):
+    """The sparse autoencoder's penalty: J += β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾), ρ̂⁽ˡ⁾ the mean activation of hidden layer l."""
+
+    target: float = Field(gt=0, lt=1, description="ρ, the mean activation each hidden unit should have (UFLDL: 0.01–0.1).")
+    weight: float = Field(ge=0, description="β, the weight of the penalty (UFLDL: 3).")
+
+
 class ModelConfig(_Section):
     """The network: layer sizes s_1 … s_nl, activations and the initial weights."""
 
@@ -262,6 +282,26 @@ class ModelConfig(_Section):
         "sigmoid", description=f"f of the output layer: {' | '.join(OUTPUT_ACTIVATIONS)}."
     )
     init: InitConfig = Field(default_factory=InitConfig, description="Initial weights: {scheme, std} or {from}.")
+    sparsity: Optional[SparsityConfig] = Field(
+        None, description="{target: ρ, weight: β}: the sparse autoencoder's penalty β Σⱼ KL(ρ‖ρ̂ⱼ) on every hidden "
+        "layer (needs sigmoid hidden units); null: no penalty."
+    )
+
+    @field_validator("sparsity")
+    @classmethod
+    def _sigmoid_hidden_units(cls, value: Optional["SparsityConfig"], info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        act = info.data.get("activation")
+        if act is not None and act != "sigmoid":
+            raise ValueError(f"needs sigmoid hidden units (model.activation is {act}): ρ̂, the mean activation, "
+                             "must lie in (0, 1) as a probability for KL(ρ‖ρ̂) to be defined; set model.activation "
+                             "to sigmoid, or remove model.sparsity")
+        layers = info.data.get("layers")
+        if layers is not None and len(layers) < 3:
+            raise ValueError(f"needs a hidden layer to act on (model.layers is {layers}): add one, e.g. "
+                             f"[{layers[0]}, 25, {layers[-1]}]")
+        return value
 
 
 class EarlyStoppingConfig(_Section):
@@ -411,6 +451,11 @@ class Config(BaseModel):
         """The network's shape, activations and loss, as network.py builds it."""
         m = self.model
         return Architecture(tuple(m.layers), m.activation, m.output_activation, self.loss)
+
+    def sparsity(self) -> Optional[Sparsity]:
+        """(ρ, β) of model.sparsity, as the objective takes it; None without a penalty."""
+        sp = self.model.sparsity
+        return None if sp is None else Sparsity(sp.target, sp.weight)
 
 
 class _UnknownKey(ValueError):
@@ -897,6 +942,15 @@ def _validate(
     except ValidationError as e:
         raise _from_validation_error(e, locator) from e
     _check_memory(cfg, locator)
+    if cfg.data.task == "autoencode" and cfg.model.layers[-1] != cfg.model.layers[0]:
+        s = cfg.model.layers
+        raise locator.error(("model", "layers"), f"task autoencode reproduces its input (y = x): the output layer must "
+                            f"be as wide as the input; set model.layers to [{s[0]}, …, {s[0]}] (got {s})")
+    if cfg.data.whiten is not None and cfg.data.task == "autoencode" and cfg.model.output_activation in (
+            "sigmoid", "tanh", "softmax"):
+        raise locator.error(("model", "output_activation"), f"data.whiten gives inputs outside the range of a "
+                            f"{cfg.model.output_activation} output, and an autoencoder must reproduce them: set "
+                            "model.output_activation to identity (the tutorial's linear decoder)")
     if cfg.train.early_stopping is not None and cfg.data.split.val == 0:
         raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
                             "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
@@ -999,6 +1053,8 @@ __all__ = [
     "InitConfig",
     "TrainConfig",
     "EarlyStoppingConfig",
+    "SparsityConfig",
+    "WhitenConfig",
     "LogConfig",
     "load_config",
     "config_from_dict",

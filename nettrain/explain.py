@@ -7,8 +7,13 @@ print as JSON:
     forward          z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾,  a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾),  f′(z⁽ˡ⁺¹⁾)   (network.forward)
     output error     δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾ (losses.py's Loss.delta), and the factors of its equation
     hidden errors    δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾), the terms Wⱼᵢ⁽ˡ⁾δⱼ⁽ˡ⁺¹⁾ kept
+    sparsity         (with a penalty) ρ̂⁽ˡ⁾ = (1/m) Σᵢ a⁽ˡ⁾(xᵢ) over the whole batch, KL(ρ‖ρ̂ⱼ), and the term
+                     sⱼ⁽ˡ⁾ = β(−ρ/ρ̂ⱼ + (1−ρ)/(1−ρ̂ⱼ)) every example adds inside its hidden δ:
+                     δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾ + sᵢ⁽ˡ⁾)·f′(zᵢ⁽ˡ⁾)
     this example     ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾aⱼ⁽ˡ⁾,  ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
-                     beside the numerical derivative of the same single-example cost (no λ)
+                     beside the numerical derivative of the same single-example cost (no λ; with a
+                     penalty, loss + Σₗ s⁽ˡ⁾·a⁽ˡ⁾(xᵢ) with s held at the batch's ρ̂: this example's
+                     share of m·J_sparse's gradient, so that the shares average to ∂J_sparse)
     the batch        ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾   (network.backprop on all m columns)
 
 The hidden δ's are computed here explicitly, one equation at a time, so that the terms of each
@@ -37,7 +42,8 @@ import numpy as np
 
 from . import gradcheck, network
 from .errors import UsageError
-from .network import Architecture, Params
+from .network import Architecture, Params, Sparsity
+from .objective import Objective
 
 __all__ = ["UsageError", "explain", "output_delta", "load", "report", "for_json", "check_layer", "Source"]
 
@@ -110,6 +116,7 @@ LARGEST = 16  # a sampled block's numerical derivative always covers its 16 larg
 def explain(
     arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, i: int, lam: float = 0.0,
     numerical: bool = True, max_entries: Optional[int] = None, full_layer: Optional[int] = None,
+    sparsity: Optional[Sparsity] = None,
 ) -> dict:
     """Backpropagation for column i of x (s_1, m), y (s_nl, m), every term kept; see the module docstring.
 
@@ -133,11 +140,19 @@ def explain(
     a = {l: v[:, 0] for l, v in a2.items()}
     fprime = {l: _f(arch, l).fprime(z[l], a[l]) for l in range(2, nl + 1) if _f(arch, l).fprime is not None}
 
+    rho_hat, s_term = {}, {}  # with a penalty: ρ̂⁽ˡ⁾ over all m examples, and the δ term it makes
+    if sparsity is not None:
+        _, a_all = network.forward(arch, params, x)
+        rho_hat = {l: a_all[l].mean(axis=1) for l in range(2, nl)}  # ρ̂ⱼ⁽ˡ⁾ = (1/m) Σᵢ aⱼ⁽ˡ⁾(xᵢ)
+        s_term = {l: network.sparse_delta(rho_hat[l], sparsity) for l in rho_hat}  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))
+
     delta, terms = {}, {}
     delta[nl], out_parts = output_delta(arch, z[nl], a[nl], y[:, i])
     for l in range(nl - 1, 1, -1):
         terms[l] = W[l].T * delta[l + 1][None, :]  # terms[i, j] = Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾: the transpose, column j scaled
         delta[l] = terms[l].sum(axis=1) * fprime[l]  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾)
+        if l in s_term:  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾ + sᵢ⁽ˡ⁾)·f′(zᵢ⁽ˡ⁾)
+            delta[l] = (terms[l].sum(axis=1) + s_term[l]) * fprime[l]
 
     dW = {l: np.outer(delta[l + 1], a[l]) + 0.0 for l in range(1, nl)}  # ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾ aⱼ⁽ˡ⁾ (+ 0.0: no −0)
     db = {l: delta[l + 1].copy() for l in range(1, nl)}  # ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
@@ -146,7 +161,13 @@ def explain(
     counted: dict[str, int] = {}  # entries differentiated per block
     if numerical:
         work = params.copy()  # perturbed in place, one element at a time
-        J_example = lambda _: network.cost(arch, work, xi, yi, 0.0).J  # noqa: E731  (m = 1, no λ)
+        def J_example(_: np.ndarray) -> float:  # m = 1, no λ; the penalty's share with s held at the batch's ρ̂
+            J = network.cost(arch, work, xi, yi, 0.0).J
+            if s_term:
+                a_i = network.forward(arch, work, xi)[1]
+                J += sum(float(s_term[l] @ a_i[l][:, 0]) for l in s_term)
+            return J
+
         example_grad = {**{f"W{l}": dW[l] for l in dW}, **{f"b{l}": db[l] for l in db}}
         for name, theta in work.blocks().items():
             entries = None if int(name[1:]) == full_layer else _entries(name, example_grad[name], max_entries)
@@ -156,8 +177,18 @@ def explain(
                 g.reshape(-1)[entries] = part
             num[name], counted[name] = g, theta.size if entries is None else len(entries)
 
-    cost_b, grads_b = network.backprop(arch, params, x, y, lam)
-    _, grads_data = network.backprop(arch, params, x, y, 0.0)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone
+    if sparsity is None:
+        cost_b, grads_b = network.backprop(arch, params, x, y, lam)
+        _, grads_data = network.backprop(arch, params, x, y, 0.0)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone
+    else:  # the objective with the penalty: ρ̂'s pass, then the sums with the extra term in δ
+        def objective(l2: float) -> tuple:
+            c, g = Objective(network.Backprop(arch, x, y, 0.0), l2, sparsity)(params)
+            grads = network.flat_params(arch.layers)
+            grads.vec[:] = g
+            return c, grads.params
+
+        with np.errstate(over="ignore"):
+            (cost_b, grads_b), (_, grads_data) = objective(lam), objective(0.0)
 
     layers = []
     for l in range(1, nl + 1):
@@ -172,6 +203,8 @@ def explain(
             "delta_terms": terms.get(l),
             "output_delta": out_parts if l == nl else None,
         }
+        if sparsity is not None:  # this hidden layer's mean activation over the batch, and the term
+            entry.update(rho_hat=rho_hat.get(l), sparse_term=s_term.get(l))  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) inside δ⁽ˡ⁾
         if l < nl:
             entry.update(
                 W=W[l], b=b[l],
@@ -193,7 +226,11 @@ def explain(
         "x": x[:, i].tolist(),
         "y": y[:, i].tolist(),
         "h": a[nl].tolist(),
-        "cost": {"example": loss_i, "J": cost_b.J, "J_data": cost_b.J_data, "J_reg": cost_b.J_reg},
+        "cost": {"example": loss_i, "J": cost_b.J, "J_data": cost_b.J_data, "J_reg": cost_b.J_reg,
+                 **({"J_sparse": cost_b.parts["sparse_cost"]} if sparsity is not None else {})},
+        **({} if sparsity is None else {"sparsity": {
+            "rho": sparsity.rho, "beta": sparsity.beta,
+            "kl": {str(l): network.kl_divergence(sparsity.rho, rho_hat[l]).tolist() for l in rho_hat}}}),
         "layers": layers,
     }
 
@@ -221,6 +258,7 @@ class Source:
     lam: float
     weights: str  # "initial weights (model.init)" or "checkpoint <path>, epoch <e>"
     data: str
+    sparsity: Optional[Sparsity] = None
 
 
 def load(target: "Path | Config", overrides: "Overrides" = ()) -> Source:
@@ -248,7 +286,7 @@ def load(target: "Path | Config", overrides: "Overrides" = ()) -> Source:
         params = runs.initial_params(cfg, problem.arch, np.float64)
     x, y = problem.columns("train")
     return Source(problem.arch, params, x, y, cfg.train.weight_decay, weights,
-                  f"train split of {cfg.data.path} ({x.shape[1]} examples)")
+                  f"train split of {cfg.data.path} ({x.shape[1]} examples)", cfg.sparsity())
 
 
 def report(target: "Path | Config", example: int = 0, layer: Optional[int] = None, overrides: "Overrides" = (),
@@ -257,7 +295,8 @@ def report(target: "Path | Config", example: int = 0, layer: Optional[int] = Non
     weights and its data came from (every layer: for_json keeps the one --layer names)."""
     src = load(target, overrides)
     check_layer(src.arch, layer)
-    res = explain(src.arch, src.params, src.x, src.y, example, src.lam, max_entries=max_entries, full_layer=layer)
+    res = explain(src.arch, src.params, src.x, src.y, example, src.lam, max_entries=max_entries, full_layer=layer,
+                  sparsity=src.sparsity)
     from .config import Config
 
     source = target.source if isinstance(target, Config) else str(target)

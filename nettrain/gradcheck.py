@@ -7,7 +7,10 @@
 
 As the tutorial advises, the check is made in stages, so that a failure says which part is wrong:
 "data" (λ = 0: the data term alone), "reg" (the weight-decay term alone: backprop(λ) − backprop(0)
-against the numerical gradient of J_reg), and "both". The numerical differentiator itself is first
+against the numerical gradient of J_reg), and "both". With a sparsity penalty (the sparse
+autoencoder) the stages are data → reg → sparsity → all: "sparsity" is the penalty alone (the
+objective's gradient with β minus the one without, against the numerical gradient of
+J_sparse = β Σⱼ KL(ρ‖ρ̂ⱼ)), "all" the whole J. The numerical differentiator itself is first
 checked on h(x) = x₁² + 3x₁x₂ at x = (2, 88), whose gradient is (268, 6).
 
 Checks are made in float64 whatever the training dtype: ε = 10⁻⁴ is below float32's resolution.
@@ -25,12 +28,14 @@ import numpy as np
 from . import network
 from .activations import HIDDEN_ACTIVATIONS
 from .losses import LOSSES
-from .network import Architecture, Params
+from .network import Architecture, Params, Sparsity
+from .objective import Objective
 
 EPSILON = 1e-4
 GOOD = 1e-7  # below: backprop is right
 ACCEPTABLE = 1e-4  # below: right up to kinks (ReLU at z = 0) or float noise; above: wrong
 STAGES = ("data", "reg", "both")
+SPARSE_STAGES = ("data", "reg", "sparsity", "all")
 
 
 def central_difference(
@@ -174,8 +179,10 @@ def check(
     richardson: bool = True,
     max_entries: Optional[int] = None,
     progress: Optional[Callable[[int, int], None]] = None,
+    sparsity: Optional[Sparsity] = None,
 ) -> list[StageResult]:
-    """The three stages (data, reg, both) for one network, in float64. Returns one StageResult each.
+    """The three stages (data, reg, both) for one network, in float64 — with a sparsity penalty the four
+    (data, reg, sparsity, all); λ = 0 leaves out reg. Returns one StageResult each.
 
     max_entries: a block with more entries is checked on that many of them, drawn at random (the
     same in every stage, seeded by the block's name) — a numerical gradient costs four evaluations
@@ -197,11 +204,21 @@ def check(
         "reg": lambda _: network.reg_cost(params.W, lam),
         "both": lambda _: network.cost(arch, params, x, y, lam).J,
     }
+    if sparsity is not None:
+        sparse = Objective(network.Backprop(arch, x, y, 0.0), lam, sparsity)
+        with np.errstate(over="ignore"):
+            _, g2 = sparse(params)  # J_data + J_reg + J_sparse
+        g_all = network.flat_params(arch.layers)
+        g_all.vec[:] = g2
+        bp["all"] = g_all.params.blocks()
+        bp["sparsity"] = {k: bp["all"][k] - g1.blocks()[k] for k in blocks}
+        objective["sparsity"] = lambda _: network.sparse_cost(sparse.rho_hat(params), sparsity)
+        objective["all"] = lambda _: sparse.cost(params).J
     entries = {name: sample_entries(theta.size, max_entries, name) for name, theta in blocks.items()}
-    results, done, total = [], 0, len(stages(lam)) * len(blocks)
+    results, done, total = [], 0, len(stages(lam, sparsity)) * len(blocks)
     if progress:
         progress(done, total)
-    for stage in stages(lam):
+    for stage in stages(lam, sparsity):
         res = StageResult(case, stage)
         for name, theta in blocks.items():
             g_num = numerical_gradient(objective[stage], theta, eps, richardson, entries[name])
@@ -213,8 +230,11 @@ def check(
     return results
 
 
-def stages(lam: float) -> tuple[str, ...]:
-    """The stages check() runs: with λ = 0 the reg and both stages would repeat the data stage."""
+def stages(lam: float, sparsity: Optional[Sparsity] = None) -> tuple[str, ...]:
+    """The stages check() runs: with λ = 0 the reg and both stages would repeat the data stage (with a
+    penalty, reg is left out and data → sparsity → all remain)."""
+    if sparsity is not None:
+        return SPARSE_STAGES if lam else tuple(s for s in SPARSE_STAGES if s != "reg")
     return STAGES if lam else STAGES[:1]
 
 
@@ -232,6 +252,7 @@ class Case:
     x: np.ndarray
     y: np.ndarray
     params: Params
+    sparsity: Optional[Sparsity] = None
 
     @property
     def kinks(self) -> bool:
@@ -252,6 +273,11 @@ def _targets(arch: Architecture, m: int, rng: np.random.Generator) -> np.ndarray
 
 
 BUILTIN_ARCHITECTURES = ((2, 3, 1), (3, 4, 3), (4, 5, 3, 2), (3, 6, 4))
+# The sparse autoencoder: (layers, output, loss, ρ, β, λ); sigmoid hidden units, inputs in (0, 1), y = x
+SPARSE_CASES = (((4, 3, 4), "sigmoid", "squared_error", 0.01, 3.0, 1e-4),
+                ((5, 6, 5), "sigmoid", "squared_error", 0.1, 0.5, 0.0),
+                ((4, 5, 3, 4), "identity", "squared_error", 0.05, 3.0, 0.1),
+                ((6, 4, 6), "sigmoid", "cross_entropy", 0.3, 10.0, 1e-3))
 
 
 def builtin_cases(seed: int = 0) -> Iterator[Case]:
@@ -278,6 +304,26 @@ def builtin_cases(seed: int = 0) -> Iterator[Case]:
                         yield Case(name, arch, lam, x, y, params)
 
 
+def sparse_cases(seed: int = 0) -> Iterator[Case]:
+    """The sparsity penalty (SPARSE_CASES): several ρ, β, λ and widths, one or two hidden layers, y = x."""
+    rng = np.random.default_rng(seed)
+    m = 5
+    for layers, out, loss_name, rho, beta, lam in SPARSE_CASES:
+        arch = Architecture(layers, "sigmoid", out, loss_name)
+        params = network.init_params(layers, "normal", rng, std=0.5)
+        for v in params.b.values():
+            v[:] = rng.normal(0.0, 0.5, size=v.shape)
+        x = rng.uniform(0.1, 0.9, size=(layers[0], m))
+        name = f"{'-'.join(map(str, layers))} sigmoid→{out} {loss_name} λ={lam:g} sparse ρ={rho:g} β={beta:g}"
+        yield Case(name, arch, lam, x, x.copy(), params, Sparsity(rho, beta))
+
+
+def suite(seed: int = 0) -> Iterator[Case]:
+    """`nettrain gradcheck`'s built-in suite: builtin_cases, then sparse_cases."""
+    yield from builtin_cases(seed)
+    yield from sparse_cases(seed)
+
+
 def results_to_dict(results: list[StageResult]) -> list[dict]:
     return [{"case": r.case, "stage": r.stage, "blocks": [asdict(b) for b in r.blocks]} for r in results]
 
@@ -288,7 +334,8 @@ def run_cases(
     """Check each case; return (case, stage results, passed) for each."""
     out = []
     for case in cases:
-        results = check(case.arch, case.params, case.x, case.y, case.lam, case.name, richardson=richardson)
+        results = check(case.arch, case.params, case.x, case.y, case.lam, case.name, richardson=richardson,
+                        sparsity=case.sparsity)
         out.append((case, results, passed(results, case.kinks)))
         if progress:
             progress(case)

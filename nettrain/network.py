@@ -17,11 +17,15 @@ The UFLDL equations live here and nowhere else. Layers are numbered as in the tu
     λ               lam         —                train.weight_decay
     α               alpha       —                train.learning_rate
     m               m           —                examples in the batch (the train split)
+    ρ, β            sp.rho, sp.beta  —           model.sparsity.target, model.sparsity.weight
+    ρ̂⁽ˡ⁾            rho_hat[l]  (s_l,)           mean activation of hidden layer l over the batch
     J, J_data, J_reg            —                cost, data_cost, reg_cost
+    J_sparse                    —                sparse_cost
 
-    J(W, b) = J_data + J_reg
+    J(W, b) = J_data + J_reg (+ J_sparse, with model.sparsity)
     J_data  = (1/m) Σᵢ loss(h(xᵢ), yᵢ)          e.g. (1/m) Σᵢ ½‖h(xᵢ) − yᵢ‖²
     J_reg   = (λ/2) Σₗ ‖W⁽ˡ⁾‖²_F                 biases are not regularised
+    J_sparse = β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾)              over every hidden layer l = 2 … nl−1
 
 Examples are stored in columns (x has shape (s_1, m)), as in the tutorial's vectorised notes:
 data files hold one row per example and are transposed once when loaded for training.
@@ -215,6 +219,39 @@ def reg_cost(W: dict[int, np.ndarray], lam: float) -> float:
     if lam == 0:
         return 0.0
     return 0.5 * lam * sum(float(np.vdot(w, w)) for w in W.values())
+
+
+class Sparsity(NamedTuple):
+    """The sparse autoencoder's penalty: ρ, the target mean activation of every hidden unit, in (0, 1),
+    and β, its weight (model.sparsity.target and .weight)."""
+
+    rho: float
+    beta: float
+
+
+def kl_divergence(rho: float, rho_hat: np.ndarray) -> np.ndarray:
+    """KL(ρ‖ρ̂ⱼ) = ρ log(ρ/ρ̂ⱼ) + (1 − ρ) log((1 − ρ)/(1 − ρ̂ⱼ)) for every unit j: ρ̂ (s_l,) → (s_l,).
+
+    Outside (0, 1) ρ̂ has no KL: a unit saturated at 0 or 1 over the whole batch gives inf (or NaN),
+    which the training loop reports as a divergence."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rho * np.log(rho / rho_hat) + (1.0 - rho) * np.log((1.0 - rho) / (1.0 - rho_hat))
+
+
+def sparse_cost(rho_hat: dict[int, np.ndarray], sp: Sparsity) -> float:
+    """J_sparse = β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾), ρ̂⁽ˡ⁾ = (1/m) Σᵢ a⁽ˡ⁾(xᵢ), over every hidden layer l in rho_hat."""
+    return sp.beta * sum(float(np.sum(kl_divergence(sp.rho, rho_hat[l]))) for l in sorted(rho_hat))
+
+
+def sparse_delta(rho_hat: np.ndarray, sp: Sparsity) -> np.ndarray:
+    """The term the penalty adds to every example's hidden δ before the f′ product, (s_l,):
+
+        δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ + β(−ρ/ρ̂⁽ˡ⁾ + (1 − ρ)/(1 − ρ̂⁽ˡ⁾))) · f′(z⁽ˡ⁾)
+
+    It is m·∂J_sparse/∂aⱼ⁽ˡ⁾(xᵢ), the same for every example i (∂ρ̂ⱼ/∂aⱼ(xᵢ) = 1/m; finish() divides
+    the sums by m, once, for this term as for the rest)."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # ρ̂ at 0 or 1: J is infinite there, and says so
+        return sp.beta * (-sp.rho / rho_hat + (1.0 - sp.rho) / (1.0 - rho_hat))
 
 
 def data_cost_sum(arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray) -> float:
@@ -442,12 +479,14 @@ def _forward_chunk(f, step, nl, theta, c: _Chunk) -> float:
     return step(z[nl], a[nl], c.y, c.ysum, c.delta[nl], c.scratch)
 
 
-def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk) -> float:
+def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk, extra: Optional[list] = None) -> float:
     """Forward (_forward_chunk) and backward over one chunk of columns; writes δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ = [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]
     into c.dtheta[l]; returns Σᵢ loss over the chunk.
 
     theta[l] = Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾], WT[l] = W⁽ˡ⁾ᵀ (FlatParams). Every product writes into a
     workspace buffer; np.dot with a positional out is numpy's cheapest call for it.
+    extra: None, or per layer l a column (s_l, 1) (None where there is none) added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
+    before the f′ product, the same for every example: the sparsity term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)).
     """
     dot, z, a, delta = np.dot, c.z, c.a, c.delta
     loss_sum = _forward_chunk(f, step, nl, theta, c)
@@ -455,9 +494,23 @@ def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk) -> float:
         dot(delta[l + 1], c.augT[l], c.dtheta[l])  # [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ]
         if l > 1:  # δ⁽¹⁾ is never needed: the input has no parameters below it
             dot(WT[l], delta[l + 1], delta[l])  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾) · f′(z⁽ˡ⁾)
+            if extra is not None and extra[l] is not None:  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))) · f′
+                np.add(delta[l], extra[l], delta[l])
             if fprime is not None:  # identity: f′ = 1. (z[l] is a[l] here: every f′ reads a alone)
                 np.multiply(delta[l], fprime(z[l], a[l], c.fp[l]), delta[l])
     return loss_sum
+
+
+def _activation_chunk(f, nl, theta, c: _Chunk, out: list) -> None:
+    """The first of the two passes a sparsity penalty needs: the forward pass over one chunk up to
+    the last hidden layer, writing Σᵢ aᵢ⁽ˡ⁾ (over the chunk's columns) into out[l] for l = 2 … nl−1."""
+    dot, z, a, aug = np.dot, c.z, c.a, c.aug
+    if c.load is not None:
+        c.load()  # a⁽¹⁾ = x, as _forward_chunk reads it
+    for l in range(1, nl - 1):
+        dot(theta[l], aug[l], z[l + 1])  # z⁽ˡ⁺¹⁾ = Θ⁽ˡ⁾[1; a⁽ˡ⁾]
+        f(z[l + 1], a[l + 1])  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), in place
+        np.add.reduce(a[l + 1], axis=1, out=out[l + 1])  # Σᵢ aᵢ⁽ˡ⁺¹⁾ over this chunk
 
 
 def _reader(x: Any, s: int, e: int, buf: np.ndarray) -> Callable[[], Any]:
@@ -519,6 +572,7 @@ class Backprop:
         self._nl = arch.nl
         self.chunks = [self._chunk(c, s, e, x, y) for c, (s, e) in enumerate(bounds)]
         self._WT: dict[int, tuple] = {}
+        self._asums: Optional[list] = None  # activation_sums' per-chunk vectors, made when first asked for
 
     def _chunk(self, c: int, s: int, e: int, x: Any, y: np.ndarray) -> _Chunk:
         ws = self.workspaces[c % len(self.workspaces)]
@@ -557,20 +611,45 @@ class Backprop:
                                     [None] + [params.params.W[l].T for l in range(1, nl)])
         return r
 
-    def sums(self, params: Any) -> float:
+    def sums(self, params: Any, extra: Optional[list] = None) -> float:
         """The additive sums at params: returns Σᵢ loss; writes [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g
-        (not yet divided by m: finish() does that, once, for every source of sums)."""
+        (not yet divided by m: finish() does that, once, for every source of sums).
+        extra: per hidden layer l, a column (s_l, 1) added to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the
+        f′ product (the sparsity term, which the objective makes from activation_sums); None: none."""
         fp, theta, WT = self._WT.get(id(params)) or self._theta(params)  # keyed by the object: FlatParams are kept
         f, fprime, step, nl, g = self._f, self._fprime, self._step, self._nl, self.g
         self.theta_now = fp
         if self.threads > 1:
-            return self._run_threads(theta, WT)
+            return self._run_threads(theta, WT, extra)
         loss_sum = 0.0
         for c in self.chunks:
-            loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c)
+            loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c, extra)
             if c.G_vec is not None:
                 np.add(g, c.G_vec, g)  # chunk sums added in chunk order
         return loss_sum
+
+    def activation_sums(self, params: Any) -> dict[int, np.ndarray]:
+        """{l: Σᵢ aᵢ⁽ˡ⁾} over all m examples for each hidden layer l = 2 … nl−1 (vectors of length s_l):
+        the additive first pass of the sparsity penalty (ρ̂ = Σᵢ a⁽ˡ⁾ / m). Each chunk sums its own
+        columns; the chunk sums are added in chunk order, so the result depends on `width` alone."""
+        _, theta, _ = self._WT.get(id(params)) or self._theta(params)
+        nl, chunks = self._nl, self.chunks
+        if self._asums is None:  # one vector per chunk and hidden layer, made at the first call
+            self._asums = [[None, None] + [np.empty(s, self.dtype) for s in self.arch.layers[1:-1]] + [None]
+                           for _ in chunks]
+        head = (self._f, nl, theta)
+        if self.threads > 1:
+            T, run = self.threads, self.pool.run
+            for r in range(0, len(chunks), T):
+                run(_activation_chunk, [head + (c, self._asums[k]) for k, c in enumerate(chunks[r : r + T], r)])
+        else:
+            for c, out in zip(chunks, self._asums):
+                _activation_chunk(*head, c, out)
+        total = {l: self._asums[0][l].copy() for l in range(2, nl)}
+        for out in self._asums[1:]:
+            for l in total:
+                np.add(total[l], out[l], total[l])  # chunk sums added in chunk order
+        return total
 
     def __call__(self, params: Any) -> Cost:
         """J(θ) at params (FlatParams, or Params copied into FlatParams); ∇J(θ) into self.grad."""
@@ -599,14 +678,14 @@ class Backprop:
                 s += w
         return loss_sum / self.m, h
 
-    def _run_threads(self, theta, WT) -> float:
+    def _run_threads(self, theta, WT, extra: Optional[list] = None) -> float:
         """Round r gives chunk r·T + k to worker k of the pool (worker 0 is this thread)."""
         T, chunks, g, run = self.threads, self.chunks, self.g, self.pool.run
         head = (self._f, self._fprime, self._step, self._nl, theta, WT)
         loss_sum = 0.0
         for r in range(0, len(chunks), T):
             batch = chunks[r : r + T]
-            for c, loss in zip(batch, run(_backprop_chunk, [head + (c,) for c in batch])):
+            for c, loss in zip(batch, run(_backprop_chunk, [head + (c, extra) for c in batch])):
                 loss_sum += loss
                 if c.G_vec is not None:
                     np.add(g, c.G_vec, g)  # chunk sums added in chunk order
@@ -684,11 +763,19 @@ class BatchSums:
 
     _theta = Backprop._theta
 
-    def sums(self, params: Any) -> float:
-        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g."""
+    def sums(self, params: Any, extra: Optional[list] = None) -> float:
+        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (extra: as Backprop.sums)."""
         fp, theta, WT = self._WT.get(id(params)) or self._theta(params)
         self.theta_now = fp
-        return _backprop_chunk(self._f, self._fprime, self._step, self._nl, theta, WT, self._cur)
+        return _backprop_chunk(self._f, self._fprime, self._step, self._nl, theta, WT, self._cur, extra)
+
+    def activation_sums(self, params: Any) -> dict[int, np.ndarray]:
+        """{l: Σᵢ aᵢ⁽ˡ⁾} over the current batch for each hidden layer (as Backprop.activation_sums):
+        with a sparsity penalty, a minibatch step's ρ̂ is its batch's mean activation."""
+        _, theta, _ = self._WT.get(id(params)) or self._theta(params)
+        out = [None, None] + [np.empty(s, self.dtype) for s in self.arch.layers[1:-1]] + [None]
+        _activation_chunk(self._f, self._nl, theta, self._cur, out)
+        return {l: out[l] for l in range(2, self._nl)}
 
 
 def backprop(

@@ -1,11 +1,19 @@
 """The objective every optimizer consumes: J(θ), its named parts and ∇J(θ), for one flat θ.
 
     J(θ) = J_data + J_reg = (1/m) Σᵢ loss(h(xᵢ), yᵢ) + (λ/2) Σₗ ‖W⁽ˡ⁾‖²
+         (+ J_sparse = β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾), with a sparsity penalty: the sparse autoencoder)
 
 An Objective is built from a source of additive sums — network.Backprop over the whole train split
 (chunks, threads), network.BatchSums over a minibatch's rows, or a cluster's partitions — and the
 weight decay λ. The source adds up Σᵢ loss and Σᵢ δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ in a fixed order; network.finish
 divides by m and adds the λ terms, in that one place, whatever the source.
+
+The sparsity penalty is a term of the same objective. ρ̂ depends on every example, so it takes two
+calls on the source, both additive over examples: source.activation_sums(θ) → Σᵢ a⁽ˡ⁾ for each hidden
+layer l; here ρ̂⁽ˡ⁾ = Σᵢ a⁽ˡ⁾ / m and the hidden-δ term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) are made; then
+source.sums(θ, extra) adds that term to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the f′ product. Any source
+of sums that offers both calls (chunks, a minibatch's rows, a cluster's partitions) gets the penalty;
+over a minibatch, ρ̂ is the batch's mean activation. Without a penalty, one call, as before.
 
 A call returns (Cost, ∇J). The gradient goes into the caller's `out` when given (a training loop
 passes the same buffer every step), else into a new array: a caller that keeps it (scipy's L-BFGS
@@ -20,22 +28,35 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .network import Cost, FlatParams, decay_mask, finish, flat_params, reg_cost
+from .network import Cost, FlatParams, Sparsity, decay_mask, finish, flat_params, reg_cost, sparse_cost, sparse_delta
+
+NAMES = ("data_cost", "reg_cost")
+SPARSE_NAMES = NAMES + ("sparse_cost",)
+
+
+def cost_names(sparsity: Optional[Sparsity]) -> tuple[str, ...]:
+    """The parts of J an objective with this penalty (or None) reports, in order: metrics.csv's cost columns."""
+    return SPARSE_NAMES if sparsity is not None else NAMES
 
 
 class Objective:
-    """J and ∇J over `source` (its .sums(θ) → Σ loss, .g the gradient sums, .m, .theta_now). with_reg False:
-    the Cost holds J_data alone (∇J still has λW): a minibatch step's, whose J is only checked to be finite."""
+    """J and ∇J over `source` (its .sums(θ[, extra]) → Σ loss, .g the gradient sums, .m, .theta_now; with a
+    sparsity penalty, its .activation_sums(θ) too). with_reg False: the Cost holds J_data alone (∇J still
+    has λW): a minibatch step's, whose J is only checked to be finite."""
 
-    names = ("data_cost", "reg_cost")  # the parts of J, in order: metrics.csv's cost columns
+    names = NAMES  # the parts of J, in order: metrics.csv's cost columns (an instance with a penalty: SPARSE_NAMES)
 
-    def __init__(self, source: Any, lam: float, with_reg: bool = True) -> None:
+    def __init__(self, source: Any, lam: float, sparsity: Optional[Sparsity] = None, with_reg: bool = True) -> None:
         self.source, self.lam, self.with_reg = source, float(lam), with_reg
         layers, dtype = source.arch.layers, source.dtype
         self.dtype = np.dtype(dtype)
         self._mask, self._scratch = decay_mask(layers, self.lam, self.dtype)
         self._x = flat_params(layers, self.dtype)  # θ given as a plain vector is copied here
         self.evaluations = 0  # calls so far (J and ∇J each time)
+        self.sparsity = None if sparsity is None else Sparsity(float(sparsity[0]), float(sparsity[1]))
+        if self.sparsity is not None:
+            self.names = SPARSE_NAMES
+            self._extra = [None] * (len(layers) + 1)  # per layer l: the (s_l, 1) column added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
 
     @property
     def size(self) -> int:
@@ -43,12 +64,34 @@ class Objective:
 
     def __call__(self, theta: Any, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:
         """(J(θ) with its parts, ∇J(θ)); θ a FlatParams (or Params). ∇J into `out`, else a new array."""
+        if self.sparsity is not None:
+            return self._sparse_call(theta, out)
         loss_sum = self.source.sums(theta)
         if out is None:
             out = np.empty_like(self.source.g)
         self.evaluations += 1
         return finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
                       self._mask, self._scratch, self.with_reg), out
+
+    def rho_hat(self, theta: Any) -> dict[int, np.ndarray]:
+        """ρ̂⁽ˡ⁾ = (1/m) Σᵢ a⁽ˡ⁾(xᵢ) for every hidden layer l, over the source's examples (the first pass)."""
+        m = self.source.m
+        return {l: s / m for l, s in self.source.activation_sums(theta).items()}
+
+    def _sparse_call(self, theta: Any, out: Optional[np.ndarray]) -> tuple[Cost, np.ndarray]:
+        """J = J_data + J_reg + J_sparse and its gradient: ρ̂ from the first pass, then the sums with the
+        extra hidden-δ term, then finish() (÷m and λ) as for every objective."""
+        sp, extra = self.sparsity, self._extra
+        rho_hat = self.rho_hat(theta)
+        for l, r in rho_hat.items():
+            extra[l] = sparse_delta(r, sp)[:, None]  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)), one column for every example
+        loss_sum = self.source.sums(theta, extra)
+        if out is None:
+            out = np.empty_like(self.source.g)
+        self.evaluations += 1
+        c = finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
+                   self._mask, self._scratch, self.with_reg)
+        return Cost.of(c.J_data, c.J_reg, sparse_cost=sparse_cost(rho_hat, sp)), out
 
     def at(self, x: np.ndarray, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:
         """The same for θ given as one flat vector (scipy's x): copied into a FlatParams first."""
@@ -65,4 +108,7 @@ class Objective:
         """J(θ) and its parts from the forward pass alone (no gradient): the same bits as __call__'s J."""
         J_data, _ = self.source.outputs(theta)
         W = theta.params.W if isinstance(theta, FlatParams) else theta.W
-        return Cost.of(J_data, reg_cost(W, self.lam) if self.lam else 0.0)
+        J_reg = reg_cost(W, self.lam) if self.lam else 0.0
+        if self.sparsity is None:
+            return Cost.of(J_data, J_reg)
+        return Cost.of(J_data, J_reg, sparse_cost=sparse_cost(self.rho_hat(theta), self.sparsity))

@@ -2,12 +2,16 @@
 
     read_metrics(run_dir)      metrics.csv as columns of floats (NaN where a row left a cell empty:
                                grad_norm and the validation columns are filled every log.every epochs)
-    plot_metrics(metrics, out) J, J_data and J_reg against the epoch (log scale when they span more
-                               than a decade), the validation J_data, and the validation accuracy
-                               or R² in a second panel: how the regularisation term trades against
-                               the data term. Needs matplotlib (`pip install "nettrain[plot]"`),
-                               imported only here and only when called; drawn with the Agg backend
-                               (no display), to .png or .svg.
+    plot_metrics(metrics, out) J, J_data and J_reg (and J_sparse, for a sparse autoencoder) against
+                               the epoch (log scale when they span more than a decade), the
+                               validation J_data, and the validation accuracy or R² in a second
+                               panel: how the regularisation term trades against the data term.
+                               Needs matplotlib (`pip install "nettrain[plot]"`), imported only here
+                               and only when called; drawn with the Agg backend (no display), to
+                               .png or .svg.
+    filter_grid(W)             W⁽¹⁾'s rows as square image tiles in one grid, each scaled to its own
+                               range, as the tutorial's display_network does (numpy alone)
+    plot_weights(W, out)       that grid as a picture, one tile per hidden unit: the learned filters
     sparkline(values)          ▁▂▃▄▅▆▇█ over ~40 buckets, log-scaled when the values span decades:
                                pure Python and numpy, for `fit`'s summary without the extra.
 
@@ -142,8 +146,11 @@ def plot_metrics(metrics: Metrics, out: Path, title: Optional[str] = None) -> Pa
     FigureCanvasAgg(fig)  # no display: the Agg canvas renders to a file
     axes = fig.subplots(1, 2 if has_val_metric else 1, squeeze=False)[0]
     ax = axes[0]
-    curves = [("cost", "J = J_data + J_reg", "C0", "-"), ("data_cost", "J_data (train)", "C1", "--"),
-              ("reg_cost", "J_reg = (λ/2) Σ‖W‖²", "C2", ":")]
+    sparse = "sparse_cost" in v
+    curves = [("cost", "J = J_data + J_reg" + (" + J_sparse" if sparse else ""), "C0", "-"),
+              ("data_cost", "J_data (train)", "C1", "--"), ("reg_cost", "J_reg = (λ/2) Σ‖W‖²", "C2", ":")]
+    if sparse:
+        curves.append(("sparse_cost", "J_sparse = β Σⱼ KL(ρ‖ρ̂ⱼ)", "C4", "-."))
     shown = []
     for col, label, color, style in curves:
         y = v[col]
@@ -161,7 +168,7 @@ def plot_metrics(metrics: Metrics, out: Path, title: Optional[str] = None) -> Pa
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("cost")
-    ax.set_title("the cost and its two terms")
+    ax.set_title("the cost and its three terms" if sparse else "the cost and its two terms")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize="small")
     if has_val_metric:
@@ -174,6 +181,49 @@ def plot_metrics(metrics: Metrics, out: Path, title: Optional[str] = None) -> Pa
         ax2.set_title(f"validation {name}")
         ax2.grid(True, alpha=0.3)
     fig.suptitle(title or run_title(metrics), fontsize="medium")
+    out = Path(out)
+    try:
+        fig.savefig(out, format=out.suffix.lstrip(".").lower())
+    except OSError as e:
+        raise RunIOError(f"cannot write {out}: {e.strerror or e}: check the folder exists and is writable") from None
+    return out
+
+
+def filter_grid(W: np.ndarray, pad: int = 1) -> np.ndarray:
+    """W⁽¹⁾ (s_2, s_1) as one grid image: row j of W⁽¹⁾ (the weights into hidden unit j) as a √s_1 × √s_1
+    tile read row by row, ⌈√s_2⌉ tiles a row, `pad` pixels of −1 between them. As the tutorial's
+    display_network: W's overall mean removed, then each tile divided by its own largest |value|, so
+    every filter spans [−1, 1] (mid-grey = 0) whatever its scale. Returns values in [−1, 1]."""
+    W = np.asarray(W, dtype=np.float64)
+    units, n = W.shape
+    side = math.isqrt(n)
+    if side * side != n:
+        raise RunIOError(f"the network has {n} inputs, not a square image (8×8 = 64, 28×28 = 784): its first-layer "
+                         "weights cannot be drawn as image tiles")
+    cols = math.ceil(math.sqrt(units))
+    rows = math.ceil(units / cols)
+    grid = np.full((pad + rows * (side + pad), pad + cols * (side + pad)), -1.0)
+    W = W - W.mean()
+    for j in range(units):
+        r, c = divmod(j, cols)
+        top, left = pad + r * (side + pad), pad + c * (side + pad)
+        scale = float(np.max(np.abs(W[j])))
+        grid[top : top + side, left : left + side] = (W[j] / scale if scale > 0 else W[j]).reshape(side, side)
+    return grid
+
+
+def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: int = 16) -> Path:
+    """filter_grid(W) drawn to out (.png or .svg) in grey (black −1, white +1), each pixel `pixels` wide."""
+    Figure, FigureCanvasAgg = _matplotlib()
+    grid = filter_grid(W)
+    h, w = grid.shape
+    fig = Figure(figsize=(w * pixels / 100, h * pixels / 100 + (0.35 if title else 0)), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, h / (h + (35 / pixels if title else 0))))
+    ax.imshow(grid, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        fig.suptitle(title, fontsize="small", y=0.995)
     out = Path(out)
     try:
         fig.savefig(out, format=out.suffix.lstrip(".").lower())

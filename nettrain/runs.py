@@ -40,9 +40,10 @@ from . import parallel
 from .config import Config
 from . import listeners as ls
 from . import optimizers, train
+from . import whiten as whiten_mod
 from .errors import CheckpointError, ConfigError, DataError, Diverged, Interrupted, RunIOError
 from .network import Architecture, Cost, Params
-from .objective import Objective
+from .objective import cost_names
 from .train import chunk_width
 
 RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every")
@@ -84,6 +85,7 @@ class Problem:
     prep: data_mod.Preprocessing
     splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (X (m, n), Y (m, k)), rows = examples
     dtype: type
+    zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
     _columns: dict = field(default_factory=dict, repr=False)
 
     def columns(self, split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +117,8 @@ def check_widths(cfg: Config, table: data_mod.Table) -> None:
             f"{where}: model.layers starts with {layers[0]} inputs but {table.path} has {n} feature columns: "
             f"set model.layers to [{n}, …]"
         )
+    if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
+        return
     if cfg.data.task == "classification":
         k = _class_count(table)
         ok = layers[-1] == k or (k == 2 and layers[-1] == 1)
@@ -130,18 +134,35 @@ def check_widths(cfg: Config, table: data_mod.Table) -> None:
         )
 
 
+def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
+    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone."""
+    if cfg.data.task == "autoencode":
+        return data_mod.read_inputs(path, cfg.data.target, cfg.data.delimiter, cfg.data.features)
+    return data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
+                               **kwargs)
+
+
 def load_problem(cfg: Config, lazy: bool = False) -> Problem:
     """Read cfg's data, check the widths, split and encode it (nothing is written).
 
-    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk.
+    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk (not with
+    data.whiten or task autoencode, which need the split in memory). data.whiten: ZCA fitted on the
+    (standardised) train split, applied to every split. autoencode: each split's Y is its X.
     """
     arch = cfg.architecture()
-    table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features)
+    table = read_data(cfg, cfg.data.path)
     check_widths(cfg, table)
     dtype = np.dtype(cfg.train.dtype).type
     split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
+    lazy = lazy and cfg.data.whiten is None and cfg.data.task != "autoencode"
     splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype, lazy)
-    return Problem(cfg, arch, prep, splits, dtype)
+    zca = None
+    if cfg.data.whiten is not None:
+        zca = whiten_mod.ZCA.fit(splits["train"][0], cfg.data.whiten.epsilon)
+        splits = {k: (zca.apply(X, dtype), Y) for k, (X, Y) in splits.items()}
+    if cfg.data.task == "autoencode":
+        splits = {k: (X, X) for k, (X, _) in splits.items()}  # y = x: the preprocessed input is the target
+    return Problem(cfg, arch, prep, splits, dtype, zca)
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:
@@ -300,9 +321,9 @@ class SplitMetrics:
     without it, a call is cheap enough for every epoch of a run (the validation columns)."""
 
     def __init__(self, arch: Architecture, x: Any, y: np.ndarray, lam: float, task: str, labels: list,
-                 chunk_size: Optional[int] = None) -> None:
+                 chunk_size: Optional[int] = None, sparsity: Optional[network.Sparsity] = None) -> None:
         dtype = y.dtype
-        self.arch, self.lam, self.task, self.labels = arch, lam, task, labels
+        self.arch, self.lam, self.task, self.labels, self.sparsity = arch, lam, task, labels, sparsity
         self.m = int(x.shape[1])
         self.forward = network.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, self.m, chunk_size, dtype))
         self.y = y
@@ -312,6 +333,11 @@ class SplitMetrics:
         J_data, h = self.forward.outputs(params)
         J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
+        if full and self.sparsity is not None:  # ρ̂ over these examples; J = J_data + J_reg + J_sparse
+            rho_hat = {l: v / self.m for l, v in self.forward.activation_sums(params).items()}
+            out["sparse_cost"] = network.sparse_cost(rho_hat, self.sparsity)
+            out["cost"] = network.Cost.of(J_data, J_reg, sparse_cost=out["sparse_cost"]).J
+            out["rho_hat_mean"] = float(np.mean(np.concatenate([rho_hat[l] for l in sorted(rho_hat)])))
         if self.true is None:
             out.update(ev.regression_metrics(h.T, self.y.T))
         elif full:
@@ -328,7 +354,7 @@ def _split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
     x, y = problem.columns(split)
     cfg = problem.cfg
     return SplitMetrics(problem.arch, x, y, cfg.train.weight_decay, cfg.data.task, problem.prep.labels,
-                        cfg.train.chunk_size)
+                        cfg.train.chunk_size, cfg.sparsity())
 
 
 class _RunFiles:
@@ -379,7 +405,8 @@ def fit(
     minibatch = tc.batch_size is not None and opt.minibatches
     has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
     extra = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
-    columns = ["epoch", "cost", *Objective.names, "grad_norm", *extra]
+    names = cost_names(cfg.sparsity())  # the parts of the objective this run minimises
+    columns = ["epoch", "cost", *names, "grad_norm", *extra]
     if has_val:
         columns += ["val_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
 
@@ -408,7 +435,7 @@ def fit(
     if resume and start >= tc.epochs:  # nothing to train: say so, and how to go on (nothing is written)
         train_m, val, test = (None if sm is None else sm(params)
                               for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
-        cost = Cost({k: train_m[k] for k in Objective.names}) if train_m else None
+        cost = Cost({k: train_m[k] for k in names}) if train_m else None
         note = (f"the run in {run_dir} is already at train.epochs = {tc.epochs} (epoch {start}): nothing to do; to "
                 f"train it further, raise train.epochs: --set train.epochs={max(2 * start, start + 1)} --resume")
         notes = [f"removed a temp file left by an interrupted save: {p}" for p in swept] + [note]
@@ -419,6 +446,7 @@ def fit(
     meta_base = {
         "config": cfg_dict,
         "preprocessing": problem.prep.to_meta(),
+        **({"whitening": problem.zca.to_meta()} if problem.zca is not None else {}),
         "architecture": {"layers": list(arch.layers), "activation": arch.activation,
                          "output_activation": arch.output_activation, "loss": arch.loss},
     }
@@ -477,7 +505,8 @@ def fit(
             with parallel.for_training(arch, m_step, tc.batch_size if minibatch else tc.chunk_size, dtype,
                                        tc.threads) as pool:
                 result = train.minimize(arch, params, x, y, tc.weight_decay, opt, tc.epochs, start, tc.tolerance,
-                                        tc.chunk_size, emit, pool, tc.batch_size if minibatch else None, rng)
+                                        tc.chunk_size, emit, pool, tc.batch_size if minibatch else None, rng,
+                                        sparsity=cfg.sparsity())
         except Diverged as d:
             # the rows are those of epochs 0 … last_epoch: the non-finite epoch never gets one
             if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == history.n:
@@ -580,6 +609,12 @@ class Loaded:
     params: Params
     prep: data_mod.Preprocessing
     meta: dict
+    zca: Optional[whiten_mod.ZCA] = None  # data.whiten's fitted ZCA, applied after the standardisation
+
+    def transform_x(self, X: np.ndarray, path: Optional[Path] = None) -> np.ndarray:
+        """Rows X as the run's training rows were treated: standardised, then whitened (when it was)."""
+        X = self.prep.transform_x(X, self.params.W[1].dtype, path)
+        return X if self.zca is None else self.zca.apply(X, X.dtype)
 
 
 def load_trained(target: Path) -> Loaded:
@@ -589,13 +624,14 @@ def load_trained(target: Path) -> Loaded:
     try:
         cfg = config_mod.config_from_dict(meta["config"], source=str(path))
         prep = data_mod.Preprocessing.from_meta(meta["preprocessing"])
+        zca = whiten_mod.from_meta(meta.get("whitening"), len(prep.feature_names))
     except KeyError as e:
         raise CheckpointError(f"{path}: the checkpoint's metadata has no {e.args[0]!r}: it was not written by nettrain fit") from None
     except (ConfigError, DataError) as e:
         raise CheckpointError(f"{path}: the checkpoint's metadata is not valid: {e}") from None
     arch = cfg.architecture()
     params, _ = ckpt.load_checkpoint(path, shapes=arch.shapes())
-    return Loaded(path, cfg, arch, params, prep, meta)
+    return Loaded(path, cfg, arch, params, prep, meta, zca)
 
 
 def _data_for(loaded: Loaded, data: Optional[Path], split: Optional[str]
@@ -610,7 +646,7 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: Optional[str]
     dtype = loaded.params.W[1].dtype
     note = None
     if data is None:
-        table = data_mod.read_table(cfg.data.path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features)
+        table = read_data(cfg, cfg.data.path)
         idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
         if split is None:
             split = "test"
@@ -631,7 +667,10 @@ def _data_for(loaded: Loaded, data: Optional[Path], split: Optional[str]
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
         lines = table.lines
         split = None
-    return prep.transform_x(X, dtype, path), prep.encode_y(Y_raw, path, dtype, lines), where, split, note
+    X = loaded.transform_x(X, path)
+    if cfg.data.task == "autoencode":
+        return X, X, where, split, note  # y = x, as in training
+    return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note
 
 
 def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Table:
@@ -640,6 +679,9 @@ def _read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Tabl
     so a file of another kind — an .npz export of a csv, say — is read with its own kind's default
     target (.npz: the array 'y'; csv and .npy: the last column)."""
     same = data_mod.file_kind(path) == data_mod.file_kind(cfg.data.path)
+    if cfg.data.task == "autoencode":
+        return data_mod.read_inputs(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
+                                    cfg.data.features if same else None)
     return data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
                                cfg.data.task, features=cfg.data.features if same else None, **kwargs)
 
@@ -662,7 +704,7 @@ def evaluate_rows(loaded: Loaded, X: np.ndarray, Y: np.ndarray, where: str, used
     cfg = loaded.cfg
     x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
     metrics = SplitMetrics(loaded.arch, x, y, cfg.train.weight_decay, cfg.data.task, loaded.prep.labels,
-                           cfg.train.chunk_size)
+                           cfg.train.chunk_size, cfg.sparsity())
     return {"checkpoint": str(loaded.path), "data": where, "split": used, **({"note": note} if note else {}),
             "epoch": loaded.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **metrics(loaded.params)}
 
@@ -670,7 +712,7 @@ def evaluate_rows(loaded: Loaded, X: np.ndarray, Y: np.ndarray, where: str, used
 def network_outputs(loaded: Loaded, X: np.ndarray, path: Optional[Path] = None) -> np.ndarray:
     """h(x) of the trained network for rows X (m, n) as the data file holds them (standardised here with
     the run's statistics): (m, s_nl), float64. path: the file X was read from, for error messages."""
-    X = loaded.prep.transform_x(X, loaded.params.W[1].dtype, path)
+    X = loaded.transform_x(X, path)
     return network.predict(loaded.arch, loaded.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
 
 
@@ -726,10 +768,11 @@ def gradcheck_config(
     x, y = problem.columns("train")
     x, y = x[:, :sample].astype(np.float64), y[:, :sample].astype(np.float64)
     params = initial_params(cfg, problem.arch, np.float64)
-    lam = cfg.train.weight_decay
-    case = gc.Case(f"{label} ({x.shape[1]} examples, λ={lam:g})", problem.arch, lam, x, y, params)
+    lam, sp = cfg.train.weight_decay, cfg.sparsity()
+    sparse = "" if sp is None else f", ρ={sp.rho:g}, β={sp.beta:g}"
+    case = gc.Case(f"{label} ({x.shape[1]} examples, λ={lam:g}{sparse})", problem.arch, lam, x, y, params, sp)
     results = gc.check(problem.arch, params, x, y, lam, case.name, richardson=richardson, max_entries=max_entries,
-                       progress=progress)
+                       progress=progress, sparsity=sp)
     return case, results, gc.passed(results, case.kinks)
 
 
@@ -777,7 +820,7 @@ def gradcheck_run(
     progress(done, total): after each case of the suite, or each block of each stage of a config."""
     g_self, rel_self = gc.self_test()
     if config is None:
-        cases = list(gc.builtin_cases())
+        cases = list(gc.suite())
         done = iter(range(1, len(cases) + 1))
         results = gc.run_cases(cases, richardson=richardson,
                                progress=None if progress is None else lambda _: progress(next(done), len(cases)))

@@ -101,6 +101,7 @@ def minimize(
     batch_size: Optional[int] = None,
     rng: Optional[np.random.Generator] = None,
     state: Optional[dict] = None,
+    sparsity: Optional[network.Sparsity] = None,
     **hyper: Any,
 ) -> Result:
     """Train on x (s_1, m), y (s_nl, m) from θ_start_epoch = params to θ_epochs with one optimizer.
@@ -108,9 +109,10 @@ def minimize(
     The objective is J over all of x (network.Backprop: chunks of chunk_width, the pool's threads,
     which change no bit); batch_size N: minibatch steps over permutations drawn from `rng`. hyper:
     the optimizer's train.* keys (learning_rate, momentum, beta1, beta2, epsilon, memory), or an
-    optimizer instance made with them. state: an optimizer state to continue from (a checkpoint's). on_step(step) sees every epoch's state and may
-    return True to stop. `params` is copied, never changed. A non-finite J raises errors.Diverged,
-    which carries the last finite state.
+    optimizer instance made with them. state: an optimizer state to continue from (a checkpoint's).
+    sparsity: (ρ, β) of a sparsity penalty, a term of the objective (objective.py; over a minibatch, ρ̂
+    is the batch's). on_step(step) sees every epoch's state and may return True to stop. `params` is
+    copied, never changed. A non-finite J raises errors.Diverged, which carries the last finite state.
     """
     dtype = params.W[1].dtype
     width = chunk_width(arch, int(x.shape[1]), chunk_size, dtype)
@@ -121,10 +123,10 @@ def minimize(
     # divergence shows as a non-finite J, checked every step: overflow and NaN are silenced once
     # here instead of on every call (errstate is per thread: the pool's helpers take the caller's)
     with np.errstate(over="ignore", invalid="ignore"), network.Backprop(arch, x, y, 0.0, dtype, width, pool) as bp:
-        fit = optimizers.Fitting(Objective(bp, lam), theta, tolerance=tolerance)
+        fit = optimizers.Fitting(Objective(bp, lam, sparsity), theta, tolerance=tolerance)
         if batch_size is not None and opt.minibatches:
             X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T
-            fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam, with_reg=False)
+            fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam, sparsity, with_reg=False)
             fit.rng = rng if rng is not None else np.random.default_rng(0)
         emit = on_step if on_step is not None else (lambda step: False)
         result = opt.run(fit, start_epoch, epochs, emit)

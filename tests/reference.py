@@ -107,3 +107,41 @@ def cost_and_grad(layers, act, out_act, loss, W, b, X, Y, lam):
             for j in range(layers[l - 1]):
                 dW[l][i][j] = dW[l][i][j] / m + lam * W[l][i][j]
     return J_data + J_reg, J_data, J_reg, dW, db
+
+
+def sparse_cost_and_grad(layers, act, out_act, loss, W, b, X, Y, lam, rho, beta):
+    """The sparse autoencoder's J = J_data + J_reg + β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾) and its gradient, the UFLDL way:
+    a forward pass over every example first (ρ̂ⱼ⁽ˡ⁾ = (1/m) Σᵢ aⱼ⁽ˡ⁾(xᵢ), every hidden layer l), then
+    backprop with δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾δⱼ⁽ˡ⁺¹⁾ + β(−ρ/ρ̂ᵢ + (1 − ρ)/(1 − ρ̂ᵢ)))·f′(zᵢ⁽ˡ⁾).
+    Returns J, J_data, J_reg, J_sparse, rho_hat (dict l → list), dW, db."""
+    nl = len(layers)
+    m = len(X)
+    passes = [forward_one(layers, act, out_act, W, b, x) for x in X]
+    rho_hat = {l: [sum(a[l][i] for _, a in passes) / m for i in range(layers[l - 1])] for l in range(2, nl)}
+    J_sparse = beta * sum(rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r))
+                          for l in rho_hat for r in rho_hat[l])
+    dW = {l: [[0.0] * layers[l - 1] for _ in range(layers[l])] for l in range(1, nl)}
+    db = {l: [0.0] * layers[l] for l in range(1, nl)}
+    J_data = 0.0
+    for (z, a), y in zip(passes, Y):
+        J_data += example_cost(loss, out_act, z[nl], a[nl], y)
+        delta = {nl: output_delta(loss, out_act, z[nl], a[nl], y)}
+        for l in range(nl - 1, 1, -1):
+            delta[l] = [
+                (sum(W[l][j][i] * delta[l + 1][j] for j in range(layers[l]))
+                 + beta * (-rho / rho_hat[l][i] + (1 - rho) / (1 - rho_hat[l][i]))) * fprime(act, z[l][i])
+                for i in range(layers[l - 1])
+            ]
+        for l in range(1, nl):
+            for i in range(layers[l]):
+                db[l][i] += delta[l + 1][i]
+                for j in range(layers[l - 1]):
+                    dW[l][i][j] += delta[l + 1][i] * a[l][j]
+    J_data /= m
+    J_reg = lam / 2 * sum(w * w for l in range(1, nl) for row in W[l] for w in row)
+    for l in range(1, nl):
+        for i in range(layers[l]):
+            db[l][i] /= m
+            for j in range(layers[l - 1]):
+                dW[l][i][j] = dW[l][i][j] / m + lam * W[l][i][j]
+    return J_data + J_reg + J_sparse, J_data, J_reg, J_sparse, rho_hat, dW, db

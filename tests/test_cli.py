@@ -542,3 +542,100 @@ def test_the_progress_bar_follows_the_printed_rows_and_ends_at_the_total():
         assert r.bar.tasks[0].completed == e
     assert r.bar.tasks[0].completed == r.bar.tasks[0].total == 2000
     r.stop()
+
+
+# ----------------------------------------------------------------------------- the sparse autoencoder
+
+
+SAE = ["--set", "train.epochs=6", "--set", "log.every=2"]
+
+
+def test_sparse_autoencoder_fit_eval_plot_and_gradcheck(proj):
+    res = run("fit", "configs/sparse_autoencoder.yaml", *SAE, "--out", "sae")
+    assert res.exit_code == 0, res.output
+    assert "J_sparse" in res.stdout
+    rows = read_metrics(proj / "sae" / "metrics.csv")
+    assert list(rows[0])[:5] == ["epoch", "cost", "data_cost", "reg_cost", "sparse_cost"]
+    for r in rows:  # cost = data_cost + reg_cost + sparse_cost, in that order
+        assert float(r["cost"]) == float(r["data_cost"]) + float(r["reg_cost"]) + float(r["sparse_cost"])
+    ev = run("eval", "sae", "--json")
+    assert ev.exit_code == 0, ev.output
+    data = json.loads(ev.stdout)
+    assert data["task"] == "autoencode" and data["cost"] == pytest.approx(float(rows[-1]["cost"]), rel=1e-12)
+    assert data["sparse_cost"] == pytest.approx(float(rows[-1]["sparse_cost"]), rel=1e-12)
+    assert 0 < data["rho_hat_mean"] < 1 and "r2" in data
+    text = run("eval", "sae")
+    assert "J_sparse" in text.stdout and "mean ρ̂" in text.stdout
+    pred = run("predict", "sae", "--data", "data/patches.npz")
+    assert pred.exit_code == 0 and pred.stdout.splitlines()[0].startswith("p0,p1,")
+    plot = run("plot", "sae", "--weights")
+    assert plot.exit_code == 0, plot.output
+    assert (proj / "sae" / "weights.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert run("plot", "sae").exit_code == 0
+    gc = run("gradcheck", "configs/sparse_autoencoder.yaml", "--json", "--sample", "6", "--entries", "40")
+    assert gc.exit_code == 0, gc.output
+    (case,) = json.loads(gc.stdout)["cases"]
+    assert [s["stage"] for s in case["stages"]] == ["data", "reg", "sparsity", "all"]
+    assert case["passed"]  # (at the initial weights J ≈ 57, mostly J_sparse: its rounding limits agreement to ~1e-9)
+    assert max(b["rel_diff"] for s in case["stages"] for b in s["blocks"]) < 1e-8
+
+
+def test_sparse_autoencoder_resumed_equals_uninterrupted_bit_for_bit(proj):
+    gd = ["--set", "train.optimizer=gd", "--set", "train.learning_rate=1.0", "--set", "log.every=3",
+          "--set", "log.checkpoint_every=4"]
+    assert run("fit", "configs/sparse_autoencoder.yaml", *gd, "--set", "train.epochs=10", "--out", "full").exit_code == 0
+    assert run("fit", "configs/sparse_autoencoder.yaml", *gd, "--set", "train.epochs=4", "--out", "half").exit_code == 0
+    res = run("fit", "configs/sparse_autoencoder.yaml", *gd, "--set", "train.epochs=10", "--out", "half", "--resume")
+    assert res.exit_code == 0, res.output
+    assert (proj / "full" / "metrics.csv").read_bytes() == (proj / "half" / "metrics.csv").read_bytes()
+    a, _ = ckpt.load_checkpoint(proj / "full" / "last.npz")
+    b, _ = ckpt.load_checkpoint(proj / "half" / "last.npz")
+    for k, v in a.blocks().items():
+        assert np.array_equal(v, b.blocks()[k]), k
+
+
+def test_explain_shows_rho_hat_and_the_extra_delta_term(proj):
+    res = run("explain", "configs/sparse_autoencoder.yaml", "--example", "2", "--entries", "20", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    hidden = data["layers"][1]
+    m, rho, beta = data["m"], data["sparsity"]["rho"], data["sparsity"]["beta"]
+    r = np.asarray(hidden["rho_hat"])
+    np.testing.assert_allclose(hidden["sparse_term"], beta * (-rho / r + (1 - rho) / (1 - r)), rtol=1e-12)
+    delta = (np.sum(hidden["delta_terms"], axis=1) + hidden["sparse_term"]) * np.asarray(hidden["fprime"])
+    np.testing.assert_allclose(hidden["delta"], delta, rtol=1e-12)
+    num, bp = np.asarray(hidden["dW_numerical"], float), np.asarray(hidden["dW_example"])
+    done = np.isfinite(num)
+    np.testing.assert_allclose(num[done], bp[done], rtol=1e-7, atol=1e-9)  # this example's share, checked
+    assert data["cost"]["J"] == pytest.approx(data["cost"]["J_data"] + data["cost"]["J_reg"] + data["cost"]["J_sparse"])
+    assert m == 10_000
+    text = run("explain", "configs/sparse_autoencoder.yaml", "--example", "2", "--entries", "20")
+    assert "2b. the sparsity term" in text.stdout and "s₁⁽²⁾" in text.stdout
+
+
+def test_zca_whitening_is_stored_and_applied_by_eval(proj):
+    sets = ["--set", "data.whiten={method: zca, epsilon: 0.1}", "--set", "model.output_activation=identity",
+            "--set", "train.epochs=3", "--set", "data.split={train: 0.9, test: 0.1}"]
+    res = run("fit", "configs/sparse_autoencoder.yaml", *sets, "--out", "zca")
+    assert res.exit_code == 0, res.output
+    meta = ckpt.read_meta(proj / "zca" / "last.npz")
+    assert meta["whitening"]["method"] == "zca" and len(meta["whitening"]["matrix"]) == 64
+    from nettrain import runs
+
+    problem = runs.load_problem(runs.load_trained(proj / "zca").cfg)
+    X_test = problem.splits["test"][0]
+    ev = json.loads(run("eval", "zca", "--json").stdout)
+    loaded = runs.load_trained(proj / "zca")
+    want = runs.evaluate_rows(loaded, X_test, X_test, "test")  # the rows as training whitened them
+    assert ev["cost"] == want["cost"] and ev["m"] == len(X_test)
+
+
+def test_autoencode_refusals_name_the_key(proj):
+    res = run("fit", "configs/sparse_autoencoder.yaml", "--set", "model.layers=[64, 25, 10]")
+    assert res.exit_code == 3 and "model.layers" in res.stderr and "as wide as the input" in res.stderr
+    res = run("fit", "configs/sparse_autoencoder.yaml", "--set", "model.activation=relu")
+    assert res.exit_code == 3 and "model.sparsity" in res.stderr and "sigmoid" in res.stderr
+    res = run("fit", "configs/sparse_autoencoder.yaml", "--set", "data.whiten={epsilon: 0.1}")
+    assert res.exit_code == 3 and "identity" in res.stderr
+    res = run("plot", "runs/none", "--weights")
+    assert res.exit_code != 0

@@ -32,12 +32,13 @@ line (1-based; the header is line 1) and the column.
 
 from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
-from .readers import file_kind, read_rows, read_table, row_count
+from .readers import file_kind, read_inputs, read_rows, read_table, row_count
 from .split import prepare, split_indices
 from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
+    "read_inputs",
     "as_rows",
     "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
     "prepare", "read_rows", "read_table", "row_count", "split_indices",

@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from .arrays import array_rows, read_npy, read_npz
-from .messages import _error, _list, _show
-from .table import TASKS, PathLike, Table
+import numpy as np
+
+from .arrays import _npz_array, _npz_names, array_rows, read_npy, read_npz
+from .messages import _error, _first_line, _list, _show
+from .table import TASKS, PathLike, Table, _check_finite
 from .parquet import parquet_rows, read_parquet
 from .text import TEXT_SUFFIXES, read_text, read_text_rows, text_rows
 
@@ -155,3 +157,54 @@ def _check_file(path: Path) -> None:
         raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
     if size == 0:
         raise _error(f"{path}: file is empty")
+
+
+def read_inputs(path: PathLike, exclude: Optional[list[str]] = None, delimiter: Optional[str] = None,
+                features: Optional[list[str]] = None) -> Table:
+    """A file's inputs alone, for task autoencode, whose target is the input itself: Table(X, X, names, names).
+
+    csv, parquet: every column (or data.features) but those named in `exclude` (a label column the
+    file carries: read as a label, never as an input); .npz: the array 'X' ('y', if present, is not
+    read); .npy: every column but the last len(exclude) (named by number, as data.target names them),
+    as a memory map. Problems are one-line DataErrors.
+    """
+    path = Path(path)
+    exclude = _names(path, "target", exclude) or []
+    features = _names(path, "features", features)
+    kind = _checked_kind(path)
+    if kind == ".npz":
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except Exception:
+            raise _error(f"{path}: not a valid .npz file (expected a zip of arrays, as np.savez writes)") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise _error(f"{path}: not a .npz archive (it holds a single array: save with np.savez(path, X=...))")
+        with archive:
+            if "X" not in archive.files:
+                raise _error(f"{path}: .npz must hold an array 'X' (found: {_list(list(archive.files)) or 'no arrays'})")
+            X = _npz_array(path, archive, "X")
+            names = _npz_array(path, archive, "feature_names") if "feature_names" in archive.files else None
+        if X.ndim != 2 or X.shape[1] < 1 or X.shape[0] < 1 or X.dtype.kind not in "biuf":
+            raise _error(f"{path}: X must be a 2-D numeric array with one row per example (got {X.dtype} {X.shape})")
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        _check_finite(path, X, "X")
+        feature_names = _npz_names(path, names, X.shape[1], [f"x{j}" for j in range(X.shape[1])], "feature_names")
+        return Table(X, X, feature_names, feature_names, path)
+    if kind == ".npy" and not exclude and features is None:
+        try:
+            X = np.load(path, mmap_mode="r", allow_pickle=False)
+        except Exception as exc:
+            raise _error(f"{path}: not a valid .npy file ({type(exc).__name__}: {_first_line(exc)})") from None
+        if X.ndim != 2 or X.shape[0] < 1 or X.dtype.kind not in "biuf":
+            raise _error(f"{path}: the array must be 2-D and numeric, one row per example (got {X.dtype} {X.shape})")
+        _check_finite(path, X, "X")
+        names = [str(j) for j in range(X.shape[1])]
+        return Table(X, X, names, names, path)
+    task = "classification" if len(exclude) == 1 else "regression"  # a label column: any labels
+    if kind == ".npy":
+        t = read_npy(path, exclude, features, "regression", True, False)
+    elif kind == ".parquet":
+        t = read_parquet(path, exclude, features, task, False, False)
+    else:
+        t = read_text(path, exclude, features, delimiter, task, False, False)
+    return Table(t.X, t.X, t.feature_names, t.feature_names, path, t.lines)

@@ -139,12 +139,30 @@ def _top(values: list, full: bool, n: int = 4) -> list[int]:
     return sorted(sorted(range(len(values)), key=lambda j: -abs(values[j]))[:n])
 
 
+def _render_sparsity(out: Console, L: dict, sp: dict, full: bool) -> None:
+    """ρ̂ⱼ, KL(ρ‖ρ̂ⱼ) and the δ term sⱼ = β(−ρ/ρ̂ⱼ + (1−ρ)/(1−ρ̂ⱼ)) of one hidden layer, unit by unit."""
+    l = L["l"]
+    s = _sup(l)
+    rho, beta = sp["rho"], sp["beta"]
+    kl = sp["kl"][str(l)]
+    for j in _units(len(L["rho_hat"]), full):
+        u, r = _sub(j + 1), L["rho_hat"][j]
+        out.print(f"  ρ̂{u}{s} = {_g(r)}   KL(ρ‖ρ̂{u}) = {_g(kl[j])}   s{u}{s} = β(−ρ/ρ̂{u} + (1−ρ)/(1−ρ̂{u})) = "
+                  f"{_g(beta)}×(−{_g(rho)}/{_g(r)} + {_g(1 - rho)}/{_g(1 - r)}) = {_g(L['sparse_term'][j])}", markup=False)
+    if len(L["rho_hat"]) > len(_units(len(L["rho_hat"]), full)):
+        out.print(f"  … {len(L['rho_hat']) - SHOW_UNITS} more units (--layer {l} shows all)", markup=False)
+    out.print(f"  layer {l}: mean ρ̂ = {_g(float(np.mean(L['rho_hat'])))} (target ρ = {_g(rho)}); "
+              f"β Σⱼ KL(ρ‖ρ̂ⱼ{s}) = {_g(beta * float(np.sum(kl)))}", markup=False)
+
+
 def _render_hidden_delta(out: Console, L: dict, nxt: dict, full: bool) -> None:
     l = L["l"]
     s, s1 = _sup(l), _sup(l + 1)
     W = L["W"]  # W⁽ˡ⁾: (s_{l+1}, s_l)
+    sparse = L.get("sparse_term")  # with a penalty: sᵢ⁽ˡ⁾, added to the sum before the f′ product
     out.print(f"  layer {l}: the sum runs over the {len(nxt['delta'])} unit(s) j of layer {l + 1}; "
-              f"unit i's error comes back through column i of W{s} (row i of W{s}ᵀ)", markup=False)
+              f"unit i's error comes back through column i of W{s} (row i of W{s}ᵀ)"
+              + (f"; the sparsity term s{s} (section 2b) is added to it" if sparse is not None else ""), markup=False)
     for i in _units(len(L["delta"]), full):
         terms = L["delta_terms"][i]  # Wⱼᵢδⱼ over j
         order = _top(terms, full)
@@ -158,6 +176,11 @@ def _render_hidden_delta(out: Console, L: dict, nxt: dict, full: bool) -> None:
                 sym += f" + {rest} more"
             nums = _sum_text(vals, (rest, sum(terms) - sum(vals)) if rest else None)
         u, fp = _sub(i + 1), _gp(L["fprime"][i])
+        if sparse is not None:  # δᵢ = (Σⱼ Wⱼᵢδⱼ + sᵢ)·f′
+            total = sum(terms) + sparse[i]
+            out.print(f"  δ{u}{s} = ({sym} + s{u}{s})·f′(z{u}{s}) = ({nums} + {_gp(sparse[i])})·{fp} = "
+                      f"{_gp(total)}·{fp} = {_g(L['delta'][i])}", markup=False)
+            continue
         out.print(f"  δ{u}{s} = ({sym})·f′(z{u}{s}) = ({nums})·{fp} = {_gp(sum(terms))}·{fp} = {_g(L['delta'][i])}",
                   markup=False)
     if len(L["delta"]) > len(_units(len(L["delta"]), full)):
@@ -242,8 +265,14 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
     c = res["cost"]
     out.print(f"x = {_vec(res['x'], full)}   y = {_vec(res['y'], full)}   h(x) = a{_sup(nl)} = {_vec(res['h'], full)}",
               markup=False)
-    out.print(f"this example's cost (no λ) {c['example']:.6g};  batch J = (1/m) Σ loss + (λ/2) Σ‖W‖² = "
-              f"{c['J_data']:.6g} + {c['J_reg']:.6g} = {c['J']:.6g}  (m = {res['m']})", markup=False)
+    if "J_sparse" in c:
+        sp = res["sparsity"]
+        out.print(f"this example's cost (no λ) {c['example']:.6g};  batch J = (1/m) Σ loss + (λ/2) Σ‖W‖² + "
+                  f"β Σⱼ KL(ρ‖ρ̂ⱼ) = {c['J_data']:.6g} + {c['J_reg']:.6g} + {c['J_sparse']:.6g} = {c['J']:.6g}  "
+                  f"(m = {res['m']}, ρ = {sp['rho']:g}, β = {sp['beta']:g})", markup=False)
+    else:
+        out.print(f"this example's cost (no λ) {c['example']:.6g};  batch J = (1/m) Σ loss + (λ/2) Σ‖W‖² = "
+                  f"{c['J_data']:.6g} + {c['J_reg']:.6g} = {c['J']:.6g}  (m = {res['m']})", markup=False)
 
     _section(out, "1. forward pass:  z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾,  a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)", "network.forward")
     for L in layers:
@@ -255,15 +284,24 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
         _section(out, f"2. output error:  {od['equation']}", fn)
         _render_output_delta(out, layers[-1], full)
     hidden = [L for L in layers[1:-1] if pick(L["l"])]
+    if hidden and "sparsity" in res:
+        _section(out, "2b. the sparsity term:  ρ̂ⱼ⁽ˡ⁾ = (1/m) Σᵢ aⱼ⁽ˡ⁾(xᵢ) over the whole batch,  "
+                 "sⱼ⁽ˡ⁾ = β(−ρ/ρ̂ⱼ + (1−ρ)/(1−ρ̂ⱼ)), the same for every example", "objective.Objective.rho_hat, "
+                 "network.sparse_delta")
+        for L in hidden:
+            _render_sparsity(out, L, res["sparsity"], full)
     if hidden:
-        _section(out, "3. errors carried back:  δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾),  i.e. δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾)·f′(z⁽ˡ⁾)",
+        _section(out, "3. errors carried back:  δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾" + (" + sᵢ⁽ˡ⁾" if "sparsity" in res else "")
+                 + ")·f′(zᵢ⁽ˡ⁾),  i.e. δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾" + (" + s⁽ˡ⁾" if "sparsity" in res else "") + ")·f′(z⁽ˡ⁾)",
                  "network.backprop")
         for L in reversed(hidden):
             _render_hidden_delta(out, L, layers[L["l"]], full)
     blocks = [L for L in layers[:-1] if pick(L["l"])]
     if blocks:
         _section(out, "4. this example's gradient:  ∂J/∂Wᵢⱼ⁽ˡ⁾ = aⱼ⁽ˡ⁾δᵢ⁽ˡ⁺¹⁾,  ∂J/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾",
-                 "network.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0")
+                 "network.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0"
+                 + ("; with the penalty, loss + Σₗ s⁽ˡ⁾·a⁽ˡ⁾(x), s held at the batch's ρ̂ (its share of "
+                    "m·∂J_sparse)" if "sparsity" in res else ""))
         for L in blocks:
             _render_gradients(out, L, layers[L["l"]], full)
         _section(out, "5. from one example to the batch:  "
