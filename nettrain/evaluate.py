@@ -25,11 +25,17 @@ def classification_metrics(outputs: np.ndarray, targets: np.ndarray, labels: lis
     k = len(labels)
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (true, pred), 1)
-    m = len(true)
+    return metrics_of_confusion(confusion, labels)
+
+
+def metrics_of_confusion(confusion: np.ndarray, labels: list) -> dict:
+    """classification_metrics from the confusion matrix alone (it is additive: a split read in chunks
+    adds its chunks' matrices): accuracy = trace / m, per-class scores and macro averages."""
+    m = int(confusion.sum())
     names = [lab if isinstance(lab, str) else float(lab) if isinstance(lab, float) else int(lab) for lab in labels]
     per_class, macro = per_class_scores(confusion)
     return {
-        "accuracy": float(np.mean(pred == true)) if m else float("nan"),
+        "accuracy": float(np.trace(confusion)) / m if m else float("nan"),
         "labels": names,
         "confusion": confusion.tolist(),
         "per_class": [{"label": lab, **scores} for lab, scores in zip(names, per_class)],
@@ -73,6 +79,16 @@ def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict:
     mse = float(np.mean(diff * diff))
     ss_res = np.sum(diff * diff, axis=0)
     ss_tot = np.sum((targets - targets.mean(axis=0)) ** 2, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
+    return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": float(np.mean(r2))}
+
+
+def regression_of_sums(ss_res: np.ndarray, sy: np.ndarray, syy: np.ndarray, m: int) -> dict:
+    """regression_metrics from per-output sums over the examples (additive over chunks): SS_res = Σ(h − y)²,
+    Σy and Σy²; SS_tot = Σy² − (Σy)²/m (one pass: may lose digits where |ȳ| ≫ the spread of y)."""
+    mse = float(ss_res.sum() / (m * len(ss_res)))
+    ss_tot = syy - sy * sy / m
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
     return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": float(np.mean(r2))}

@@ -413,6 +413,13 @@ class Workspace:
             v["x_aug"] = _augmented(self.arch.layers[0], w, self.dtype)
         return v["x_aug"]
 
+    def y_buffer(self, w: int) -> np.ndarray:
+        """y (s_nl, w) for a chunk of w examples whose targets are read every epoch (a column source)."""
+        v = self.views(w)
+        if v.get("y") is None:
+            v["y"] = np.empty((self.arch.layers[-1], w), self.dtype)
+        return v["y"]
+
 
 def decay_mask(layers: tuple[int, ...], lam: float, dtype: type) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """(mask, scratch) for + λW: λ where the flat θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry
@@ -517,6 +524,13 @@ def _reader(x: Any, s: int, e: int, buf: np.ndarray) -> Callable[[], Any]:
     return lambda: x.read(s, e, buf)
 
 
+def _both(first: Optional[Callable[[], Any]], second: Callable[[], Any]) -> Callable[[], Any]:
+    """A chunk's loader that reads x (when it is a column source) and then y."""
+    if first is None:
+        return second
+    return lambda: (first(), second())
+
+
 class Backprop:
     """J(θ) and ∇J(θ) over one training set x (s_1, m), y (s_nl, m), set up once, evaluated per epoch.
 
@@ -535,7 +549,8 @@ class Backprop:
     x may be an array — copied once into [1; x] blocks, one per chunk, in the arithmetic dtype (one
     more copy of x for the run) — or a column source with .shape (s_1, m) and .read(start, stop,
     out) that writes columns start…stop−1 into out, called for every chunk every epoch (a memory-
-    mapped file read chunk by chunk: memory stays bounded by the chunk, whatever m is).
+    mapped file read chunk by chunk: memory stays bounded by the chunk, whatever m is). y likewise:
+    an array, or a column source of the encoded targets (s_nl, m) read with x every epoch.
     Call it inside np.errstate(over="ignore"): sigmoid's exp(−z) may overflow harmlessly, and the
     loop silences that once rather than on every call.
     """
@@ -588,14 +603,21 @@ class Backprop:
             aug[1] = ws.x_buffer(e - s)
             load = _reader(x, s, e, aug[1][1:])
         a[1] = aug[1][1:]
-        yc = np.ascontiguousarray(y[:, s:e], dtype=self.dtype)
+        if isinstance(y, np.ndarray):
+            yc = np.ascontiguousarray(y[:, s:e], dtype=self.dtype)
+            ysum = losses.target_sums(yc)
+        else:  # targets as a column source too: read with x every epoch; memory bounded by the chunk
+            yc = ws.y_buffer(e - s)
+            ysum = losses.target_sums(y.read(s, e, yc))  # None for one-hot targets: nothing kept
+            ysum = None if ysum is None else ysum.copy()
+            load = _both(load, _reader(y, s, e, yc))
         out = self.grad if c == 0 else ws.G
 
         def listed(d):
             return [d.get(l) for l in range(nl + 1)]
 
         return _Chunk(load, listed(v["z"]), listed(a), listed(aug), [None] + [aug[l].T for l in range(1, nl)],
-                      listed(v["delta"]), listed(v["fp"]), yc, losses.target_sums(yc), v["scratch"],
+                      listed(v["delta"]), listed(v["fp"]), yc, ysum, v["scratch"],
                       listed(out.theta), None if c == 0 else ws.G.vec)
 
     def _theta(self, params: Any) -> tuple:
@@ -655,6 +677,16 @@ class Backprop:
         """J(θ) at params (FlatParams, or Params copied into FlatParams); ∇J(θ) into self.grad."""
         loss_sum = self.sums(params)
         return finish(loss_sum, self.g, self.m, self.lam, self.theta_now, self.g, self._lam_vec, self._lam_buf)
+
+    def each_output(self, params: Any):
+        """The forward half chunk by chunk, in chunk order: yields (Σᵢ loss, a⁽ⁿˡ⁾, y) of each chunk, views
+        valid until the next step (memory bounded by the chunk: metrics of a split read from disk)."""
+        _, theta, _ = self._WT.get(id(params)) or self._theta(params)
+        f, step, nl = self._f, self._step, self._nl
+        for c in self.chunks:
+            with np.errstate(over="ignore", invalid="ignore"):  # as in the training loop
+                loss = _forward_chunk(f, step, nl, theta, c)
+            yield loss, c.a[nl], c.y
 
     def outputs(self, params: Any, h: Optional[np.ndarray] = None) -> tuple[float, np.ndarray]:
         """The forward half alone: (J_data, h_{W,b}(x)) at params, h of shape (s_nl, m).

@@ -96,7 +96,8 @@ class Problem:
         if split not in self._columns:
             X, Y = self.splits[split]
             if isinstance(X, data_mod.MappedRows):  # load_problem(lazy=True): read chunk by chunk while training
-                self._columns[split] = (X.columns(), np.ascontiguousarray(Y.T, dtype=self.dtype))
+                y = Y if isinstance(Y, data_mod.MappedTargets) else np.ascontiguousarray(Y.T, dtype=self.dtype)
+                self._columns[split] = (X.columns(), y)
             else:
                 self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype), np.ascontiguousarray(Y.T, dtype=self.dtype))
         return self._columns[split]
@@ -155,7 +156,8 @@ def load_problem(cfg: Config, lazy: bool = False) -> Problem:
     dtype = np.dtype(cfg.train.dtype).type
     split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
     lazy = lazy and cfg.data.whiten is None and cfg.data.task != "autoencode"
-    splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype, lazy)
+    splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype, lazy,
+                                    lazy_targets=lazy)
     zca = None
     if cfg.data.whiten is not None:
         zca = whiten_mod.ZCA.fit(splits["train"][0], cfg.data.whiten.epsilon)
@@ -320,17 +322,24 @@ class SplitMetrics:
     uses, so memory stays bounded), then one forward pass per call. `full` adds the confusion matrix;
     without it, a call is cheap enough for every epoch of a run (the validation columns)."""
 
-    def __init__(self, arch: Architecture, x: Any, y: np.ndarray, lam: float, task: str, labels: list,
+    def __init__(self, arch: Architecture, x: Any, y: Any, lam: float, task: str, labels: list,
                  chunk_size: Optional[int] = None, sparsity: Optional[network.Sparsity] = None) -> None:
         dtype = y.dtype
         self.arch, self.lam, self.task, self.labels, self.sparsity = arch, lam, task, labels, sparsity
         self.m = int(x.shape[1])
         self.forward = network.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, self.m, chunk_size, dtype))
         self.y = y
-        self.true = ev.predicted_classes(y.T) if task == "classification" else None
+        self.in_memory = isinstance(y, np.ndarray)  # else a split read from disk: its metrics chunk by chunk
+        self.true = ev.predicted_classes(y.T) if task == "classification" and self.in_memory else None
 
     def __call__(self, params: Params, full: bool = True) -> dict:
-        J_data, h = self.forward.outputs(params)
+        if self.in_memory:
+            J_data, h = self.forward.outputs(params)
+            metrics = (ev.regression_metrics(h.T, self.y.T) if self.task != "classification"
+                       else ev.classification_metrics(h.T, self.y.T, self.labels) if full
+                       else {"accuracy": float(np.count_nonzero(ev.predicted_classes(h.T) == self.true)) / self.m})
+        else:
+            J_data, metrics = self._by_chunks(params)
         J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
         if full and self.sparsity is not None:  # ρ̂ over these examples; J = J_data + J_reg + J_sparse
@@ -338,13 +347,28 @@ class SplitMetrics:
             out["sparse_cost"] = network.sparse_cost(rho_hat, self.sparsity)
             out["cost"] = network.Cost.of(J_data, J_reg, sparse_cost=out["sparse_cost"]).J
             out["rho_hat_mean"] = float(np.mean(np.concatenate([rho_hat[l] for l in sorted(rho_hat)])))
-        if self.true is None:
-            out.update(ev.regression_metrics(h.T, self.y.T))
-        elif full:
-            out.update(ev.classification_metrics(h.T, self.y.T, self.labels))
-        else:
-            out["accuracy"] = float(np.count_nonzero(ev.predicted_classes(h.T) == self.true)) / self.m
+        out.update(metrics)
         return out
+
+    def _by_chunks(self, params: Params) -> tuple[float, dict]:
+        """J_data and the metrics from additive sums over the chunks (the same J_data bits as outputs()):
+        a confusion matrix, or Σ(h − y)², Σy and Σy² per output (R² from them)."""
+        loss_sum, k = 0.0, self.arch.layers[-1]
+        if self.task == "classification":
+            n = len(self.labels)
+            confusion = np.zeros((n, n), dtype=np.int64)
+            for loss, h, y in self.forward.each_output(params):
+                loss_sum += loss
+                np.add.at(confusion, (ev.predicted_classes(y.T), ev.predicted_classes(h.T)), 1)
+            return loss_sum / self.m, ev.metrics_of_confusion(confusion, self.labels)
+        ss_res, sy, syy = np.zeros(k), np.zeros(k), np.zeros(k)
+        for loss, h, y in self.forward.each_output(params):
+            loss_sum += loss
+            d = np.subtract(h, y, dtype=np.float64)
+            ss_res += np.einsum("km,km->k", d, d)
+            sy += y.sum(axis=1, dtype=np.float64)
+            syy += np.einsum("km,km->k", y, y, dtype=np.float64)
+        return loss_sum / self.m, ev.regression_of_sums(ss_res, sy, syy, self.m)
 
 
 def _split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:

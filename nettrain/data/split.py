@@ -48,6 +48,35 @@ def split_indices(m: int, train: float, val: float, test: float, seed: int) -> d
 
 
 
+STATS_ROWS = 65536  # rows of X read at a time for the standardisation statistics
+
+
+def feature_stats(X: Any, rows: np.ndarray, chunk: int = STATS_ROWS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(μ, σ, constant) per feature over X's `rows`, read STATS_ROWS rows at a time (a memory-mapped X is
+    never copied whole), in float64, in two passes: μ = Σ x / m, then σ = √(Σ (x − μ)² / m) (the
+    population standard deviation, as np.std; the second pass keeps it accurate when |μ| ≫ σ);
+    constant: max = min exactly. The sums are additive over chunks, taken in row order: with one chunk
+    they are np.mean's and np.std's own bits."""
+    m = len(rows)
+    total = None
+    lo = hi = None
+    for s in range(0, m, chunk):
+        block = np.asarray(X[rows[s : s + chunk]])
+        part = np.add.reduce(block, axis=0, dtype=np.float64)
+        total = part if total is None else total + part
+        bmin, bmax = block.min(axis=0), block.max(axis=0)
+        lo = bmin if lo is None else np.minimum(lo, bmin)
+        hi = bmax if hi is None else np.maximum(hi, bmax)
+    mu = total / m
+    ss = None
+    for s in range(0, m, chunk):
+        d = np.subtract(np.asarray(X[rows[s : s + chunk]]), mu, dtype=np.float64)
+        np.multiply(d, d, out=d)
+        part = np.add.reduce(d, axis=0)
+        ss = part if ss is None else ss + part
+    return mu, np.sqrt(ss / m), lo == hi
+
+
 def prepare(
     table: Table,
     split: dict[str, float],
@@ -106,13 +135,10 @@ def prepare(
 
     mean = std = None
     if standardize:
-        X_train = X[idx["train"]]
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # overflow is checked below
-            mu = np.mean(X_train, axis=0, dtype=np.float64)
-            sigma = np.std(X_train, axis=0, dtype=np.float64)
+            mu, sigma, constant = feature_stats(X, idx["train"])
         # A constant feature (max = min exactly; its computed σ can be ~1e-17, not 0) gets σ = 1,
         # as does a σ that underflows to 0 (differences of subnormal numbers).
-        constant = np.max(X_train, axis=0) == np.min(X_train, axis=0)
         sigma[constant | (sigma == 0)] = 1.0
         bad = np.flatnonzero(~(np.isfinite(mu) & np.isfinite(sigma)))
         if bad.size:
