@@ -24,7 +24,6 @@ Left out on purpose: the math (network.py), the run folder's format (runs.py), t
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
@@ -42,6 +41,7 @@ ConfigLike = Union[str, os.PathLike, Mapping[str, Any], Config]
 DICT_SOURCE = "config dict"  # how errors name a config given as a dict: "config dict: train.epochs: …"
 ENTRIES = 2000  # gradcheck, explain: entries differentiated per block, as the CLI's --entries default
 COST_PARTS = ("cost", "data_cost", "reg_cost")
+IN_MEMORY = "arrays given to fit"  # data.path of a run trained on arrays held in memory (errors name it)
 
 
 def _config(config: ConfigLike, overrides: Optional[config_mod.Overrides]) -> Config:
@@ -199,9 +199,19 @@ class Run:
 
     @classmethod
     def _from(cls, res: runs.FitResult, run_dir: Optional[Path]) -> "Run":
-        model = load(res.run_dir)
-        return cls(run_dir, res.epoch, res.reason, _cost_parts(res.cost), _history(res.run_dir),
-                   res.train, res.val, res.test, model)
+        if res.trained is None:  # a run folder: the model and the history as they were written
+            model, history = load(res.run_dir), _history(res.run_dir)
+        else:  # no folder: the same, from memory (the best state, as eval would take best.npz)
+            trained = res.trained
+            if res.best_params is not None and res.reason == "early stopped":
+                trained = runs.Loaded(None, trained.cfg, trained.arch, res.best_params, trained.prep,
+                                      {**trained.meta, "epoch": res.best[1]}, trained.zca)
+            model = Model(trained)
+            rows = res.history.rows()
+            history = {name: np.array([np.nan if r[j] is None else r[j] for r in rows], dtype=np.float64)
+                       for j, name in enumerate(res.history.columns)}
+        return cls(run_dir, res.epoch, res.reason, _cost_parts(res.cost), history, res.train, res.val, res.test,
+                   model)
 
 
 def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, out: Union[str, os.PathLike, None] = None,
@@ -225,33 +235,36 @@ def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, ou
 def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLike, None] = None,
            source: str = DICT_SOURCE) -> Run:
     """Train a config dict on rows X (m, n) and targets y, through runs.fit: the one place the estimators
-    of nettrain.sklearn train, so that an in-memory path can replace this one alone.
+    of nettrain.sklearn train.
 
-    The arrays are written to an .npz (X, y) that config's data.path is pointed at. Without `out`, data
-    and run live in a temporary folder removed before returning (run_dir None; the model and the history
-    are read first). With `out`, the run folder is `out` and the data is kept beside it as <out>.npz,
-    so that eval, explain and plot work on it as on any run."""
-    with tempfile.TemporaryDirectory(prefix="nettrain-") as tmp:
-        keep = out is not None
-        run_dir = Path(out) if keep else Path(tmp) / "run"
-        data_path = run_dir.parent / f"{run_dir.name}.npz" if keep else Path(tmp) / "data.npz"
-        if keep and data_path.exists():
-            raise RunIOError(f"{data_path} already exists: it would hold the training arrays of the run folder "
-                             f"{run_dir}; choose another run folder")
-        cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": str(data_path)}},
-                                          source)
-        try:
-            data_path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(data_path, X=X, y=y)
-        except OSError as e:
-            raise RunIOError(f"cannot write {data_path}: {e.strerror or e}: check the path and permissions") from None
-        try:
-            res = runs.fit(cfg, (), run_dir, False, None)
-        except BaseException:
-            if keep:
-                data_path.unlink(missing_ok=True)  # no run folder names it
-            raise
-        return Run._from(res, run_dir if keep else None)
+    Without `out`, nothing is written: the arrays are checked as an .npz file's would be
+    (data.table_of_arrays) and the run keeps its history and model in memory (run_dir None) — the
+    same training, the same bits, as `nettrain fit` on an .npz of them. With `out`, the run folder is
+    `out` and the data is kept beside it as <out>.npz, so that eval, explain and plot work on it as
+    on any run."""
+    if out is None:  # nothing written: the arrays are the data, the run lives in memory
+        cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": IN_MEMORY}}, source)
+        task = cfg.data.task
+        table = data_mod.table_of_arrays(Path(IN_MEMORY), {"X": X, "y": y}, None, None, task, True, True)
+        res = runs.fit(cfg, (), None, False, None, table=table, write=False)
+        return Run._from(res, None)
+    run_dir = Path(out)
+    data_path = run_dir.parent / f"{run_dir.name}.npz"
+    if data_path.exists():
+        raise RunIOError(f"{data_path} already exists: it would hold the training arrays of the run folder "
+                         f"{run_dir}; choose another run folder")
+    cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": str(data_path)}}, source)
+    try:
+        data_path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(data_path, X=X, y=y)
+    except OSError as e:
+        raise RunIOError(f"cannot write {data_path}: {e.strerror or e}: check the path and permissions") from None
+    try:
+        res = runs.fit(cfg, (), run_dir, False, None)
+    except BaseException:
+        data_path.unlink(missing_ok=True)  # no run folder names it
+        raise
+    return Run._from(res, run_dir)
 
 
 # ----------------------------------------------------------------------------- gradcheck, explain

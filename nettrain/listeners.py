@@ -79,6 +79,8 @@ class Run:
         extra_ckpt (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
         """
         files, history = self.files, self.history
+        if files is None:  # a run that writes no folder: the rows stay in the history, the best state in memory
+            return
         files.append_rows(history, durable=True)
         extra = {"best": list(self.best) if self.best else None,
                  "rng": rng_state if rng_state is not None else (self.rng.bit_generator.state if self.rng else None),
@@ -183,7 +185,8 @@ class Log:
     def __call__(self, ev: Event) -> None:
         self.run.history.append(ev.row)
         now = time.monotonic()
-        if now - self.t_write > WRITE_EVERY_SECONDS:  # rows reach metrics.csv between checkpoints too
+        if self.run.files is not None and now - self.t_write > WRITE_EVERY_SECONDS:  # rows reach metrics.csv
+            # between checkpoints too
             self.run.files.append_rows(self.run.history)
             self.t_write = now
 

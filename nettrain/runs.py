@@ -143,15 +143,16 @@ def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
                                **kwargs)
 
 
-def load_problem(cfg: Config, lazy: bool = False) -> Problem:
-    """Read cfg's data, check the widths, split and encode it (nothing is written).
+def load_problem(cfg: Config, lazy: bool = False, table: Optional[data_mod.Table] = None) -> Problem:
+    """Read cfg's data, check the widths, split and encode it (nothing is written). table: the data
+    already in memory (data.table_of_arrays), instead of reading data.path.
 
     lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk (not with
     data.whiten or task autoencode, which need the split in memory). data.whiten: ZCA fitted on the
     (standardised) train split, applied to every split. autoencode: each split's Y is its X.
     """
     arch = cfg.architecture()
-    table = read_data(cfg, cfg.data.path)
+    table = read_data(cfg, cfg.data.path) if table is None else table
     check_widths(cfg, table)
     dtype = np.dtype(cfg.train.dtype).type
     split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
@@ -182,7 +183,8 @@ def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[n
 
 
 class History:
-    """The run's metrics rows (None = not computed that epoch); metrics.csv holds them all.
+    """The run's metrics rows (None = not computed that epoch); metrics.csv holds them all (a run that
+    writes no folder never takes its rows: rows() gives them, in memory).
 
     Nothing in memory grows with the run but J itself (8 bytes an epoch, for the summary's
     sparkline): rows are buffered until the next write, formatted once, appended to metrics.csv,
@@ -199,6 +201,10 @@ class History:
         self._digest = hashlib.sha256()
         self._header = ",".join(self.columns) + "\n"  # column names are plain identifiers
         self._header_written = False
+
+    def rows(self) -> list[list]:
+        """The rows not yet taken into metrics.csv: every row of a run that writes no folder."""
+        return self._pending
 
     def append(self, row: list[Optional[float]]) -> None:
         self._pending.append(row)
@@ -314,6 +320,8 @@ class FitResult:
     swept: list[Path]
     notes: list[str] = field(default_factory=list)  # what the run said as it went (rising J, how it ended)
     best: Optional[tuple[float, int]] = None  # (val J_data, epoch) of best.npz
+    trained: Optional["Loaded"] = None  # a run that wrote no folder (write=False): its model, as a checkpoint would load
+    best_params: Optional[Params] = None  # and, with early stopping, its best state (best.npz's, kept in memory)
 
 
 class SplitMetrics:
@@ -416,12 +424,18 @@ def fit(
     out: Optional[Path] = None,
     resume: bool = False,
     reporter: Optional[Reporter] = None,
+    table: Optional[data_mod.Table] = None,
+    write: bool = True,
 ) -> FitResult:
     """Train the config's network with its optimizer, leaving a complete run folder. config_path: a config
-    file (with `overrides` applied), or a validated Config (its overrides already applied)."""
+    file (with `overrides` applied), or a validated Config (its overrides already applied). table: the
+    data in memory instead of data.path's file. write False: no run folder at all — the same training
+    and the same numbers, the history kept in memory (nettrain.sklearn's estimators)."""
     rep = reporter or SilentReporter()
     cfg = config_path if isinstance(config_path, Config) else config_mod.load_config(config_path, overrides)
-    problem = load_problem(cfg, lazy=True)
+    if not write and resume:
+        raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
+    problem = load_problem(cfg, lazy=True, table=table)
     arch, dtype, tc = problem.arch, problem.dtype, cfg.train
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     cfg_dict = config_mod.config_to_dict(cfg)
@@ -447,7 +461,7 @@ def fit(
         swept = ckpt.sweep_temp_files(run_dir)
         resumed_from = start
     else:
-        if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        if write and run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             raise RunIOError(
                 f"{run_dir} already exists: add --resume to continue that run, or choose another "
                 f"--out (or --set name=…) for a new one"
@@ -475,18 +489,19 @@ def fit(
                          "output_activation": arch.output_activation, "loss": arch.loss},
     }
     # ---- from here on the run folder is written
-    try:
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RunIOError(f"cannot create {run_dir}: {e.strerror or e}: check the path and permissions") from None
-    files = _RunFiles(run_dir, meta_base)
-    if not resume:
-        ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
-        ckpt.write_text(files.metrics_path, history.take())  # the header
-    else:
-        if _size(files.metrics_path) != len(metrics_text):  # rows written after the checkpoint: dropped
-            ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
-        ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+    files = _RunFiles(run_dir, meta_base) if write else None
+    if write:
+        try:
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunIOError(f"cannot create {run_dir}: {e.strerror or e}: check the path and permissions") from None
+        if not resume:
+            ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+            ckpt.write_text(files.metrics_path, history.take())  # the header
+        else:
+            if _size(files.metrics_path) != len(metrics_text):  # rows written after the checkpoint: dropped
+                ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
+            ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
     rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": tc.epochs, "every": cfg.log.every,
                "columns": columns, "optimizer": tc.optimizer, "batch_size": tc.batch_size if minibatch else None,
                "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
@@ -505,7 +520,9 @@ def fit(
     listeners: list = [ls.Row(run, val_metrics, extra), ls.Best(run)]
     if tc.early_stopping is not None:
         listeners.append(ls.EarlyStopping(run, tc.early_stopping.patience, tc.early_stopping.min_delta))
-    listeners += [ls.RisingCost(run, rep, hint), ls.Log(run), ls.Terminal(rep), ls.Checkpoints(run)]
+    listeners += [ls.RisingCost(run, rep, hint), ls.Log(run), ls.Terminal(rep)]
+    if write:
+        listeners.append(ls.Checkpoints(run))
     stopped: list[str] = []
 
     with ls.Interrupt() as interrupt:
@@ -552,8 +569,11 @@ def fit(
     train_m, val, test = (None if sm is None else sm(result.params)
                           for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
     notes = ([note] if note else []) + run.notes
-    return FitResult(run_dir, result.epoch, result.cost, reason, history, train_m, val, test, resumed_from, swept,
-                     notes, run.best)
+    best_params = run.best_params if not write and run.best_params is not None else None
+    return FitResult(run_dir if write else None, result.epoch, result.cost, reason, history, train_m, val, test,
+                     resumed_from, swept, notes, run.best,
+                     Loaded(None, cfg, arch, result.params, problem.prep, {"epoch": result.epoch, "config": cfg_dict},
+                            problem.zca) if not write else None, best_params)
 
 
 def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: list[str]

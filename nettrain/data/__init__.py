@@ -30,6 +30,7 @@ the input is a DataError whose message is one line naming the file and, where th
 line (1-based; the header is line 1) and the column.
 """
 
+from .arrays import table_of_arrays
 from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
 from .readers import file_kind, read_inputs, read_rows, read_table, row_count
@@ -38,6 +39,7 @@ from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
+    "table_of_arrays",
     "read_inputs",
     "as_rows",
     "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",

@@ -34,6 +34,13 @@ def read_npz(path: Path, target: Optional[list[str]], features: Optional[list[st
                 f"(found: {_list(found) or 'no arrays'})"
             )
         arrays = {k: _npz_array(path, archive, k) for k in found if k in ("X", "y", "feature_names", "target_names")}
+    return table_of_arrays(path, arrays, target, features, task, require_target, check_classes)
+
+
+def table_of_arrays(path: Path, arrays: dict, target: Optional[list[str]], features: Optional[list[str]], task: str,
+                    require_target: bool, check_classes: bool) -> Table:
+    """A Table from arrays X, y (and optionally feature_names, target_names), checked as a .npz file's
+    are: what read_npz reads, and the arrays a Python caller hands over (nettrain.sklearn), alike."""
     X = arrays["X"]
     y = arrays.get("y", np.empty((X.shape[0] if X.ndim else 0, 0)))
     if X.ndim != 2 or X.shape[1] < 1:
