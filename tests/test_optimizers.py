@@ -286,3 +286,44 @@ def test_a_non_finite_cost_inside_lbfgs_ends_with_the_last_iterate_intact():
     d = info.value
     assert d.last_epoch == max(seen) and np.array_equal(flat(d.last_params), seen[d.last_epoch])
     assert "non-finite" in str(d)
+
+
+@pytest.mark.parametrize("sets", [["train.optimizer=lbfgs"], ["train.optimizer=adam", "train.batch_size=16"]])
+def test_ctrl_c_stops_any_optimizer_with_a_resumable_last_npz(root, tmp_path, sets):
+    """SIGINT during a run (here sent by the run itself at epoch 6): the run stops after that step's files,
+    last.npz holds that epoch, and the message names the command that resumes it."""
+    import os
+    import signal
+
+    class CtrlC(runs.SilentReporter):
+        def row(self, values, final=False):
+            if values[0] == 6:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(runs.Interrupted, match=r"stopped at epoch 6; saved .*last.npz: continue with nettrain fit .*--resume"):
+        runs.fit(root / "configs" / "iris.yaml", ["train.epochs=40", "log.every=2", *sets], out=tmp_path / "c",
+                 reporter=CtrlC())
+    assert ckpt.read_meta(tmp_path / "c" / "last.npz")["epoch"] == 6
+    res = runs.fit(root / "configs" / "iris.yaml", ["train.epochs=40", "log.every=2", *sets], out=tmp_path / "c",
+                   resume=True)
+    assert res.epoch == 40 and res.reason in ("done", "converged")
+
+
+def test_a_line_search_that_cannot_go_down_ends_lbfgs_cleanly_and_says_why():
+    """A gradient that is not J's (here its sign flipped) leaves L-BFGS's line search no way down: the run
+    ends with the last iterate and a note that names gradcheck."""
+    arch, p0, x, y = problem()
+
+    class Wrong(network.Backprop):
+        def sums(self, params):
+            loss = super().sums(params)
+            np.negative(self.g, self.g)
+            return loss
+
+    from nettrain import optimizers
+
+    fit_ = optimizers.Fitting(Objective(Wrong(arch, x, y, 0.0), 0.0),
+                              network.copy_params(network.flat_params(arch.layers), p0))
+    res = optimizers.make("lbfgs", memory=5).run(fit_, 0, 50, lambda s: False)
+    assert res.reason == "no progress" and res.epoch < 50 and "gradcheck" in res.note
+    assert res.cost.J == pytest.approx(network.cost(arch, res.params, x, y).J, rel=1e-13)
