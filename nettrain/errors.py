@@ -51,6 +51,11 @@ class DataError(NettrainError):
     kind = "data error"
 
 
+class TargetError(DataError, ValueError):
+    """A y that cannot be learnt (one class) given to an estimator of nettrain.sklearn: nettrain's
+    DataError, and the ValueError scikit-learn's conventions ask an estimator to raise."""
+
+
 class CheckpointError(NettrainError):
     """A checkpoint that is missing, not nettrain's, corrupt, or does not fit the config."""
 

@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import DataError, MissingExtra, UsageError
+from .errors import DataError, MissingExtra, TargetError, UsageError
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
@@ -70,11 +70,6 @@ PARAMETERS = {
 
 
 PARAMETER_NAMES = ("hidden_layer_sizes", *PARAMETERS, "random_state", "run_dir")
-
-
-class TargetError(DataError, ValueError):
-    """A y that cannot be learnt (one class): nettrain's DataError, and the ValueError scikit-learn's
-    conventions ask an estimator to raise."""
 
 
 def _seed(random_state: Any) -> Any:
