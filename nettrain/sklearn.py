@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import DataError, MissingExtra, TargetError, UsageError
+from .errors import MissingExtra, TargetError, UsageError
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
