@@ -8,7 +8,7 @@ Each step then asks every Part for its sums at θ:
 
     Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (network.Backprop)
     Part.outputs(θ)      (Σᵢ loss, h(x), y): the forward pass alone, for the train split's final metrics
-    feature_stats(...)   (count, mean, M2, min, max) per feature: standardisation's additive statistics
+    feature_stats(...)   (count, Σ(x − K), Σ(x − K)², min, max) per feature: standardisation's additive sums
 
 A further pass of additive sums (a sparsity term's Σᵢ a⁽ˡ⁾ before the gradient pass) is one more method of
 Part with the same shape: θ in, arrays out, added on the client in partition order.
@@ -67,43 +67,47 @@ def read_partition(src: FileRows) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(table.X[src.rows]), table.y[src.rows]
 
 
-def feature_stats(src: FileRows) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per feature over the partition's rows, in float64: (count, mean, M2 = Σᵢ (xᵢ − mean)², min, max)."""
-    X, _ = read_partition(src)
-    X = np.asarray(X, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by combine_stats
-        mean = X.mean(axis=0)
-        M2 = np.square(X - mean).sum(axis=0)
-    return X.shape[0], mean, M2, X.min(axis=0), X.max(axis=0)
+def feature_stats(src: FileRows, K: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per feature over the partition's rows, in float64: (count, Σᵢ (xᵢ − K), Σᵢ (xᵢ − K)², min, max).
 
-
-def combine_stats(parts: list, names: list[str], path: str) -> tuple[list[float], list[float]]:
-    """μ and σ (population) of the train split from the partitions' feature_stats, combined in partition
-    order (Chan et al.'s pairwise update, stable where Σx² − (Σx)²/n would cancel):
-
-        n = n_a + n_b    δ = mean_b − mean_a    mean = mean_a + δ·n_b/n    M2 = M2_a + M2_b + δ²·n_a·n_b/n
-
-    σ = √(M2/n); a constant feature (max = min) or a σ of 0 gets σ = 1, as data.prepare gives it. The
-    result matches data.prepare's np.mean / np.std to about 1e-15 relative, not bit for bit.
+    K, one row of the train split, shifts the data near its mean, so that the sums of squares do not lose
+    the spread to cancellation when a feature's mean is large beside its standard deviation.
     """
-    n, mean, M2, lo, hi = parts[0]
-    mean, M2, lo, hi = mean.copy(), M2.copy(), lo.copy(), hi.copy()
+    X, _ = read_partition(src)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by combine_stats
+        d = np.subtract(np.asarray(X, dtype=np.float64), K)
+        S1 = d.sum(axis=0)
+        S2 = np.square(d, out=d).sum(axis=0)
+    return X.shape[0], S1, S2, X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
+
+
+def combine_stats(parts: list, K: np.ndarray, names: list[str], path: str) -> tuple[list[float], list[float]]:
+    """μ and σ (population) of the train split from the partitions' feature_stats, their sums added in
+    partition order:
+
+        n = Σ count    μ = K + S₁/n    σ² = (S₂ − S₁²/n)/n        (S₁ = Σᵢ (xᵢ − K), S₂ = Σᵢ (xᵢ − K)²)
+
+    A constant feature (max = min) or a σ of 0 gets σ = 1, as data.prepare gives it. The result matches
+    data.prepare's np.mean / np.std to about 1e-14 relative, not bit for bit (the sums are associated
+    differently).
+    """
+    n, S1, S2, lo, hi = parts[0]
+    S1, S2, lo, hi = S1.copy(), S2.copy(), lo.copy(), hi.copy()
     with np.errstate(over="ignore", invalid="ignore"):
-        for n_b, mean_b, M2_b, lo_b, hi_b in parts[1:]:
-            total = n + n_b
-            delta = mean_b - mean
-            mean += delta * (n_b / total)
-            M2 += M2_b + delta * delta * (n * n_b / total)
-            n = total
-            np.minimum(lo, lo_b, lo)
-            np.maximum(hi, hi_b, hi)
-        sigma = np.sqrt(M2 / n)
+        for n_b, S1_b, S2_b, lo_b, hi_b in parts[1:]:  # in partition order
+            n += n_b
+            np.add(S1, S1_b, out=S1)
+            np.add(S2, S2_b, out=S2)
+            np.minimum(lo, lo_b, out=lo)
+            np.maximum(hi, hi_b, out=hi)
+        mean = K + S1 / n
+        sigma = np.sqrt(np.maximum(S2 - S1 * S1 / n, 0.0) / n)
     sigma[(hi == lo) | (sigma == 0)] = 1.0
     bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(sigma)))
     if bad.size:
         name = names[bad[0]] if bad[0] < len(names) else str(bad[0])
         raise DataError(f"{path}: feature {name!r} is too large to standardise (its mean or spread "
-                                 "overflows float64): rescale that column")
+                        "overflows float64): rescale that column")
     return [float(v) for v in mean], [float(v) for v in sigma]
 
 
@@ -185,5 +189,5 @@ def part_outputs(part: Part, theta: np.ndarray) -> tuple[float, np.ndarray, np.n
     return part.outputs(theta)
 
 
-def part_stats(src: FileRows) -> tuple:
-    return feature_stats(src)
+def part_stats(src: FileRows, K: np.ndarray) -> tuple:
+    return feature_stats(src, K)

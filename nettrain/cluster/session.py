@@ -5,10 +5,13 @@
                                  (read there by partition), its standardisation statistics summed there too
     ClusterSums                  a source of additive sums for objective.Objective, as network.Backprop is
 
-One step (ClusterSums.sums) is one round trip: θ is scattered to every worker once (broadcast), one task per
-partition computes that partition's sums against the partition kept in the worker's memory since the start
-(a future the client holds for the whole run), and the client gathers the P results and adds them in
-partition order. The task graph of a step has P + 1 keys, whatever m is; nothing of the data travels.
+One step (ClusterSums.sums) is one round trip: θ is scattered once (to one worker; every other worker that
+needs it fetches it from a worker that has it, as Dask moves any dependency), one task per partition computes
+that partition's sums against the partition kept in the worker's memory since the start (a future the client
+holds for the whole run), and the client gathers the P results and adds them in partition order. The task
+graph of a step has P + 1 keys, whatever m is; nothing of the data travels. (θ is not broadcast: with
+scatter(broadcast=True) a worker lost during the step left the scheduler retrying its replication to the dead
+address every 30 s, and the step hung instead of failing.)
 
 Faults. A worker that dies takes its partitions with it: Dask recomputes them from their recipe (the worker
 that takes them over reads the rows from the file), but a scattered θ is not recomputed, so the step under way
@@ -43,6 +46,7 @@ RETRIES = 3  # times one step is retried after losing workers before the run end
 # What a lost worker or connection raises from scatter/gather. Anything else a task raises (a DataError while
 # reading, a bug) is its own error and is raised at once, not retried.
 LOST = (OSError, TimeoutError, CancelledError, KilledWorker)
+log = logging.getLogger("nettrain.cluster")
 
 
 class Session:
@@ -102,19 +106,20 @@ class Session:
     def each(self, fn: Callable, items: Sequence[Any], theta: Optional[np.ndarray] = None) -> list:
         """[fn(item) or fn(item, θ) for item in items], computed on the workers, in items' order.
 
-        items: partitions' futures or plain arguments. θ, when given, is scattered once to every worker
-        (one copy per worker, however many partitions it holds) and passed to every task.
+        items: partitions' futures or plain arguments. θ, when given, is scattered once and passed to every
+        task (a worker fetches it once, however many partitions it holds).
         """
         client = self.client
         for attempt in range(RETRIES + 1):
             try:
-                extra = () if theta is None else (client.scatter(theta, broadcast=True, hash=False),)
+                extra = () if theta is None else (client.scatter(theta, hash=False),)
                 futures = [client.submit(fn, item, *extra, pure=False) for item in items]
                 return client.gather(futures)
             except NettrainError:
                 raise
             except LOST as e:
                 self._recover(e, attempt)
+                log.warning("a step was retried after losing a worker at %s (%s)", self._where(), _one_line(e))
         raise AssertionError("unreachable")  # _recover raises on the last attempt
 
     def _recover(self, e: BaseException, attempt: int) -> None:
@@ -182,7 +187,9 @@ def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
                for s, e in pt.bounds(len(train), P)]
     mean = std = None
     if d.standardize:
-        mean, std = pt.combine_stats(session.each(pt.part_stats, sources), table.feature_names, str(d.path))
+        K = np.asarray(table.X[train[0]], dtype=np.float64)  # one row: the shift of the sums (feature_stats)
+        stats = session.each(pt.part_stats, sources, K)
+        mean, std = pt.combine_stats(stats, K, table.feature_names, str(d.path))
     pre = data_mod.Preprocessing(d.task, list(table.feature_names), list(table.target_names), mean, std, labels,
                                  binary)
     splits = {}
