@@ -318,7 +318,8 @@ class ClusterConfig(_Section):
         "running Dask scheduler (dask scheduler; dask worker tcp://host:port)."
     )
     workers: Optional[Annotated[int, Field(ge=1)]] = Field(
-        None, description="Worker processes of the local cluster (address: local only); null = one per core."
+        None, description="Worker processes of the local cluster (address: local only; ignored, with a warning, "
+        "for a scheduler's address); null = one per core."
     )
     partitions: Optional[Annotated[int, Field(ge=1)]] = Field(
         None, description="Row partitions of the train split, ⌈m/partitions⌉ rows each; null = 2 per worker. Fix it "
@@ -331,13 +332,6 @@ class ClusterConfig(_Section):
         if value != "local" and not CLUSTER_ADDRESS.fullmatch(value):
             raise ValueError(f"must be local or tcp://host:port, e.g. tcp://127.0.0.1:8786 (got {value!r})")
         return value
-
-    @model_validator(mode="after")
-    def _workers_are_local(self) -> "ClusterConfig":
-        if self.workers is not None and self.address != "local":
-            raise ValueError(f"workers applies to address: local only; the workers of {self.address} are those "
-                             "started with dask worker: remove cluster.workers")
-        return self
 
 
 class Config(BaseModel):
@@ -402,7 +396,11 @@ class Config(BaseModel):
 
     def warnings(self) -> list[str]:
         """What the config sets but nothing will read (one line each, for the terminal)."""
-        return self.train.unused_keys()
+        more = []
+        if self.cluster is not None and self.cluster.workers is not None and self.cluster.address != "local":
+            more.append(f"cluster.workers applies to address: local only; the workers of {self.cluster.address} "
+                        "are those started with dask worker: it is ignored")
+        return self.train.unused_keys() + more
 
     def where(self, key: str) -> str:
         """'file:line' of a dotted key (or its nearest parent's line), or '--set key=value'."""

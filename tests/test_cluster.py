@@ -174,8 +174,10 @@ def test_cluster_keys_are_set_like_any_other(data_file, tmp_path):
     assert config_mod.load_config(path).cluster is None
     with pytest.raises(ConfigError, match=r"^--set cluster\.address=10\.0\.0\.5: must be local or tcp://host:port"):
         config_mod.load_config(path, ["cluster.address=10.0.0.5"])
-    with pytest.raises(ConfigError, match=r"workers applies to address: local only"):
-        config_mod.load_config(path, ["cluster.address=tcp://10.0.0.5:8786", "cluster.workers=3"])
+    cfg = config_mod.load_config(path, ["cluster.workers=3", "cluster.address=tcp://10.0.0.5:8786"])
+    assert cfg.warnings() == ["cluster.workers applies to address: local only; the workers of tcp://10.0.0.5:8786 "
+                              "are those started with dask worker: it is ignored"]
+    assert config_mod.load_config(path, ["cluster=null"]).cluster is None
 
 
 def test_import_nettrain_does_not_import_dask():
