@@ -382,6 +382,33 @@ class LogConfig(_Section):
     checkpoint_every: int = Field(0, ge=0, description="Save a checkpoint every this many epochs (0 = only last.npz).")
 
 
+CLUSTER_ADDRESS = re.compile(r"tcp://[^\s/:]+:[0-9]{1,5}")
+
+
+class ClusterConfig(_Section):
+    """Where the train split's sums are computed: a Dask cluster (nettrain.cluster); absent = in this process."""
+
+    address: str = Field(
+        "local", description="local: a LocalCluster started by nettrain on this machine; or tcp://host:port of a "
+        "running Dask scheduler (dask scheduler; dask worker tcp://host:port)."
+    )
+    workers: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="Worker processes of the local cluster (address: local only; ignored, with a warning, "
+        "for a scheduler's address); null = one per core."
+    )
+    partitions: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="Row partitions of the train split, ⌈m/partitions⌉ rows each; null = 2 per worker. Fix it "
+        "to make the result independent of the cluster's size."
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value != "local" and not CLUSTER_ADDRESS.fullmatch(value):
+            raise ValueError(f"must be local or tcp://host:port, e.g. tcp://127.0.0.1:8786 (got {value!r})")
+        return value
+
+
 class Config(BaseModel):
     """A whole run: data, model, loss, training and logging. Compares equal by its values only."""
 
@@ -397,6 +424,9 @@ class Config(BaseModel):
     )
     train: TrainConfig = Field(default_factory=TrainConfig, description="Gradient descent settings.")
     log: LogConfig = Field(default_factory=LogConfig, description="Logging and checkpoint settings.")
+    cluster: Optional[ClusterConfig] = Field(
+        None, description="Sum the train split on a Dask cluster (needs the dask extra); null = in this process."
+    )
 
     _source: str = PrivateAttr("<python>")
     _source_path: Optional[Path] = PrivateAttr(None)
@@ -441,7 +471,11 @@ class Config(BaseModel):
 
     def warnings(self) -> list[str]:
         """What the config sets but nothing will read (one line each, for the terminal)."""
-        return self.train.unused_keys()
+        more = []
+        if self.cluster is not None and self.cluster.workers is not None and self.cluster.address != "local":
+            more.append(f"cluster.workers applies to address: local only; the workers of {self.cluster.address} "
+                        "are those started with dask worker: it is ignored")
+        return self.train.unused_keys() + more
 
     def where(self, key: str) -> str:
         """'file:line' of a dotted key (or its nearest parent's line), or '--set key=value'."""
@@ -954,6 +988,17 @@ def _validate(
     if cfg.train.early_stopping is not None and cfg.data.split.val == 0:
         raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
                             "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
+    if cfg.cluster is not None:
+        for key, given in (("data.features", cfg.data.features is not None), ("data.whiten", cfg.data.whiten is not None),
+                           ("data.task", cfg.data.task == "autoencode")):
+            if given:
+                raise locator.error(tuple(key.split(".")), "is not supported on a cluster yet (the workers read "
+                                    "every column but the target, as classification or regression): train in this "
+                                    "process with --set cluster=null")
+    if cfg.cluster is not None and cfg.train.batch_size is not None and cfg.train.optimizer != "lbfgs":
+        raise locator.error(("train", "batch_size"), "minibatch steps do not run on a cluster: each step would be a "
+                            "round trip to every worker for a few rows' sums; set train.batch_size=null (full batch) "
+                            "or remove the cluster section")
     cfg._source, cfg._source_path, cfg._lines, cfg._overrides = source, source_path, lines, overrides
     return cfg
 
@@ -1056,6 +1101,7 @@ __all__ = [
     "SparsityConfig",
     "WhitenConfig",
     "LogConfig",
+    "ClusterConfig",
     "load_config",
     "config_from_dict",
     "config_to_dict",

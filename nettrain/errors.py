@@ -102,6 +102,13 @@ class RunIOError(NettrainError):
     kind = "I/O error"
 
 
+class ClusterError(NettrainError):
+    """The Dask cluster of a run cannot be reached, or was lost during it (the run can be resumed)."""
+
+    exit_code = 8
+    kind = "cluster error"
+
+
 EXIT_CODES = {
     0: "success",
     1: "gradient check failed (or plot without matplotlib)",
@@ -111,6 +118,7 @@ EXIT_CODES = {
     CheckpointError.exit_code: "checkpoint error",
     DivergenceError.exit_code: "training diverged (cost became NaN or infinite)",
     RunIOError.exit_code: "I/O error (run folder exists, disk full, permission denied)",
+    ClusterError.exit_code: "cluster error (scheduler unreachable or lost); the run can be resumed",
     70: "internal error (a bug: rerun with --debug for the traceback)",
     130: "interrupted (Ctrl-C); the run can be resumed",
 }

@@ -15,6 +15,7 @@ they never print.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -41,12 +42,12 @@ from .config import Config
 from . import listeners as ls
 from . import optimizers, train
 from . import whiten as whiten_mod
-from .errors import CheckpointError, ConfigError, DataError, Diverged, Interrupted, RunIOError
+from .errors import CheckpointError, ClusterError, ConfigError, DataError, Diverged, Interrupted, RunIOError
 from .network import Architecture, Cost, Params
 from .objective import cost_names
 from .train import chunk_width
 
-RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every")
+RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every", "cluster")  # cluster.*: any
 MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
 
 
@@ -389,6 +390,15 @@ def _split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
                         cfg.train.chunk_size, cfg.sparsity())
 
 
+def _train_metrics(problem: Problem, source: Any, params: Params) -> Optional[dict]:
+    """The train split's metrics at params: here (SplitMetrics), or from a cluster's partitions."""
+    if source is None:
+        sm = _split_metrics(problem, "train")
+        return None if sm is None else sm(params)
+    cfg = problem.cfg
+    return source.metrics(params, cfg.train.weight_decay, cfg.data.task, problem.prep.labels)
+
+
 class _RunFiles:
     """Writes a run folder's files; every write is atomic, every failure a RunIOError."""
 
@@ -430,12 +440,43 @@ def fit(
     """Train the config's network with its optimizer, leaving a complete run folder. config_path: a config
     file (with `overrides` applied), or a validated Config (its overrides already applied). table: the
     data in memory instead of data.path's file. write False: no run folder at all — the same training
-    and the same numbers, the history kept in memory (nettrain.sklearn's estimators)."""
+    and the same numbers, the history kept in memory (nettrain.sklearn's estimators).
+
+    With a cluster section, the train split's sums come from the cluster (nettrain.cluster: the workers read
+    and hold the train split); validation and test metrics are computed here, as those splits are small."""
     rep = reporter or SilentReporter()
     cfg = config_path if isinstance(config_path, Config) else config_mod.load_config(config_path, overrides)
     if not write and resume:
         raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
-    problem = load_problem(cfg, lazy=True, table=table)
+    if cfg.cluster is None:
+        return _fit(cfg, config_path, overrides, out, resume, rep, None, table, write)
+    if table is not None or not write:
+        raise ConfigError("a cluster section trains from data.path's file into a run folder: leave it out here "
+                          "(cluster: null)")
+    from . import cluster
+
+    with cluster.open_session(cfg.cluster) as session:
+        try:
+            return _fit(cfg, config_path, overrides, out, resume, rep, session)
+        except ClusterError as e:
+            last = (Path(out) if out is not None else Path("runs") / cfg.name) / "last.npz"
+            if not last.exists():
+                raise
+            epoch = ckpt.read_meta(last).get("epoch")
+            raise ClusterError(f"{e}; {last} holds epoch {epoch}: continue with "
+                               f"{_resume_command(config_path, overrides, out)} (on the cluster, or here with "
+                               "--set cluster=null)") from None
+
+
+def _fit(cfg: Config, config_path: Any, overrides: Sequence[str], out: Optional[Path], resume: bool, rep: Reporter,
+         session: Any, table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+    source = None
+    if session is None:
+        problem = load_problem(cfg, lazy=True, table=table)
+    else:
+        from .cluster.session import load_problem as cluster_problem
+
+        problem, source = cluster_problem(cfg, session)
     arch, dtype, tc = problem.arch, problem.dtype, cfg.train
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     cfg_dict = config_mod.config_to_dict(cfg)
@@ -469,10 +510,11 @@ def fit(
         params = initial_params(cfg, arch, dtype, rng)
         history = History(columns)
         start = 0
-    x, y = problem.columns("train")
+    x, y = problem.columns("train") if source is None else (None, None)
+    m = x.shape[1] if source is None else source.m
     if resume and start >= tc.epochs:  # nothing to train: say so, and how to go on (nothing is written)
-        train_m, val, test = (None if sm is None else sm(params)
-                              for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
+        train_m = _train_metrics(problem, source, params)
+        val, test = (None if sm is None else sm(params) for sm in (_split_metrics(problem, s) for s in ("val", "test")))
         cost = Cost({k: train_m[k] for k in names}) if train_m else None
         note = (f"the run in {run_dir} is already at train.epochs = {tc.epochs} (epoch {start}): nothing to do; to "
                 f"train it further, raise train.epochs: --set train.epochs={max(2 * start, start + 1)} --resume")
@@ -504,7 +546,7 @@ def fit(
             ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
     rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": tc.epochs, "every": cfg.log.every,
                "columns": columns, "optimizer": tc.optimizer, "batch_size": tc.batch_size if minibatch else None,
-               "m": x.shape[1], "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
+               "m": m, "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
     for text in cfg.warnings():
         rep.note(f"warning: {text}")
     if resume and tc.optimizer == "lbfgs":
@@ -542,12 +584,14 @@ def fit(
         try:
             # threads: train.threads, or by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core);
             # BLAS held to match. Minibatch steps are sized by the batch.
-            m_step = min(tc.batch_size, x.shape[1]) if minibatch else x.shape[1]
-            with parallel.for_training(arch, m_step, tc.batch_size if minibatch else tc.chunk_size, dtype,
-                                       tc.threads) as pool:
+            # On a cluster the workers' processes are the parallelism (each one BLAS thread per task).
+            m_step = min(tc.batch_size, m) if minibatch else m
+            threads = (parallel.for_training(arch, m_step, tc.batch_size if minibatch else tc.chunk_size, dtype,
+                                             tc.threads) if source is None else contextlib.nullcontext(None))
+            with threads as pool:
                 result = train.minimize(arch, params, x, y, tc.weight_decay, opt, tc.epochs, start, tc.tolerance,
                                         tc.chunk_size, emit, pool, tc.batch_size if minibatch else None, rng,
-                                        sparsity=cfg.sparsity())
+                                        sparsity=cfg.sparsity(), source=source)
         except Diverged as d:
             # the rows are those of epochs 0 … last_epoch: the non-finite epoch never gets one
             if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == history.n:
@@ -566,8 +610,8 @@ def fit(
     elif reason == "stopped":
         raise Interrupted(f"stopped at epoch {result.epoch}; saved {run_dir / 'last.npz'}: continue with "
                           f"{_resume_command(config_path, overrides, out)}")
-    train_m, val, test = (None if sm is None else sm(result.params)
-                          for sm in (_split_metrics(problem, s) for s in ("train", "val", "test")))
+    train_m = _train_metrics(problem, source, result.params)
+    val, test = (None if sm is None else sm(result.params) for sm in (_split_metrics(problem, s) for s in ("val", "test")))
     notes = ([note] if note else []) + run.notes
     best_params = run.best_params if not write and run.best_params is not None else None
     return FitResult(run_dir if write else None, result.epoch, result.cost, reason, history, train_m, val, test,
@@ -593,7 +637,8 @@ def _resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: li
     stored = meta.get("config")
     if not isinstance(stored, dict):
         raise CheckpointError(f"{last}: the checkpoint has no config to compare with")
-    changed = [k for k in config_mod.diff_configs(stored, cfg_dict) if k not in RESUMABLE_KEYS]
+    changed = [k for k in config_mod.diff_configs(stored, cfg_dict) if k not in RESUMABLE_KEYS
+               and k.split(".")[0] != "cluster"]  # where the sums are computed: on a cluster, or here
     if changed:
         raise ConfigError(
             f"cannot resume {run_dir}: the config differs from the run's in {', '.join(changed)} "

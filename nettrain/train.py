@@ -102,6 +102,7 @@ def minimize(
     rng: Optional[np.random.Generator] = None,
     state: Optional[dict] = None,
     sparsity: Optional[network.Sparsity] = None,
+    source: Any = None,
     **hyper: Any,
 ) -> Result:
     """Train on x (s_1, m), y (s_nl, m) from θ_start_epoch = params to θ_epochs with one optimizer.
@@ -111,19 +112,24 @@ def minimize(
     the optimizer's train.* keys (learning_rate, momentum, beta1, beta2, epsilon, memory), or an
     optimizer instance made with them. state: an optimizer state to continue from (a checkpoint's).
     sparsity: (ρ, β) of a sparsity penalty, a term of the objective (objective.py; over a minibatch, ρ̂
-    is the batch's). on_step(step) sees every epoch's state and may return True to stop. `params` is
-    copied, never changed. A non-finite J raises errors.Diverged, which carries the last finite state.
+    is the batch's). source: the train split's sums from elsewhere instead of a Backprop over x, y (a
+    cluster's partitions, cluster.session.ClusterSums; x and y are then not read; full batch only).
+    on_step(step) sees every epoch's state and may return True to stop. `params` is copied, never
+    changed. A non-finite J raises errors.Diverged, which carries the last finite state.
     """
     dtype = params.W[1].dtype
-    width = chunk_width(arch, int(x.shape[1]), chunk_size, dtype)
     theta = network.copy_params(network.flat_params(arch.layers, dtype), params)
     opt = optimizers.make(optimizer, **hyper) if isinstance(optimizer, str) else optimizer
     if state:
         opt.load_state(state)
+    if source is not None and batch_size is not None and opt.minibatches:
+        raise ValueError("minibatch steps need the rows in this process: give batch_size=None with a source")
+    if source is None:
+        source = network.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, int(x.shape[1]), chunk_size, dtype), pool)
     # divergence shows as a non-finite J, checked every step: overflow and NaN are silenced once
     # here instead of on every call (errstate is per thread: the pool's helpers take the caller's)
-    with np.errstate(over="ignore", invalid="ignore"), network.Backprop(arch, x, y, 0.0, dtype, width, pool) as bp:
-        fit = optimizers.Fitting(Objective(bp, lam, sparsity), theta, tolerance=tolerance)
+    with np.errstate(over="ignore", invalid="ignore"):
+        fit = optimizers.Fitting(Objective(source, lam, sparsity), theta, tolerance=tolerance)
         if batch_size is not None and opt.minibatches:
             X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T
             fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam, sparsity, with_reg=False)

@@ -544,7 +544,8 @@ def test_config_to_dict_is_plain_json_with_every_default(tmp_path):
                           "tolerance": 0.0, "early_stopping": None, "dtype": "float64", "chunk_size": None,
                           "threads": None}
     assert d["log"] == {"every": 100, "checkpoint_every": 0}
-    assert list(d) == ["name", "seed", "data", "model", "loss", "train", "log"]
+    assert d["cluster"] is None  # train in this process
+    assert list(d) == ["name", "seed", "data", "model", "loss", "train", "log", "cluster"]
 
 
 @pytest.mark.parametrize("extra", ["", "  init: {from: ck/last.npz}\n"])
@@ -588,7 +589,7 @@ def test_diff_configs_lists_sorted_dotted_keys():
 
 def test_json_schema_describes_every_key():
     schema = json_schema()
-    assert set(schema["properties"]) == {"name", "seed", "data", "model", "loss", "train", "log"}
+    assert set(schema["properties"]) == {"name", "seed", "data", "model", "loss", "train", "log", "cluster"}
     assert "from" in schema["$defs"]["InitConfig"]["properties"]
     for model in [schema, *schema["$defs"].values()]:
         assert model["additionalProperties"] is False

@@ -1,0 +1,217 @@
+"""A cluster's share of the train split: which rows each partition holds, how a worker reads and keeps them,
+and the additive sums a partition returns.
+
+Everything here runs as plain functions on plain data, with no Dask in sight: the client (session.py)
+ships a Recipe to a worker once per run, and the worker builds a Part from it — reading its own rows
+from the data file, never receiving them from the client — and keeps it in memory for the whole run.
+Each step then asks every Part for its sums at θ:
+
+    Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (network.Backprop)
+    Part.outputs(θ)      (Σᵢ loss, h(x), y): the forward pass alone, for the train split's final metrics
+    feature_stats(...)   (count, Σ(x − K), Σ(x − K)², min, max) per feature: standardisation's additive sums
+
+A further pass of additive sums (a sparsity term's Σᵢ a⁽ˡ⁾ before the gradient pass) is one more method of
+Part with the same shape: θ in, arrays out, added on the client in partition order.
+
+Partition p holds the train split's rows [p·w, (p+1)·w), w = ⌈m/partitions⌉, in the split's sorted order:
+exactly the chunks a local run with train.chunk_size = w sums over, so the two agree bit for bit.
+
+Left out on purpose: connecting, scheduling, retrying (session.py); the train/val/test split itself, the
+label set and the file checks (data.py, read on the client before anything is sent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import data as data_mod
+from ..errors import DataError
+from ..network import Architecture, Backprop, flat_params
+
+
+def bounds(m: int, partitions: int) -> list[tuple[int, int]]:
+    """Row ranges [s, e) of the partitions: w = ⌈m/partitions⌉ rows each, the last one shorter (as
+    network.Backprop's chunks of width w; fewer than `partitions` of them when w·(partitions − 1) ≥ m)."""
+    w = -(-m // max(1, min(int(partitions), m)))
+    return [(s, min(s + w, m)) for s in range(0, m, w)]
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """Where a partition's rows are: the data file as data.read_table reads it, and the file rows (sorted)."""
+
+    path: str
+    target: Optional[list]
+    delimiter: Optional[str]
+    task: str
+    n_features: int  # features come first in a .npy file; its other columns are the target's
+    target_columns: Optional[list]  # .npy only: the target's column numbers
+    rows: np.ndarray
+
+
+def read_partition(src: FileRows) -> tuple[np.ndarray, np.ndarray]:
+    """(X rows (w, n), raw targets (w,) or (w, k)) of the partition, read on the worker.
+
+    A .npy file is mapped and only these rows are read (fancy indexing a memory map touches their pages
+    alone). Other files through data.read_rows, the span of rows from the partition's first to its last
+    (a csv's bytes before it are scanned, not parsed; a parquet file's other row groups are not read).
+    """
+    if data_mod.file_kind(src.path) == ".npy":
+        block = np.load(src.path, mmap_mode="r", allow_pickle=False)[src.rows]  # (w, columns): these rows only
+        y = block[:, src.target_columns]
+        return block[:, : src.n_features], (y if src.task == "regression" else y[:, 0])
+    first, last = int(src.rows[0]), int(src.rows[-1])
+    table = data_mod.read_rows(src.path, first, last + 1, src.target, None, src.delimiter, src.task)
+    return np.asarray(table.X[src.rows - first]), table.y[src.rows - first]
+
+
+def feature_stats(src: FileRows, K: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per feature over the partition's rows, in float64: (count, Σᵢ (xᵢ − K), Σᵢ (xᵢ − K)², min, max).
+
+    K, one row of the train split, shifts the data near its mean, so that the sums of squares do not lose
+    the spread to cancellation when a feature's mean is large beside its standard deviation.
+    """
+    X, _ = read_partition(src)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by combine_stats
+        d = np.subtract(np.asarray(X, dtype=np.float64), K)
+        S1 = d.sum(axis=0)
+        S2 = np.square(d, out=d).sum(axis=0)
+    return X.shape[0], S1, S2, X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
+
+
+def combine_stats(parts: list, K: np.ndarray, names: list[str], path: str) -> tuple[list[float], list[float]]:
+    """μ and σ (population) of the train split from the partitions' feature_stats, their sums added in
+    partition order:
+
+        n = Σ count    μ = K + S₁/n    σ² = (S₂ − S₁²/n)/n        (S₁ = Σᵢ (xᵢ − K), S₂ = Σᵢ (xᵢ − K)²)
+
+    A constant feature (max = min) or a σ of 0 gets σ = 1, as data.prepare gives it. The result matches
+    data.prepare's np.mean / np.std to about 1e-14 relative, not bit for bit (the sums are associated
+    differently).
+    """
+    n, S1, S2, lo, hi = parts[0]
+    S1, S2, lo, hi = S1.copy(), S2.copy(), lo.copy(), hi.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n_b, S1_b, S2_b, lo_b, hi_b in parts[1:]:  # in partition order
+            n += n_b
+            np.add(S1, S1_b, out=S1)
+            np.add(S2, S2_b, out=S2)
+            np.minimum(lo, lo_b, out=lo)
+            np.maximum(hi, hi_b, out=hi)
+        mean = K + S1 / n
+        sigma = np.sqrt(np.maximum(S2 - S1 * S1 / n, 0.0) / n)
+    sigma[(hi == lo) | (sigma == 0)] = 1.0
+    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(sigma)))
+    if bad.size:
+        name = names[bad[0]] if bad[0] < len(names) else str(bad[0])
+        raise DataError(f"{path}: feature {name!r} is too large to standardise (its mean or spread "
+                        "overflows float64): rescale that column")
+    return [float(v) for v in mean], [float(v) for v in sigma]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything a worker needs to build a Part: plain data, sent once per run (not per step)."""
+
+    src: FileRows
+    layers: tuple
+    activation: str
+    output_activation: str
+    loss: str
+    dtype: str
+    preprocessing: dict  # data.Preprocessing.to_meta(): μ, σ, the label set
+    chunk_size: Optional[int]  # examples per chunk inside the partition; None: the partition is one chunk
+
+
+def build_part(recipe: Recipe) -> "Part":
+    """The worker's task: read the rows, standardise them and encode the targets as data.prepare does,
+    and set up the partition's backprop."""
+    return Part(recipe)
+
+
+class Part:
+    """One partition of the train split, held in a worker's memory for the whole run.
+
+    x̂ = (x − μ)/σ computed in float64 and then cast, as data.Preprocessing.transform_x does; targets
+    encoded by data.Preprocessing.encode_y. BLAS is held to one thread in the worker (one task per
+    thread), which also keeps the products' bits the same as a local run's on one thread.
+
+    Pickled (Dask moves or spills it), a Part travels as its Recipe and is rebuilt from the file.
+    """
+
+    def __init__(self, recipe: Recipe) -> None:
+        from ..parallel import blas_limited
+
+        blas_limited(1)  # for this worker process, for good: every task here is one thread's work
+        self.recipe = recipe
+        pre = data_mod.Preprocessing.from_meta(recipe.preprocessing)
+        dtype = np.dtype(recipe.dtype)
+        X, y_raw = read_partition(recipe.src)
+        x = np.ascontiguousarray(pre.transform_x(X, dtype).T)  # (s_1, w): examples in columns
+        y = np.ascontiguousarray(pre.encode_y(y_raw, recipe.src.path, dtype).T)
+        arch = Architecture(tuple(recipe.layers), recipe.activation, recipe.output_activation, recipe.loss)
+        self.m = int(x.shape[1])
+        self.bp = Backprop(arch, x, y, 0.0, dtype, recipe.chunk_size)
+        self.y = y
+        self.theta = flat_params(arch.layers, dtype)  # θ is copied here every step: Backprop keeps its views
+        self._nbytes = x.nbytes * 2 + y.nbytes * 2 + sum(ws.G.vec.nbytes for ws in self.bp.workspaces)
+
+    def _at(self, theta: np.ndarray) -> Any:
+        np.copyto(self.theta.vec, theta, casting="unsafe")
+        return self.theta
+
+    def sums(self, theta: np.ndarray, extra: Optional[list] = None) -> tuple[float, np.ndarray]:
+        """(Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition at θ (a flat vector), not divided by m.
+        extra: the sparsity penalty's hidden-δ term per layer (network.Backprop.sums)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # as train.minimize: a non-finite J is judged there
+            loss_sum = self.bp.sums(self._at(theta), extra)
+        return loss_sum, self.bp.g.copy()  # a copy: the buffer is overwritten by the next step
+
+    def activation_sums(self, theta: np.ndarray) -> dict:
+        """{l: Σᵢ a⁽ˡ⁾} over the partition for each hidden layer: the sparsity penalty's first pass."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.bp.activation_sums(self._at(theta))
+
+    def outputs(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(Σᵢ loss, h(x) (s_nl, w), y (s_nl, w)) at θ: the forward pass alone."""
+        J_data, h = self.bp.outputs(self._at(theta))
+        return J_data * self.m, np.array(h), self.y
+
+    def __reduce__(self) -> tuple:
+        return build_part, (self.recipe,)
+
+    def __sizeof__(self) -> int:
+        """What the partition holds (Dask's sizeof reads this: a partition is too big to move lightly)."""
+        return self._nbytes
+
+
+def part_sums(part: Part, theta: np.ndarray) -> tuple[float, np.ndarray]:
+    return part.sums(theta)
+
+
+def part_sums_with(part: Part, payload: np.ndarray) -> tuple[float, np.ndarray]:
+    """part.sums with the penalty's hidden-δ terms, sent with θ as one vector (one scatter a step):
+    θ first, then each hidden layer's column, in layer order."""
+    layers = part.recipe.layers
+    n = part.theta.vec.size
+    extra: list = [None] * (len(layers) + 1)
+    at = n
+    for l in range(2, len(layers)):
+        extra[l] = payload[at : at + layers[l - 1]].reshape(-1, 1)
+        at += layers[l - 1]
+    return part.sums(payload[:n], extra)
+
+
+def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
+    return part.activation_sums(theta)
+
+
+def part_outputs(part: Part, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    return part.outputs(theta)
+
+
+def part_stats(src: FileRows, K: np.ndarray) -> tuple:
+    return feature_stats(src, K)

@@ -1,0 +1,289 @@
+"""The client side of a cluster run: the connection, the partitions held on the workers, the sums source.
+
+    Session.open(cfg.cluster)    a LocalCluster of `workers` processes, or a Client of tcp://host:port
+    load_problem(cfg, session)   the config's data as runs.Problem, with the train split left on the workers
+                                 (read there by partition), its standardisation statistics summed there too
+    ClusterSums                  a source of additive sums for objective.Objective, as network.Backprop is
+
+One step (ClusterSums.sums) is one round trip: θ is scattered once (to one worker; every other worker that
+needs it fetches it from a worker that has it, as Dask moves any dependency), one task per partition computes
+that partition's sums against the partition kept in the worker's memory since the start (a future the client
+holds for the whole run), and the client gathers the P results and adds them in partition order. The task
+graph of a step has P + 1 keys, whatever m is; nothing of the data travels. (θ is not broadcast: with
+scatter(broadcast=True) a worker lost during the step left the scheduler retrying its replication to the dead
+address every 30 s, and the step hung instead of failing.)
+
+Faults. A worker that dies takes its partitions with it: Dask recomputes them from their recipe (the worker
+that takes them over reads the rows from the file), but a scattered θ is not recomputed, so the step under way
+fails; it is retried whole (θ scattered again, every partition's sums asked again) up to RETRIES times, and
+its result is the same bits as an undisturbed step's (the same partitions, added in the same order). A
+scheduler that stops answering ends the run with a ClusterError naming its address; runs.fit adds the command
+that resumes from last.npz.
+
+Left out on purpose: what the numbers mean (partitions.py, network.finish), files and printing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import CancelledError
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+from distributed import Client, KilledWorker, LocalCluster
+
+from .. import data as data_mod
+from .. import evaluate as ev
+from ..errors import ClusterError, NettrainError
+from ..network import FlatParams, copy_params, flat_params, reg_cost
+from . import partitions as pt
+
+CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
+PING_TIMEOUT = 5.0  # seconds a scheduler may take to answer after a failed step before it counts as lost
+WAIT_FOR_WORKERS = 30.0  # seconds to wait for a worker when none is left (a restarted one, a new one)
+RETRIES = 3  # times one step is retried after losing workers before the run ends
+# What a lost worker or connection raises from scatter/gather. Anything else a task raises (a DataError while
+# reading, a bug) is its own error and is raised at once, not retried.
+LOST = (OSError, TimeoutError, CancelledError, KilledWorker)
+log = logging.getLogger("nettrain.cluster")
+
+
+class Session:
+    """A Dask client, and the LocalCluster it started (None for a running scheduler's address)."""
+
+    def __init__(self, client: Client, cluster: Optional[LocalCluster], address: str) -> None:
+        self.client, self.cluster, self.address = client, cluster, address
+
+    @classmethod
+    def open(cls, cfg: Any) -> "Session":
+        if cfg.address == "local":
+            from ..parallel import cores
+
+            n = cfg.workers or cores()
+            try:
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+            except Exception as e:
+                raise ClusterError(_one_line(f"cannot start a local Dask cluster of {n} workers: {e}")) from None
+            return cls(Client(cluster), cluster, "local")
+        try:
+            client = Client(cfg.address, timeout=f"{CONNECT_TIMEOUT}s")
+        except (OSError, TimeoutError) as e:
+            raise ClusterError(f"cluster.address {cfg.address} does not answer (after {CONNECT_TIMEOUT:g} s: "
+                               f"{type(e).__name__}): start the scheduler with `dask scheduler` and workers with "
+                               f"`dask worker {cfg.address}`, or fix cluster.address") from None
+        session = cls(client, None, cfg.address)
+        try:
+            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+        except (OSError, TimeoutError):
+            session.close()
+            raise ClusterError(f"the scheduler at {cfg.address} has no workers (waited {WAIT_FOR_WORKERS:g} s): start "
+                               f"some with `dask worker {cfg.address}`") from None
+        return session
+
+    def workers(self) -> list[str]:
+        return sorted(self.client.scheduler_info().get("workers", {}))
+
+    def close(self) -> None:
+        """Close the client, and the local cluster when this session started it; quietly: the scheduler
+        may be gone already."""
+        for thing in (self.client, self.cluster):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # a lost scheduler: nothing left to close cleanly
+                    pass
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ---- one round trip, retried whole after a lost worker
+
+    def each(self, fn: Callable, items: Sequence[Any], theta: Optional[np.ndarray] = None) -> list:
+        """[fn(item) or fn(item, θ) for item in items], computed on the workers, in items' order.
+
+        items: partitions' futures or plain arguments. θ, when given, is scattered once and passed to every
+        task (a worker fetches it once, however many partitions it holds).
+        """
+        client = self.client
+        for attempt in range(RETRIES + 1):
+            try:
+                extra = () if theta is None else (client.scatter(theta, hash=False),)
+                futures = [client.submit(fn, item, *extra, pure=False) for item in items]
+                return client.gather(futures)
+            except NettrainError:
+                raise
+            except LOST as e:
+                self._recover(e, attempt)
+                log.warning("a step was retried after losing a worker at %s (%s)", self._where(), _one_line(e))
+        raise AssertionError("unreachable")  # _recover raises on the last attempt
+
+    def _recover(self, e: BaseException, attempt: int) -> None:
+        """After a failed round trip: ClusterError if the scheduler is gone or the retries are spent; else
+        wait until at least one worker is there to retry on."""
+        what = _one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+        if not self._scheduler_answers():
+            raise ClusterError(f"lost the scheduler at {self._where()} ({what})")
+        if attempt >= RETRIES:
+            raise ClusterError(f"a step failed {RETRIES + 1} times on the cluster at {self._where()}, losing workers "
+                               f"each time (last: {what})")
+        try:
+            self.client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+        except (OSError, TimeoutError):
+            raise ClusterError(f"no workers left at {self._where()} after {WAIT_FOR_WORKERS:g} s (last: {what}): "
+                               "start workers with `dask worker ADDRESS`") from None
+
+    def _scheduler_answers(self) -> bool:
+        if self.client.status not in ("running", "connecting"):
+            return False
+        try:
+            self.client.sync(self.client.scheduler.identity, callback_timeout=PING_TIMEOUT)
+            return True
+        except Exception:
+            return False
+
+    def _where(self) -> str:
+        if self.cluster is not None:
+            return f"local ({self.cluster.scheduler_address})"
+        return self.address
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# ----------------------------------------------------------------------------- the data, read by partition
+
+
+def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
+    """(runs.Problem without its train split, ClusterSums over the train split's partitions on the workers).
+
+    The client reads the file as data.read_table does (a .npy file through its memory map: the client never
+    holds its rows) for the targets, the label set and the val/test splits; the workers read the train
+    split's rows, partition by partition, for the standardisation statistics and then for training.
+    """
+    from ..runs import Problem, check_widths  # runs imports this module only when a config has a cluster
+
+    d = cfg.data
+    arch = cfg.architecture()
+    table = data_mod.read_table(d.path, d.target, d.delimiter, d.task)
+    check_widths(cfg, table)
+    dtype = np.dtype(cfg.train.dtype)
+    m_all = int(table.X.shape[0])
+    idx = data_mod.split_indices(m_all, d.split.train, d.split.val, d.split.test, cfg.seed)
+    labels, binary = None, False
+    if d.task == "classification":
+        labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(table.y)]  # as data.prepare
+        binary = len(labels) == 2 and cfg.model.layers[-1] == 1
+    train = idx["train"]
+    P = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
+    npy = data_mod.file_kind(d.path) == ".npy"
+    sources = [pt.FileRows(str(d.path), d.target, d.delimiter, d.task, int(table.X.shape[1]),
+                           [int(t) for t in table.target_names] if npy else None, train[s:e])
+               for s, e in pt.bounds(len(train), P)]
+    mean = std = None
+    if d.standardize:
+        K = np.asarray(table.X[train[0]], dtype=np.float64)  # one row: the shift of the sums (feature_stats)
+        stats = session.each(pt.part_stats, sources, K)
+        mean, std = pt.combine_stats(stats, K, table.feature_names, str(d.path))
+    pre = data_mod.Preprocessing(d.task, list(table.feature_names), list(table.target_names), mean, std, labels,
+                                 binary)
+    splits = {}
+    for name in ("val", "test"):
+        rows = idx[name]
+        if rows.size:
+            splits[name] = (pre.transform_x(table.X[rows], dtype.type),
+                            pre.encode_y(table.y[rows], table.path, dtype.type))
+    recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss, dtype.name,
+                         pre.to_meta(), cfg.train.chunk_size) for src in sources]
+    return Problem(cfg, arch, pre, splits, dtype.type), ClusterSums(session, arch, dtype, recipes)
+
+
+# ----------------------------------------------------------------------------- the source of sums
+
+
+class ClusterSums:
+    """The train split's additive sums, summed on the cluster: what objective.Objective needs of a source
+    (.sums(θ), .g, .m, .theta_now, .arch, .dtype), as network.Backprop gives it in this process.
+
+    The partitions are built once (one task each, spread round-robin over the workers that are there at the
+    start; Dask may move one where it fits better) and held as futures for the whole run.
+    """
+
+    def __init__(self, session: Session, arch: Any, dtype: Any, recipes: list) -> None:
+        self.session, self.arch, self.dtype = session, arch, np.dtype(dtype)
+        self.m = sum(len(r.src.rows) for r in recipes)
+        self.partitions = len(recipes)
+        self.width = len(recipes[0].src.rows)
+        self.grad = flat_params(arch.layers, self.dtype)
+        self.g = self.grad.vec
+        self.theta_now: Optional[FlatParams] = None
+        self._own = flat_params(arch.layers, self.dtype)
+        client, workers = session.client, session.workers()
+        run = uuid.uuid4().hex[:8]
+        self.parts = [client.submit(pt.build_part, r, key=f"nettrain-partition-{p}-{run}", pure=False,
+                                    workers=[workers[p % len(workers)]] if workers else None,
+                                    allow_other_workers=True)
+                      for p, r in enumerate(recipes)]
+
+    def _flat(self, theta: Any) -> FlatParams:
+        return theta if isinstance(theta, FlatParams) else copy_params(self._own, theta)
+
+    def sums(self, theta: Any, extra: Optional[list] = None) -> float:
+        """Σᵢ loss over the train split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
+        extra: the sparsity penalty's hidden-δ terms (network.Backprop.sums), sent with θ in one vector.
+
+        The partitions' sums are added in partition order — the chunk order of network.Backprop — so the
+        result is the same bits on 1 or 64 workers, and equals a local run with chunks of self.width."""
+        fp = self.theta_now = self._flat(theta)
+        if extra is None:
+            results = self.session.each(pt.part_sums, self.parts, fp.vec)
+        else:
+            payload = np.concatenate([fp.vec] + [extra[l].ravel() for l in range(2, self.arch.nl)])
+            results = self.session.each(pt.part_sums_with, self.parts, payload)
+        loss_sum, g = 0.0, self.g
+        for p, (loss, G) in enumerate(results):
+            loss_sum += loss
+            if p == 0:
+                np.copyto(g, G)
+            else:
+                np.add(g, G, g)  # partition sums added in partition order
+        return loss_sum
+
+    def activation_sums(self, theta: Any) -> dict:
+        """{l: Σᵢ a⁽ˡ⁾} over the train split for each hidden layer, the partitions' sums added in partition
+        order: the sparsity penalty's first pass."""
+        results = self.session.each(pt.part_activation_sums, self.parts, self._flat(theta).vec)
+        total = {l: v.copy() for l, v in results[0].items()}
+        for r in results[1:]:
+            for l, v in r.items():
+                np.add(total[l], v, total[l])
+        return total
+
+    def _outputs(self, theta: Any) -> tuple[float, np.ndarray, np.ndarray]:
+        results = self.session.each(pt.part_outputs, self.parts, self._flat(theta).vec)
+        loss_sum = 0.0
+        for loss, _, _ in results:
+            loss_sum += loss
+        return loss_sum / self.m, np.hstack([h for _, h, _ in results]), np.hstack([y for _, _, y in results])
+
+    def outputs(self, theta: Any) -> tuple[float, np.ndarray]:
+        """(J_data, h(x) (s_nl, m)) at θ: the forward pass alone (the client then holds the outputs)."""
+        J_data, h, _ = self._outputs(theta)
+        return J_data, h
+
+    def metrics(self, params: Any, lam: float, task: str, labels: Optional[list]) -> dict:
+        """The train split's metrics as runs.SplitMetrics gives them (J and its parts, accuracy and the
+        confusion matrix, or MSE/RMSE/R²), from the partitions' outputs and targets gathered on the client."""
+        J_data, h, y = self._outputs(params)
+        J_reg = reg_cost(params.W, lam)
+        out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
+        if task == "regression":
+            out.update(ev.regression_metrics(h.T, y.T))
+        else:
+            out.update(ev.classification_metrics(h.T, y.T, labels))
+        return out

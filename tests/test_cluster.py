@@ -1,0 +1,331 @@
+"""nettrain.cluster: the train split summed on Dask workers equals the sum in this process, on any number of
+workers, through a killed worker; a lost scheduler, an unreachable address, a minibatch config and a missing
+dask each end with one clear line.
+
+The clusters are real processes on 127.0.0.1: a LocalCluster started by nettrain (address: local), or a
+`dask scheduler` and `dask worker`s started here on free ports (--no-nanny, so that SIGKILL really removes a
+worker), always stopped by the fixtures' finalizers. The data is a small .npy file; the configs set
+train.chunk_size to the partition width, so a cluster run and a local run sum the same chunks in the same
+order and agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nettrain import checkpoint as ckpt
+from nettrain import config as config_mod
+from nettrain import runs
+from nettrain.cluster import partitions as pt
+from nettrain.errors import ClusterError, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+M, TRAIN = 600, 480  # rows in the file; rows in the train split (0.8)
+PARTITIONS, WIDTH = 4, 120  # 480 / 4
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(M, 8)) * 3 + 5
+    y = (X[:, 0] + X[:, 1] > 10).astype(float) + (X[:, 2] > 5)  # three classes
+    path = tmp_path_factory.mktemp("data") / "rows.npy"
+    np.save(path, np.column_stack([X, y]))
+    return path
+
+
+def config(data_file: Path, address: str = "local", **train) -> config_mod.Config:
+    cluster = {"address": address, "partitions": PARTITIONS, **({"workers": 2} if address == "local" else {})}
+    d = {"name": "c", "data": {"path": str(data_file), "standardize": False, "split": {"train": 0.8, "val": 0.2, "test": 0.0}},
+         "model": {"layers": [8, 6, 3], "output_activation": "softmax"}, "loss": "cross_entropy",
+         "train": {"optimizer": "gd", "learning_rate": 0.5, "epochs": 12, "chunk_size": WIDTH, **train},
+         "log": {"every": 3, "checkpoint_every": 2}, "cluster": cluster}
+    return config_mod.config_from_dict(d)
+
+
+def local(cfg: config_mod.Config) -> config_mod.Config:
+    """The same config trained in this process (train.chunk_size is already the partition width)."""
+    return config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"cluster": None})
+
+
+def weights(run_dir: Path) -> dict:
+    params, _ = ckpt.load_checkpoint(run_dir / "last.npz")
+    return params.blocks()
+
+
+def assert_same_run(a: Path, b: Path) -> None:
+    """Bit for bit: the final weights and every row of metrics.csv."""
+    wa, wb = weights(a), weights(b)
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dask:
+    """A `dask scheduler` and its `dask worker`s as processes of this test; stop() kills every one left."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp, self.procs, self.workers = tmp, [], []
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        self.scheduler = self._start(["scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
+                                      "--no-dashboard"], "scheduler")
+
+    def _start(self, args: list, name: str) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}-{len(self.procs)}.log", "wb")
+        p = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_" + args[0], *args[1:]], env=ENV,
+                             stdout=log, stderr=subprocess.STDOUT, cwd=self.tmp)
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def add_workers(self, n: int) -> None:
+        for _ in range(n):
+            self.workers.append(self._start(["worker", self.address, "--nworkers", "1", "--nthreads", "1",
+                                             "--no-dashboard", "--no-nanny", "--host", "127.0.0.1"], "worker"))
+        self.wait_for(len([w for w in self.workers if w.poll() is None]))
+
+    def wait_for(self, n: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout="20s") as client:
+            client.wait_for_workers(n, timeout=60)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait(timeout=10)
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    d = Dask(tmp_path)
+    yield d
+    d.stop()
+
+
+class KillAt(runs.SilentReporter):
+    """A reporter that SIGKILLs a process when the run reports epoch `epoch` (after that step's files).
+
+    mid_step: SIGSTOP it then, and SIGKILL it 0.5 s later from another thread: the next step's tasks are
+    then waiting on the frozen worker when it dies, so the step under way is the one that loses it."""
+
+    def __init__(self, epoch: int, proc: subprocess.Popen, mid_step: bool = False) -> None:
+        self.epoch, self.proc, self.mid_step = epoch, proc, mid_step
+
+    def progress(self, epoch: int) -> None:
+        if epoch == self.epoch and self.mid_step:
+            self.proc.send_signal(signal.SIGSTOP)
+            threading.Timer(0.5, self.proc.send_signal, (signal.SIGKILL,)).start()
+        elif epoch == self.epoch:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+# ----------------------------------------------------------------------------- no cluster needed
+
+
+def test_partitions_are_the_chunks_of_a_local_run():
+    assert pt.bounds(480, 4) == [(0, 120), (120, 240), (240, 360), (360, 480)]
+    assert pt.bounds(10, 4) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert pt.bounds(3, 8) == [(0, 1), (1, 2), (2, 3)]  # never an empty partition
+
+
+def test_standardisation_statistics_combined_from_partitions_match_data_prepare():
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=1001) * 1e-3 + 1e6, rng.normal(size=1001), np.full(1001, 7.0)])
+    K = X[3]
+    parts = [(e - s, (X[s:e] - K).sum(axis=0), np.square(X[s:e] - K).sum(axis=0), X[s:e].min(axis=0),
+              X[s:e].max(axis=0)) for s, e in pt.bounds(1001, 7)]
+    mean, std = pt.combine_stats(parts, K, ["a", "b", "c"], "x.npy")
+    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std[:2], X.std(axis=0)[:2], rtol=1e-12)
+    assert std[2] == 1.0  # a constant feature, as data.prepare
+
+
+def test_minibatch_on_a_cluster_is_refused_with_the_reason(data_file):
+    with pytest.raises(ConfigError, match=r"train\.batch_size: minibatch steps do not run on a cluster.*"
+                                          r"train\.batch_size=null"):
+        config(data_file, batch_size=32)
+    config(data_file, optimizer="lbfgs", batch_size=32)  # L-BFGS ignores batch_size (the config warns)
+
+
+def test_cluster_keys_are_set_like_any_other(data_file, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"data: {{path: {data_file}}}\nmodel: {{layers: [8, 3]}}\n")
+    cfg = config_mod.load_config(path, ["cluster.address=tcp://10.0.0.5:8786"])
+    assert (cfg.cluster.address, cfg.cluster.workers, cfg.cluster.partitions) == ("tcp://10.0.0.5:8786", None, None)
+    assert config_mod.load_config(path).cluster is None
+    with pytest.raises(ConfigError, match=r"^--set cluster\.address=10\.0\.0\.5: must be local or tcp://host:port"):
+        config_mod.load_config(path, ["cluster.address=10.0.0.5"])
+    cfg = config_mod.load_config(path, ["cluster.workers=3", "cluster.address=tcp://10.0.0.5:8786"])
+    assert cfg.warnings() == ["cluster.workers applies to address: local only; the workers of tcp://10.0.0.5:8786 "
+                              "are those started with dask worker: it is ignored"]
+    assert config_mod.load_config(path, ["cluster=null"]).cluster is None
+
+
+def test_import_nettrain_does_not_import_dask():
+    code = ("import sys, nettrain, nettrain.runs, nettrain.cluster, nettrain.cluster.partitions;"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_cluster_section_without_dask_is_one_line_naming_the_install_command(data_file, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"data: {{path: {data_file}}}\nmodel: {{layers: [8, 3]}}\ncluster: {{address: local}}\n")
+    code = ("import sys; sys.modules['dask'] = None; sys.modules['distributed'] = None\n"
+            f"sys.argv = ['nettrain', 'fit', {str(path)!r}, '--out', {str(tmp_path / 'run')!r}]\n"
+            "from nettrain.cli import main; main()")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV)
+    assert res.returncode == 1 and res.stdout == ""
+    assert res.stderr.count("\n") == 1 and 'pip install -e ".[dask]"' in res.stderr, res.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_address_that_does_not_answer_fails_within_seconds_naming_it(data_file, tmp_path):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    t0 = time.monotonic()
+    with pytest.raises(ClusterError, match=f"cluster.address {address} does not answer") as e:
+        runs.fit(config(data_file, address), out=tmp_path / "run")
+    assert time.monotonic() - t0 < 15 and "\n" not in str(e.value)
+    assert not (tmp_path / "run").exists()
+
+
+class FlakyClient:
+    """A stand-in for distributed.Client whose first `failures` gathers fail as a lost worker's do."""
+
+    status = "running"
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.scattered = failures, 0
+
+    def scatter(self, value, hash=True):
+        self.scattered += 1
+        return value
+
+    def submit(self, fn, *args, pure=True):
+        return (fn, args)
+
+    def gather(self, futures):
+        if self.failures:
+            self.failures -= 1
+            from distributed.comm.core import CommClosedError
+
+            raise CommClosedError("in <TCP (closed) ConnectionPool.gather>: Stream is closed")
+        return [fn(*args) for fn, args in futures]
+
+    def wait_for_workers(self, n, timeout=None):
+        pass
+
+
+def test_a_step_that_loses_a_worker_is_retried_whole_then_given_up_in_one_line(monkeypatch, caplog):
+    pytest.importorskip("distributed")
+    from nettrain.cluster import session as sn
+
+    monkeypatch.setattr(sn.Session, "_scheduler_answers", lambda self: True)
+    s = sn.Session(FlakyClient(failures=2), None, "tcp://10.0.0.5:8786")
+    with caplog.at_level("WARNING", logger="nettrain.cluster"):
+        assert s.each(np.add, [1, 2], np.float64(10)) == [11, 12]
+    assert s.client.scattered == 3  # θ sent again with every attempt: a scatter is not recomputed by Dask
+    assert caplog.text.count("a step was retried after losing a worker at tcp://10.0.0.5:8786") == 2
+    s = sn.Session(FlakyClient(failures=sn.RETRIES + 1), None, "tcp://10.0.0.5:8786")
+    with pytest.raises(ClusterError, match=rf"^a step failed {sn.RETRIES + 1} times on the cluster at "
+                                           r"tcp://10\.0\.0\.5:8786, losing workers each time \(last: CommClosedError"):
+        s.each(np.add, [1, 2], np.float64(10))
+    monkeypatch.setattr(sn.Session, "_scheduler_answers", lambda self: False)
+    s = sn.Session(FlakyClient(failures=1), None, "tcp://10.0.0.5:8786")
+    with pytest.raises(ClusterError, match=r"^lost the scheduler at tcp://10\.0\.0\.5:8786 \(CommClosedError"):
+        s.each(np.add, [1, 2], np.float64(10))
+
+
+# ----------------------------------------------------------------------------- real clusters
+
+
+def test_a_local_cluster_run_equals_the_run_in_this_process(data_file, tmp_path):
+    cfg = config(data_file)
+    runs.fit(cfg, out=tmp_path / "cluster")
+    runs.fit(local(cfg), out=tmp_path / "here")
+    assert_same_run(tmp_path / "cluster", tmp_path / "here")
+
+
+def test_a_sparsity_penalty_on_a_cluster_equals_the_run_in_this_process(data_file, tmp_path):
+    """The penalty's first pass (Σ a⁽²⁾) and its hidden-δ term go through the partitions too: the same bits."""
+    d = config_mod.config_to_dict(config(data_file, epochs=6))
+    d["model"]["sparsity"] = {"target": 0.1, "weight": 0.5}
+    cfg = config_mod.config_from_dict(d)
+    res = runs.fit(cfg, out=tmp_path / "cluster")
+    runs.fit(local(cfg), out=tmp_path / "here")
+    assert_same_run(tmp_path / "cluster", tmp_path / "here")
+    assert "sparse_cost" in res.cost.parts and res.cost.parts["sparse_cost"] > 0
+
+
+def test_autoencode_whiten_and_features_are_refused_on_a_cluster_naming_the_key(data_file):
+    d = config_mod.config_to_dict(config(data_file))
+    d["data"]["whiten"] = {"method": "zca", "epsilon": 0.1}
+    with pytest.raises(config_mod.ConfigError, match=r"data.whiten: is not supported on a cluster yet.*cluster=null"):
+        config_mod.config_from_dict(d)
+
+
+def test_one_two_and_four_workers_give_the_same_bits_and_a_local_run_to_1e_12(data_file, dask_cluster, tmp_path):
+    cfg = config(data_file, dask_cluster.address, optimizer="lbfgs", epochs=8)
+    cfg = config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"data.standardize": True})
+    for n in (1, 2, 4):
+        dask_cluster.add_workers(n - len(dask_cluster.workers))
+        res = runs.fit(cfg, out=tmp_path / f"w{n}")
+    assert_same_run(tmp_path / "w1", tmp_path / "w2")
+    assert_same_run(tmp_path / "w1", tmp_path / "w4")
+    here = runs.fit(local(cfg), out=tmp_path / "here")  # statistics of standardisation: combined differently
+    wc, wh = weights(tmp_path / "w4"), weights(tmp_path / "here")
+    for k in wc:
+        np.testing.assert_allclose(wc[k], wh[k], rtol=1e-12, atol=1e-12 * np.abs(wh[k]).max())
+    assert res.train["accuracy"] == here.train["accuracy"]
+    assert abs(res.cost.J - here.cost.J) <= 1e-12 * here.cost.J
+
+
+@pytest.mark.robustness
+def test_a_worker_killed_mid_run_is_survived_bit_for_bit(data_file, dask_cluster, tmp_path):
+    dask_cluster.add_workers(3)
+    cfg = config(data_file, dask_cluster.address, optimizer="momentum")
+    # while a step waits on the worker: the step fails and is retried, or Dask recomputes what the worker
+    # held (which of the two depends on whether θ was on it); between steps: Dask recomputes its partitions
+    runs.fit(cfg, out=tmp_path / "killed", reporter=KillAt(3, dask_cluster.workers[0], mid_step=True))
+    runs.fit(cfg, out=tmp_path / "killed-between", reporter=KillAt(5, dask_cluster.workers[1]))
+    runs.fit(local(cfg), out=tmp_path / "here")
+    assert_same_run(tmp_path / "killed", tmp_path / "here")
+    assert_same_run(tmp_path / "killed-between", tmp_path / "here")
+
+
+@pytest.mark.robustness
+def test_a_lost_scheduler_ends_the_run_in_one_line_and_it_resumes_here(data_file, dask_cluster, tmp_path):
+    dask_cluster.add_workers(1)
+    cfg = config(data_file, dask_cluster.address)
+    t0 = time.monotonic()
+    with pytest.raises(ClusterError) as e:
+        runs.fit(cfg, out=tmp_path / "run", reporter=KillAt(5, dask_cluster.scheduler))
+    message = str(e.value)
+    assert "\n" not in message and f"lost the scheduler at {dask_cluster.address}" in message, message
+    assert "holds epoch 4" in message and "resume=True" in message and "cluster=null" in message, message
+    assert time.monotonic() - t0 < 30
+    assert ckpt.read_meta(tmp_path / "run" / "last.npz")["epoch"] == 4  # intact: the checkpoint of epoch 4
+    resumed = runs.fit(config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"cluster": None}),
+                       out=tmp_path / "run", resume=True)
+    assert resumed.resumed_from == 4 and resumed.epoch == 12
+    runs.fit(local(cfg), out=tmp_path / "here")
+    assert_same_run(tmp_path / "run", tmp_path / "here")
