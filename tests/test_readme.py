@@ -104,5 +104,5 @@ def test_the_readme_lists_exactly_the_keys_a_resume_may_change():
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     para = text[text.index("`nettrain fit CONFIG --resume` continues"):].split("\n\n")[0]
-    listed = re.findall(r"`((?:train|log)\.[a-z_]+)`", para.split("(`runs.RESUMABLE_KEYS`")[0])
+    listed = re.findall(r"`((?:train|log)\.[a-z_]+|cluster)`", para.split("(`runs.RESUMABLE_KEYS`")[0])
     assert listed == list(RESUMABLE_KEYS)
