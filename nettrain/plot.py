@@ -24,7 +24,7 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
@@ -181,12 +181,7 @@ def plot_metrics(metrics: Metrics, out: Path, title: Optional[str] = None) -> Pa
         ax2.set_title(f"validation {name}")
         ax2.grid(True, alpha=0.3)
     fig.suptitle(title or run_title(metrics), fontsize="medium")
-    out = Path(out)
-    try:
-        fig.savefig(out, format=out.suffix.lstrip(".").lower())
-    except OSError as e:
-        raise RunIOError(f"cannot write {out}: {e.strerror or e}: check the folder exists and is writable") from None
-    return out
+    return _save(fig, out)
 
 
 def filter_grid(W: np.ndarray, pad: int = 1) -> np.ndarray:
@@ -224,6 +219,11 @@ def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: 
     ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize="small", y=0.995)
+    return _save(fig, out)
+
+
+def _save(fig: Any, out: Any) -> Path:
+    """Write the figure to `out` in the format its suffix names (.png or .svg); RunIOError when it cannot."""
     out = Path(out)
     try:
         fig.savefig(out, format=out.suffix.lstrip(".").lower())

@@ -5,6 +5,7 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -15,6 +16,15 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def proj(tmp_path, monkeypatch):
+    """A copy of configs/ and data/ in a temp folder, which is also the working directory."""
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 # ---- slow tests (many-repeat fault runs): skipped unless --runslow, NETTRAIN_SLOW=1 or -m slow

@@ -7,7 +7,6 @@ the same --json dict), and for what a notebook needs: rows of examples in, nothi
 import csv
 import io
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,15 +24,6 @@ from nettrain.errors import CheckpointError, ConfigError, DataError, RunIOError,
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
-
-
-@pytest.fixture
-def proj(tmp_path, monkeypatch):
-    """A copy of configs/ and data/ in a temp folder, which is also the working directory."""
-    shutil.copytree(ROOT / "configs", tmp_path / "configs")
-    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def cli(*args):

@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,17 +21,17 @@ ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 
 
-@pytest.fixture
-def proj(tmp_path, monkeypatch):
-    """A copy of configs/ and data/ in a temp folder, which is also the working directory."""
-    shutil.copytree(ROOT / "configs", tmp_path / "configs")
-    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("*.py", "*.md"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def run(*args):
     return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_same_run(a, b):
+    """Two run folders hold the same run: metrics.csv byte for byte, last.npz's weights bit for bit."""
+    assert (a / "metrics.csv").read_bytes() == (b / "metrics.csv").read_bytes()
+    pa, _ = ckpt.load_checkpoint(a / "last.npz")
+    pb, _ = ckpt.load_checkpoint(b / "last.npz")
+    for k, v in pa.blocks().items():
+        assert np.array_equal(v, pb.blocks()[k]), k
 
 
 def tree(folder: Path) -> dict:
@@ -182,11 +181,7 @@ def test_interrupted_and_resumed_equals_uninterrupted_bit_for_bit(proj):
     assert run("fit", "configs/iris.yaml", "--set", "train.epochs=170", *common[2:], "--out", "half").exit_code == 0
     res = run("fit", "configs/iris.yaml", *common, "--out", "half", "--resume")
     assert res.exit_code == 0, res.output
-    assert (proj / "full" / "metrics.csv").read_bytes() == (proj / "half" / "metrics.csv").read_bytes()
-    a, _ = ckpt.load_checkpoint(proj / "full" / "last.npz")
-    b, _ = ckpt.load_checkpoint(proj / "half" / "last.npz")
-    for k, v in a.blocks().items():
-        assert np.array_equal(v, b.blocks()[k]), k
+    assert_same_run(proj / "full", proj / "half")
 
 
 def test_resume_refuses_a_changed_config_naming_the_keys(proj):
@@ -587,11 +582,7 @@ def test_sparse_autoencoder_resumed_equals_uninterrupted_bit_for_bit(proj):
     assert run("fit", "configs/sparse_autoencoder.yaml", *gd, "--set", "train.epochs=4", "--out", "half").exit_code == 0
     res = run("fit", "configs/sparse_autoencoder.yaml", *gd, "--set", "train.epochs=10", "--out", "half", "--resume")
     assert res.exit_code == 0, res.output
-    assert (proj / "full" / "metrics.csv").read_bytes() == (proj / "half" / "metrics.csv").read_bytes()
-    a, _ = ckpt.load_checkpoint(proj / "full" / "last.npz")
-    b, _ = ckpt.load_checkpoint(proj / "half" / "last.npz")
-    for k, v in a.blocks().items():
-        assert np.array_equal(v, b.blocks()[k]), k
+    assert_same_run(proj / "full", proj / "half")
 
 
 def test_explain_shows_rho_hat_and_the_extra_delta_term(proj):
