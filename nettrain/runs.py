@@ -396,7 +396,7 @@ def _train_metrics(problem: Problem, source: Any, params: Params) -> Optional[di
         sm = _split_metrics(problem, "train")
         return None if sm is None else sm(params)
     cfg = problem.cfg
-    return source.metrics(params, cfg.train.weight_decay, cfg.data.task, problem.prep.labels)
+    return source.metrics(params, cfg.train.weight_decay, cfg.data.task, problem.prep.labels, cfg.sparsity())
 
 
 class _RunFiles:

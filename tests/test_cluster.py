@@ -329,3 +329,35 @@ def test_a_lost_scheduler_ends_the_run_in_one_line_and_it_resumes_here(data_file
     assert resumed.resumed_from == 4 and resumed.epoch == 12
     runs.fit(local(cfg), out=tmp_path / "here")
     assert_same_run(tmp_path / "run", tmp_path / "here")
+
+
+def test_a_csv_on_a_cluster_equals_the_run_in_this_process_and_the_client_reads_no_train_row(data_file, tmp_path,
+                                                                                             monkeypatch):
+    """A csv file: its label set from the workers' scan of spans, the val rows handed back by them; the client
+    parses only the header row — and the run equals a run in this process."""
+    import pandas as pd
+
+    A = np.load(data_file)
+    csv = tmp_path / "rows.csv"
+    frame = pd.DataFrame(A[:, :8], columns=[f"x{j}" for j in range(8)])
+    frame["label"] = np.array(["a", "b", "c"])[A[:, 8].astype(int)]
+    frame.to_csv(csv, index=False, float_format="%.17g")
+    d = config_mod.config_to_dict(config(data_file, epochs=5))
+    d["data"]["path"] = str(csv)
+    d["data"]["standardize"] = True
+    cfg = config_mod.config_from_dict(d)
+    from nettrain import data as data_mod
+
+    read = []
+    real = data_mod.read_rows
+    monkeypatch.setattr(data_mod, "read_rows", lambda path, start, stop, *a, **k: (read.append(stop - start),
+                                                                                   real(path, start, stop, *a, **k))[1])
+    monkeypatch.setattr(data_mod, "read_table", None)  # never called here for a cluster's data file
+    res = runs.fit(cfg, out=tmp_path / "cluster")
+    monkeypatch.undo()
+    assert read and max(read) <= 1  # in this process: the header's first row, and the first train row (the shift)
+    here = runs.fit(local(cfg), out=tmp_path / "here")
+    assert res.train["accuracy"] == here.train["accuracy"] and res.val["labels"] == ["a", "b", "c"]
+    wa, wb = weights(tmp_path / "cluster"), weights(tmp_path / "here")
+    for k in wa:  # the statistics are summed by partition: the last bits may differ
+        np.testing.assert_allclose(wa[k], wb[k], rtol=1e-12, atol=1e-14)

@@ -209,8 +209,34 @@ def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
     return part.activation_sums(theta)
 
 
+def part_metric_sums(part: Part, theta: np.ndarray, n_labels: int) -> tuple:
+    """(Σᵢ loss, the partition's additive metric sums) at θ: a confusion matrix (classification, n_labels
+    classes), or Σ(h − y)², Σy, Σy² per output (regression) — so the client adds P small arrays, never m rows."""
+    from .. import evaluate as ev
+
+    loss_sum, h, y = part.outputs(theta)
+    if n_labels:
+        confusion = np.zeros((n_labels, n_labels), dtype=np.int64)
+        np.add.at(confusion, (ev.predicted_classes(y.T), ev.predicted_classes(h.T)), 1)
+        return loss_sum, confusion
+    d = np.subtract(h, y, dtype=np.float64)
+    return loss_sum, (np.einsum("km,km->k", d, d), y.sum(axis=1, dtype=np.float64),
+                      np.einsum("km,km->k", y, y, dtype=np.float64))
+
+
 def part_outputs(part: Part, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return part.outputs(theta)
+
+
+def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:
+    """A worker's look at rows start…stop−1 of the data file, for a client that reads no rows of it:
+    the labels present there (classification: the label set is the union over the spans), and the rows
+    `wanted` (sorted file row numbers inside the span: the val and test rows) as (X, raw y)."""
+    path, target, delimiter, task, start, stop, wanted = job
+    t = data_mod.read_rows(path, start, stop, target, None, delimiter, task)
+    labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(t.y)] if task == "classification" else None
+    sel = np.asarray(wanted, dtype=np.intp) - start
+    return labels, np.asarray(t.X[sel]), np.asarray(t.y[sel])
 
 
 def part_stats(src: FileRows, K: np.ndarray) -> tuple:

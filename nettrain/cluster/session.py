@@ -25,6 +25,8 @@ Left out on purpose: what the numbers mean (partitions.py, network.finish), file
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import uuid
 from concurrent.futures import CancelledError
@@ -36,7 +38,7 @@ from distributed import Client, KilledWorker, LocalCluster
 from .. import data as data_mod
 from .. import evaluate as ev
 from ..errors import ClusterError, NettrainError
-from ..network import FlatParams, copy_params, flat_params, reg_cost
+from ..network import Cost, FlatParams, copy_params, flat_params, reg_cost, sparse_cost
 from . import partitions as pt
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
@@ -162,45 +164,83 @@ def _one_line(text: str) -> str:
 def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
     """(runs.Problem without its train split, ClusterSums over the train split's partitions on the workers).
 
-    The client reads the file as data.read_table does (a .npy file through its memory map: the client never
-    holds its rows) for the targets, the label set and the val/test splits; the workers read the train
-    split's rows, partition by partition, for the standardisation statistics and then for training.
+    The client never reads the train split's rows. A .npy file it maps (the val/test rows are read through
+    the map); any other file it does not parse at all: its row count and header (data.row_count, the first
+    row), then the workers scan it span by span for the label set and hand back the val and test rows. The
+    workers read the train split's rows, partition by partition, for the standardisation statistics and then
+    for training.
     """
     from ..runs import Problem, check_widths  # runs imports this module only when a config has a cluster
 
     d = cfg.data
     arch = cfg.architecture()
-    table = data_mod.read_table(d.path, d.target, d.delimiter, d.task)
+    npy = data_mod.file_kind(d.path) == ".npy"
+    if npy:
+        table = data_mod.read_table(d.path, d.target, d.delimiter, d.task)  # a memory map
+        m_all = int(table.X.shape[0])
+    else:
+        m_all = data_mod.row_count(d.path, d.delimiter)
+        table = data_mod.read_rows(d.path, 0, 1, d.target, None, d.delimiter, d.task)  # the header's names
+    idx = data_mod.split_indices(m_all, d.split.train, d.split.val, d.split.test, cfg.seed)
+    P = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
+    held = {name: idx[name] for name in ("val", "test") if idx[name].size}
+    labels, binary = None, False
+    if npy:
+        if d.task == "classification":
+            labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(table.y)]  # as data.prepare
+        rows_of = {name: (table.X[rows], table.y[rows]) for name, rows in held.items()}
+    else:
+        labels, rows_of = _scan(session, cfg, m_all, P, held)
+    if d.task == "classification":
+        table = data_mod.Table(table.X[:0], np.asarray(labels if labels else [], dtype=object), table.feature_names,
+                               table.target_names, table.path)
+        binary = len(labels) == 2 and cfg.model.layers[-1] == 1
     check_widths(cfg, table)
     dtype = np.dtype(cfg.train.dtype)
-    m_all = int(table.X.shape[0])
-    idx = data_mod.split_indices(m_all, d.split.train, d.split.val, d.split.test, cfg.seed)
-    labels, binary = None, False
-    if d.task == "classification":
-        labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(table.y)]  # as data.prepare
-        binary = len(labels) == 2 and cfg.model.layers[-1] == 1
     train = idx["train"]
-    P = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
-    npy = data_mod.file_kind(d.path) == ".npy"
     sources = [pt.FileRows(str(d.path), d.target, d.delimiter, d.task, int(table.X.shape[1]),
                            [int(t) for t in table.target_names] if npy else None, train[s:e])
                for s, e in pt.bounds(len(train), P)]
     mean = std = None
     if d.standardize:
-        K = np.asarray(table.X[train[0]], dtype=np.float64)  # one row: the shift of the sums (feature_stats)
+        one = dataclasses.replace(sources[0], rows=train[:1])
+        K = np.asarray(pt.read_partition(one)[0][0], dtype=np.float64)  # one train row: the sums' shift (feature_stats)
         stats = session.each(pt.part_stats, sources, K)
         mean, std = pt.combine_stats(stats, K, table.feature_names, str(d.path))
     pre = data_mod.Preprocessing(d.task, list(table.feature_names), list(table.target_names), mean, std, labels,
                                  binary)
-    splits = {}
-    for name in ("val", "test"):
-        rows = idx[name]
-        if rows.size:
-            splits[name] = (pre.transform_x(table.X[rows], dtype.type),
-                            pre.encode_y(table.y[rows], table.path, dtype.type))
+    splits = {name: (pre.transform_x(X, dtype.type), pre.encode_y(y, table.path, dtype.type))
+              for name, (X, y) in rows_of.items()}
     recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss, dtype.name,
                          pre.to_meta(), cfg.train.chunk_size) for src in sources]
     return Problem(cfg, arch, pre, splits, dtype.type), ClusterSums(session, arch, dtype, recipes)
+
+
+def _scan(session: Session, cfg: Any, m_all: int, P: int, held: dict) -> tuple[Optional[list], dict]:
+    """The workers scan the file in P spans of rows: the label set (the union of the spans' labels, sorted as
+    data.prepare sorts the whole column's), and the val/test rows, returned in file order."""
+    d = cfg.data
+    wanted = np.sort(np.concatenate(list(held.values()))) if held else np.empty(0, np.intp)
+    spans = pt.bounds(m_all, P)
+    jobs = [(str(d.path), d.target, d.delimiter, d.task, s, e, wanted[(wanted >= s) & (wanted < e)]) for s, e in spans]
+    results = session.each(pt.scan_span, jobs)
+    labels = None
+    if d.task == "classification":
+        found = {v for r in results for v in r[0]}
+        if any(isinstance(v, str) for v in found):  # a span of numbers where the column holds text: as text
+            found = {str(v) for v in found}
+        labels = sorted(found)
+    X = np.concatenate([r[1] for r in results]) if results else np.empty((0, 0))
+    y = np.concatenate([np.asarray(r[2], dtype=object if labels and isinstance(labels[0], str) else None)
+                        for r in results]) if results else np.empty(0)
+    if labels and isinstance(labels[0], str):
+        y = np.array([str(v) for v in y])
+    return labels, {name: (X[np.searchsorted(wanted, rows)], y[np.searchsorted(wanted, rows)])
+                    for name, rows in held.items()}
+
+
+def _metric_sums(part: Any, theta: np.ndarray, n_labels: int) -> tuple:
+    return pt.part_metric_sums(part, theta, n_labels)
 
 
 # ----------------------------------------------------------------------------- the source of sums
@@ -276,14 +316,26 @@ class ClusterSums:
         J_data, h, _ = self._outputs(theta)
         return J_data, h
 
-    def metrics(self, params: Any, lam: float, task: str, labels: Optional[list]) -> dict:
+    def metrics(self, params: Any, lam: float, task: str, labels: Optional[list], sparsity: Any = None) -> dict:
         """The train split's metrics as runs.SplitMetrics gives them (J and its parts, accuracy and the
-        confusion matrix, or MSE/RMSE/R²), from the partitions' outputs and targets gathered on the client."""
-        J_data, h, y = self._outputs(params)
-        J_reg = reg_cost(params.W, lam)
+        confusion matrix, or MSE/RMSE/R²), from the partitions' additive sums (added in partition order)."""
+        n = len(labels) if task == "classification" and labels else 0
+        fp = self._flat(params)
+        results = self.session.each(functools.partial(_metric_sums, n_labels=n), self.parts, fp.vec)
+        loss_sum = 0.0
+        for loss, _ in results:
+            loss_sum += loss
+        J_data, J_reg = loss_sum / self.m, reg_cost(fp.params.W, lam)
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
-        if task == "regression":
-            out.update(ev.regression_metrics(h.T, y.T))
+        if sparsity is not None:
+            rho_hat = {l: v / self.m for l, v in self.activation_sums(fp).items()}
+            out["sparse_cost"] = sparse_cost(rho_hat, sparsity)
+            out["cost"] = Cost.of(J_data, J_reg, sparse_cost=out["sparse_cost"]).J
+            out["rho_hat_mean"] = float(np.mean(np.concatenate([rho_hat[l] for l in sorted(rho_hat)])))
+        if n:
+            confusion = sum(r[1] for r in results)
+            out.update(ev.metrics_of_confusion(confusion, labels))
         else:
-            out.update(ev.classification_metrics(h.T, y.T, labels))
+            ss_res, sy, syy = (sum(r[1][j] for r in results) for j in range(3))
+            out.update(ev.regression_of_sums(ss_res, sy, syy, self.m))
         return out
