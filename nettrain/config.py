@@ -989,8 +989,7 @@ def _validate(
         raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
                             "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
     if cfg.cluster is not None:
-        for key, given in (("data.features", cfg.data.features is not None), ("data.whiten", cfg.data.whiten is not None),
-                           ("data.task", cfg.data.task == "autoencode")):
+        for key, given in (("data.features", cfg.data.features is not None), ("data.task", cfg.data.task == "autoencode")):
             if given:
                 raise locator.error(tuple(key.split(".")), "is not supported on a cluster yet (the workers read "
                                     "every column but the target, as classification or regression): train in this "

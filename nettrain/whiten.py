@@ -43,7 +43,12 @@ class ZCA:
         X = np.asarray(X, dtype=np.float64)
         mu = X.mean(axis=0)
         Xc = X - mu
-        sigma = Xc.T @ Xc / X.shape[0]
+        return cls.of_covariance(mu, Xc.T @ Xc / X.shape[0], epsilon)
+
+    @classmethod
+    def of_covariance(cls, mu: np.ndarray, sigma: np.ndarray, epsilon: float) -> "ZCA":
+        """The whitening of data with mean μ and covariance Σ (n, n): from the rows (fit), or from sums of
+        them added up elsewhere (a cluster's partitions: Σ x, then Σ (x − μ)(x − μ)ᵀ)."""
         S, U = np.linalg.eigh(sigma)  # Σ is symmetric: eigh, the eigenvalues ascending
         S = np.maximum(S, 0.0)  # rounding can make a zero eigenvalue slightly negative
         M = (U / np.sqrt(S + float(epsilon))) @ U.T  # U diag(1/√(S + ε)) Uᵀ

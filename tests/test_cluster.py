@@ -276,11 +276,28 @@ def test_a_sparsity_penalty_on_a_cluster_equals_the_run_in_this_process(data_fil
     assert "sparse_cost" in res.cost.parts and res.cost.parts["sparse_cost"] > 0
 
 
-def test_autoencode_whiten_and_features_are_refused_on_a_cluster_naming_the_key(data_file):
+def test_autoencode_and_features_are_refused_on_a_cluster_naming_the_key(data_file):
     d = config_mod.config_to_dict(config(data_file))
-    d["data"]["whiten"] = {"method": "zca", "epsilon": 0.1}
-    with pytest.raises(config_mod.ConfigError, match=r"data.whiten: is not supported on a cluster yet.*cluster=null"):
+    d["data"]["features"] = ["x0", "x1"]
+    with pytest.raises(config_mod.ConfigError, match=r"data.features: is not supported on a cluster yet.*cluster=null"):
         config_mod.config_from_dict(d)
+
+
+def test_zca_whitening_fitted_from_the_partitions_sums_equals_the_run_in_this_process(data_file, tmp_path):
+    """data.whiten on a cluster: the ZCA fitted from Σ x̂ and Σ (x̂ − μ)ᵀ(x̂ − μ) summed by partition, applied
+    by the workers to their rows and here to the val rows: the run agrees with one in this process."""
+    d = config_mod.config_to_dict(config(data_file, epochs=5))
+    d["data"]["standardize"] = True
+    d["data"]["whiten"] = {"method": "zca", "epsilon": 0.1}
+    cfg = config_mod.config_from_dict(d)
+    res = runs.fit(cfg, out=tmp_path / "cluster")
+    here = runs.fit(local(cfg), out=tmp_path / "here")
+    a, b = ckpt.read_meta(tmp_path / "cluster" / "last.npz"), ckpt.read_meta(tmp_path / "here" / "last.npz")
+    np.testing.assert_allclose(a["whitening"]["matrix"], b["whitening"]["matrix"], rtol=1e-10, atol=1e-12)
+    wa, wb = weights(tmp_path / "cluster"), weights(tmp_path / "here")
+    for k in wa:
+        np.testing.assert_allclose(wa[k], wb[k], rtol=1e-9, atol=1e-12)
+    assert res.val["data_cost"] == pytest.approx(here.val["data_cost"], rel=1e-9)
 
 
 def test_one_two_and_four_workers_give_the_same_bits_and_a_local_run_to_1e_12(data_file, dask_cluster, tmp_path):

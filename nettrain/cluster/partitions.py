@@ -28,6 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import data as data_mod
+from .. import whiten as whiten_mod
 from ..errors import DataError
 from ..network import Architecture, Backprop, flat_params
 
@@ -124,6 +125,7 @@ class Recipe:
     dtype: str
     preprocessing: dict  # data.Preprocessing.to_meta(): μ, σ, the label set
     chunk_size: Optional[int]  # examples per chunk inside the partition; None: the partition is one chunk
+    whitening: Optional[dict] = None  # whiten.ZCA.to_meta(): applied after the standardisation
 
 
 def build_part(recipe: Recipe) -> "Part":
@@ -150,7 +152,10 @@ class Part:
         pre = data_mod.Preprocessing.from_meta(recipe.preprocessing)
         dtype = np.dtype(recipe.dtype)
         X, y_raw = read_partition(recipe.src)
-        x = np.ascontiguousarray(pre.transform_x(X, dtype).T)  # (s_1, w): examples in columns
+        xhat = pre.transform_x(X, dtype)
+        if recipe.whitening is not None:  # data.whiten, as runs.load_problem applies it
+            xhat = whiten_mod.from_meta(recipe.whitening, xhat.shape[1]).apply(xhat, dtype)
+        x = np.ascontiguousarray(xhat.T)  # (s_1, w): examples in columns
         y = np.ascontiguousarray(pre.encode_y(y_raw, recipe.src.path, dtype).T)
         arch = Architecture(tuple(recipe.layers), recipe.activation, recipe.output_activation, recipe.loss)
         self.m = int(x.shape[1])
@@ -237,6 +242,18 @@ def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:
     labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(t.y)] if task == "classification" else None
     sel = np.asarray(wanted, dtype=np.intp) - start
     return labels, np.asarray(t.X[sel]), np.asarray(t.y[sel])
+
+
+def whitening_sums(job: tuple) -> np.ndarray:
+    """A partition's share of the ZCA fit, on its standardised rows x̂ (in the run's dtype, then float64, as
+    whiten.ZCA.fit sees the train split): Σ x̂ when mu is None, else Σ (x̂ − μ)ᵀ(x̂ − μ)."""
+    src, preprocessing, dtype, mu = job
+    X, _ = read_partition(src)
+    xhat = np.asarray(data_mod.Preprocessing.from_meta(preprocessing).transform_x(X, np.dtype(dtype)), dtype=np.float64)
+    if mu is None:
+        return np.add.reduce(xhat, axis=0)
+    xc = xhat - mu
+    return xc.T @ xc
 
 
 def part_stats(src: FileRows, K: np.ndarray) -> tuple:

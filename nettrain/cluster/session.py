@@ -37,6 +37,7 @@ from distributed import Client, KilledWorker, LocalCluster
 
 from .. import data as data_mod
 from .. import evaluate as ev
+from .. import whiten as whiten_mod
 from ..errors import ClusterError, NettrainError
 from ..network import Cost, FlatParams, copy_params, flat_params, reg_cost, sparse_cost
 from . import partitions as pt
@@ -209,11 +210,29 @@ def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
         mean, std = pt.combine_stats(stats, K, table.feature_names, str(d.path))
     pre = data_mod.Preprocessing(d.task, list(table.feature_names), list(table.target_names), mean, std, labels,
                                  binary)
-    splits = {name: (pre.transform_x(X, dtype.type), pre.encode_y(y, table.path, dtype.type))
-              for name, (X, y) in rows_of.items()}
+    zca = None
+    if d.whiten is not None:  # ZCA from the partitions' sums: Σ x̂, then Σ (x̂ − μ)ᵀ(x̂ − μ), in partition order
+        meta = pre.to_meta()
+        sums = session.each(pt.whitening_sums, [(src, meta, dtype.name, None) for src in sources])
+        mu = _in_order(sums) / len(train)
+        cov = _in_order(session.each(pt.whitening_sums, [(src, meta, dtype.name, mu) for src in sources]))
+        zca = whiten_mod.ZCA.of_covariance(mu, cov / len(train), d.whiten.epsilon)
+    splits = {}
+    for name, (X, y) in rows_of.items():
+        xhat = pre.transform_x(X, dtype.type)
+        splits[name] = (xhat if zca is None else zca.apply(xhat, dtype.type), pre.encode_y(y, table.path, dtype.type))
     recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss, dtype.name,
-                         pre.to_meta(), cfg.train.chunk_size) for src in sources]
-    return Problem(cfg, arch, pre, splits, dtype.type), ClusterSums(session, arch, dtype, recipes)
+                         pre.to_meta(), cfg.train.chunk_size, None if zca is None else zca.to_meta())
+               for src in sources]
+    return Problem(cfg, arch, pre, splits, dtype.type, zca), ClusterSums(session, arch, dtype, recipes)
+
+
+def _in_order(parts: list) -> np.ndarray:
+    """The partitions' sums added in partition order (the same bits on any number of workers)."""
+    total = np.array(parts[0], dtype=np.float64)
+    for p in parts[1:]:
+        np.add(total, p, total)
+    return total
 
 
 def _scan(session: Session, cfg: Any, m_all: int, P: int, held: dict) -> tuple[Optional[list], dict]:
