@@ -131,8 +131,10 @@ def minimize(
     with np.errstate(over="ignore", invalid="ignore"):
         fit = optimizers.Fitting(Objective(source, lam, sparsity), theta, tolerance=tolerance)
         if batch_size is not None and opt.minibatches:
+            # batches are gathered from rows in memory: a split read from disk is read whole here, once
             X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T
-            fit.batches = Objective(network.BatchSums(arch, X, y, batch_size, dtype), lam, sparsity, with_reg=False)
+            Y = y if isinstance(y, np.ndarray) else y[:, 0 : y.shape[1]]
+            fit.batches = Objective(network.BatchSums(arch, X, Y, batch_size, dtype), lam, sparsity, with_reg=False)
             fit.rng = rng if rng is not None else np.random.default_rng(0)
         emit = on_step if on_step is not None else (lambda step: False)
         result = opt.run(fit, start_epoch, epochs, emit)

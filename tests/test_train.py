@@ -348,3 +348,25 @@ def test_the_logged_row_is_what_eval_measures_to_the_last_bit(tmp_path):
     assert float(last["val_accuracy"]) == ev["accuracy"] == res.val["accuracy"]
     assert sum(map(sum, ev["confusion"])) == ev["m"]
     assert 0.5 < ev["accuracy"] <= 1.0
+
+
+def test_minibatches_from_a_memory_map_equal_minibatches_from_memory(tmp_path):
+    """A .npy's train split read from disk (x and y as column sources): minibatch steps gather their rows
+    from it as from the same split in memory — the same bits."""
+    path = tmp_path / "d.npy"
+    write_npy(path)
+    cfg_path = tmp_path / "c.yaml"
+    cfg_path.write_text(CONFIG.format(path=path, std="true", train=0.8, val=0.2, dtype="float32", chunk=64))
+    sets = ["train.batch_size=32", "train.optimizer=adam", "train.learning_rate=0.01"]
+    res = runs.fit(cfg_path, sets, out=tmp_path / "run")
+    from nettrain import config as config_mod
+
+    cfg = config_mod.load_config(cfg_path, sets)
+    eager = runs.load_problem(cfg)
+    x, y = eager.columns("train")
+    rng = np.random.default_rng(cfg.seed)
+    p0 = runs.initial_params(cfg, eager.arch, np.float32, rng)
+    want = train.minimize(eager.arch, p0, x, y, 0.001, "adam", 6, chunk_size=64, batch_size=32, rng=rng,
+                          learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    got, _ = ckpt.load_checkpoint(tmp_path / "run" / "last.npz")
+    assert res.cost == want.cost and same_bits(got, want.params)
