@@ -277,8 +277,8 @@ def eval_(
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
     res = runs.evaluate_run(target, data, split)
     if Path(target).is_dir() and Path(res["checkpoint"]).name == "best.npz" and not json_out:
-        err.print(f"using {res['checkpoint']}: the run stopped early (train.early_stopping), and this is its best "
-                  "epoch", markup=False)
+        err.print(f"using {res['checkpoint']} (epoch {res['epoch']}): the run has train.early_stopping, and this is "
+                  "its best state (lowest validation J_data); give RUN/last.npz for the last one", markup=False)
     if json_out:
         print_json(res)
         return
@@ -334,7 +334,8 @@ def predict(
     header, rows = runs.predict_rows(target, data)
     used = runs.checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
-        err.print(f"using {used}: the run stopped early (train.early_stopping), and this is its best epoch", markup=False)
+        err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
+                  "J_data); give RUN/last.npz for the last one", markup=False)
     text = runs.predictions_csv(header, rows)
     if out_file is None:
         sys.stdout.write(text)
