@@ -69,7 +69,7 @@ PARAMETERS = {
 }
 
 
-PARAMETER_NAMES = ("hidden_layer_sizes", *PARAMETERS, "random_state", "run_dir")
+PARAMETER_NAMES = ("hidden_layer_sizes", *PARAMETERS, "validation_fraction", "random_state", "run_dir")
 
 
 def _seed(random_state: Any) -> Any:
@@ -85,6 +85,9 @@ def _seed(random_state: Any) -> Any:
 
 class _NetEstimator(BaseEstimator):
     """What both estimators share: the parameters, the config they make, training, the fitted arrays.
+
+    early_stopping {patience: K, min_delta: 0} holds out validation_fraction of the rows (the seeded split)
+    and stops when their J_data has not improved for K epochs; the model is then the best epoch's.
 
     Fitted: model_ (nettrain.api.Model), history_ (metrics.csv by column: epoch, cost, data_cost,
     reg_cost, grad_norm — one value per epoch, epoch 0 being the initial weights), loss_curve_ (J per
@@ -113,6 +116,7 @@ class _NetEstimator(BaseEstimator):
         epsilon: Optional[float] = None,
         memory: Optional[int] = None,
         early_stopping: Optional[Any] = None,
+        validation_fraction: float = 0.1,
         tolerance: float = 0.0,
         dtype: str = "float64",
         standardize: bool = True,
@@ -145,6 +149,7 @@ class _NetEstimator(BaseEstimator):
         self.chunk_size = chunk_size
         self.random_state = random_state
         self.run_dir = run_dir
+        self.validation_fraction = validation_fraction
 
     def config(self, n_features: int, n_outputs: int) -> dict:
         """The nettrain config these parameters make, for n_features inputs and n_outputs outputs (data.path
@@ -159,7 +164,11 @@ class _NetEstimator(BaseEstimator):
             "log": {"checkpoint_every": 0},
         }
         epochs = self.epochs
-        if isinstance(epochs, Integral) and epochs >= 1:
+        if self.early_stopping is not None:  # a validation split to watch, every epoch (as scikit-learn's MLP)
+            f = self.validation_fraction
+            cfg["data"]["split"] = {"train": 1.0 - f if isinstance(f, float) else f, "val": f, "test": 0.0}
+            cfg["log"]["every"] = 1
+        elif isinstance(epochs, Integral) and epochs >= 1:
             cfg["log"]["every"] = int(epochs)  # ‖∇J‖ at the first and last epochs only; J is in every row
         for name, key in PARAMETERS.items():
             value = getattr(self, name)
@@ -220,6 +229,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         epsilon: Optional[float] = None,
         memory: Optional[int] = None,
         early_stopping: Optional[Any] = None,
+        validation_fraction: float = 0.1,
         tolerance: float = 0.0,
         dtype: str = "float64",
         standardize: bool = True,
@@ -291,6 +301,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         epsilon: Optional[float] = None,
         memory: Optional[int] = None,
         early_stopping: Optional[Any] = None,
+        validation_fraction: float = 0.1,
         tolerance: float = 0.0,
         dtype: str = "float64",
         standardize: bool = True,

@@ -144,3 +144,15 @@ def test_without_scikit_learn_the_module_says_how_to_install_it():
             "try:\n    import nettrain.sklearn\nexcept ImportError as e:\n    print(type(e).__name__, e)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out == 'MissingExtra nettrain.sklearn needs scikit-learn, an optional extra: pip install -e ".[sklearn]"\n'
+
+
+def test_early_stopping_holds_out_a_validation_fraction_and_keeps_the_best_epoch():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    clf = NetClassifier(optimizer="adam", batch_size=64, learning_rate=0.01, epochs=500,
+                        early_stopping={"patience": 5}, validation_fraction=0.2, random_state=0).fit(X, y)
+    val = clf.history_["val_cost"]
+    assert clf.n_iter_ < 500 and len(val) == clf.n_iter_ + 1
+    best = int(np.nanargmin(val))
+    assert clf.n_iter_ == best + 5 and clf.model_.epoch == best  # the model is the best epoch's, as best.npz
