@@ -142,6 +142,19 @@ class WhitenConfig(_Section):
                            "(mostly noise) from being blown up; the tutorial takes about 0.01–0.1 for images.")
 
 
+class ScaleConfig(_Section):
+    """A fixed affine map of every input to [0, 1]: x ↦ (x − min)/(max − min), the same for every feature."""
+
+    min: float = Field(description="The value that maps to 0 (e.g. 0 for pixel counts).")
+    max: float = Field(description="The value that maps to 1 (e.g. 16 for the digits' pixel counts); > min.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ScaleConfig":
+        if not self.max > self.min:
+            raise ValueError(f"max must be greater than min (got min {self.min:g}, max {self.max:g})")
+        return self
+
+
 class DataConfig(_Section):
     """Where the examples are and how to read them."""
 
@@ -183,6 +196,10 @@ class DataConfig(_Section):
         "target is the input itself, y = x; data.target, when given, names label columns left out of x)."
     )
     standardize: bool = Field(True, description="Scale each input to mean 0, std 1 (statistics of the train split).")
+    scale: Optional[ScaleConfig] = Field(
+        None, description="{min, max}: map every input to [0, 1] by (x − min)/(max − min) instead of standardising "
+        "(set standardize: false); for a sigmoid output that must reproduce the input (task autoencode)."
+    )
     whiten: Optional[WhitenConfig] = Field(
         None, description="{method: zca, epsilon: ε}: ZCA-whiten the inputs (after standardising), fitted on the "
         "train split and stored with the model; null: no whitening."
@@ -985,6 +1002,9 @@ def _validate(
         raise locator.error(("model", "output_activation"), f"data.whiten gives inputs outside the range of a "
                             f"{cfg.model.output_activation} output, and an autoencoder must reproduce them: set "
                             "model.output_activation to identity (the tutorial's linear decoder)")
+    if cfg.data.scale is not None and cfg.data.standardize:
+        raise locator.error(("data", "scale"), "cannot be used with data.standardize: true (both rescale the "
+                            "inputs): set data.standardize: false")
     if cfg.train.early_stopping is not None and cfg.data.split.val == 0:
         raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
                             "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
@@ -1097,6 +1117,7 @@ __all__ = [
     "InitConfig",
     "TrainConfig",
     "EarlyStoppingConfig",
+    "ScaleConfig",
     "SparsityConfig",
     "WhitenConfig",
     "LogConfig",

@@ -73,15 +73,23 @@ def per_class_scores(confusion: np.ndarray) -> tuple[list[dict], dict]:
     return per_class, {"precision": mean(precision), "recall": mean(recall), "f1": mean(f1)}
 
 
+def _mean_defined(r2: np.ndarray) -> float:
+    """R² averaged over the outputs where it is defined (a constant target — an always-blank pixel of an
+    autoencoder — has none); NaN when no output has one."""
+    defined = r2[np.isfinite(r2)]
+    return float(defined.mean()) if defined.size else float("nan")
+
+
 def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict:
-    """MSE = mean over examples and outputs of (h − y)²; RMSE = √MSE; R² = 1 − SS_res/SS_tot per output, averaged."""
+    """MSE = mean over examples and outputs of (h − y)²; RMSE = √MSE; R² = 1 − SS_res/SS_tot per output, averaged
+    over the outputs whose target is not constant."""
     diff = outputs - targets
     mse = float(np.mean(diff * diff))
     ss_res = np.sum(diff * diff, axis=0)
     ss_tot = np.sum((targets - targets.mean(axis=0)) ** 2, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
-    return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": float(np.mean(r2))}
+    return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": _mean_defined(r2)}
 
 
 def regression_of_sums(ss_res: np.ndarray, sy: np.ndarray, syy: np.ndarray, m: int) -> dict:
@@ -91,4 +99,4 @@ def regression_of_sums(ss_res: np.ndarray, sy: np.ndarray, syy: np.ndarray, m: i
     ss_tot = syy - sy * sy / m
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
-    return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": float(np.mean(r2))}
+    return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": _mean_defined(r2)}

@@ -158,8 +158,9 @@ def load_problem(cfg: Config, lazy: bool = False, table: Optional[data_mod.Table
     dtype = np.dtype(cfg.train.dtype).type
     split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
     lazy = lazy and cfg.data.whiten is None and cfg.data.task != "autoencode"
+    scale = None if cfg.data.scale is None else (cfg.data.scale.min, cfg.data.scale.max)
     splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype, lazy,
-                                    lazy_targets=lazy)
+                                    lazy_targets=lazy, scale=scale)
     zca = None
     if cfg.data.whiten is not None:
         zca = whiten_mod.ZCA.fit(splits["train"][0], cfg.data.whiten.epsilon)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -630,3 +631,23 @@ def test_autoencode_refusals_name_the_key(proj):
     assert res.exit_code == 3 and "identity" in res.stderr
     res = run("plot", "runs/none", "--weights")
     assert res.exit_code != 0
+
+
+def test_the_digits_sparse_autoencoder_scales_its_pixels_to_0_1_and_trains(proj):
+    """data.scale {min: 0, max: 16}: x̂ = x/16 exactly, kept as the run's μ, σ (eval and predict apply it);
+    the shipped MNIST-style config trains, with the penalty's three parts."""
+    from nettrain import config as config_mod
+    from nettrain import runs
+
+    cfg = config_mod.load_config("configs/sparse_autoencoder_digits.yaml", ["train.epochs=5"])
+    problem = runs.load_problem(cfg)
+    X, Y = problem.splits["train"]
+    raw = np.loadtxt("data/digits.csv", delimiter=",", skiprows=1)[:, :64]
+    assert np.array_equal(np.sort(X, axis=0), np.sort(raw / 16.0, axis=0)) and np.array_equal(X, Y)
+    assert problem.prep.mean == [0.0] * 64 and problem.prep.std == [16.0] * 64
+    res = run("fit", "configs/sparse_autoencoder_digits.yaml", "--set", "train.epochs=5", "--out", "sd")
+    assert res.exit_code == 0, res.output
+    data = json.loads(run("eval", "sd", "--json").stdout)
+    assert data["sparse_cost"] > 0 and math.isfinite(data["r2"])  # R² over the pixels that are not always blank
+    refused = run("fit", "configs/sparse_autoencoder_digits.yaml", "--set", "data.standardize=true")
+    assert refused.exit_code == 3 and "cannot be used with data.standardize: true" in refused.stderr

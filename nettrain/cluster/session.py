@@ -203,7 +203,10 @@ def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
                            [int(t) for t in table.target_names] if npy else None, train[s:e])
                for s, e in pt.bounds(len(train), P)]
     mean = std = None
-    if d.standardize:
+    if d.scale is not None:  # data.scale: fixed, as data.prepare keeps it
+        mean, std = [float(d.scale.min)] * len(table.feature_names), [float(d.scale.max - d.scale.min)] * len(
+            table.feature_names)
+    elif d.standardize:
         one = dataclasses.replace(sources[0], rows=train[:1])
         K = np.asarray(pt.read_partition(one)[0][0], dtype=np.float64)  # one train row: the sums' shift (feature_stats)
         stats = session.each(pt.part_stats, sources, K)

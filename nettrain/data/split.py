@@ -86,6 +86,7 @@ def prepare(
     dtype: Any = np.float64,
     lazy: bool = False,
     lazy_targets: bool = False,
+    scale: Optional[tuple[float, float]] = None,
 ) -> tuple[dict[str, tuple[Any, Any]], Preprocessing]:
     """Split the table, standardise X with train statistics and encode Y.
 
@@ -134,7 +135,11 @@ def prepare(
             )
 
     mean = std = None
-    if standardize:
+    if scale is not None:  # data.scale: x̂ = (x − min)/(max − min), stored as the same μ, σ a standardisation keeps
+        lo, hi = float(scale[0]), float(scale[1])
+        n = int(X.shape[1])
+        mean, std = [lo] * n, [hi - lo] * n
+    elif standardize:
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # overflow is checked below
             mu, sigma, constant = feature_stats(X, idx["train"])
         # A constant feature (max = min exactly; its computed σ can be ~1e-17, not 0) gets σ = 1,
