@@ -7,7 +7,11 @@ Left out on purpose: reading data or checkpoints (runs.py), printing (cli.py).
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 import numpy as np
+
+from . import network
 
 
 def predicted_classes(outputs: np.ndarray) -> np.ndarray:
@@ -100,3 +104,36 @@ def regression_of_sums(ss_res: np.ndarray, sy: np.ndarray, syy: np.ndarray, m: i
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
     return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": _mean_defined(r2)}
+
+
+# ---------------------------------------------------------------------------- additive sums (a split read in chunks,
+# a cluster's partitions): each part returns its sums, they are added in order, the metrics made once
+
+
+def metric_sums(h: np.ndarray, y: np.ndarray, n_labels: int) -> Any:
+    """The additive sums of one part of a split, outputs h and targets y as columns (s_nl, w): a confusion
+    matrix (classification, n_labels classes), or Σ(h − y)², Σy, Σy² per output (regression, n_labels 0)."""
+    if n_labels:
+        confusion = np.zeros((n_labels, n_labels), dtype=np.int64)
+        np.add.at(confusion, (predicted_classes(y.T), predicted_classes(h.T)), 1)
+        return confusion
+    d = np.subtract(h, y, dtype=np.float64)
+    return (np.einsum("km,km->k", d, d), y.sum(axis=1, dtype=np.float64), np.einsum("km,km->k", y, y, dtype=np.float64))
+
+
+def metrics_of_sums(parts: list, labels: Optional[list], m: int) -> dict:
+    """classification_metrics or regression_metrics from the parts' metric_sums, added in the parts' order."""
+    if labels:
+        return metrics_of_confusion(sum(parts), labels)
+    ss_res, sy, syy = (sum(p[j] for p in parts) for j in range(3))
+    return regression_of_sums(ss_res, sy, syy, m)
+
+
+def add_sparsity(out: dict, activation_sums: dict, m: int, sparsity: Any) -> dict:
+    """J_sparse = β Σⱼ KL(ρ‖ρ̂ⱼ) with ρ̂ = Σᵢ a⁽ˡ⁾ / m over these examples, into `out` (whose cost, data_cost and
+    reg_cost it completes: cost = J_data + J_reg + J_sparse), with the hidden units' mean ρ̂."""
+    rho_hat = {l: v / m for l, v in activation_sums.items()}
+    out["sparse_cost"] = network.sparse_cost(rho_hat, sparsity)
+    out["cost"] = network.Cost.of(out["data_cost"], out["reg_cost"], sparse_cost=out["sparse_cost"]).J
+    out["rho_hat_mean"] = float(np.mean(np.concatenate([rho_hat[l] for l in sorted(rho_hat)])))
+    return out

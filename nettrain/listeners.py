@@ -69,8 +69,7 @@ class Run:
     evaluations: int = 0  # J evaluations before this process (a resumed run's), and so far after the last row
     count_evaluations: bool = False  # metrics.csv has an evaluations column
 
-    def flush(self, params: Any, epoch: int, extra_ckpt: Optional[Path] = None, state: Optional[dict] = None,
-              rng_state: Any = None) -> None:
+    def flush(self, params: Any, epoch: int, extra_ckpt: Optional[Path] = None, state: Optional[dict] = None) -> None:
         """Write pending metrics rows, best.npz, extra_ckpt, then last.npz for this state.
 
         last.npz is written last: it is what --resume continues from, so everything it implies
@@ -83,7 +82,7 @@ class Run:
             return
         files.append_rows(history, durable=True)
         extra = {"best": list(self.best) if self.best else None,
-                 "rng": rng_state if rng_state is not None else (self.rng.bit_generator.state if self.rng else None),
+                 "rng": self.rng.bit_generator.state if self.rng else None,
                  "optimizer": self.optimizer.name}
         if self.count_evaluations:  # L-BFGS: the evaluations column counts on across a resume
             extra["evaluations"] = self.evaluations

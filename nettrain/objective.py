@@ -58,10 +58,6 @@ class Objective:
             self.names = SPARSE_NAMES
             self._extra = [None] * (len(layers) + 1)  # per layer l: the (s_l, 1) column added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
 
-    @property
-    def size(self) -> int:
-        return self._x.vec.size
-
     def __call__(self, theta: Any, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:
         """(J(θ) with its parts, ∇J(θ)); θ a FlatParams (or Params). ∇J into `out`, else a new array."""
         if self.sparsity is not None:

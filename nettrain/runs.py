@@ -353,32 +353,19 @@ class SplitMetrics:
         J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
         if full and self.sparsity is not None:  # ρ̂ over these examples; J = J_data + J_reg + J_sparse
-            rho_hat = {l: v / self.m for l, v in self.forward.activation_sums(params).items()}
-            out["sparse_cost"] = network.sparse_cost(rho_hat, self.sparsity)
-            out["cost"] = network.Cost.of(J_data, J_reg, sparse_cost=out["sparse_cost"]).J
-            out["rho_hat_mean"] = float(np.mean(np.concatenate([rho_hat[l] for l in sorted(rho_hat)])))
+            ev.add_sparsity(out, self.forward.activation_sums(params), self.m, self.sparsity)
         out.update(metrics)
         return out
 
     def _by_chunks(self, params: Params) -> tuple[float, dict]:
         """J_data and the metrics from additive sums over the chunks (the same J_data bits as outputs()):
         a confusion matrix, or Σ(h − y)², Σy and Σy² per output (R² from them)."""
-        loss_sum, k = 0.0, self.arch.layers[-1]
-        if self.task == "classification":
-            n = len(self.labels)
-            confusion = np.zeros((n, n), dtype=np.int64)
-            for loss, h, y in self.forward.each_output(params):
-                loss_sum += loss
-                np.add.at(confusion, (ev.predicted_classes(y.T), ev.predicted_classes(h.T)), 1)
-            return loss_sum / self.m, ev.metrics_of_confusion(confusion, self.labels)
-        ss_res, sy, syy = np.zeros(k), np.zeros(k), np.zeros(k)
+        n = len(self.labels) if self.task == "classification" else 0
+        loss_sum, parts = 0.0, []
         for loss, h, y in self.forward.each_output(params):
             loss_sum += loss
-            d = np.subtract(h, y, dtype=np.float64)
-            ss_res += np.einsum("km,km->k", d, d)
-            sy += y.sum(axis=1, dtype=np.float64)
-            syy += np.einsum("km,km->k", y, y, dtype=np.float64)
-        return loss_sum / self.m, ev.regression_of_sums(ss_res, sy, syy, self.m)
+            parts.append(ev.metric_sums(h, y, n))
+        return loss_sum / self.m, ev.metrics_of_sums(parts, self.labels if n else None, self.m)
 
 
 def _split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:

@@ -100,7 +100,6 @@ def minimize(
     pool: Any = None,
     batch_size: Optional[int] = None,
     rng: Optional[np.random.Generator] = None,
-    state: Optional[dict] = None,
     sparsity: Optional[network.Sparsity] = None,
     source: Any = None,
     **hyper: Any,
@@ -110,7 +109,7 @@ def minimize(
     The objective is J over all of x (network.Backprop: chunks of chunk_width, the pool's threads,
     which change no bit); batch_size N: minibatch steps over permutations drawn from `rng`. hyper:
     the optimizer's train.* keys (learning_rate, momentum, beta1, beta2, epsilon, memory), or an
-    optimizer instance made with them. state: an optimizer state to continue from (a checkpoint's).
+    optimizer instance made with them (one that continues a checkpoint's state: Optimizer.load_state).
     sparsity: (ρ, β) of a sparsity penalty, a term of the objective (objective.py; over a minibatch, ρ̂
     is the batch's). source: the train split's sums from elsewhere instead of a Backprop over x, y (a
     cluster's partitions, cluster.session.ClusterSums; x and y are then not read; full batch only).
@@ -120,8 +119,6 @@ def minimize(
     dtype = params.W[1].dtype
     theta = network.copy_params(network.flat_params(arch.layers, dtype), params)
     opt = optimizers.make(optimizer, **hyper) if isinstance(optimizer, str) else optimizer
-    if state:
-        opt.load_state(state)
     if source is not None and batch_size is not None and opt.minibatches:
         raise ValueError("minibatch steps need the rows in this process: give batch_size=None with a source")
     if source is None:

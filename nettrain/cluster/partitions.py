@@ -215,22 +215,11 @@ def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
 
 
 def part_metric_sums(part: Part, theta: np.ndarray, n_labels: int) -> tuple:
-    """(Σᵢ loss, the partition's additive metric sums) at θ: a confusion matrix (classification, n_labels
-    classes), or Σ(h − y)², Σy, Σy² per output (regression) — so the client adds P small arrays, never m rows."""
+    """(Σᵢ loss, the partition's evaluate.metric_sums) at θ: the client adds P small arrays, never m rows."""
     from .. import evaluate as ev
 
     loss_sum, h, y = part.outputs(theta)
-    if n_labels:
-        confusion = np.zeros((n_labels, n_labels), dtype=np.int64)
-        np.add.at(confusion, (ev.predicted_classes(y.T), ev.predicted_classes(h.T)), 1)
-        return loss_sum, confusion
-    d = np.subtract(h, y, dtype=np.float64)
-    return loss_sum, (np.einsum("km,km->k", d, d), y.sum(axis=1, dtype=np.float64),
-                      np.einsum("km,km->k", y, y, dtype=np.float64))
-
-
-def part_outputs(part: Part, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    return part.outputs(theta)
+    return loss_sum, ev.metric_sums(h, y, n_labels)
 
 
 def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:

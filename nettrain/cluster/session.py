@@ -39,7 +39,7 @@ from .. import data as data_mod
 from .. import evaluate as ev
 from .. import whiten as whiten_mod
 from ..errors import ClusterError, NettrainError
-from ..network import Cost, FlatParams, copy_params, flat_params, reg_cost, sparse_cost
+from ..network import FlatParams, copy_params, flat_params, reg_cost
 from . import partitions as pt
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
@@ -326,18 +326,6 @@ class ClusterSums:
                 np.add(total[l], v, total[l])
         return total
 
-    def _outputs(self, theta: Any) -> tuple[float, np.ndarray, np.ndarray]:
-        results = self.session.each(pt.part_outputs, self.parts, self._flat(theta).vec)
-        loss_sum = 0.0
-        for loss, _, _ in results:
-            loss_sum += loss
-        return loss_sum / self.m, np.hstack([h for _, h, _ in results]), np.hstack([y for _, _, y in results])
-
-    def outputs(self, theta: Any) -> tuple[float, np.ndarray]:
-        """(J_data, h(x) (s_nl, m)) at θ: the forward pass alone (the client then holds the outputs)."""
-        J_data, h, _ = self._outputs(theta)
-        return J_data, h
-
     def metrics(self, params: Any, lam: float, task: str, labels: Optional[list], sparsity: Any = None) -> dict:
         """The train split's metrics as runs.SplitMetrics gives them (J and its parts, accuracy and the
         confusion matrix, or MSE/RMSE/R²), from the partitions' additive sums (added in partition order)."""
@@ -350,14 +338,6 @@ class ClusterSums:
         J_data, J_reg = loss_sum / self.m, reg_cost(fp.params.W, lam)
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
         if sparsity is not None:
-            rho_hat = {l: v / self.m for l, v in self.activation_sums(fp).items()}
-            out["sparse_cost"] = sparse_cost(rho_hat, sparsity)
-            out["cost"] = Cost.of(J_data, J_reg, sparse_cost=out["sparse_cost"]).J
-            out["rho_hat_mean"] = float(np.mean(np.concatenate([rho_hat[l] for l in sorted(rho_hat)])))
-        if n:
-            confusion = sum(r[1] for r in results)
-            out.update(ev.metrics_of_confusion(confusion, labels))
-        else:
-            ss_res, sy, syy = (sum(r[1][j] for r in results) for j in range(3))
-            out.update(ev.regression_of_sums(ss_res, sy, syy, self.m))
+            ev.add_sparsity(out, self.activation_sums(fp), self.m, sparsity)
+        out.update(ev.metrics_of_sums([r[1] for r in results], labels if n else None, self.m))
         return out
