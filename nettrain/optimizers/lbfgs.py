@@ -57,6 +57,9 @@ class LBFGS(Optimizer):
         state = {"epoch": start, "last": None}
 
         def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+            known = seen.get(x.tobytes())  # scipy's first call is at x0, evaluated already for row `start`
+            if known is not None:
+                return known[0].J, known[1].astype(np.float64, copy=False)
             cost, g = obj.at(x)
             if not math.isfinite(cost.J):
                 last = state["last"]
@@ -69,10 +72,11 @@ class LBFGS(Optimizer):
 
         def report(x: np.ndarray, epoch: int, final: bool) -> bool:
             cost, g = seen.get(x.tobytes()) or (None, None)
-            if cost is None:  # not evaluated there (scipy's x0 before any call): evaluate it
+            if cost is None:  # not evaluated there (x0, before scipy's first call): evaluate it, once
                 cost, g = obj.at(x)
                 if not math.isfinite(cost.J):
                     raise Diverged(epoch, None, None, None, None)
+                seen[x.tobytes()] = (cost, g)
             theta = obj.flat(x)
             state["epoch"], state["last"] = epoch, (epoch, cost, theta)
             return bool(emit(Step(epoch, theta, cost, obj.evaluations, final, g)))
