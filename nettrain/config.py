@@ -395,8 +395,14 @@ class TrainConfig(_Section):
 class LogConfig(_Section):
     """How often to record metrics and save checkpoints."""
 
-    every: int = Field(100, ge=1, description="Record the cost every this many epochs.")
+    every: int = Field(100, ge=1, description="Show a row in the terminal, and compute ‖∇J‖ and the validation "
+                       "columns, every this many epochs.")
     checkpoint_every: int = Field(0, ge=0, description="Save a checkpoint every this many epochs (0 = only last.npz).")
+    train_cost: Literal["every_epoch", "logged"] = Field(
+        "every_epoch", description="J over the whole train split in a minibatch run: every_epoch (every row of "
+        "metrics.csv has it; one forward pass over the train split an epoch) or logged (only the rows of log.every "
+        "epochs and the last have it, the others leave it empty: an epoch is its steps alone). Full-batch steps "
+        "compute J every epoch anyway.")
 
 
 CLUSTER_ADDRESS = re.compile(r"tcp://[^\s/:]+:[0-9]{1,5}")
@@ -492,6 +498,12 @@ class Config(BaseModel):
         if self.cluster is not None and self.cluster.workers is not None and self.cluster.address != "local":
             more.append(f"cluster.workers applies to address: local only; the workers of {self.cluster.address} "
                         "are those started with dask worker: it is ignored")
+        from .optimizers import users_of
+
+        if self.log.train_cost != "every_epoch" and not (self.train.batch_size is not None
+                                                        and self.train.optimizer in users_of("batch_size")):
+            more.append("log.train_cost applies to minibatch runs (train.batch_size with gd, momentum, nesterov or "
+                        "adam); a full-batch step computes J every epoch anyway: it is ignored")
         return self.train.unused_keys() + more
 
     def where(self, key: str) -> str:

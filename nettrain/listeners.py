@@ -3,7 +3,7 @@
 The optimizer reports the state after every epoch (optimizers.Step); runs.fit hands it to these
 listeners, in this order, each seeing the metrics row the ones before it built:
 
-    Row           the row: epoch, J and its parts, ‖∇J‖ and the validation columns every log.every epochs
+    Row           the row: epoch, J and its parts (when computed), ‖∇J‖ and validation every log.every epochs
     Best          the lowest validation J_data so far: best.npz at the next save
     EarlyStopping no improvement of val J_data for `patience` logged rows: stop (train.early_stopping)
     RisingCost    J rising well above its lowest: said at once, and in the summary, with the fix
@@ -99,13 +99,14 @@ class Run:
 
 
 class Row:
-    def __init__(self, run: Run, val_metrics: Any, extra_columns: tuple[str, ...]) -> None:
-        self.run, self.val, self.extra = run, val_metrics, extra_columns
+    def __init__(self, run: Run, val_metrics: Any, names: tuple[str, ...], extra_columns: tuple[str, ...]) -> None:
+        self.run, self.val, self.names, self.extra = run, val_metrics, names, extra_columns
         self.base = run.evaluations  # a resumed run counts on from its checkpoint's count
 
     def __call__(self, ev: Event) -> None:
         s = ev.step
-        row: list[Optional[float]] = [s.epoch, s.cost.J, *s.cost.parts.values(), None]
+        cost = [None] * (1 + len(self.names)) if s.cost is None else [s.cost.J, *s.cost.parts.values()]
+        row: list[Optional[float]] = [s.epoch, *cost, None]
         if ev.logged:
             g = s.grad()
             row[-1] = None if g is None else finite_or_none(math.sqrt(float(np.vdot(g, g))))
@@ -165,6 +166,8 @@ class RisingCost:
         self.said = False
 
     def __call__(self, ev: Event) -> None:
+        if ev.step.cost is None:  # not computed this epoch (log.train_cost: logged)
+            return
         J, e = ev.step.cost.J, ev.step.epoch
         if self.lowest is None or J < self.lowest[0]:
             self.lowest = (J, e)

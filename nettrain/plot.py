@@ -157,8 +157,9 @@ def plot_metrics(metrics: Metrics, out: Path, title: Optional[str] = None) -> Pa
         if col == "reg_cost" and not np.any(y[np.isfinite(y)] > 0):
             ax.plot([], [], color=color, linestyle=style, label="J_reg = 0 (λ = 0)")
             continue
-        ax.plot(epoch, y, color=color, linestyle=style, linewidth=1.6, label=label)
-        shown.append(y)
+        ok = np.isfinite(y)  # rows without J (a minibatch run's log.train_cost: logged) are left out
+        ax.plot(epoch[ok], y[ok], color=color, linestyle=style, linewidth=1.6, label=label)
+        shown.append(y[ok])
     if metrics.has("val_cost"):
         ok = np.isfinite(v["val_cost"])
         ax.plot(epoch[ok], v["val_cost"][ok], "o-", color="C3", markersize=3.5, linewidth=1,

@@ -47,7 +47,8 @@ from .network import Architecture, Cost, Params
 from .objective import cost_names
 from .train import chunk_width
 
-RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every", "cluster")  # cluster.*: any
+RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every", "log.train_cost",
+                  "cluster")  # cluster.*: any
 MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
 
 
@@ -210,7 +211,7 @@ class History:
 
     def append(self, row: list[Optional[float]]) -> None:
         self._pending.append(row)
-        self.J.append(row[1])
+        self.J.append(math.nan if row[1] is None else row[1])  # None: not computed that epoch (log.train_cost)
         self.n += 1
 
     def take(self) -> str:
@@ -275,7 +276,7 @@ class History:
         h = cls(columns)
         h.n, h._header_written = n, True
         h._digest.update(text)
-        h.J.extend(float(line.split(b",", 2)[1]) for line in lines[1:])
+        h.J.extend(float(line.split(b",", 2)[1] or "nan") for line in lines[1:])  # empty: not computed
         return h, text
 
 
@@ -547,7 +548,7 @@ def _fit(cfg: Config, config_path: Any, overrides: Sequence[str], out: Optional[
     hint = ("the steps overshoot: try a smaller train.learning_rate (now "
             f"{tc.learning_rate:g})" if tc.learning_rate is not None and tc.optimizer != "lbfgs"
             else "check the gradient with nettrain gradcheck CONFIG")
-    listeners: list = [ls.Row(run, val_metrics, extra), ls.Best(run)]
+    listeners: list = [ls.Row(run, val_metrics, names, extra), ls.Best(run)]
     if tc.early_stopping is not None:
         listeners.append(ls.EarlyStopping(run, tc.early_stopping.patience, tc.early_stopping.min_delta))
     listeners += [ls.RisingCost(run, rep, hint), ls.Log(run), ls.Terminal(rep)]
@@ -559,10 +560,13 @@ def _fit(cfg: Config, config_path: Any, overrides: Sequence[str], out: Optional[
         listeners.append(interrupt)
         every = cfg.log.every
 
+        def logged(epoch: int) -> bool:  # a row with ‖∇J‖ and the validation columns, shown in the terminal
+            return epoch % every == 0
+
         def emit(step: optimizers.Step) -> bool:
             if step.epoch < history.n:  # the row already exists (a resumed run's first state)
                 return bool(interrupt.count)
-            ev = ls.Event(step, step.epoch % every == 0)
+            ev = ls.Event(step, logged(step.epoch))
             for listener in listeners:
                 why = listener(ev)
                 if why:
@@ -579,7 +583,9 @@ def _fit(cfg: Config, config_path: Any, overrides: Sequence[str], out: Optional[
             with threads as pool:
                 result = train.minimize(arch, params, x, y, tc.weight_decay, opt, tc.epochs, start, tc.tolerance,
                                         tc.chunk_size, emit, pool, tc.batch_size if minibatch else None, rng,
-                                        sparsity=cfg.sparsity(), source=source)
+                                        sparsity=cfg.sparsity(), source=source,
+                                        cost_at=None if cfg.log.train_cost == "every_epoch" else logged,
+                                        grad_at=logged)
         except Diverged as d:
             # the rows are those of epochs 0 … last_epoch: the non-finite epoch never gets one
             if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == history.n:

@@ -102,6 +102,8 @@ def minimize(
     rng: Optional[np.random.Generator] = None,
     sparsity: Optional[network.Sparsity] = None,
     source: Any = None,
+    cost_at: Optional[Callable[[int], bool]] = None,
+    grad_at: Optional[Callable[[int], bool]] = None,
     **hyper: Any,
 ) -> Result:
     """Train on x (s_1, m), y (s_nl, m) from θ_start_epoch = params to θ_epochs with one optimizer.
@@ -113,6 +115,10 @@ def minimize(
     sparsity: (ρ, β) of a sparsity penalty, a term of the objective (objective.py; over a minibatch, ρ̂
     is the batch's). source: the train split's sums from elsewhere instead of a Backprop over x, y (a
     cluster's partitions, cluster.session.ClusterSums; x and y are then not read; full batch only).
+    cost_at(e): whether a minibatch run computes J over the train split after epoch e (None: every
+    epoch; the first and the last always; Step.cost is None for the others); full batch has it anyway.
+    grad_at(e): whether ∇J over the train split will be asked for at epoch e (a minibatch run then
+    computes it with J, in one pass).
     on_step(step) sees every epoch's state and may return True to stop. `params` is copied, never
     changed. A non-finite J raises errors.Diverged, which carries the last finite state.
     """
@@ -126,7 +132,8 @@ def minimize(
     # divergence shows as a non-finite J, checked every step: overflow and NaN are silenced once
     # here instead of on every call (errstate is per thread: the pool's helpers take the caller's)
     with np.errstate(over="ignore", invalid="ignore"):
-        fit = optimizers.Fitting(Objective(source, lam, sparsity), theta, tolerance=tolerance)
+        fit = optimizers.Fitting(Objective(source, lam, sparsity), theta, tolerance=tolerance, cost_at=cost_at,
+                                 grad_at=grad_at)
         if batch_size is not None and opt.minibatches:
             # batches are gathered from rows in memory: a split read from disk is read whole here, once
             X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T

@@ -543,7 +543,7 @@ def test_config_to_dict_is_plain_json_with_every_default(tmp_path):
                           "epsilon": 1e-8, "memory": 10, "batch_size": None, "weight_decay": 0.0, "epochs": 1000,
                           "tolerance": 0.0, "early_stopping": None, "dtype": "float64", "chunk_size": None,
                           "threads": None}
-    assert d["log"] == {"every": 100, "checkpoint_every": 0}
+    assert d["log"] == {"every": 100, "checkpoint_every": 0, "train_cost": "every_epoch"}
     assert d["cluster"] is None  # train in this process
     assert list(d) == ["name", "seed", "data", "model", "loss", "train", "log", "cluster"]
 
@@ -625,7 +625,8 @@ yaml_chars = st.sampled_from(list(":-[]{},&*!#|>?'\"%@`~=. \n\t\\") + ["!!python
 def documents(draw):
     kind = draw(st.integers(0, 4))
     if kind == 0:  # random text, YAML punctuation included
-        return "".join(draw(st.lists(st.one_of(st.characters(), yaml_chars), max_size=40))).encode("utf-8")
+        chars = st.one_of(st.characters(codec="utf-8"), yaml_chars)  # any character UTF-8 can write
+        return "".join(draw(st.lists(chars, max_size=40))).encode("utf-8")
     if kind == 1:  # random bytes
         return draw(st.binary(max_size=80))
     if kind == 2:  # random structures
@@ -644,7 +645,7 @@ def documents(draw):
     text = BASE  # a valid file with characters inserted
     for _ in range(draw(st.integers(1, 3))):
         at = draw(st.integers(0, len(text)))
-        text = text[:at] + draw(st.one_of(yaml_chars, st.text(max_size=3))) + text[at:]
+        text = text[:at] + draw(st.one_of(yaml_chars, st.text(st.characters(codec="utf-8"), max_size=3))) + text[at:]
     return text.encode("utf-8")
 
 

@@ -173,6 +173,88 @@ def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(root, tmp_path, se
     assert (tmp_path / "whole" / "metrics.csv").read_bytes() == (tmp_path / "split" / "metrics.csv").read_bytes()
 
 
+MINI = ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16", "log.every=4"]
+
+
+def test_train_cost_logged_computes_j_on_the_logged_rows_only_and_trains_the_same_bits(root, tmp_path):
+    every = fit(root, tmp_path, "every", "train.epochs=10", *MINI)
+    logged = fit(root, tmp_path, "logged", "train.epochs=10", *MINI, "log.train_cost=logged")
+    a, b = arrays(tmp_path / "every" / "last.npz"), arrays(tmp_path / "logged" / "last.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a)  # what is computed for the rows never changes the steps
+    assert logged.cost == every.cost
+    full = (tmp_path / "every" / "metrics.csv").read_text().splitlines()
+    sparse = (tmp_path / "logged" / "metrics.csv").read_text().splitlines()
+    assert sparse[0] == full[0] and len(sparse) == len(full) == 12  # a row for every epoch, 0 … 10
+    for e in range(11):
+        if e % 4 == 0 or e == 10:  # logged rows and the last: J as in an every-epoch run, to the bit
+            assert sparse[1 + e] == full[1 + e]
+        else:  # the others: the epoch and empty cells (no J over the train split was computed)
+            assert sparse[1 + e] == f"{e}" + "," * (len(full[0].split(",")) - 1)
+            assert full[1 + e].split(",")[1] != ""
+    hist = runs_history(tmp_path / "logged")
+    assert np.isnan(hist["cost"][1]) and hist["cost"][4] == float(full[5].split(",")[1])
+
+
+def runs_history(run_dir):
+    from nettrain.plot import read_metrics
+
+    return read_metrics(run_dir).values
+
+
+def test_train_cost_logged_resumes_bit_for_bit_and_plots(root, tmp_path):
+    whole = fit(root, tmp_path, "whole", "train.epochs=11", *MINI, "log.train_cost=logged")
+    fit(root, tmp_path, "split", "train.epochs=6", *MINI, "log.train_cost=logged")  # stops on an unlogged epoch
+    again = fit(root, tmp_path, "split", "train.epochs=11", *MINI, "log.train_cost=logged", resume=True)
+    assert again.cost == whole.cost
+    a, b = arrays(tmp_path / "whole" / "last.npz"), arrays(tmp_path / "split" / "last.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    # the first run's last row (6) had J as the last one; the resumed run keeps that row as it was written
+    split = (tmp_path / "split" / "metrics.csv").read_text().splitlines()
+    whole_rows = (tmp_path / "whole" / "metrics.csv").read_text().splitlines()
+    assert [r for i, r in enumerate(split) if i != 7] == [r for i, r in enumerate(whole_rows) if i != 7]
+    assert split[7].split(",")[1] != "" and whole_rows[7].split(",")[1] == ""
+    pytest.importorskip("matplotlib")
+    from nettrain.plot import plot_metrics, read_metrics
+
+    plot_metrics(read_metrics(tmp_path / "whole"), tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+
+
+def test_train_cost_on_a_full_batch_run_is_named_in_one_warning(root):
+    cfg = config_mod.load_config(root / "configs" / "iris.yaml", ["log.train_cost=logged"])
+    assert cfg.warnings() == ["log.train_cost applies to minibatch runs (train.batch_size with gd, momentum, "
+                              "nesterov or adam); a full-batch step computes J every epoch anyway: it is ignored"]
+    assert config_mod.load_config(root / "configs" / "iris.yaml", ["log.train_cost=logged", *MINI]).warnings() == []
+
+
+def test_train_cost_logged_with_a_tolerance_compares_the_computed_costs():
+    arch, p0, x, y = problem(m=60)
+    seen = []
+    res = train.minimize(arch, p0, x, y, 0.01, "gd", 500, tolerance=1e-3, batch_size=10,
+                         rng=np.random.default_rng(3), learning_rate=0.05, cost_at=lambda e: e % 7 == 0,
+                         on_step=lambda s: seen.append((s.epoch, None if s.cost is None else s.cost.J)))
+    assert res.reason == "converged" and res.epoch % 7 == 0
+    J = [(e, c) for e, c in seen if c is not None]
+    assert all(c is None for e, c in seen if e % 7)
+    assert abs(J[-1][1] - J[-2][1]) < 1e-3 <= abs(J[-2][1] - J[-3][1])
+    assert J[-2][0] == J[-1][0] - 7
+
+
+def test_a_minibatch_divergence_between_logged_rows_keeps_the_last_finite_state(root, tmp_path):
+    from nettrain.errors import Diverged
+
+    with pytest.raises(Diverged) as err:
+        fit(root, tmp_path, "hot", "train.epochs=50", "train.optimizer=momentum", "train.learning_rate=1e4",
+            "train.batch_size=16", "train.dtype=float32", "log.every=10", "log.train_cost=logged")
+    d = err.value
+    assert d.last_epoch % 10 != 0  # no J was computed for it during the run: the message's J is computed then
+    assert d.last_cost is not None and math.isfinite(d.last_cost.J) and f"epoch {d.last_epoch})" in str(d)
+    params, meta = ckpt.load_checkpoint(tmp_path / "hot" / "last.npz")
+    assert meta["epoch"] == d.last_epoch and all(np.isfinite(w).all() for w in params.W.values())
+    rows = (tmp_path / "hot" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 2 + d.last_epoch
+
+
 def test_a_resumed_lbfgs_run_keeps_falling_and_one_history(root, tmp_path):
     fit(root, tmp_path, "lb", "train.optimizer=lbfgs", "train.epochs=15")
     res = fit(root, tmp_path, "lb", "train.optimizer=lbfgs", "train.epochs=30", resume=True)

@@ -18,7 +18,9 @@ the next one turns out non-finite.
                                          from the run's seeded generator, ⌈m/N⌉ steps, the last batch
                                          possibly smaller, each minimising its batch's own UFLDL cost
                                          (1/|B|) Σ_{i∈B} loss + (λ/2) Σ‖W‖²; then J(θ) over the train
-                                         split for the epoch's row (a forward pass; ∇J on demand)
+                                         split for the epoch's row (a forward pass; ∇J on demand) —
+                                         on the epochs fit.cost_at names (all by default), the first
+                                         and the last; the others report cost None
 
 Left out on purpose: files, terminal output, signals (the listeners' jobs), and scipy (lbfgs.py).
 """
@@ -45,7 +47,7 @@ class Step:
 
     epoch: int
     theta: FlatParams
-    cost: Cost
+    cost: Optional[Cost]  # None: a minibatch epoch whose J over the train split was not asked for (cost_at)
     evaluations: int
     final: bool
     grad_now: Optional[np.ndarray] = None
@@ -67,13 +69,17 @@ Emit = Callable[[Step], bool]
 @dataclass
 class Fitting:
     """What an optimizer works on: the objective over the train split, θ_start, and for minibatches
-    the batch objective (its source has .select(rows)) and the generator that draws the permutations."""
+    the batch objective (its source has .select(rows)), the generator that draws the permutations, the
+    epochs whose J over the train split is computed (cost_at(e); None: every epoch) and those whose ∇J
+    over it will be asked for too (grad_at(e): both in one pass; None: ∇J computed when asked)."""
 
     objective: Any
     theta: FlatParams
     batches: Any = None
     rng: Optional[np.random.Generator] = None
-    tolerance: float = 0.0  # stop when |J(θ_e) − J(θ_{e−1})| < tolerance (0: never)
+    tolerance: float = 0.0  # stop when |ΔJ| between consecutive computed J(θ_e) < tolerance (0: never)
+    cost_at: Optional[Callable[[int], bool]] = None
+    grad_at: Optional[Callable[[int], bool]] = None
 
 
 @dataclass
@@ -166,21 +172,34 @@ class FirstOrder(Optimizer):
         keep = flat_params(obj.source.arch.layers, obj.dtype)  # θ_e and its state while epoch e + 1 runs
         kept = {k: np.empty_like(v) for k, v in s.items()}
         full_g = np.empty_like(g)
-        cost = obj.cost(cur)
+        cost_at, grad_at = fit.cost_at or (lambda e: True), fit.grad_at or (lambda e: False)
+
+        def cost_of(e: int, theta: FlatParams) -> tuple[Optional[Cost], Optional[np.ndarray]]:
+            """J(θ_e) over the train split, with ∇J(θ_e) from the same pass when it will be asked for."""
+            if grad_at(e):
+                return obj(theta, full_g)
+            return obj.cost(theta), None
+
+        cost, grad = cost_of(start, cur)  # the first epoch's J, always: it checks that training can start
         if not isfinite(cost.J):
             raise Diverged(start, None, None, None, None)
-        last: Optional[Cost] = None
+        last: Optional[Cost] = None  # the J computed before `cost` (the tolerance compares the two)
+        cost_e: Optional[Cost] = None  # J(θ_{e−1}), when it was computed
         for e in range(start, max(epochs, start) + 1):
+            # without J(θ_e), a θ_e past the finite (Σθ² overflows: so would J_reg) is caught here, while
+            # `keep` still holds θ_{e−1}; a J(θ_e) computed below is checked itself
+            if cost is None and not isfinite(float(np.vdot(cur.vec, cur.vec))):
+                raise Diverged(e, e - 1, cost_e if cost_e is not None else obj.cost(keep), keep.params, kept)
             final = e >= epochs
             self._state = s
             here = cur
-            step = Step(e, cur, cost, obj.evaluations + batches.evaluations, final,
+            step = Step(e, cur, cost, obj.evaluations + batches.evaluations, final, grad,
                         grad_fn=lambda: obj(here, full_g)[1])
             if emit(step) and not final:
-                return Result(cur.params, e, cost, "stopped")
+                return Result(cur.params, e, cost if cost is not None else obj.cost(cur), "stopped")
             if final:
                 return Result(cur.params, e, cost, "done")
-            if tol and last is not None and abs(cost.J - last.J) < tol:
+            if tol and cost is not None and last is not None and abs(cost.J - last.J) < tol:
                 return Result(cur.params, e, cost, "converged", f"|ΔJ| < train.tolerance = {tol:g}")
             np.copyto(keep.vec, cur.vec)
             for k in s:
@@ -190,12 +209,15 @@ class FirstOrder(Optimizer):
             for k in range(per_epoch):
                 batches.source.select(perm[k * size : (k + 1) * size])
                 c, _ = batches(cur, g)  # J_B(θ), ∇J_B(θ) into g
-                if not isfinite(c.J):
-                    raise Diverged(e + 1, e, cost, keep.params, kept)
+                if not isfinite(c.J):  # θ_e and its state are the last finite ones
+                    raise Diverged(e + 1, e, cost if cost is not None else obj.cost(keep), keep.params, kept)
                 t += 1
                 self.update(t, cur.vec, g, nxt.vec, s, s_new)
                 cur, nxt, s, s_new = nxt, cur, s_new, s
-            last, cost = cost, obj.cost(cur)
-            if not isfinite(cost.J):
-                raise Diverged(e + 1, e, last, keep.params, kept)
+            cost_e = cost
+            if cost is not None:
+                last = cost
+            cost, grad = cost_of(e + 1, cur) if e + 1 >= epochs or cost_at(e + 1) else (None, None)
+            if cost is not None and not isfinite(cost.J):
+                raise Diverged(e + 1, e, cost_e if cost_e is not None else obj.cost(keep), keep.params, kept)
         raise AssertionError("unreachable")
