@@ -421,19 +421,13 @@ class Workspace:
         return v["y"]
 
 
-def decay_mask(layers: tuple[int, ...], lam: float, dtype: type) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
-    """(mask, scratch) for + λW: λ where the flat θ holds a W⁽ˡ⁾ entry, 0 where it holds a b⁽ˡ⁾ entry
-    (so + λW is two calls on flat vectors); (None, None) for λ = 0."""
-    if not lam:
-        return None, None
-    mask = flat_params(layers, dtype)
-    for w in mask.params.W.values():
-        w.fill(lam)
-    return mask.vec, np.empty_like(mask.vec)
+def decay_scratch(layers: tuple[int, ...], lam: float, dtype: type) -> Optional["FlatParams"]:
+    """The buffer finish() builds λW in, laid out as θ (None for λ = 0: no decay term)."""
+    return flat_params(layers, dtype) if lam else None
 
 
 def finish(loss_sum: float, G: np.ndarray, m: int, lam: float, theta: "FlatParams", out: np.ndarray,
-           mask: Optional[np.ndarray], scratch: Optional[np.ndarray], with_reg: bool = True) -> Cost:
+           scratch: Optional["FlatParams"], with_reg: bool = True) -> Cost:
     """The one place where sums over examples become the cost and its gradient:
 
         J_data  = (1/m) Σᵢ loss                       J_reg = (λ/2) Σₗ ‖W⁽ˡ⁾‖²
@@ -441,12 +435,15 @@ def finish(loss_sum: float, G: np.ndarray, m: int, lam: float, theta: "FlatParam
 
     G: the sums [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] laid out as flat_params (chunks, threads, a minibatch's rows
     or a cluster's partitions, added up in a fixed order); ∇J is written into `out` (may be G itself).
-    mask, scratch: decay_mask(λ). Returns Cost(data_cost, reg_cost); with_reg False leaves J_reg out
+    scratch: decay_scratch(λ). Returns Cost(data_cost, reg_cost); with_reg False leaves J_reg out
     (a minibatch step needs ∇J and only a finite J_data: the epoch's J over the train split has J_reg).
     """
     np.divide(G, m, out)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ and (1/m) Σᵢ δ⁽ˡ⁺¹⁾
-    if lam:  # + λ W⁽ˡ⁾ (never for b)
-        np.add(out, np.multiply(theta.vec, mask, scratch), out)
+    if lam:  # + λ W⁽ˡ⁾, never λb: λθ over the whole flat vector (one pass), its b⁽ˡ⁾ entries then zeroed
+        np.multiply(theta.vec, lam, scratch.vec)
+        for b in scratch.params.b.values():
+            b.fill(0.0)
+        np.add(out, scratch.vec, out)
     if not with_reg:
         return Cost({"data_cost": loss_sum / m})
     return Cost.of(loss_sum / m, reg_cost(theta.params.W, lam) if lam else 0.0)
@@ -580,7 +577,7 @@ class Backprop:
         self.grad = flat_params(arch.layers, self.dtype)  # ∇J: .vec, .theta, .params
         self.g, self.grads = self.grad.vec, self.grad.params
         self._own = flat_params(arch.layers, self.dtype)  # θ copied here when given as plain Params
-        self._lam_vec, self._lam_buf = decay_mask(arch.layers, self.lam, self.dtype)
+        self._decay = decay_scratch(arch.layers, self.lam, self.dtype)
         self.theta_now: Optional[FlatParams] = None
         self._f, self._step = arch.f.loop_f, output_step(arch.loss_fn, arch.f_out)
         self._fprime = None if arch.f.name == "identity" else arch.f.fprime
@@ -676,7 +673,7 @@ class Backprop:
     def __call__(self, params: Any) -> Cost:
         """J(θ) at params (FlatParams, or Params copied into FlatParams); ∇J(θ) into self.grad."""
         loss_sum = self.sums(params)
-        return finish(loss_sum, self.g, self.m, self.lam, self.theta_now, self.g, self._lam_vec, self._lam_buf)
+        return finish(loss_sum, self.g, self.m, self.lam, self.theta_now, self.g, self._decay)
 
     def each_output(self, params: Any):
         """The forward half chunk by chunk, in chunk order: yields (Σᵢ loss, a⁽ⁿˡ⁾, y) of each chunk, views

@@ -28,7 +28,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .network import Cost, FlatParams, Sparsity, decay_mask, finish, flat_params, reg_cost, sparse_cost, sparse_delta
+from .network import Cost, FlatParams, Sparsity, decay_scratch, finish, flat_params, reg_cost, sparse_cost, sparse_delta
 
 NAMES = ("data_cost", "reg_cost")
 SPARSE_NAMES = NAMES + ("sparse_cost",)
@@ -50,7 +50,7 @@ class Objective:
         self.source, self.lam, self.with_reg = source, float(lam), with_reg
         layers, dtype = source.arch.layers, source.dtype
         self.dtype = np.dtype(dtype)
-        self._mask, self._scratch = decay_mask(layers, self.lam, self.dtype)
+        self._decay = decay_scratch(layers, self.lam, self.dtype)
         self._x = flat_params(layers, self.dtype)  # θ given as a plain vector is copied here
         self.evaluations = 0  # calls so far (J and ∇J each time)
         self.sparsity = None if sparsity is None else Sparsity(float(sparsity[0]), float(sparsity[1]))
@@ -67,7 +67,7 @@ class Objective:
             out = np.empty_like(self.source.g)
         self.evaluations += 1
         return finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
-                      self._mask, self._scratch, self.with_reg), out
+                      self._decay, self.with_reg), out
 
     def rho_hat(self, theta: Any) -> dict[int, np.ndarray]:
         """ρ̂⁽ˡ⁾ = (1/m) Σᵢ a⁽ˡ⁾(xᵢ) for every hidden layer l, over the source's examples (the first pass)."""
@@ -86,7 +86,7 @@ class Objective:
             out = np.empty_like(self.source.g)
         self.evaluations += 1
         c = finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
-                   self._mask, self._scratch, self.with_reg)
+                   self._decay, self.with_reg)
         return Cost.of(c.J_data, c.J_reg, sparse_cost=sparse_cost(rho_hat, sp)), out
 
     def at(self, x: np.ndarray, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:

@@ -638,6 +638,8 @@ OPTIMIZER_SETS = {
     "momentum-minibatch": ["train.optimizer=momentum", "train.learning_rate=0.05", "train.batch_size=16"],
     "nesterov-minibatch": ["train.optimizer=nesterov", "train.learning_rate=0.05", "train.batch_size=16"],
     "adam-minibatch": ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16"],
+    "adam-minibatch-train-cost-logged": ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16",
+                                         "log.every=7", "log.train_cost=logged"],
 }
 
 

@@ -281,6 +281,15 @@ def test_a_key_the_optimizer_does_not_read_is_named_in_one_warning(root):
     assert adam.train.learning_rate == 0.001
 
 
+@pytest.mark.parametrize("name, J_at_most, accuracy_at_least", [("digits-lbfgs", 0.035, 0.97),
+                                                                 ("digits-adam", 0.045, 0.96)])
+def test_the_shipped_optimizer_configs_converge(root, tmp_path, name, J_at_most, accuracy_at_least):
+    res = runs.fit(root / "configs" / f"{name}.yaml", out=tmp_path / name)
+    assert res.reason == "done" and res.cost.J <= J_at_most and res.test["accuracy"] >= accuracy_at_least
+    J = [float(r.split(",")[1]) for r in (tmp_path / name / "metrics.csv").read_text().splitlines()[1:]]
+    assert len(J) == res.epoch + 1 and J[-1] < 0.02 * J[0]
+
+
 def test_early_stopping_keeps_the_best_state_and_eval_uses_it(root, tmp_path):
     res = fit(root, tmp_path, "es", "train.optimizer=adam", "train.learning_rate=0.05", "train.epochs=2000",
               "log.every=1", "train.early_stopping={patience: 5}")
