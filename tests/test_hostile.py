@@ -195,7 +195,7 @@ def test_hostile_yaml_is_refused_and_runs_nothing(proj, case, command):
     cfg.write_text(text(sentinel) if callable(text) else text, encoding="utf-8")
     start = time.perf_counter()
     _, peak = peak_bytes(lambda: refused(3, [command, cfg], "config error", *fragments, roots=(proj,)))
-    assert time.perf_counter() - start < 5  # the issue asks < 1 s (the alias bomb included); a generous guard
+    assert time.perf_counter() - start < 5  # never expanded (the alias bomb included): a bound, not a speed
     assert peak < 32 * 2**20  # huge layers are refused before anything is allocated
     assert not sentinel.exists() and escape.exists() == existed and not (proj / "runs").exists()
 

@@ -43,7 +43,8 @@ def grad(arch, theta, x, y, lam):
 
 
 def reference(rule, arch, p0, x, y, lam, steps, batches=None):
-    """The update rules exactly as the issue writes them (torch.optim's conventions), state from 0, t from 1."""
+    """The update rules exactly as the README and docs/math.md write them (torch.optim's conventions), state from 0,
+    t from 1."""
     h = HYPER
     theta = flat(p0)
     v = np.zeros_like(theta)
@@ -93,6 +94,40 @@ def test_minibatches_follow_the_seeded_permutation_with_a_smaller_last_batch(rul
     np.testing.assert_allclose(flat(got.params), want, rtol=1e-12, atol=1e-14)
     # the reported J of each epoch is the whole train split's J at that epoch's weights
     assert got.cost.J == pytest.approx(network.cost(arch, got.params, x, y, 0.01).J, rel=1e-13)
+
+
+TORCH_RULES = {
+    "gd": (dict(learning_rate=0.1), "SGD", dict(lr=0.1)),
+    "momentum": (dict(learning_rate=0.1, momentum=0.9), "SGD", dict(lr=0.1, momentum=0.9)),
+    "nesterov": (dict(learning_rate=0.1, momentum=0.9), "SGD", dict(lr=0.1, momentum=0.9, nesterov=True)),
+    "adam": (dict(learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8), "Adam", dict(lr=0.01)),
+}
+
+
+@pytest.mark.parametrize("size", [None, 16])
+@pytest.mark.parametrize("rule", list(TORCH_RULES))
+def test_each_rule_agrees_with_torch_optim(rule, size):
+    """10 epochs (full batch, or minibatches in nettrain's seeded order) of nettrain and of torch.optim on
+    the same cost, (1/|B|) Σ cross-entropy + (λ/2) Σ‖W‖², from the same weights: the same θ to rounding."""
+    torch = pytest.importorskip("torch")
+    arch, p0, x, y = problem(m=40)
+    hyper, name, torch_hyper = TORCH_RULES[rule]
+    got = train.minimize(arch, p0, x, y, 0.01, rule, 10, batch_size=size, rng=np.random.default_rng(5), **hyper)
+    ps = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (p0.W[1], p0.b[1], p0.W[2], p0.b[2])]
+    opt = getattr(torch.optim, name)(ps, **torch_hyper)
+    X, labels, order = torch.tensor(x.T), torch.tensor(y.argmax(0)), np.random.default_rng(5)
+    for _ in range(10):
+        perm = np.arange(40) if size is None else order.permutation(40)
+        for s in range(0, 40, size or 40):
+            idx = torch.tensor(perm[s:s + (size or 40)])
+            opt.zero_grad()
+            z = torch.tanh(X[idx] @ ps[0].T + ps[1]) @ ps[2].T + ps[3]
+            J = torch.nn.functional.cross_entropy(z, labels[idx]) + 0.005 * ((ps[0] ** 2).sum() + (ps[2] ** 2).sum())
+            J.backward()
+            opt.step()
+    want = [t.detach().numpy() for t in ps]
+    for a, b in zip((got.params.W[1], got.params.b[1], got.params.W[2], got.params.b[2]), want):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
 
 
 def test_each_minibatch_step_minimises_its_own_batch_cost():
