@@ -80,18 +80,26 @@ def output_delta(loss, out_act, z, a, y):
 
 def cost_and_grad(layers, act, out_act, loss, W, b, X, Y, lam):
     """X, Y: lists of examples (rows). Returns J, J_data, J_reg, dW, db (nested lists)."""
+    passes = [forward_one(layers, act, out_act, W, b, x) for x in X]
+    J_data, J_reg, dW, db = _backprop(layers, act, out_act, loss, W, passes, Y, lam, lambda l, i: 0.0)
+    return J_data + J_reg, J_data, J_reg, dW, db
+
+
+def _backprop(layers, act, out_act, loss, W, passes, Y, lam, hidden_term):
+    """J_data, J_reg, ∂J/∂W, ∂J/∂b from every example's forward pass (z, a), by the UFLDL equations, with
+    δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾δⱼ⁽ˡ⁺¹⁾ + hidden_term(l, i))·f′(zᵢ⁽ˡ⁾) for the hidden layers."""
     nl = len(layers)
-    m = len(X)
+    m = len(passes)
     dW = {l: [[0.0] * layers[l - 1] for _ in range(layers[l])] for l in range(1, nl)}
     db = {l: [0.0] * layers[l] for l in range(1, nl)}
     J_data = 0.0
-    for x, y in zip(X, Y):
-        z, a = forward_one(layers, act, out_act, W, b, x)
+    for (z, a), y in zip(passes, Y):
         J_data += example_cost(loss, out_act, z[nl], a[nl], y)
         delta = {nl: output_delta(loss, out_act, z[nl], a[nl], y)}
         for l in range(nl - 1, 1, -1):
             delta[l] = [
-                sum(W[l][j][i] * delta[l + 1][j] for j in range(layers[l])) * fprime(act, z[l][i])
+                (sum(W[l][j][i] * delta[l + 1][j] for j in range(layers[l])) + hidden_term(l, i))
+                * fprime(act, z[l][i])
                 for i in range(layers[l - 1])
             ]
         for l in range(1, nl):
@@ -106,7 +114,7 @@ def cost_and_grad(layers, act, out_act, loss, W, b, X, Y, lam):
             db[l][i] /= m
             for j in range(layers[l - 1]):
                 dW[l][i][j] = dW[l][i][j] / m + lam * W[l][i][j]
-    return J_data + J_reg, J_data, J_reg, dW, db
+    return J_data, J_reg, dW, db
 
 
 def sparse_cost_and_grad(layers, act, out_act, loss, W, b, X, Y, lam, rho, beta):
@@ -120,28 +128,6 @@ def sparse_cost_and_grad(layers, act, out_act, loss, W, b, X, Y, lam, rho, beta)
     rho_hat = {l: [sum(a[l][i] for _, a in passes) / m for i in range(layers[l - 1])] for l in range(2, nl)}
     J_sparse = beta * sum(rho * math.log(rho / r) + (1 - rho) * math.log((1 - rho) / (1 - r))
                           for l in rho_hat for r in rho_hat[l])
-    dW = {l: [[0.0] * layers[l - 1] for _ in range(layers[l])] for l in range(1, nl)}
-    db = {l: [0.0] * layers[l] for l in range(1, nl)}
-    J_data = 0.0
-    for (z, a), y in zip(passes, Y):
-        J_data += example_cost(loss, out_act, z[nl], a[nl], y)
-        delta = {nl: output_delta(loss, out_act, z[nl], a[nl], y)}
-        for l in range(nl - 1, 1, -1):
-            delta[l] = [
-                (sum(W[l][j][i] * delta[l + 1][j] for j in range(layers[l]))
-                 + beta * (-rho / rho_hat[l][i] + (1 - rho) / (1 - rho_hat[l][i]))) * fprime(act, z[l][i])
-                for i in range(layers[l - 1])
-            ]
-        for l in range(1, nl):
-            for i in range(layers[l]):
-                db[l][i] += delta[l + 1][i]
-                for j in range(layers[l - 1]):
-                    dW[l][i][j] += delta[l + 1][i] * a[l][j]
-    J_data /= m
-    J_reg = lam / 2 * sum(w * w for l in range(1, nl) for row in W[l] for w in row)
-    for l in range(1, nl):
-        for i in range(layers[l]):
-            db[l][i] /= m
-            for j in range(layers[l - 1]):
-                dW[l][i][j] = dW[l][i][j] / m + lam * W[l][i][j]
+    J_data, J_reg, dW, db = _backprop(layers, act, out_act, loss, W, passes, Y, lam,
+                                      lambda l, i: beta * (-rho / rho_hat[l][i] + (1 - rho) / (1 - rho_hat[l][i])))
     return J_data + J_reg + J_sparse, J_data, J_reg, J_sparse, rho_hat, dW, db
