@@ -42,7 +42,8 @@ class Step:
     """The state after `epoch` epochs (iterations, for L-BFGS), as the training loop receives it.
 
     theta is a view valid during the call only (copy what you keep). grad() is ∇J(θ_e) over the
-    train split: the one the step used (full batch), or computed when first asked for (minibatch).
+    train split: the one the step used (full batch); for minibatches, computed with J when the epoch
+    is in fit.grad_at, else when first asked for.
     """
 
     epoch: int
