@@ -534,10 +534,13 @@ def _fit(cfg: Config, config_path: Any, overrides: Sequence[str], out: Optional[
                 ckpt.write_text(files.metrics_path, metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
             ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
     rep.start({"run_dir": str(run_dir), "start_epoch": start, "epochs": tc.epochs, "every": cfg.log.every,
-               "columns": columns, "optimizer": tc.optimizer, "batch_size": tc.batch_size if minibatch else None,
+               "columns": columns, "optimizer": tc.optimizer, "batch_size": min(tc.batch_size, m) if minibatch else None,
                "m": m, "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in swept]})
     for text in cfg.warnings():
         rep.note(f"warning: {text}")
+    if minibatch and tc.batch_size >= m:
+        rep.note(f"warning: train.batch_size = {tc.batch_size} is at least the {m} training rows: every step takes "
+                 "them all (in a shuffled order), as train.batch_size: null does")
     if resume and tc.optimizer == "lbfgs":
         rep.note("note: L-BFGS resumes from the saved weights with a fresh curvature memory (scipy cannot restore "
                  "it): J keeps falling, but the path differs from an uninterrupted run's")

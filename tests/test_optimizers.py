@@ -358,6 +358,24 @@ def test_a_rising_cost_is_said_as_it_happens(root, tmp_path):
     assert said[0] in res.notes
 
 
+def test_a_batch_size_past_the_train_split_is_said_and_steps_on_every_row(root, tmp_path):
+    notes, starts = [], []
+
+    class Rec(runs.SilentReporter):
+        def note(self, text):
+            notes.append(text)
+
+        def start(self, info):
+            starts.append(info)
+
+    res = runs.fit(root / "configs" / "iris.yaml", ["train.epochs=3", "train.batch_size=100000"],
+                   out=tmp_path / "big", reporter=Rec())
+    m = starts[0]["m"]
+    assert starts[0]["batch_size"] == m and res.epoch == 3
+    assert notes == [f"warning: train.batch_size = 100000 is at least the {m} training rows: every step takes them "
+                     "all (in a shuffled order), as train.batch_size: null does"]
+
+
 def test_a_resume_with_nothing_left_says_how_to_continue_and_writes_nothing(root, tmp_path):
     first = fit(root, tmp_path, "done", "train.epochs=5")
     before = {p: p.read_bytes() for p in (tmp_path / "done").rglob("*") if p.is_file()}
