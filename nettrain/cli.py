@@ -226,12 +226,13 @@ def fit(
 
     train.optimizer: gd (the tutorial's), momentum, nesterov, adam (with train.batch_size for
     minibatches) or lbfgs (the UFLDL exercises'). Writes a run folder: config.yaml, metrics.csv (one
-    row per epoch), last.npz, best.npz and checkpoints/epoch-N.npz. Ctrl-C saves the current state;
-    --resume continues it.
+    row per epoch; a minibatch run with log.train_cost: logged fills J on the logged rows only),
+    last.npz, best.npz and checkpoints/epoch-N.npz. Ctrl-C saves the current state; --resume continues it.
 
     \b
     Examples:  nettrain fit configs/digits.yaml
                nettrain fit configs/digits-lbfgs.yaml
+               nettrain fit configs/digits-adam.yaml --set log.train_cost=logged
                nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
     """
     from . import api
