@@ -355,8 +355,9 @@ class TrainConfig(_Section):
     weight_decay: float = Field(0.0, ge=0, description="λ, the weight decay (L2) strength, part of J for every "
                                 "optimizer; biases are not decayed.")
     epochs: int = Field(1000, ge=0, description="Passes over the train split (lbfgs: iterations).")
-    tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (lbfgs: the "
-                             "relative decrease, scipy's ftol); 0 = never.")
+    tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (between "
+                             "rows with J under log.train_cost: logged; lbfgs: the relative decrease, scipy's "
+                             "ftol); 0 = never.")
     early_stopping: Optional[EarlyStoppingConfig] = Field(
         None, description="{patience: K, min_delta: 0}: stop when val J_data has not improved for K logged rows "
         "(needs a val split); eval and predict then use best.npz."
