@@ -60,9 +60,7 @@ def main() -> None:
         ("W⁽²⁾ᵀ δ⁽³⁾                   (product)", lambda: np.dot(WT[2], c.delta[3], c.delta[2])),
         ("δ⁽²⁾ ·= f′(z⁽²⁾)", lambda: np.multiply(c.delta[2], fprime(c.z[2], c.a[2], c.fp[2]), c.delta[2])),
         ("Σ δ⁽²⁾[1; x]ᵀ                (product)", lambda: np.dot(c.delta[2], c.augT[1], c.dtheta[1])),
-        ("÷ m, + λW, J_reg", lambda: (np.divide(g, bp.m, g),
-                                      np.add(g, np.multiply(theta0.vec, bp._lam_vec, bp._lam_buf), g),
-                                      network.reg_cost(Wl, lam))),
+        ("÷ m, + λW, J_reg                (finish)", lambda: network.finish(0.0, g, bp.m, lam, theta0, g, bp._decay)),
     ]
     clock = time.perf_counter
     in_place = np.zeros(len(steps))
