@@ -172,20 +172,26 @@ def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[st
     return Table(X, y, feature_names, target_names, path, y_mapped=y_mapped)
 
 
+def _npy_column(path: Path, what: str, name: Any, columns: int, example: str) -> int:
+    """A .npy file's column named by number ('2', '-1'), checked to be one of its `columns`: the number as
+    given (negative from the end; the caller takes it modulo columns)."""
+    try:
+        j = int(str(name).strip())
+    except ValueError:
+        raise _error(f"{path}: {what} {_show(name)}: a .npy file's columns are named by number, such as {example}"
+                     ) from None
+    if not -columns <= j < columns:
+        raise _error(f"{path}: {what} column {j} is out of range: the array has {columns} columns")
+    return j
+
+
 def _npy_feature_columns(path: Path, features: Optional[list[str]], columns: int, n: int) -> tuple[int, int]:
     """data.features of a .npy file (column numbers as strings) as a range [first, stop) of columns."""
     if features is None:
         return 0, n
     cols = []
     for f in features:
-        try:
-            j = int(str(f).strip())
-        except ValueError:
-            raise _error(
-                f"{path}: feature {_show(f)}: a .npy file's columns are named by number, such as '0' for the first"
-            ) from None
-        if not -columns <= j < columns:
-            raise _error(f"{path}: feature column {j} is out of range: the array has {columns} columns")
+        j = _npy_column(path, "feature", f, columns, "'0' for the first")
         if j % columns >= n:
             raise _error(f"{path}: column {j} is the target and also in data.features: leave it out of data.features")
         cols.append(j % columns)
@@ -203,15 +209,7 @@ def _npy_target_columns(path: Path, target: Optional[list[str]], columns: int) -
         return [columns - 1]
     cols = []
     for t in target:
-        try:
-            j = int(str(t).strip())
-        except ValueError:
-            raise _error(
-                f"{path}: target {_show(t)}: a .npy file's columns are named by number, such as '-1' for the last"
-            ) from None
-        if not -columns <= j < columns:
-            raise _error(f"{path}: target column {j} is out of range: the array has {columns} columns")
-        cols.append(j % columns)
+        cols.append(_npy_column(path, "target", t, columns, "'-1' for the last") % columns)
     cols = sorted(set(cols))
     if len(cols) != len(target) or cols != list(range(columns - len(cols), columns)):
         raise _error(
