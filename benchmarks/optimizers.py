@@ -230,8 +230,8 @@ def minibatch(rounds: int, threads: int = 1) -> None:
                            every)
                 return time.perf_counter() - t
 
-        def per_epoch(f, *a):  # E epochs minus one: set-up, and the first and last J, left out
-            return (f(*a[:3], epochs, a[3]) - f(*a[:3], 1, a[3])) / (epochs - 1)
+        def per_epoch(f, rule, lr, size, every):  # E epochs minus one: set-up, and the first and last J, left out
+            return (f(rule, lr, size, epochs, every) - f(rule, lr, size, 1, every)) / (epochs - 1)
 
         for rule, lr in (("adam", 1e-3), ("momentum", 0.01)):
             for size in (64, 256):
