@@ -1,0 +1,507 @@
+"""The config's schema: one pydantic model per section, strict, unknown keys refused, null read as {}.
+
+Dotted keys name list items by their index: `model.layers.2`. The names here are the edge names
+(`learning_rate`, `weight_decay`); network.py maps them to the tutorial's α and λ. The choices of
+activations, losses, init schemes and optimizers are their registries' names.
+
+Left out on purpose: reading YAML (yamlfile.py), --set (overrides.py), turning a validation error
+into one line (load.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePath
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from ..activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ..errors import ModelError
+from ..losses import LOSSES, get_loss
+from ..network import INIT_SCHEMES, Architecture, Sparsity
+from ..optimizers import OPTIMIZERS
+from .locate import _Locator, _split_key
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+# The schema's choices are the registries' names: one list each, kept where the math is.
+# Literal[("a", "b")] is Literal["a", "b"]; pydantic's "must be one of" messages list them.
+HiddenActivation = Literal[HIDDEN_ACTIVATIONS]  # type: ignore[valid-type]
+OutputActivation = Literal[OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
+LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
+InitScheme = Literal[INIT_SCHEMES]  # type: ignore[valid-type]
+OptimizerName = Literal[tuple(OPTIMIZERS)]  # type: ignore[valid-type]
+
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _path_text(value: Any) -> Any:
+    """A path must be written as text; a Path object (built in Python) passes through."""
+    if isinstance(value, PurePath):
+        return Path(value)
+    if not isinstance(value, str):
+        raise ValueError("must be a file path written as text")
+    if not value.strip():
+        raise ValueError("must be a file path, not empty text")
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return Path(value)
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    """Relative to the config file's folder (the current folder for configs built in Python)."""
+    base = Path((info.context or {}).get("base_dir") or Path.cwd())
+    try:
+        return (base / value.expanduser()).resolve()
+    except (OSError, RuntimeError, ValueError):  # an unknown ~user, a symlink loop, an unusable name
+        return Path(os.path.normpath(os.path.abspath(base / value)))
+
+
+FilePath = Annotated[Path, BeforeValidator(_path_text), AfterValidator(_resolve_path)]
+
+
+class _Section(BaseModel):
+    """A mapping of the config file: strict types, unknown keys refused, null read as {}."""
+
+    model_config = _STRICT
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value  # `train:` with every key commented out is null
+
+
+class SplitConfig(_Section):
+    """Fractions of the examples used for training, validation and testing.
+
+    A split given in part, such as {train: 1.0}, means what it says when the parts given sum to 1:
+    the parts left out are 0. Otherwise they take their defaults (train 0.8, val 0.1, test 0.1).
+    """
+
+    train: float = Field(0.8, gt=0, le=1, description="Fraction of examples to train on (> 0).")
+    val: float = Field(0.1, ge=0, le=1, description="Fraction held out for validation (0 = none).")
+    test: float = Field(0.1, ge=0, le=1, description="Fraction held out for the final test (0 = none).")
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> "SplitConfig":
+        parts = ("train", "val", "test")
+        given = [p for p in parts if p in self.model_fields_set]
+        left_out = [p for p in parts if p not in given]
+        if given and left_out and abs(sum(getattr(self, p) for p in given) - 1.0) <= 1e-9:
+            for p in left_out:
+                self.__dict__[p] = 0.0  # the parts given are the whole split
+            return self
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-9:
+            defaults = "".join(
+                f"; {p} was not given and defaults to {type(self).model_fields[p].default:g}" for p in left_out
+            )
+            raise ValueError(f"train + val + test must sum to 1 (they sum to {total:.10g}{defaults}): "
+                             "give fractions that sum to 1, e.g. {train: 0.8, val: 0.1, test: 0.1}")
+        return self
+
+
+class WhitenConfig(_Section):
+    """ZCA whitening, as the tutorial's "PCA and whitening" chapter: x_ZCA = U diag(1/√(S + ε)) Uᵀ (x − μ)."""
+
+    method: Literal["zca"] = Field("zca", description="zca (the only method).")
+    epsilon: float = Field(gt=0, description="ε added to every eigenvalue: it keeps the directions of tiny variance "
+                           "(mostly noise) from being blown up; the tutorial takes about 0.01–0.1 for images.")
+
+
+class ScaleConfig(_Section):
+    """A fixed affine map of every input to [0, 1]: x ↦ (x − min)/(max − min), the same for every feature."""
+
+    min: float = Field(description="The value that maps to 0 (e.g. 0 for pixel counts).")
+    max: float = Field(description="The value that maps to 1 (e.g. 16 for the digits' pixel counts); > min.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "ScaleConfig":
+        if not self.max > self.min:
+            raise ValueError(f"max must be greater than min (got min {self.min:g}, max {self.max:g})")
+        return self
+
+
+class DataConfig(_Section):
+    """Where the examples are and how to read them."""
+
+    path: FilePath = Field(
+        description="CSV/NPZ/NPY/Parquet data file; a relative path is read from the config file's folder."
+    )
+    target: Annotated[
+        Optional[Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
+        None, description="Target column name(s) in a CSV file; null means the last column."
+    )
+    features: Annotated[
+        Optional[Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]],
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": True},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = Field(
+        None,
+        description="Feature columns, in this order (named as data.target is); null means every column but the "
+        "target. Leave out an ID or text column here.",
+    )
+    task: Literal["classification", "regression", "autoencode"] = Field(
+        "classification", description="classification (targets one-hot encoded), regression, or autoencode (the "
+        "target is the input itself, y = x; data.target, when given, names label columns left out of x)."
+    )
+    standardize: bool = Field(True, description="Scale each input to mean 0, std 1 (statistics of the train split).")
+    scale: Optional[ScaleConfig] = Field(
+        None, description="{min, max}: map every input to [0, 1] by (x − min)/(max − min) instead of standardising "
+        "(set standardize: false); for a sigmoid output that must reproduce the input (task autoencode)."
+    )
+    whiten: Optional[WhitenConfig] = Field(
+        None, description="{method: zca, epsilon: ε}: ZCA-whiten the inputs (after standardising), fitted on the "
+        "train split and stored with the model; null: no whitening."
+    )
+    split: SplitConfig = Field(default_factory=SplitConfig, description="train/val/test fractions, summing to 1.")
+    delimiter: Optional[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
+        None, description="CSV delimiter, one character (\\t: a tab); null means detect it."
+    )
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _tab_escape(cls, value: Any) -> Any:
+        return "\t" if value == "\\t" else value  # \t as typed in a shell or a plain YAML scalar: a tab
+
+    @field_validator("target", "features", mode="before")
+    @classmethod
+    def _one_name_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("features")
+    @classmethod
+    def _features_distinct(cls, value: Optional[list[str]]) -> Optional[list[str]]:
+        if value is not None:
+            twice = sorted({name for name in value if value.count(name) > 1})
+            if twice:
+                raise ValueError(f"names column {twice[0]!r} twice")
+        return value
+
+    @model_validator(mode="after")
+    def _target_not_a_feature(self) -> "DataConfig":
+        both = [name for name in (self.features or []) if name in (self.target or [])]
+        if both:
+            raise ValueError(f"column {both[0]!r} is in data.target and in data.features: leave it out of features")
+        return self
+
+
+class InitConfig(_Section):
+    """How W⁽ˡ⁾ starts: drawn at random (scheme, std), or copied from a checkpoint (from)."""
+
+    model_config = ConfigDict(**_STRICT, populate_by_name=True)
+
+    scheme: Optional[InitScheme] = Field(
+        None, description=f"Random start: {' | '.join(INIT_SCHEMES)} (default normal unless 'from' is given)."
+    )
+    std: Optional[Annotated[float, Field(gt=0)]] = Field(
+        None, description="Standard deviation of the 'normal' scheme (default 0.01 unless 'from' is given)."
+    )
+    from_: Optional[FilePath] = Field(
+        None,
+        alias="from",
+        description="Start from this checkpoint's weights instead (relative to the config file's folder).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_python_name(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict) and "from_" in value and (info.context or {}).get("strict_keys"):
+            raise _UnknownKey("from_")  # the Python name is not a config key; 'from' is
+        return value
+
+    @field_validator("from_")
+    @classmethod
+    def _not_with_scheme(cls, value: Optional[Path], info: ValidationInfo) -> Optional[Path]:
+        given = [k for k in ("scheme", "std") if info.data.get(k) is not None]
+        if value is not None and given:
+            raise ValueError(
+                f"cannot be used together with {' and '.join(given)}: "
+                "remove 'from' for a random start, or remove " + " and ".join(given)
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _random_start_defaults(self) -> "InitConfig":
+        if self.from_ is None:
+            self.__dict__["scheme"] = self.scheme or "normal"
+            self.__dict__["std"] = 0.01 if self.std is None else self.std
+        return self
+
+
+class SparsityConfig(_Section):
+    """The sparse autoencoder's penalty: J += β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾), ρ̂⁽ˡ⁾ the mean activation of hidden layer l."""
+
+    target: float = Field(gt=0, lt=1, description="ρ, the mean activation each hidden unit should have (UFLDL: 0.01–0.1).")
+    weight: float = Field(ge=0, description="β, the weight of the penalty (UFLDL: 3).")
+
+
+class ModelConfig(_Section):
+    """The network: layer sizes s_1 … s_nl, activations and the initial weights."""
+
+    layers: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)] = Field(
+        description="Units per layer, input first and output last: s_1, …, s_nl (at least 2)."
+    )
+    activation: HiddenActivation = Field(
+        "sigmoid", description=f"f of the hidden layers: {' | '.join(HIDDEN_ACTIVATIONS)}."
+    )
+    output_activation: OutputActivation = Field(
+        "sigmoid", description=f"f of the output layer: {' | '.join(OUTPUT_ACTIVATIONS)}."
+    )
+    init: InitConfig = Field(default_factory=InitConfig, description="Initial weights: {scheme, std} or {from}.")
+    sparsity: Optional[SparsityConfig] = Field(
+        None, description="{target: ρ, weight: β}: the sparse autoencoder's penalty β Σⱼ KL(ρ‖ρ̂ⱼ) on every hidden "
+        "layer (needs sigmoid hidden units); null: no penalty."
+    )
+
+    @field_validator("sparsity")
+    @classmethod
+    def _sigmoid_hidden_units(cls, value: Optional["SparsityConfig"], info: ValidationInfo) -> Any:
+        if value is None:
+            return value
+        act = info.data.get("activation")
+        if act is not None and act != "sigmoid":
+            raise ValueError(f"needs sigmoid hidden units (model.activation is {act}): ρ̂, the mean activation, "
+                             "must lie in (0, 1) as a probability for KL(ρ‖ρ̂) to be defined; set model.activation "
+                             "to sigmoid, or remove model.sparsity")
+        layers = info.data.get("layers")
+        if layers is not None and len(layers) < 3:
+            raise ValueError(f"needs a hidden layer to act on (model.layers is {layers}): add one, e.g. "
+                             f"[{layers[0]}, 25, {layers[-1]}]")
+        return value
+
+
+class EarlyStoppingConfig(_Section):
+    """Stop when the validation data cost has not improved for `patience` logged rows."""
+
+    patience: int = Field(ge=1, description="Logged rows (every log.every epochs) without improvement before stopping.")
+    min_delta: float = Field(0.0, ge=0, description="An improvement must lower val J_data by more than this.")
+
+
+# learning_rate when not given: each optimizer's own default (lbfgs takes none: its line search chooses each step)
+DEFAULT_LEARNING_RATE = {name: cls.default_learning_rate for name, cls in OPTIMIZERS.items()
+                         if "learning_rate" in cls.uses}
+
+
+class TrainConfig(_Section):
+    """The optimizer and its settings; J(W, b) = J_data + (λ/2) Σ‖W⁽ˡ⁾‖² for every optimizer."""
+
+    optimizer: OptimizerName = Field(
+        "gd", description="gd | momentum | nesterov | adam | lbfgs (the README's table says when to use which)."
+    )
+    learning_rate: Optional[Annotated[float, Field(gt=0)]] = Field(
+        None, description="α, the step size (gd, momentum, nesterov, adam); null = 0.1 for gd, 0.01 for momentum "
+        "and nesterov, 0.001 for adam."
+    )
+    momentum: float = Field(0.9, ge=0, lt=1, description="μ (momentum, nesterov).")
+    beta1: float = Field(0.9, ge=0, lt=1, description="β₁, the decay of Adam's mean of g.")
+    beta2: float = Field(0.999, ge=0, lt=1, description="β₂, the decay of Adam's mean of g².")
+    epsilon: float = Field(1.0e-8, gt=0, description="ε in Adam's denominator.")
+    memory: int = Field(10, ge=1, description="L-BFGS: the correction pairs kept (scipy's maxcor).")
+    batch_size: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="null: every step uses the whole train split; N: minibatches of N rows, drawn from a "
+        "seeded permutation every epoch (gd, momentum, nesterov, adam)."
+    )
+    weight_decay: float = Field(0.0, ge=0, description="λ, the weight decay (L2) strength, part of J for every "
+                                "optimizer; biases are not decayed.")
+    epochs: int = Field(1000, ge=0, description="Passes over the train split (lbfgs: iterations).")
+    tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (between "
+                             "rows with J under log.train_cost: logged; lbfgs: the relative decrease, scipy's "
+                             "ftol); 0 = never.")
+    early_stopping: Optional[EarlyStoppingConfig] = Field(
+        None, description="{patience: K, min_delta: 0}: stop when val J_data has not improved for K logged rows "
+        "(needs a val split); eval and predict then use best.npz."
+    )
+    dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type of the computation.")
+    chunk_size: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None,
+        description="Examples per forward/backward chunk (bounds memory); null = automatic: the whole batch for "
+        "small problems, else chunks of about 8 MiB of activations (see train.chunk_width).",
+    )
+    threads: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None,
+        description="Threads to train with, at most the cores this process may use; null = automatic: one for "
+        "a small network (below train.PARALLEL_MIN_FLOPS multiply-adds per epoch), else one per core (within "
+        "OPENBLAS_NUM_THREADS). benchmarks/README.md gives the measurements behind the threshold.",
+    )
+
+    @model_validator(mode="after")
+    def _optimizer_defaults(self) -> "TrainConfig":
+        if self.learning_rate is None and self.optimizer in DEFAULT_LEARNING_RATE:
+            self.__dict__["learning_rate"] = DEFAULT_LEARNING_RATE[self.optimizer]
+        return self
+
+    def unused_keys(self) -> list[str]:
+        """One line per hyperparameter set in the config (or by --set) that the chosen optimizer does not read."""
+        from ..optimizers import HYPERPARAMETERS, users_of
+
+        lines = []
+        for key in HYPERPARAMETERS:
+            if key in self.model_fields_set and getattr(self, key) is not None and self.optimizer not in users_of(key):
+                lines.append(f"train.{key} is not used by optimizer {self.optimizer} (it is used by "
+                             f"{', '.join(users_of(key))}); it is ignored")
+        return lines
+
+
+class LogConfig(_Section):
+    """How often to record metrics and save checkpoints."""
+
+    every: int = Field(100, ge=1, description="Show a row in the terminal, and compute ‖∇J‖ and the validation "
+                       "columns, every this many epochs.")
+    checkpoint_every: int = Field(0, ge=0, description="Save a checkpoint every this many epochs (0 = only last.npz).")
+    train_cost: Literal["every_epoch", "logged"] = Field(
+        "every_epoch", description="J over the whole train split in a minibatch run: every_epoch (every row of "
+        "metrics.csv has it; one forward pass over the train split an epoch) or logged (only the rows of log.every "
+        "epochs and the last have it, the others leave it empty: an epoch is its steps alone). Full-batch steps "
+        "compute J every epoch anyway.")
+
+
+CLUSTER_ADDRESS = re.compile(r"tcp://[^\s/:]+:[0-9]{1,5}")
+
+
+class ClusterConfig(_Section):
+    """Where the train split's sums are computed: a Dask cluster (nettrain.cluster); absent = in this process."""
+
+    address: str = Field(
+        "local", description="local: a LocalCluster started by nettrain on this machine; or tcp://host:port of a "
+        "running Dask scheduler (dask scheduler; dask worker tcp://host:port)."
+    )
+    workers: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="Worker processes of the local cluster (address: local only; ignored, with a warning, "
+        "for a scheduler's address); null = one per core."
+    )
+    partitions: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="Row partitions of the train split, ⌈m/partitions⌉ rows each; null = 2 per worker. Fix it "
+        "to make the result independent of the cluster's size."
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value != "local" and not CLUSTER_ADDRESS.fullmatch(value):
+            raise ValueError(f"must be local or tcp://host:port, e.g. tcp://127.0.0.1:8786 (got {value!r})")
+        return value
+
+
+class Config(BaseModel):
+    """A whole run: data, model, loss, training and logging. Compares equal by its values only."""
+
+    model_config = _STRICT
+
+    name: str = Field("run", description="Run name: the run folder is runs/<name>/. Letters, digits, '.', '_', '-'.")
+    seed: int = Field(0, ge=0, description="Seed of the random split and the random initial weights.")
+    data: DataConfig = Field(description="The dataset.")
+    model: ModelConfig = Field(description="The network.")
+    loss: LossName = Field(
+        "squared_error",
+        description="J_data: squared_error (½‖h − y‖²) or cross_entropy (needs a sigmoid/softmax output).",
+    )
+    train: TrainConfig = Field(default_factory=TrainConfig, description="Gradient descent settings.")
+    log: LogConfig = Field(default_factory=LogConfig, description="Logging and checkpoint settings.")
+    cluster: Optional[ClusterConfig] = Field(
+        None, description="Sum the train split on a Dask cluster (needs the dask extra); null = in this process."
+    )
+
+    _source: str = PrivateAttr("<python>")
+    _source_path: Optional[Path] = PrivateAttr(None)
+    _lines: dict = PrivateAttr(default_factory=dict)  # dotted key → line number in the file
+    _overrides: dict = PrivateAttr(default_factory=dict)  # dotted key → "--set key=value" (how errors name it)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(
+                "must be a plain folder name: 1–100 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit (no slashes)"
+            )
+        return value
+
+    @field_validator("loss")
+    @classmethod
+    def _fits_output(cls, value: str, info: ValidationInfo) -> str:
+        model = info.data.get("model")
+        if model is not None:
+            try:
+                get_loss(value, model.output_activation)
+            except ModelError as e:
+                raise ValueError(str(e)) from None
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    @property
+    def source(self) -> str:
+        """How errors name where this config came from: its file as given, or e.g. 'config dict'."""
+        return self._source
+
+    @property
+    def source_path(self) -> Optional[Path]:
+        """The config file this was loaded from (absolute), or None when not loaded from a file."""
+        return self._source_path
+
+    def warnings(self) -> list[str]:
+        """What the config sets but nothing will read (one line each, for the terminal)."""
+        more = []
+        if self.cluster is not None and self.cluster.workers is not None and self.cluster.address != "local":
+            more.append(f"cluster.workers applies to address: local only; the workers of {self.cluster.address} "
+                        "are those started with dask worker: it is ignored")
+        from ..optimizers import users_of
+
+        if self.log.train_cost != "every_epoch" and not (self.train.batch_size is not None
+                                                        and self.train.optimizer in users_of("batch_size")):
+            more.append("log.train_cost applies to minibatch runs (train.batch_size with gd, momentum, nesterov or "
+                        "adam); a full-batch step computes J every epoch anyway: it is ignored")
+        return self.train.unused_keys() + more
+
+    def where(self, key: str) -> str:
+        """'file:line' of a dotted key (or its nearest parent's line), or '--set key=value'."""
+        return _Locator(self._source, self._lines, self._overrides).where(_split_key(key))[0]
+
+    def architecture(self) -> Architecture:
+        """The network's shape, activations and loss, as network.py builds it."""
+        m = self.model
+        return Architecture(tuple(m.layers), m.activation, m.output_activation, self.loss)
+
+    def sparsity(self) -> Optional[Sparsity]:
+        """(ρ, β) of model.sparsity, as the objective takes it; None without a penalty."""
+        sp = self.model.sparsity
+        return None if sp is None else Sparsity(sp.target, sp.weight)
+
+
+class _UnknownKey(ValueError):
+    """Raised inside validation for a key the schema does not take under another name."""
+
