@@ -7,7 +7,7 @@
     nettrain.gradcheck("configs/xor.yaml"), nettrain.explain("configs/xor.yaml", example=0)
 
 Each function is the command of the same name without the terminal: it calls the plain function
-the CLI calls (runs.py, explain.py) and returns a Run, a Model, or the dict `--json` prints
+the CLI calls (trainer.py, checks.py, walkthrough.py) and returns a Run, a Model, or the dict `--json` prints
 (a non-finite number stays a float here, where the JSON has null). A config is a path or a plain
 dict of the same schema; `overrides` are dotted keys applied as `--set` applies them, given as a
 mapping {"train.epochs": 300} or as --set texts ["train.epochs=300"]. Nothing prints unless
@@ -17,14 +17,13 @@ fit(progress=True), which renders the CLI's live output. Errors are nettrain's o
 Arrays given to a Model hold one ROW per example, as a user holds them: the model applies the
 run's standardisation and transposes to the tutorial's one-column-per-example layout itself.
 
-Left out on purpose: the math (network.py), the run folder's format (runs.py), terminal rendering
-(cli.py, imported only for progress=True) and scikit-learn (sklearn.py builds on _train here).
+Left out on purpose: the math (network.py), the run folder's format (runfolder.py), terminal rendering
+(render/, imported only for progress=True) and scikit-learn (sklearn.py builds on _train here).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
@@ -32,10 +31,12 @@ import numpy as np
 
 from . import config as config_mod
 from . import data as data_mod
-from . import explain as explain_mod
-from . import plot, runs
+from . import plot, trainer, walkthrough
+from .checks import gradcheck_run
 from .config import Config
 from .errors import ConfigError, DataError, RunIOError, UsageError
+from .evaluation import evaluate_rows
+from .trained import Trained, class_probabilities, load_trained, network_outputs
 
 ConfigLike = Union[str, os.PathLike, Mapping[str, Any], Config]
 DICT_SOURCE = "config dict"  # how errors name a config given as a dict: "config dict: train.epochs: …"
@@ -83,8 +84,8 @@ class Model:
     examples (m, n) as the data file holds them; y the labels (classification) or targets (m, k).
     """
 
-    def __init__(self, loaded: runs.Loaded) -> None:
-        self._loaded = loaded
+    def __init__(self, trained: Trained) -> None:
+        self._loaded = trained
 
     # Pickled as data: the Architecture holds the registries' functions (some are lambdas), so it is
     # rebuilt from the config, as load_trained builds it.
@@ -93,7 +94,7 @@ class Model:
         return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta, "zca": ld.zca}
 
     def __setstate__(self, state: dict) -> None:
-        self._loaded = runs.Loaded(state["path"], state["cfg"], state["cfg"].architecture(), state["params"],
+        self._loaded = Trained(state["path"], state["cfg"], state["cfg"].architecture(), state["params"],
                                    state["prep"], state["meta"], state.get("zca"))
 
     def __repr__(self) -> str:
@@ -135,7 +136,7 @@ class Model:
 
     def outputs(self, X: Any) -> np.ndarray:
         """h(x), the output layer's activations a⁽ⁿˡ⁾, one row per example: (m, s_nl)."""
-        return runs.network_outputs(self._loaded, data_mod.as_rows(X))
+        return network_outputs(self._loaded, data_mod.as_rows(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """Labels (m,) for a classification, as the training file wrote them; outputs (m, k) for a regression."""
@@ -146,7 +147,7 @@ class Model:
         """P(label) per example and label (m, K), columns in the order of `labels`; each row sums to 1."""
         if self.task != "classification":
             raise UsageError("predict_proba is for a classification; this network is a regression: use predict")
-        return runs.class_probabilities(self.outputs(X))
+        return class_probabilities(self.outputs(X))
 
     def evaluate(self, X: Any, y: Any = None) -> dict:
         """What `nettrain eval --json` prints, on these examples: cost, data_cost, reg_cost, and accuracy,
@@ -159,7 +160,7 @@ class Model:
         Y = x if self.task == "autoencode" else prep.encode_y(np.asarray(y), None, dtype)
         if len(Y) != len(x):
             raise DataError(f"X has {len(x)} rows but y has {len(Y)} targets: give one target per row")
-        return runs.evaluate_rows(self._loaded, x, Y, f"arrays ({len(x)} examples)")
+        return evaluate_rows(self._loaded, x, Y, f"arrays ({len(x)} examples)")
 
     def cost(self, X: Any, y: Any = None) -> dict:
         """J and its parts on these examples: {"cost": J, "data_cost": J_data, "reg_cost": J_reg} (and
@@ -170,48 +171,52 @@ class Model:
 
 def load(path: Union[str, os.PathLike]) -> Model:
     """A run folder (its last.npz) or a checkpoint .npz → Model."""
-    return Model(runs.load_trained(Path(path)))
+    return Model(load_trained(Path(path)))
 
 
 # ----------------------------------------------------------------------------- fit
 
 
-@dataclass
 class Run:
     """A finished fit: where it is, its history and last cost, the metrics of each split, the model.
 
     history: metrics.csv by column name (numpy arrays, one value per epoch, NaN where a row left a
-    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_cost, val_accuracy | val_r2].
-    cost: the parts at the last epoch, {"cost", "data_cost", "reg_cost"}. train, val, test: what
-    `nettrain eval --json` gives for each split (None for an empty split). run_dir: None when the
-    run was made in a temporary folder (the estimators of nettrain.sklearn).
+    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_cost, val_accuracy | val_r2]; read from
+    the run folder when first asked for. cost: the parts at the last epoch, {"cost", "data_cost",
+    "reg_cost"}. train, val, test: what `nettrain eval --json` gives for each split (None for an empty
+    split). run_dir: None for a run that wrote no folder (the estimators of nettrain.sklearn).
+    model: the trained network (the best state after early stopping, as eval and predict take it).
     """
 
-    run_dir: Optional[Path]
-    epoch: int
-    reason: str
-    cost: dict
-    history: dict
-    train: Optional[dict]
-    val: Optional[dict]
-    test: Optional[dict]
-    model: Model
+    def __init__(self, res: trainer.FitResult) -> None:
+        self.run_dir, self.epoch, self.reason = res.run_dir, res.epoch, res.reason
+        self.cost = _cost_parts(res.cost)
+        self.train, self.val, self.test = res.train, res.val, res.test
+        self._history = None if res.run_dir is not None else _rows_by_column(res.history)
+        trained = res.trained
+        if res.reason == "early stopped":  # the best state, as eval and predict take best.npz
+            if res.run_dir is not None:
+                trained = load_trained(res.run_dir)
+            elif res.best_params is not None:
+                trained = Trained(None, trained.cfg, trained.arch, res.best_params, trained.prep,
+                                  {**trained.meta, "epoch": res.best[1]}, trained.zca)
+        self.model = Model(trained)
 
-    @classmethod
-    def _from(cls, res: runs.FitResult, run_dir: Optional[Path]) -> "Run":
-        if res.trained is None:  # a run folder: the model and the history as they were written
-            model, history = load(res.run_dir), _history(res.run_dir)
-        else:  # no folder: the same, from memory (the best state, as eval would take best.npz)
-            trained = res.trained
-            if res.best_params is not None and res.reason == "early stopped":
-                trained = runs.Loaded(None, trained.cfg, trained.arch, res.best_params, trained.prep,
-                                      {**trained.meta, "epoch": res.best[1]}, trained.zca)
-            model = Model(trained)
-            rows = res.history.rows()
-            history = {name: np.array([np.nan if r[j] is None else r[j] for r in rows], dtype=np.float64)
-                       for j, name in enumerate(res.history.columns)}
-        return cls(run_dir, res.epoch, res.reason, _cost_parts(res.cost), history, res.train, res.val, res.test,
-                   model)
+    @property
+    def history(self) -> dict[str, np.ndarray]:
+        if self._history is None:
+            self._history = _history(self.run_dir)
+        return self._history
+
+    def __repr__(self) -> str:
+        return f"Run({self.run_dir}, epoch {self.epoch}, {self.reason}, cost {self.cost['cost']:.6g})"
+
+
+def _rows_by_column(history: Any) -> dict[str, np.ndarray]:
+    """A run that wrote no folder: its rows, kept in memory, by column (NaN where a row left a cell empty)."""
+    rows = history.rows()
+    return {name: np.array([np.nan if r[j] is None else r[j] for r in rows], dtype=np.float64)
+            for j, name in enumerate(history.columns)}
 
 
 def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, out: Union[str, os.PathLike, None] = None,
@@ -220,21 +225,18 @@ def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, ou
     runs/<name>). config: a YAML file, or a dict of the same keys (relative paths read from the current
     folder). progress: render the CLI's live output (progress bar, cost rows, summary)."""
     cfg = _config(config, overrides)
-    given = overrides or ()  # as given, for the command that resumes the run after Ctrl-C
+    out = None if out is None else Path(out)
     if not progress:
-        res = runs.fit(cfg, given, out, resume, None)
-    else:
-        from . import cli  # rich and typer: only for the terminal
+        return Run(trainer.fit(cfg, out=out, resume=resume))
+    from .render.console import out as console
+    from .render.fit import run_fit
 
-        from .render.fit import run_fit
-
-        res = run_fit(cli.out, cfg, given, out, resume)
-    return Run._from(res, res.run_dir)
+    return Run(run_fit(console, cfg, out_dir=out, resume=resume))
 
 
 def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLike, None] = None,
            source: str = DICT_SOURCE) -> Run:
-    """Train a config dict on rows X (m, n) and targets y, through runs.fit: the one place the estimators
+    """Train a config dict on rows X (m, n) and targets y, through trainer.fit: the one place the estimators
     of nettrain.sklearn train.
 
     Without `out`, nothing is written: the arrays are checked as an .npz file's would be
@@ -246,8 +248,7 @@ def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLi
         cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": IN_MEMORY}}, source)
         task = cfg.data.task
         table = data_mod.table_of_arrays(Path(IN_MEMORY), {"X": X, "y": y}, None, None, task, True, True)
-        res = runs.fit(cfg, (), None, False, None, table=table, write=False)
-        return Run._from(res, None)
+        return Run(trainer.fit(cfg, table=table, write=False))
     run_dir = Path(out)
     data_path = run_dir.parent / f"{run_dir.name}.npz"
     if data_path.exists():
@@ -260,11 +261,11 @@ def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLi
     except OSError as e:
         raise RunIOError(f"cannot write {data_path}: {e.strerror or e}: check the path and permissions") from None
     try:
-        res = runs.fit(cfg, (), run_dir, False, None)
+        res = trainer.fit(cfg, out=run_dir)
     except BaseException:
         data_path.unlink(missing_ok=True)  # no run folder names it
         raise
-    return Run._from(res, run_dir)
+    return Run(res)
 
 
 # ----------------------------------------------------------------------------- gradcheck, explain
@@ -280,7 +281,7 @@ def gradcheck(config: Optional[ConfigLike] = None, overrides: Optional[config_mo
     if entries < 0:
         raise UsageError(f"entries must be 0 (every entry) or more (got {entries})")
     cfg = None if config is None else _config(config, overrides)
-    return runs.gradcheck_run(cfg, sample=sample, richardson=richardson, max_entries=entries or None).to_dict()
+    return gradcheck_run(cfg, sample=sample, richardson=richardson, max_entries=entries or None).to_dict()
 
 
 def explain(target: ConfigLike, example: int = 0, layer: Optional[int] = None,
@@ -291,6 +292,6 @@ def explain(target: ConfigLike, example: int = 0, layer: Optional[int] = None,
         raise UsageError(f"entries must be 0 (every entry) or more (got {entries})")
     if isinstance(target, (Mapping, Config)):
         target, overrides = _config(target, overrides), None
-    _, res = explain_mod.report(target, example, layer, () if overrides is None else overrides,
+    _, res = walkthrough.report(target, example, layer, () if overrides is None else overrides,
                                 max_entries=entries or None)
-    return explain_mod.for_json(res, layer)
+    return walkthrough.for_json(res, layer)

@@ -25,7 +25,7 @@ and the metadata. Only then are the arrays read, straight from the zip members, 
 NaN/inf. Every failure is one CheckpointError line naming the file and, where it applies, the
 array.
 
-Left out on purpose: which checkpoint to resume from and what the metadata means (runs.py),
+Left out on purpose: which checkpoint to resume from and what the metadata means (runfolder.py, trained.py),
 config validation (config.py), and the math (network.py).
 """
 
@@ -49,7 +49,7 @@ from typing import Any, BinaryIO, Callable, NamedTuple, Optional, Sequence
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import __version__
+from .version import __version__
 from .errors import CheckpointError, RunIOError
 from .network import Params
 

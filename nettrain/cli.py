@@ -8,19 +8,15 @@ traceback. An unexpected exception prints one line and how to see the traceback 
 from __future__ import annotations
 
 import functools
-import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from . import __version__
 from .errors import EXIT_CODES, NettrainError
-from .render.fit import _num
+from .render.console import err, out, print_json, progress_bar
+from .version import __version__
 
 EXIT_CODE_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
@@ -35,8 +31,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
 
 
@@ -88,52 +82,7 @@ def main_options(
     _state["debug"] = debug
 
 
-def _fmt(x: float) -> str:
-    return "inf" if not math.isfinite(x) else f"{x:.3e}"
-
-
-def _json_safe(obj: Any) -> Any:
-    """Replace non-finite floats by None so that the output is strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
-def print_json(obj: Any) -> None:
-    """Exactly one JSON object on stdout."""
-    sys.stdout.write(json.dumps(_json_safe(obj), allow_nan=False) + "\n")
-    sys.stdout.flush()
-
-
-VERDICT_STYLE = {"good": "green", "acceptable": "yellow", "wrong": "bold red"}
-
-
 ENTRIES = 2000  # gradcheck CONFIG: entries checked per block (a random sample of a bigger block)
-
-
-def _block_table(title: str, stage_results: list) -> Table:
-    sampled = {b.block: b for r in stage_results for b in r.blocks if b.checked != b.size}
-    caption = ("* checked on a random sample of its entries (the same in every stage; --entries 0: all): "
-               + ", ".join(f"{name} {b.checked:,} of {b.size:,}" for name, b in sampled.items())) if sampled else None
-    t = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
-    for col in ("stage", "block", "relative difference", "worst element", "numerical", "backprop", "verdict"):
-        t.add_column(col, justify="right" if col in ("relative difference", "numerical", "backprop") else "left")
-    for r in stage_results:
-        for b in r.blocks:
-            t.add_row(
-                r.stage,
-                b.block if b.checked == b.size else f"{b.block}*",
-                _fmt(b.rel_diff),
-                str(tuple(b.worst_index)),
-                f"{b.worst_numerical:.10g}",
-                f"{b.worst_backprop:.10g}",
-                f"[{VERDICT_STYLE[b.verdict]}]{b.verdict}[/]",
-            )
-    return t
 
 
 @app.command()
@@ -169,42 +118,19 @@ def gradcheck(
                nettrain gradcheck configs/xor.yaml --json
                nettrain gradcheck configs/digits.yaml --entries 0
     """
-    from . import runs
+    from . import config as config_mod
+    from .checks import gradcheck_run
+    from .render import gradcheck as render_gradcheck
 
+    cfg = None if config is None else config_mod.load_config(config, set_)
     label = "checking gradients" if config is None else "checking gradients, block by block"
-    with _progress(None, label, disable=json_out) as step:
-        run = runs.gradcheck_run(config, set_, sample=sample, richardson=not plain, max_entries=entries or None,
-                                 progress=step)
-    g_self, rel_self, results, ok = run.g_self, run.rel_self, run.results, run.passed
+    with progress_bar(None, label, disable=json_out) as step:
+        run = gradcheck_run(cfg, sample=sample, richardson=not plain, max_entries=entries or None, progress=step)
     if json_out:
         print_json(run.to_dict())
     else:
-        out.print(
-            f"differentiator self-test on h(x) = x₁² + 3x₁x₂ at (2, 88): numerical "
-            f"({g_self[0]:.10g}, {g_self[1]:.10g}), exact (268, 6), relative difference {_fmt(rel_self)}"
-        )
-        if config is not None or verbose:
-            for c, r, p in results:
-                out.print(_block_table(f"{c.name}: {'passed' if p else 'FAILED'}", r))
-        else:
-            t = Table(title="built-in suite: worst block per case", title_justify="left")
-            for col in ("case", "worst stage/block", "relative difference", "verdict"):
-                t.add_column(col, justify="right" if col == "relative difference" else "left")
-            for c, r, p in results:
-                stage, block = max(((s, b) for s in r for b in s.blocks), key=lambda sb: sb[1].rel_diff)
-                t.add_row(c.name, f"{stage.stage}/{block.block}", _fmt(block.rel_diff), f"[{VERDICT_STYLE[block.verdict]}]{block.verdict}[/]")
-            out.print(t)
-            for c, r, p in results:
-                if not p:
-                    out.print(_block_table(f"{c.name}: FAILED", r))
-        n_fail = sum(not p for _, _, p in results)
-        worst = max((s.worst for _, r, _ in results for s in r), default=0.0)
-        if ok:
-            out.print(f"[green]all {len(results)} case(s) passed[/] (largest relative difference {_fmt(worst)})")
-        else:
-            bad = [f"{c.name}: {s.stage}/{b.block}" for c, r, p in results if not p for s in r for b in s.blocks if b.verdict == "wrong" or (b.verdict == "acceptable" and not c.kinks)]
-            out.print(f"[bold red]{n_fail} case(s) failed[/]: " + "; ".join(bad[:10]) + (" …" if len(bad) > 10 else ""))
-    raise typer.Exit(0 if ok else 1)
+        render_gradcheck.render(out, run, every_block=config is not None or verbose)
+    raise typer.Exit(0 if run.passed else 1)
 
 
 # ----------------------------------------------------------------------------- fit
@@ -235,14 +161,14 @@ def fit(
                nettrain fit configs/digits-adam.yaml --set log.train_cost=logged
                nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
     """
-    from . import api
     from . import config as config_mod
+    from .render.fit import run_fit
 
+    cfg = config_mod.load_config(config, set_)
     if print_config:
-        cfg = config_mod.load_config(config, set_)
         sys.stdout.write(config_mod.dump_config_yaml(cfg))
         return
-    api.fit(config, set_, out_dir, resume, progress=True)
+    run_fit(out, cfg, out_dir=out_dir, resume=resume)
 
 
 # ----------------------------------------------------------------------------- eval, predict, schema
@@ -272,51 +198,19 @@ def eval_(
     Examples:  nettrain eval runs/digits
                nettrain eval runs/iris/best.npz --split val --json
     """
-    from . import runs
+    from .evaluation import evaluate_run
+    from .render import evaluation as render_evaluation
 
     if split is not None and split not in ("test", "val", "train"):
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
-    res = runs.evaluate_run(target, data, split)
+    res = evaluate_run(target, data, split)
     if Path(target).is_dir() and Path(res["checkpoint"]).name == "best.npz" and not json_out:
         err.print(f"using {res['checkpoint']} (epoch {res['epoch']}): the run has train.early_stopping, and this is "
                   "its best state (lowest validation J_data); give RUN/last.npz for the last one", markup=False)
     if json_out:
         print_json(res)
         return
-    if "note" in res:
-        out.print(res["note"], markup=False)
-    t = Table(title=f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", title_justify="left")
-    t.add_column("measure")
-    t.add_column("value", justify="right")
-    names = {"cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "sparse_cost": "J_sparse",
-             "rho_hat_mean": "mean ρ̂ (hidden units)", "r2": "R²"}
-    for k in ("cost", "data_cost", "reg_cost", "sparse_cost", "rho_hat_mean", "accuracy", "mse", "rmse", "r2"):
-        if k in res:
-            t.add_row(names.get(k, k), _num(res[k], ".6g"))
-    out.print(t)
-    if "confusion" in res:
-        c = Table(title="confusion matrix (rows: true label, columns: predicted)", title_justify="left")
-        c.add_column("")
-        for lab in res["labels"]:
-            c.add_column(str(lab), justify="right")
-        for lab, row in zip(res["labels"], res["confusion"]):
-            c.add_row(str(lab), *[str(v) for v in row])
-        out.print(c)
-    if "per_class" in res:
-        p = Table(title="per class (precision: of those predicted, the share right; recall: of those true, the "
-                  "share found; F1: their harmonic mean; —: undefined, 0/0)", title_justify="left")
-        for col in ("label", "precision", "recall", "F1", "support"):
-            p.add_column(col, justify="left" if col == "label" else "right")
-        for n, s in enumerate(res["per_class"], 1):
-            p.add_row(str(s["label"]), *[_score(s[k]) for k in ("precision", "recall", "f1")], str(s["support"]),
-                      end_section=n == len(res["per_class"]))
-        macro = res["macro"]
-        p.add_row("macro average", *[_score(macro[k]) for k in ("precision", "recall", "f1")], str(res["m"]))
-        out.print(p)
-
-
-def _score(v: float) -> str:
-    return "—" if not math.isfinite(v) else f"{v:.4f}"
+    render_evaluation.render(out, res)
 
 
 @app.command()
@@ -330,18 +224,19 @@ def predict(
 
     Example:  nettrain predict runs/iris --data data/iris.csv --out runs/iris/predictions.csv
     """
-    from . import runs
+    from . import prediction
+    from .runfolder import checkpoint_of
 
-    header, rows = runs.predict_rows(target, data)
-    used = runs.checkpoint_of(target)
+    header, rows = prediction.predict_rows(target, data)
+    used = checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
                   "J_data); give RUN/last.npz for the last one", markup=False)
-    text = runs.predictions_csv(header, rows)
+    text = prediction.predictions_csv(header, rows)
     if out_file is None:
         sys.stdout.write(text)
     else:
-        runs.write_predictions(out_file, text)
+        prediction.write_predictions(out_file, text)
         err.print(f"wrote {len(rows)} predictions to {out_file}")
 
 
@@ -393,11 +288,11 @@ def explain(
                nettrain explain runs/digits --example 5 --layer 2
                nettrain explain configs/iris.yaml --set loss=squared_error --json
     """
-    from . import explain as ex
+    from . import walkthrough
 
-    src, res = ex.report(target, example, layer, set_, max_entries=entries or None)
+    src, res = walkthrough.report(target, example, layer, set_, max_entries=entries or None)
     if json_out:
-        print_json(ex.for_json(res, layer))
+        print_json(walkthrough.for_json(res, layer))
         return
     from .render import explain as render_explain
 
@@ -439,49 +334,19 @@ def plot(
         err.print(f"nettrain: usage error: --out {out_file}: the picture must be .png or .svg", markup=False)
         raise typer.Exit(2)
     if weights:
-        from . import runs
+        from .trained import load_trained
 
-        loaded = runs.load_trained(run_dir)
-        folder = loaded.path.parent
+        trained = load_trained(run_dir)
+        folder = trained.path.parent
         target = out_file if out_file is not None else folder / "weights.png"
-        title = f"W⁽¹⁾ of {loaded.path} (epoch {loaded.meta.get('epoch')}): one tile per hidden unit"
-        plot_mod.plot_weights(loaded.params.W[1], target, title)
+        title = f"W⁽¹⁾ of {trained.path} (epoch {trained.meta.get('epoch')}): one tile per hidden unit"
+        plot_mod.plot_weights(trained.params.W[1], target, title)
         err.print(f"wrote {target}", markup=False)
         return
     metrics = plot_mod.read_metrics(run_dir)
     target = out_file if out_file is not None else metrics.path.parent / "cost.png"
     plot_mod.plot_metrics(metrics, target)
     err.print(f"wrote {target}", markup=False)
-
-
-class _progress:
-    """A transient rich progress bar on stderr; `step()` moves it by one, step(done, total) sets both."""
-
-    def __init__(self, total: Optional[int], label: str, disable: bool = False) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err, transient=True, disable=disable,
-        )
-        self.total = total
-        self.task: Any = None  # the bar appears at the first step: an input refused before it leaves one line
-
-    def step(self, done: Optional[int] = None, total: Optional[int] = None) -> None:
-        if self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task("", total=self.total)
-        if done is None:
-            self.progress.advance(self.task)
-        else:
-            self.progress.update(self.task, completed=done, total=total)
-
-    def __enter__(self) -> Callable[..., None]:
-        return self.step
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.task is not None:
-            self.progress.stop()
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """What happens at each reported step of a training run: one small listener per job.
 
-The optimizer reports the state after every epoch (optimizers.Step); runs.fit hands it to these
+The optimizer reports the state after every epoch (optimizers.Step); trainer.fit hands it to these
 listeners, in this order, each seeing the metrics row the ones before it built:
 
     Row           the row: epoch, J and its parts (when computed), ‖∇J‖ and validation every log.every epochs
@@ -13,9 +13,9 @@ listeners, in this order, each seeing the metrics row the ones before it built:
     Interrupt     Ctrl-C: stop at the end of this step (a second one stops at once)
 
 A listener returns a reason to stop (a string), or None. The run folder's files and the shared
-state of a run (its history, the best state, the optimizer) are in `Run`.
+state of a run (its history, the best state, the optimizer) are in `RunState`.
 
-Left out on purpose: any arithmetic (the objective and optimizers) and rendering (cli.py).
+Left out on purpose: any arithmetic (the objective and optimizers) and rendering (render/).
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ class Event:
 
 
 @dataclass
-class Run:
+class RunState:
     """The state the listeners share: files, history, best state, optimizer, settings."""
 
-    files: Any  # runs._RunFiles
-    history: Any  # runs.History
+    files: Any  # runfolder.RunFiles (None: a run that writes no folder)
+    history: Any  # history.History
     optimizer: Any
     rng: Optional[np.random.Generator]
     every: int
@@ -69,81 +69,81 @@ class Run:
     evaluations: int = 0  # J evaluations before this process (a resumed run's), and so far after the last row
     count_evaluations: bool = False  # metrics.csv has an evaluations column
 
-    def flush(self, params: Any, epoch: int, extra_ckpt: Optional[Path] = None, state: Optional[dict] = None) -> None:
-        """Write pending metrics rows, best.npz, extra_ckpt, then last.npz for this state.
+    def flush(self, params: Any, epoch: int, checkpoint: Optional[Path] = None, state: Optional[dict] = None) -> None:
+        """Write pending metrics rows, best.npz, the checkpoint given, then last.npz for this state.
 
         last.npz is written last: it is what --resume continues from, so everything it implies
         (best.npz holding the best it names) must be on disk before it; a crash in between
         leaves the older last.npz, and the resumed run writes the same files again. With
-        extra_ckpt (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
+        checkpoint (checkpoints/epoch-e.npz, the same state), last.npz is a hard link to it.
         """
         files, history = self.files, self.history
         if files is None:  # a run that writes no folder: the rows stay in the history, the best state in memory
             return
         files.append_rows(history, durable=True)
-        extra = {"best": list(self.best) if self.best else None,
-                 "rng": self.rng.bit_generator.state if self.rng else None,
-                 "optimizer": self.optimizer.name}
+        step_meta = {"best": list(self.best) if self.best else None,
+                     "rng": self.rng.bit_generator.state if self.rng else None,
+                     "optimizer": self.optimizer.name}
         if self.count_evaluations:  # L-BFGS: the evaluations column counts on across a resume
-            extra["evaluations"] = self.evaluations
+            step_meta["evaluations"] = self.evaluations
         if self.best_params is not None:
-            files.save(files.dir / "best.npz", self.best_params, self.best[1], history, extra)
+            files.save(files.dir / "best.npz", self.best_params, self.best[1], history, step_meta)
             self.best_params = None
         state = self.optimizer.state() if state is None else state
         last = files.dir / "last.npz"
-        if extra_ckpt is not None:
-            files.save(extra_ckpt, params, epoch, history, extra, also=[last], state=state)
+        if checkpoint is not None:
+            files.save(checkpoint, params, epoch, history, step_meta, also=[last], state=state)
         else:
-            files.save(last, params, epoch, history, extra, state=state)
+            files.save(last, params, epoch, history, step_meta, state=state)
         self.t_save = time.monotonic()
 
 
 class Row:
-    def __init__(self, run: Run, val_metrics: Any, names: tuple[str, ...], extra_columns: tuple[str, ...]) -> None:
-        self.run, self.val, self.names, self.extra = run, val_metrics, names, extra_columns
+    def __init__(self, run: RunState, val_metrics: Any, names: tuple[str, ...], optimizer_columns: tuple[str, ...]) -> None:
+        self.run, self.val, self.names, self.optimizer_columns = run, val_metrics, names, optimizer_columns
         self.base = run.evaluations  # a resumed run counts on from its checkpoint's count
 
-    def __call__(self, ev: Event) -> None:
-        s = ev.step
+    def __call__(self, event: Event) -> None:
+        s = event.step
         cost = [None] * (1 + len(self.names)) if s.cost is None else [s.cost.J, *s.cost.parts.values()]
         row: list[Optional[float]] = [s.epoch, *cost, None]
-        if ev.logged:
+        if event.logged:
             g = s.grad()
             row[-1] = None if g is None else finite_or_none(math.sqrt(float(np.vdot(g, g))))
-        if "evaluations" in self.extra:
+        if "evaluations" in self.optimizer_columns:
             row.append(self.base + s.evaluations)
         self.run.evaluations = self.base + s.evaluations
         if self.val is not None:
-            if ev.logged:
+            if event.logged:
                 vm = self.val(s.params, full=False)
-                ev.val_data_cost = finite_or_none(vm["data_cost"])
-                row += [ev.val_data_cost, finite_or_none(vm.get("accuracy", vm.get("r2")))]
+                event.val_data_cost = finite_or_none(vm["data_cost"])
+                row += [event.val_data_cost, finite_or_none(vm.get("accuracy", vm.get("r2")))]
             else:
                 row += [None, None]
-        ev.row = row
+        event.row = row
 
 
 class Best:
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: RunState) -> None:
         self.run = run
 
-    def __call__(self, ev: Event) -> None:
-        run, v = self.run, ev.val_data_cost
+    def __call__(self, event: Event) -> None:
+        run, v = self.run, event.val_data_cost
         if v is not None and (run.best is None or v < run.best[0]):
-            run.best = (v, ev.step.epoch)
-            run.best_params = network.copy_params(run.best_buffer, ev.step.params).params  # saved at the next flush
+            run.best = (v, event.step.epoch)
+            run.best_params = network.copy_params(run.best_buffer, event.step.params).params  # saved at the next flush
 
 
 class EarlyStopping:
     """Stop when val J_data has not fallen by more than min_delta for `patience` logged rows."""
 
-    def __init__(self, run: Run, patience: int, min_delta: float) -> None:
+    def __init__(self, run: RunState, patience: int, min_delta: float) -> None:
         self.run, self.patience, self.min_delta = run, patience, min_delta
         self.reference: Optional[float] = None
         self.waited = 0
 
-    def __call__(self, ev: Event) -> Optional[str]:
-        v = ev.val_data_cost
+    def __call__(self, event: Event) -> Optional[str]:
+        v = event.val_data_cost
         if v is None:
             return None
         if self.reference is None or v < self.reference - self.min_delta:
@@ -160,15 +160,15 @@ class EarlyStopping:
 class RisingCost:
     """J(θ_e) above RISE_FACTOR × its lowest so far: the steps overshoot. Said once as it happens."""
 
-    def __init__(self, run: Run, reporter: Any, hint: str) -> None:
+    def __init__(self, run: RunState, reporter: Any, hint: str) -> None:
         self.run, self.rep, self.hint = run, reporter, hint
         self.lowest: Optional[tuple[float, int]] = None
         self.said = False
 
-    def __call__(self, ev: Event) -> None:
-        if ev.step.cost is None:  # not computed this epoch (log.train_cost: logged)
+    def __call__(self, event: Event) -> None:
+        if event.step.cost is None:  # not computed this epoch (log.train_cost: logged)
             return
-        J, e = ev.step.cost.J, ev.step.epoch
+        J, e = event.step.cost.J, event.step.epoch
         if self.lowest is None or J < self.lowest[0]:
             self.lowest = (J, e)
         elif not self.said and J > RISE_FACTOR * self.lowest[0] + 1e-12:
@@ -180,12 +180,12 @@ class RisingCost:
 
 
 class Log:
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: RunState) -> None:
         self.run = run
         self.t_write = time.monotonic()
 
-    def __call__(self, ev: Event) -> None:
-        self.run.history.append(ev.row)
+    def __call__(self, event: Event) -> None:
+        self.run.history.append(event.row)
         now = time.monotonic()
         if self.run.files is not None and now - self.t_write > WRITE_EVERY_SECONDS:  # rows reach metrics.csv
             # between checkpoints too
@@ -199,24 +199,24 @@ class Terminal:
     def __init__(self, reporter: Any) -> None:
         self.rep = reporter
 
-    def __call__(self, ev: Event) -> None:
-        if ev.logged or ev.step.final:
-            self.rep.row(ev.row, ev.step.final)
-        self.rep.progress(ev.step.epoch)
+    def __call__(self, event: Event) -> None:
+        if event.logged or event.step.final:
+            self.rep.row(event.row, event.step.final)
+        self.rep.progress(event.step.epoch)
 
 
 class Checkpoints:
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: RunState) -> None:
         self.run = run
         run.t_save = time.monotonic()
 
-    def __call__(self, ev: Event) -> None:
-        run, e = self.run, ev.step.epoch
+    def __call__(self, event: Event) -> None:
+        run, e = self.run, event.step.epoch
         ck = run.checkpoint_every
         if ck and e % ck == 0 and e > 0:
-            run.flush(ev.step.params, e, run.files.dir / "checkpoints" / f"epoch-{e}.npz")
-        elif e == 0 or ev.step.final or time.monotonic() - run.t_save > SAVE_EVERY_SECONDS:
-            run.flush(ev.step.params, e)
+            run.flush(event.step.params, e, run.files.dir / "checkpoints" / f"epoch-{e}.npz")
+        elif e == 0 or event.step.final or time.monotonic() - run.t_save > SAVE_EVERY_SECONDS:
+            run.flush(event.step.params, e)
 
 
 class Interrupt:
@@ -242,5 +242,5 @@ class Interrupt:
             raise KeyboardInterrupt  # second Ctrl-C: stop at once
         self.count = 1
 
-    def __call__(self, ev: Event) -> Optional[str]:
+    def __call__(self, event: Event) -> Optional[str]:
         return "interrupted" if self.count else None

@@ -483,13 +483,13 @@ def _forward_chunk(f, step, nl, theta, c: _Chunk) -> float:
     return step(z[nl], a[nl], c.y, c.ysum, c.delta[nl], c.scratch)
 
 
-def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk, extra: Optional[list] = None) -> float:
+def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk, delta_terms: Optional[list] = None) -> float:
     """Forward (_forward_chunk) and backward over one chunk of columns; writes δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ = [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]
     into c.dtheta[l]; returns Σᵢ loss over the chunk.
 
     theta[l] = Θ⁽ˡ⁾ = [b⁽ˡ⁾ | W⁽ˡ⁾], WT[l] = W⁽ˡ⁾ᵀ (FlatParams). Every product writes into a
     workspace buffer; np.dot with a positional out is numpy's cheapest call for it.
-    extra: None, or per layer l a column (s_l, 1) (None where there is none) added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
+    delta_terms: None, or per layer l a column (s_l, 1) (None where there is none) added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
     before the f′ product, the same for every example: the sparsity term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)).
     """
     dot, z, a, delta = np.dot, c.z, c.a, c.delta
@@ -498,8 +498,8 @@ def _backprop_chunk(f, fprime, step, nl, theta, WT, c: _Chunk, extra: Optional[l
         dot(delta[l + 1], c.augT[l], c.dtheta[l])  # [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ]
         if l > 1:  # δ⁽¹⁾ is never needed: the input has no parameters below it
             dot(WT[l], delta[l + 1], delta[l])  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾) · f′(z⁽ˡ⁾)
-            if extra is not None and extra[l] is not None:  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))) · f′
-                np.add(delta[l], extra[l], delta[l])
+            if delta_terms is not None and delta_terms[l] is not None:  # δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾ + β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))) · f′
+                np.add(delta[l], delta_terms[l], delta[l])
             if fprime is not None:  # identity: f′ = 1. (z[l] is a[l] here: every f′ reads a alone)
                 np.multiply(delta[l], fprime(z[l], a[l], c.fp[l]), delta[l])
     return loss_sum
@@ -630,19 +630,19 @@ class Backprop:
                                     [None] + [params.params.W[l].T for l in range(1, nl)])
         return r
 
-    def sums(self, params: Any, extra: Optional[list] = None) -> float:
+    def sums(self, params: Any, delta_terms: Optional[list] = None) -> float:
         """The additive sums at params: returns Σᵢ loss; writes [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g
         (not yet divided by m: finish() does that, once, for every source of sums).
-        extra: per hidden layer l, a column (s_l, 1) added to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the
+        delta_terms: per hidden layer l, a column (s_l, 1) added to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the
         f′ product (the sparsity term, which the objective makes from activation_sums); None: none."""
         fp, theta, WT = self._WT.get(id(params)) or self._theta(params)  # keyed by the object: FlatParams are kept
         f, fprime, step, nl, g = self._f, self._fprime, self._step, self._nl, self.g
         self.theta_now = fp
         if self.threads > 1:
-            return self._run_threads(theta, WT, extra)
+            return self._run_threads(theta, WT, delta_terms)
         loss_sum = 0.0
         for c in self.chunks:
-            loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c, extra)
+            loss_sum += _backprop_chunk(f, fprime, step, nl, theta, WT, c, delta_terms)
             if c.G_vec is not None:
                 np.add(g, c.G_vec, g)  # chunk sums added in chunk order
         return loss_sum
@@ -707,14 +707,14 @@ class Backprop:
                 s += w
         return loss_sum / self.m, h
 
-    def _run_threads(self, theta, WT, extra: Optional[list] = None) -> float:
+    def _run_threads(self, theta, WT, delta_terms: Optional[list] = None) -> float:
         """Round r gives chunk r·T + k to worker k of the pool (worker 0 is this thread)."""
         T, chunks, g, run = self.threads, self.chunks, self.g, self.pool.run
         head = (self._f, self._fprime, self._step, self._nl, theta, WT)
         loss_sum = 0.0
         for r in range(0, len(chunks), T):
             batch = chunks[r : r + T]
-            for c, loss in zip(batch, run(_backprop_chunk, [head + (c, extra) for c in batch])):
+            for c, loss in zip(batch, run(_backprop_chunk, [head + (c, delta_terms) for c in batch])):
                 loss_sum += loss
                 if c.G_vec is not None:
                     np.add(g, c.G_vec, g)  # chunk sums added in chunk order
@@ -794,11 +794,11 @@ class BatchSums:
 
     _theta = Backprop._theta
 
-    def sums(self, params: Any, extra: Optional[list] = None) -> float:
-        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (extra: as Backprop.sums)."""
+    def sums(self, params: Any, delta_terms: Optional[list] = None) -> float:
+        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (delta_terms: as Backprop.sums)."""
         fp, theta, WT = self._WT.get(id(params)) or self._theta(params)
         self.theta_now = fp
-        return _backprop_chunk(self._f, self._fprime, self._step, self._nl, theta, WT, self._cur, extra)
+        return _backprop_chunk(self._f, self._fprime, self._step, self._nl, theta, WT, self._cur, delta_terms)
 
     def activation_sums(self, params: Any) -> dict[int, np.ndarray]:
         """{l: Σᵢ aᵢ⁽ˡ⁾} over the current batch for each hidden layer (as Backprop.activation_sums):

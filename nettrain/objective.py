@@ -11,7 +11,7 @@ divides by m and adds the λ terms, in that one place, whatever the source.
 The sparsity penalty is a term of the same objective. ρ̂ depends on every example, so it takes two
 calls on the source, both additive over examples: source.activation_sums(θ) → Σᵢ a⁽ˡ⁾ for each hidden
 layer l; here ρ̂⁽ˡ⁾ = Σᵢ a⁽ˡ⁾ / m and the hidden-δ term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) are made; then
-source.sums(θ, extra) adds that term to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the f′ product. Any source
+source.sums(θ, delta_terms) adds that term to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the f′ product. Any source
 of sums that offers both calls (chunks, a minibatch's rows, a cluster's partitions) gets the penalty;
 over a minibatch, ρ̂ is the batch's mean activation. Without a penalty, one call, as before.
 
@@ -40,7 +40,7 @@ def cost_names(sparsity: Optional[Sparsity]) -> tuple[str, ...]:
 
 
 class Objective:
-    """J and ∇J over `source` (its .sums(θ[, extra]) → Σ loss, .g the gradient sums, .m, .theta_now; with a
+    """J and ∇J over `source` (its .sums(θ[, delta_terms]) → Σ loss, .g the gradient sums, .m, .theta_now; with a
     sparsity penalty, its .activation_sums(θ) too). with_reg False: the Cost holds J_data alone (∇J still
     has λW): a minibatch step's, whose J is only checked to be finite."""
 
@@ -56,7 +56,7 @@ class Objective:
         self.sparsity = None if sparsity is None else Sparsity(float(sparsity[0]), float(sparsity[1]))
         if self.sparsity is not None:
             self.names = SPARSE_NAMES
-            self._extra = [None] * (len(layers) + 1)  # per layer l: the (s_l, 1) column added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
+            self._delta_terms = [None] * (len(layers) + 1)  # per layer l: the (s_l, 1) column added to W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾
 
     def __call__(self, theta: Any, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:
         """(J(θ) with its parts, ∇J(θ)); θ a FlatParams (or Params). ∇J into `out`, else a new array."""
@@ -76,12 +76,12 @@ class Objective:
 
     def _sparse_call(self, theta: Any, out: Optional[np.ndarray]) -> tuple[Cost, np.ndarray]:
         """J = J_data + J_reg + J_sparse and its gradient: ρ̂ from the first pass, then the sums with the
-        extra hidden-δ term, then finish() (÷m and λ) as for every objective."""
-        sp, extra = self.sparsity, self._extra
+        delta_terms hidden-δ term, then finish() (÷m and λ) as for every objective."""
+        sp, delta_terms = self.sparsity, self._delta_terms
         rho_hat = self.rho_hat(theta)
         for l, r in rho_hat.items():
-            extra[l] = sparse_delta(r, sp)[:, None]  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)), one column for every example
-        loss_sum = self.source.sums(theta, extra)
+            delta_terms[l] = sparse_delta(r, sp)[:, None]  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)), one column for every example
+        loss_sum = self.source.sums(theta, delta_terms)
         if out is None:
             out = np.empty_like(self.source.g)
         self.evaluations += 1

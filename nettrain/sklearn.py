@@ -9,7 +9,7 @@ A constructor parameter is a config key under a scikit-learn-style name (PARAMET
 key; hidden_layer_sizes are model.layers without the input and output sizes, which the data sets;
 random_state is the seed). fit builds the config as a plain dict, the schema validates it (an error
 names the dotted key: `NetClassifier: train.learning_rate: must be greater than 0 (got -1)`), and
-nettrain.api._train trains it through runs.fit, as `nettrain fit` does: the weights equal those of
+nettrain.api._train trains it through trainer.fit, as `nettrain fit` does: the weights equal those of
 `nettrain fit` on the equivalent config with data.split {train: 1.0} bit for bit (scikit-learn
 splits the data itself). The optimiser keys other than gd's (batch_size, momentum, beta1, beta2,
 epsilon, memory, early_stopping) go into the config only when set, so a config without them is

@@ -19,7 +19,7 @@ threads — a single chunk run with train.threads > 1, or a big problem with m <
 change the last bit of a product: OpenBLAS splits the work differently. Such a run repeats bit for
 bit with the same thread count.)
 
-Left out on purpose: files, terminal output and signals. The caller (runs.py) decides what to do
+Left out on purpose: files, terminal output and signals. The caller (trainer.py) decides what to do
 with each epoch through `on_step`, which may return True to stop.
 """
 

@@ -17,6 +17,9 @@ from typer.testing import CliRunner
 from nettrain.render.fit import FitReporter
 from nettrain import checkpoint as ckpt
 from nettrain.cli import app
+from nettrain.evaluation import evaluate_rows
+from nettrain.problem import load_problem
+from nettrain.trained import load_trained
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -612,13 +615,12 @@ def test_zca_whitening_is_stored_and_applied_by_eval(proj):
     assert res.exit_code == 0, res.output
     meta = ckpt.read_meta(proj / "zca" / "last.npz")
     assert meta["whitening"]["method"] == "zca" and len(meta["whitening"]["matrix"]) == 64
-    from nettrain import runs
 
-    problem = runs.load_problem(runs.load_trained(proj / "zca").cfg)
+    problem = load_problem(load_trained(proj / "zca").cfg)
     X_test = problem.splits["test"][0]
     ev = json.loads(run("eval", "zca", "--json").stdout)
-    loaded = runs.load_trained(proj / "zca")
-    want = runs.evaluate_rows(loaded, X_test, X_test, "test")  # the rows as training whitened them
+    loaded = load_trained(proj / "zca")
+    want = evaluate_rows(loaded, X_test, X_test, "test")  # the rows as training whitened them
     assert ev["cost"] == want["cost"] and ev["m"] == len(X_test)
 
 
@@ -637,10 +639,9 @@ def test_the_digits_sparse_autoencoder_scales_its_pixels_to_0_1_and_trains(proj)
     """data.scale {min: 0, max: 16}: x̂ = x/16 exactly, kept as the run's μ, σ (eval and predict apply it);
     the shipped MNIST-style config trains, with the penalty's three parts."""
     from nettrain import config as config_mod
-    from nettrain import runs
 
     cfg = config_mod.load_config("configs/sparse_autoencoder_digits.yaml", ["train.epochs=5"])
-    problem = runs.load_problem(cfg)
+    problem = load_problem(cfg)
     X, Y = problem.splits["train"]
     raw = np.loadtxt("data/digits.csv", delimiter=",", skiprows=1)[:, :64]
     assert np.array_equal(np.sort(X, axis=0), np.sort(raw / 16.0, axis=0)) and np.array_equal(X, Y)

@@ -25,14 +25,17 @@ import pytest
 
 from nettrain import checkpoint as ckpt
 from nettrain import config as config_mod
-from nettrain import runs
 from nettrain.cluster import partitions as pt
 from nettrain.errors import ClusterError, ConfigError
+from nettrain.trainer import SilentReporter
+
+from .helpers import fit_config
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
 M, TRAIN = 600, 480  # rows in the file; rows in the train split (0.8)
 PARTITIONS, WIDTH = 4, 120  # 480 / 4
+
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +123,7 @@ def dask_cluster(tmp_path):
     d.stop()
 
 
-class KillAt(runs.SilentReporter):
+class KillAt(SilentReporter):
     """A reporter that SIGKILLs a process when the run reports epoch `epoch` (after that step's files).
 
     mid_step: SIGSTOP it then, and SIGKILL it 0.5 s later from another thread: the next step's tasks are
@@ -181,7 +184,7 @@ def test_cluster_keys_are_set_like_any_other(data_file, tmp_path):
 
 
 def test_import_nettrain_does_not_import_dask():
-    code = ("import sys, nettrain, nettrain.runs, nettrain.cluster, nettrain.cluster.partitions;"
+    code = ("import sys, nettrain, nettrain.trainer, nettrain.cluster, nettrain.cluster.partitions;"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True).stdout
     assert out.strip() == "[]"
@@ -203,7 +206,7 @@ def test_an_address_that_does_not_answer_fails_within_seconds_naming_it(data_fil
     address = f"tcp://127.0.0.1:{free_port()}"
     t0 = time.monotonic()
     with pytest.raises(ClusterError, match=f"cluster.address {address} does not answer") as e:
-        runs.fit(config(data_file, address), out=tmp_path / "run")
+        fit_config(config(data_file, address), out=tmp_path / "run")
     assert time.monotonic() - t0 < 15 and "\n" not in str(e.value)
     assert not (tmp_path / "run").exists()
 
@@ -260,8 +263,8 @@ def test_a_step_that_loses_a_worker_is_retried_whole_then_given_up_in_one_line(m
 
 def test_a_local_cluster_run_equals_the_run_in_this_process(data_file, tmp_path):
     cfg = config(data_file)
-    runs.fit(cfg, out=tmp_path / "cluster")
-    runs.fit(local(cfg), out=tmp_path / "here")
+    fit_config(cfg, out=tmp_path / "cluster")
+    fit_config(local(cfg), out=tmp_path / "here")
     assert_same_run(tmp_path / "cluster", tmp_path / "here")
 
 
@@ -270,8 +273,8 @@ def test_a_sparsity_penalty_on_a_cluster_equals_the_run_in_this_process(data_fil
     d = config_mod.config_to_dict(config(data_file, epochs=6))
     d["model"]["sparsity"] = {"target": 0.1, "weight": 0.5}
     cfg = config_mod.config_from_dict(d)
-    res = runs.fit(cfg, out=tmp_path / "cluster")
-    runs.fit(local(cfg), out=tmp_path / "here")
+    res = fit_config(cfg, out=tmp_path / "cluster")
+    fit_config(local(cfg), out=tmp_path / "here")
     assert_same_run(tmp_path / "cluster", tmp_path / "here")
     assert "sparse_cost" in res.cost.parts and res.cost.parts["sparse_cost"] > 0
 
@@ -279,7 +282,7 @@ def test_a_sparsity_penalty_on_a_cluster_equals_the_run_in_this_process(data_fil
 def test_autoencode_and_features_are_refused_on_a_cluster_naming_the_key(data_file):
     d = config_mod.config_to_dict(config(data_file))
     d["data"]["features"] = ["x0", "x1"]
-    with pytest.raises(config_mod.ConfigError, match=r"data.features: is not supported on a cluster yet.*cluster=null"):
+    with pytest.raises(ConfigError, match=r"data.features: is not supported on a cluster yet.*cluster=null"):
         config_mod.config_from_dict(d)
 
 
@@ -290,8 +293,8 @@ def test_zca_whitening_fitted_from_the_partitions_sums_equals_the_run_in_this_pr
     d["data"]["standardize"] = True
     d["data"]["whiten"] = {"method": "zca", "epsilon": 0.1}
     cfg = config_mod.config_from_dict(d)
-    res = runs.fit(cfg, out=tmp_path / "cluster")
-    here = runs.fit(local(cfg), out=tmp_path / "here")
+    res = fit_config(cfg, out=tmp_path / "cluster")
+    here = fit_config(local(cfg), out=tmp_path / "here")
     a, b = ckpt.read_meta(tmp_path / "cluster" / "last.npz"), ckpt.read_meta(tmp_path / "here" / "last.npz")
     np.testing.assert_allclose(a["whitening"]["matrix"], b["whitening"]["matrix"], rtol=1e-10, atol=1e-12)
     wa, wb = weights(tmp_path / "cluster"), weights(tmp_path / "here")
@@ -305,10 +308,10 @@ def test_one_two_and_four_workers_give_the_same_bits_and_a_local_run_to_1e_12(da
     cfg = config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"data.standardize": True})
     for n in (1, 2, 4):
         dask_cluster.add_workers(n - len(dask_cluster.workers))
-        res = runs.fit(cfg, out=tmp_path / f"w{n}")
+        res = fit_config(cfg, out=tmp_path / f"w{n}")
     assert_same_run(tmp_path / "w1", tmp_path / "w2")
     assert_same_run(tmp_path / "w1", tmp_path / "w4")
-    here = runs.fit(local(cfg), out=tmp_path / "here")  # statistics of standardisation: combined differently
+    here = fit_config(local(cfg), out=tmp_path / "here")  # statistics of standardisation: combined differently
     wc, wh = weights(tmp_path / "w4"), weights(tmp_path / "here")
     for k in wc:
         np.testing.assert_allclose(wc[k], wh[k], rtol=1e-12, atol=1e-12 * np.abs(wh[k]).max())
@@ -322,9 +325,9 @@ def test_a_worker_killed_mid_run_is_survived_bit_for_bit(data_file, dask_cluster
     cfg = config(data_file, dask_cluster.address, optimizer="momentum")
     # while a step waits on the worker: the step fails and is retried, or Dask recomputes what the worker
     # held (which of the two depends on whether θ was on it); between steps: Dask recomputes its partitions
-    runs.fit(cfg, out=tmp_path / "killed", reporter=KillAt(3, dask_cluster.workers[0], mid_step=True))
-    runs.fit(cfg, out=tmp_path / "killed-between", reporter=KillAt(5, dask_cluster.workers[1]))
-    runs.fit(local(cfg), out=tmp_path / "here")
+    fit_config(cfg, out=tmp_path / "killed", reporter=KillAt(3, dask_cluster.workers[0], mid_step=True))
+    fit_config(cfg, out=tmp_path / "killed-between", reporter=KillAt(5, dask_cluster.workers[1]))
+    fit_config(local(cfg), out=tmp_path / "here")
     assert_same_run(tmp_path / "killed", tmp_path / "here")
     assert_same_run(tmp_path / "killed-between", tmp_path / "here")
 
@@ -335,16 +338,16 @@ def test_a_lost_scheduler_ends_the_run_in_one_line_and_it_resumes_here(data_file
     cfg = config(data_file, dask_cluster.address)
     t0 = time.monotonic()
     with pytest.raises(ClusterError) as e:
-        runs.fit(cfg, out=tmp_path / "run", reporter=KillAt(5, dask_cluster.scheduler))
+        fit_config(cfg, out=tmp_path / "run", reporter=KillAt(5, dask_cluster.scheduler))
     message = str(e.value)
     assert "\n" not in message and f"lost the scheduler at {dask_cluster.address}" in message, message
     assert "holds epoch 4" in message and "resume=True" in message and "cluster=null" in message, message
     assert time.monotonic() - t0 < 30
     assert ckpt.read_meta(tmp_path / "run" / "last.npz")["epoch"] == 4  # intact: the checkpoint of epoch 4
-    resumed = runs.fit(config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"cluster": None}),
+    resumed = fit_config(config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"cluster": None}),
                        out=tmp_path / "run", resume=True)
     assert resumed.resumed_from == 4 and resumed.epoch == 12
-    runs.fit(local(cfg), out=tmp_path / "here")
+    fit_config(local(cfg), out=tmp_path / "here")
     assert_same_run(tmp_path / "run", tmp_path / "here")
 
 
@@ -370,10 +373,10 @@ def test_a_csv_on_a_cluster_equals_the_run_in_this_process_and_the_client_reads_
     monkeypatch.setattr(data_mod, "read_rows", lambda path, start, stop, *a, **k: (read.append(stop - start),
                                                                                    real(path, start, stop, *a, **k))[1])
     monkeypatch.setattr(data_mod, "read_table", None)  # never called here for a cluster's data file
-    res = runs.fit(cfg, out=tmp_path / "cluster")
+    res = fit_config(cfg, out=tmp_path / "cluster")
     monkeypatch.undo()
     assert read and max(read) <= 1  # in this process: the header's first row, and the first train row (the shift)
-    here = runs.fit(local(cfg), out=tmp_path / "here")
+    here = fit_config(local(cfg), out=tmp_path / "here")
     assert res.train["accuracy"] == here.train["accuracy"] and res.val["labels"] == ["a", "b", "c"]
     wa, wb = weights(tmp_path / "cluster"), weights(tmp_path / "here")
     for k in wa:  # the statistics are summed by partition: the last bits may differ

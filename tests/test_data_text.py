@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from nettrain.data import read_table, text
 from nettrain.errors import DataError
+from nettrain.problem import load_problem
 from tests.test_data import DATA, csv_texts, data_error, write
 
 
@@ -187,7 +188,6 @@ def test_a_missing_target_message_always_shows_the_last_column(tmp_path_factory,
 
 def test_data_features_from_the_config_to_the_problem(tmp_path):
     from nettrain import config as config_mod
-    from nettrain import runs
     from nettrain.errors import ConfigError
 
     rows = "".join(f"{i},name{i},{i % 3},{(i * 7) % 5},{i % 2}\n" for i in range(20))
@@ -196,7 +196,7 @@ def test_data_features_from_the_config_to_the_problem(tmp_path):
     (tmp_path / "c.yaml").write_text(cfg_text.format(extra="features: [a, b]"))
     cfg = config_mod.load_config(tmp_path / "c.yaml")
     assert cfg.data.features == ["a", "b"]
-    problem = runs.load_problem(cfg)
+    problem = load_problem(cfg)
     assert problem.prep.feature_names == ["a", "b"] and problem.columns("train")[0].shape[0] == 2
     (tmp_path / "c.yaml").write_text(cfg_text.format(extra="features: b"))
     assert config_mod.load_config(tmp_path / "c.yaml").data.features == ["b"]

@@ -13,8 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "math.md"
-MODULES = ("activations", "losses", "network", "gradcheck", "train", "runs", "explain", "plot", "config", "data",
-           "checkpoint", "evaluate")
+MODULES = ("activations", "losses", "network", "numgrad", "train", "trainer", "walkthrough", "plot", "config", "data",
+           "checkpoint", "metrics")
 # `network.backprop`, `losses.squared_error_delta`, optionally nettrain.-prefixed or called: `network.cost(...)`
 NAMED = re.compile(r"`(?:nettrain\.)?(" + "|".join(MODULES) + r")\.([A-Za-z_]\w*)(?:\(.*?\))?`")
 LINK = re.compile(r"\[`(?:nettrain\.)?(\w+)\.(\w+)`\]\(([^)]+)\)")
@@ -49,7 +49,7 @@ def test_python_block_runs_as_written(line, code, monkeypatch, capsys):
 
 
 def test_every_named_function_exists():
-    names = set(NAMED.findall(page()))
+    names = set(NAMED.findall(page())) - {("metrics", "csv")}  # the run folder's file, not the module
     assert len(names) >= 20
     missing = [f"{mod}.{fn}" for mod, fn in sorted(names)
                if not hasattr(importlib.import_module(f"nettrain.{mod}"), fn)]

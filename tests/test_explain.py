@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nettrain import explain as ex
-from nettrain import network, runs
+from nettrain import walkthrough as ex
+from nettrain import network
 from nettrain.cli import app
 from nettrain.network import Architecture, Params
+from nettrain.problem import initial_params, load_problem
+from nettrain.trained import load_trained
 
 ROOT = Path(__file__).resolve().parent.parent
 XOR = ROOT / "configs" / "xor.yaml"
@@ -69,9 +71,9 @@ def xor_problem():
     from nettrain import config
 
     cfg = config.load_config(XOR)
-    problem = runs.load_problem(cfg)
+    problem = load_problem(cfg)
     x, y = problem.columns("train")
-    return problem.arch, runs.initial_params(cfg, problem.arch, np.float64), x, y, cfg.train.weight_decay
+    return problem.arch, initial_params(cfg, problem.arch, np.float64), x, y, cfg.train.weight_decay
 
 
 @pytest.mark.parametrize("i", [0, 1, 2, 3])
@@ -196,7 +198,7 @@ def test_every_term_against_backprop_for_every_loss_output_pair(loss, out):
 def test_a_run_folder_explains_its_trained_weights(tmp_path):
     res = run("fit", XOR, "--set", "train.epochs=40", "--out", tmp_path / "xor")
     assert res.exit_code == 0, res.output
-    loaded = runs.load_trained(tmp_path / "xor")
+    loaded = load_trained(tmp_path / "xor")
     data = json.loads(run("explain", tmp_path / "xor", "--example", 2, "--json").stdout)
     assert "checkpoint" in data["weights"] and "epoch 40" in data["weights"]
     np.testing.assert_allclose(arr(data["layers"][0]["W"]), loaded.params.W[1])

@@ -31,7 +31,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nettrain import checkpoint as ckpt
-from nettrain import runs
+from nettrain import runfolder
 from nettrain.cli import app
 
 # Fault and hostile-input tests: `pytest -m "not robustness"` leaves them out of the inner loop.
@@ -497,7 +497,7 @@ def test_disk_full_while_appending_metrics(project, tmp_path, monkeypatch):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(file))
         return real_open(file, mode, *args, **kwargs)
 
-    monkeypatch.setattr(runs, "open", failing_open, raising=False)
+    monkeypatch.setattr(runfolder, "open", failing_open, raising=False)
     res = run(*cmd(project, out))
     assert res.exit_code == 7
     line = one_line(res.stderr)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nettrain import gradcheck as gc
+from nettrain import numgrad as gc
 from nettrain import network
 from nettrain.cli import app
 

@@ -521,10 +521,10 @@ def _boom(*args, **kwargs):
 
 
 def test_internal_error_is_one_line_with_the_debug_hint(proj, monkeypatch):
-    from nettrain import runs
+    from nettrain import evaluation
 
     assert run("fit", "configs/xor.yaml", "--set", "train.epochs=2", "--out", "x").exit_code == 0
-    monkeypatch.setattr(runs, "evaluate_run", _boom)
+    monkeypatch.setattr(evaluation, "evaluate_run", _boom)
     line = refused(70, ["eval", "x", "--split", "train"], "internal error: ZeroDivisionError: division by zero",
                    "--debug", roots=(proj,))
     assert "hunter2" not in line and "secret_local" not in line
@@ -538,9 +538,9 @@ def test_debug_flag_prints_the_real_traceback(proj):
     import sys
 
     assert run("fit", "configs/xor.yaml", "--set", "train.epochs=2", "--out", "x").exit_code == 0
-    script = ("import sys; from nettrain import runs\n"
+    script = ("import sys; from nettrain import evaluation\n"
               "def boom(*a, **k):\n    secret_local = 'hunter2-local-value'\n    return len(secret_local) / 0\n"
-              "runs.evaluate_run = boom\nsys.argv = ['nettrain', *sys.argv[1:]]\nfrom nettrain.cli import main\nmain()\n")
+              "evaluation.evaluate_run = boom\nsys.argv = ['nettrain', *sys.argv[1:]]\nfrom nettrain.cli import main\nmain()\n")
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     plain = subprocess.run([sys.executable, "-c", script, "eval", "x", "--split", "train"], cwd=proj, env=env,
                            capture_output=True, text=True, timeout=60)

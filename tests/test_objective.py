@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from nettrain import gradcheck, network, train
+from nettrain import network, numgrad, train
 from nettrain.network import Architecture, Backprop, BatchSums, Sparsity
 from nettrain.objective import NAMES, SPARSE_NAMES, Objective, cost_names
 
@@ -77,8 +77,8 @@ def test_sparse_gradient_against_finite_differences(layers, rho, beta):
     obj = Objective(Backprop(arch, x, y, 0.0), 1e-3, Sparsity(rho, beta))
     theta = flat(arch, params)
     _, g = obj(theta)
-    g_num = gradcheck.numerical_gradient(lambda v: obj.at(v)[0].J, theta.vec.copy())
-    assert gradcheck.relative_difference(g_num, g) < 1e-9
+    g_num = numgrad.numerical_gradient(lambda v: obj.at(v)[0].J, theta.vec.copy())
+    assert numgrad.relative_difference(g_num, g) < 1e-9
 
 
 @pytest.mark.parametrize("layers", [(4, 3, 4), (5, 4, 3, 5)])

@@ -10,12 +10,19 @@ import pytest
 
 from nettrain import checkpoint as ckpt
 from nettrain import config as config_mod
-from nettrain import network, runs, train
+from nettrain import network, train
 from nettrain.network import Architecture, Params, backprop, init_params
 from nettrain.objective import Objective
 from nettrain.optimizers import OPTIMIZERS, users_of
+from nettrain.errors import Interrupted
+from nettrain.evaluation import evaluate_run
+from nettrain.problem import load_problem
+from nettrain.trainer import SilentReporter
+
+from .helpers import fit_config
 
 HYPER = dict(learning_rate=0.05, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8, memory=10)
+
 
 
 def problem(m=40, seed=0, layers=(5, 8, 3)):
@@ -181,7 +188,7 @@ def test_every_key_is_read_by_the_optimizers_that_the_config_says():
 
 
 def fit(root, tmp_path, name, *sets, resume=False):
-    return runs.fit(root / "configs" / "iris.yaml", ["log.every=5", "log.checkpoint_every=0", *sets],
+    return fit_config(root / "configs" / "iris.yaml", ["log.every=5", "log.checkpoint_every=0", *sets],
                     out=tmp_path / name, resume=resume)
 
 
@@ -319,7 +326,7 @@ def test_a_key_the_optimizer_does_not_read_is_named_in_one_warning(root):
 @pytest.mark.parametrize("name, J_at_most, accuracy_at_least", [("digits-lbfgs", 0.035, 0.97),
                                                                  ("digits-adam", 0.045, 0.96)])
 def test_the_shipped_optimizer_configs_converge(root, tmp_path, name, J_at_most, accuracy_at_least):
-    res = runs.fit(root / "configs" / f"{name}.yaml", out=tmp_path / name)
+    res = fit_config(root / "configs" / f"{name}.yaml", out=tmp_path / name)
     assert res.reason == "done" and res.cost.J <= J_at_most and res.test["accuracy"] >= accuracy_at_least
     J = [float(r.split(",")[1]) for r in (tmp_path / name / "metrics.csv").read_text().splitlines()[1:]]
     assert len(J) == res.epoch + 1 and J[-1] < 0.02 * J[0]
@@ -335,7 +342,7 @@ def test_early_stopping_keeps_the_best_state_and_eval_uses_it(root, tmp_path):
     rows = (tmp_path / "es" / "metrics.csv").read_text().splitlines()[1:]
     val = [float(r.split(",")[5]) for r in rows]
     assert min(val) == best[0] and val.index(min(val)) == best[1]
-    ev = runs.evaluate_run(tmp_path / "es", split="val")
+    ev = evaluate_run(tmp_path / "es", split="val")
     assert ev["checkpoint"].endswith("best.npz") and ev["data_cost"] == best[0]
 
 
@@ -347,11 +354,11 @@ def test_early_stopping_needs_a_validation_split(root):
 def test_a_rising_cost_is_said_as_it_happens(root, tmp_path):
     notes = []
 
-    class Rec(runs.SilentReporter):
+    class Rec(SilentReporter):
         def note(self, text):
             notes.append(text)
 
-    res = runs.fit(root / "configs" / "iris.yaml", ["train.epochs=20", "train.learning_rate=500"],
+    res = fit_config(root / "configs" / "iris.yaml", ["train.epochs=20", "train.learning_rate=500"],
                    out=tmp_path / "hot", reporter=Rec())
     said = [n for n in notes if "rose" in n]
     assert len(said) == 1 and "smaller train.learning_rate (now 500)" in said[0]
@@ -361,14 +368,14 @@ def test_a_rising_cost_is_said_as_it_happens(root, tmp_path):
 def test_a_batch_size_past_the_train_split_is_said_and_steps_on_every_row(root, tmp_path):
     notes, starts = [], []
 
-    class Rec(runs.SilentReporter):
+    class Rec(SilentReporter):
         def note(self, text):
             notes.append(text)
 
         def start(self, info):
             starts.append(info)
 
-    res = runs.fit(root / "configs" / "iris.yaml", ["train.epochs=3", "train.batch_size=100000"],
+    res = fit_config(root / "configs" / "iris.yaml", ["train.epochs=3", "train.batch_size=100000"],
                    out=tmp_path / "big", reporter=Rec())
     m = starts[0]["m"]
     assert starts[0]["batch_size"] == m and res.epoch == 3
@@ -398,7 +405,7 @@ def test_a_format_1_checkpoint_still_loads(tmp_path):
 def test_the_logged_gradient_norm_is_that_of_backprop_at_the_rows_weights(root, tmp_path):
     fit(root, tmp_path, "g", "train.epochs=10", "log.checkpoint_every=5")
     cfg = config_mod.load_config(root / "configs" / "iris.yaml")
-    x, y = runs.load_problem(cfg).columns("train")
+    x, y = load_problem(cfg).columns("train")
     params, _ = ckpt.load_checkpoint(tmp_path / "g" / "checkpoints" / "epoch-5.npz")
     _, g = backprop(Architecture((4, 8, 3), "tanh", "softmax", "cross_entropy"), params, x, y, cfg.train.weight_decay)
     want = math.sqrt(sum(float(np.vdot(v, v)) for v in g.blocks().values()))
@@ -439,16 +446,16 @@ def test_ctrl_c_stops_any_optimizer_with_a_resumable_last_npz(root, tmp_path, se
     import os
     import signal
 
-    class CtrlC(runs.SilentReporter):
+    class CtrlC(SilentReporter):
         def row(self, values, final=False):
             if values[0] == 6:
                 os.kill(os.getpid(), signal.SIGINT)
 
-    with pytest.raises(runs.Interrupted, match=r"stopped at epoch 6; saved .*last.npz: continue with nettrain fit .*--resume"):
-        runs.fit(root / "configs" / "iris.yaml", ["train.epochs=40", "log.every=2", *sets], out=tmp_path / "c",
+    with pytest.raises(Interrupted, match=r"stopped at epoch 6; saved .*last.npz: continue with nettrain fit .*--resume"):
+        fit_config(root / "configs" / "iris.yaml", ["train.epochs=40", "log.every=2", *sets], out=tmp_path / "c",
                  reporter=CtrlC())
     assert ckpt.read_meta(tmp_path / "c" / "last.npz")["epoch"] == 6
-    res = runs.fit(root / "configs" / "iris.yaml", ["train.epochs=40", "log.every=2", *sets], out=tmp_path / "c",
+    res = fit_config(root / "configs" / "iris.yaml", ["train.epochs=40", "log.every=2", *sets], out=tmp_path / "c",
                    resume=True)
     assert res.epoch == 40 and res.reason in ("done", "converged")
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from nettrain import plot
 from nettrain.cli import app
-from nettrain.runs import History
+from nettrain.history import History
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()

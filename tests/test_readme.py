@@ -100,9 +100,9 @@ def test_readme_python_runs_as_written(tmp_path, monkeypatch, capsys):
 
 
 def test_the_readme_lists_exactly_the_keys_a_resume_may_change():
-    from nettrain.runs import RESUMABLE_KEYS
+    from nettrain.runfolder import RESUMABLE_KEYS
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     para = text[text.index("`nettrain fit CONFIG --resume` continues"):].split("\n\n")[0]
-    listed = re.findall(r"`((?:train|log)\.[a-z_]+|cluster)`", para.split("(`runs.RESUMABLE_KEYS`")[0])
+    listed = re.findall(r"`((?:train|log)\.[a-z_]+|cluster)`", para.split("(`runfolder.RESUMABLE_KEYS`")[0])
     assert listed == list(RESUMABLE_KEYS)

@@ -8,9 +8,16 @@ import pytest
 
 from nettrain import data as data_mod
 from nettrain import checkpoint as ckpt
-from nettrain import network, parallel, runs, train
+from nettrain import network, parallel, train
 from nettrain.errors import Diverged
 from nettrain.network import Architecture, Params, backprop, init_params
+from nettrain.errors import CheckpointError, RunIOError
+from nettrain.evaluation import evaluate_run
+from nettrain.history import History
+from nettrain.problem import initial_params, load_problem
+
+from .helpers import fit_config
+
 
 
 def problem(layers=(5, 8, 3), act="sigmoid", out="softmax", loss="cross_entropy", m=40, seed=0, dtype=np.float64):
@@ -167,15 +174,15 @@ def test_train_threads_reaches_the_pool_and_changes_no_bit_of_a_chunked_run(tmp_
     monkeypatch.setattr(parallel, "cores", lambda: 2)  # as on the 2-core machine this runs on
     config = Path(__file__).resolve().parent.parent / "configs" / "iris.yaml"
     sets = ["train.epochs=30", "log.every=1", "train.chunk_size=40"]
-    runs.fit(config, sets, out=tmp_path / "one")
+    fit_config(config, sets, out=tmp_path / "one")
     assert sizes == []  # automatic: iris is far below train.PARALLEL_MIN_FLOPS
-    runs.fit(config, sets + ["train.threads=2"], out=tmp_path / "two")
+    fit_config(config, sets + ["train.threads=2"], out=tmp_path / "two")
     assert sizes == [2]
     assert (tmp_path / "one" / "metrics.csv").read_bytes() == (tmp_path / "two" / "metrics.csv").read_bytes()
     one, _ = ckpt.load_checkpoint(tmp_path / "one" / "last.npz")
     two, meta = ckpt.load_checkpoint(tmp_path / "two" / "last.npz")
     assert same_bits(one, two) and meta["config"]["train"]["threads"] == 2
-    runs.fit(config, sets + ["train.threads=2", "train.epochs=40"], out=tmp_path / "one", resume=True)
+    fit_config(config, sets + ["train.threads=2", "train.epochs=40"], out=tmp_path / "one", resume=True)
     assert sizes == [2, 2]
 
 
@@ -229,7 +236,7 @@ def test_mapped_rows_read_what_transform_x_gives(tmp_path, std, train_frac, val)
     from nettrain import config as config_mod
 
     cfg = config_mod.load_config(cfg_path)
-    lazy, eager = runs.load_problem(cfg, lazy=True), runs.load_problem(cfg)
+    lazy, eager = load_problem(cfg, lazy=True), load_problem(cfg)
     X, _ = lazy.splits["train"]
     assert isinstance(X, data_mod.MappedRows) and len(X) == len(eager.splits["train"][0])
     x_lazy, y_lazy = lazy.columns("train")
@@ -251,15 +258,15 @@ def test_fit_from_a_memory_map_equals_fit_from_memory(tmp_path, std):
     write_npy(path)
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(CONFIG.format(path=path, std=std, train=0.8, val=0.2, dtype="float32", chunk=64))
-    res = runs.fit(cfg_path, out=tmp_path / "run")
+    res = fit_config(cfg_path, out=tmp_path / "run")
     from nettrain import checkpoint as ckpt
     from nettrain import config as config_mod
 
     cfg = config_mod.load_config(cfg_path)
-    eager = runs.load_problem(cfg)
+    eager = load_problem(cfg)
     x, y = eager.columns("train")
     assert isinstance(x, np.ndarray)
-    p0 = runs.initial_params(cfg, eager.arch, np.float32)
+    p0 = initial_params(cfg, eager.arch, np.float32)
     want = gd(eager.arch, p0, x, y, 0.5, 0.001, 6, chunk_size=64)
     got, _ = ckpt.load_checkpoint(tmp_path / "run" / "last.npz")
     assert res.cost == want.cost
@@ -272,13 +279,13 @@ def test_fit_from_a_memory_map_equals_fit_from_memory(tmp_path, std):
 def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(tmp_path):
     import hashlib
 
-    h = runs.History(["epoch", "cost", "grad_norm"])
+    h = History(["epoch", "cost", "grad_norm"])
     h.append([0, np.float64(0.5), None])
     h.append([1, 0.1 + 0.2, 1e-300])
     first = h.take()
     assert first == f"epoch,cost,grad_norm\n0,0.5,\n1,{0.1 + 0.2!r},1e-300\n"
     # cells of other types take the cell-by-cell path and read the same: numpy scalars; an int (a count) stays one
-    odd = runs.History(h.columns)
+    odd = History(h.columns)
     odd.append([np.int64(7), np.float32(0.1), 3])
     odd.append([7.0, -0.0, np.float64(-2.5e-308)])
     assert odd.take().splitlines()[1:] == [f"7,{float(np.float32(0.1))!r},3", "7,-0.0,-2.5e-308"]
@@ -289,7 +296,7 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
                           "sha256": hashlib.sha256(text.encode()).hexdigest()}
     assert list(h.J) == [0.5, 0.1 + 0.2, 0.25] and h.n == 3
     for bad in ([0, float("inf"), None], [0.5, 1.0, None]):  # JSON/CSV readers disagree on inf; epochs are integers
-        b = runs.History(h.columns)
+        b = History(h.columns)
         b.append(bad)
         with pytest.raises(ValueError):
             b.take()
@@ -297,7 +304,7 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
     # resumed: the rows a record names, checked, without the rows written after it
     f = tmp_path / "metrics.csv"
     f.write_text(text + "3,0.125,\n4,0.0625,")  # a row after the checkpoint, and a partial one
-    r, kept = runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
+    r, kept = History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     assert kept == text.encode() and r.n == 3 and list(r.J) == [0.5, 0.1 + 0.2, 0.25]
     r.append([3, 0.5, None])
     assert r.take() == "3,0.5,\n"
@@ -305,14 +312,14 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
                           (first + "2,0.2", "has 2 rows"),  # killed inside the row the checkpoint names
                           ("x" * (1 << 17) + "\n" + text, "was changed")]:  # not a file nettrain wrote: not read whole
         f.write_text(damaged)
-        with pytest.raises(runs.RunIOError, match=says + r": .*last\.npz was saved after rows 0 … 2 of it; restore"):
-            runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
+        with pytest.raises(RunIOError, match=says + r": .*last\.npz was saved after rows 0 … 2 of it; restore"):
+            History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     f.unlink()
-    with pytest.raises(runs.RunIOError, match=r"metrics\.csv is missing: .* --set model\.init\.scheme=null --set model\.init\.std=null --set model\.init\.from="):
-        runs.History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
+    with pytest.raises(RunIOError, match=r"metrics\.csv is missing: .* --set model\.init\.scheme=null --set model\.init\.std=null --set model\.init\.from="):
+        History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     for record in ({"rows": 3}, dict(h.record(), rows=0), dict(h.record(), rows=-1), dict(h.record(), columns=["e"])):
-        with pytest.raises(runs.CheckpointError, match="no valid record of metrics.csv"):
-            runs.History.resumed(f, record, h.columns, tmp_path / "last.npz")
+        with pytest.raises(CheckpointError, match="no valid record of metrics.csv"):
+            History.resumed(f, record, h.columns, tmp_path / "last.npz")
 
 
 def test_a_checkpoint_costs_the_same_at_epoch_10_and_at_epoch_4000(tmp_path):
@@ -323,7 +330,7 @@ def test_a_checkpoint_costs_the_same_at_epoch_10_and_at_epoch_4000(tmp_path):
     config = Path(__file__).resolve().parent.parent / "configs" / "xor.yaml"
     sizes = {}
     for epochs in (10, 4000):
-        runs.fit(config, [f"train.epochs={epochs}", "log.every=1"], out=tmp_path / str(epochs))
+        fit_config(config, [f"train.epochs={epochs}", "log.every=1"], out=tmp_path / str(epochs))
         sizes[epochs] = (tmp_path / str(epochs) / "last.npz").stat().st_size
         assert (tmp_path / str(epochs) / "metrics.csv").read_text().count("\n") == epochs + 2
     assert abs(sizes[4000] - sizes[10]) <= 64, sizes  # a few more digits in the epoch (4 bytes a character)
@@ -337,13 +344,13 @@ def test_the_logged_row_is_what_eval_measures_to_the_last_bit(tmp_path):
 
     config = Path(__file__).resolve().parent.parent / "configs" / "iris.yaml"
     sets = ["train.epochs=60", "log.every=20", "log.checkpoint_every=0", "train.chunk_size=17"]
-    res = runs.fit(config, sets, out=tmp_path / "run")
+    res = fit_config(config, sets, out=tmp_path / "run")
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
     last = rows[-1]
     assert int(last["epoch"]) == 60
     assert float(last["cost"]) == res.train["cost"] == res.cost.J
     assert float(last["val_cost"]) == res.val["data_cost"]
-    ev = runs.evaluate_run(tmp_path / "run", split="val")
+    ev = evaluate_run(tmp_path / "run", split="val")
     assert ev["data_cost"] == res.val["data_cost"] and ev["cost"] == res.val["cost"]
     assert float(last["val_accuracy"]) == ev["accuracy"] == res.val["accuracy"]
     assert sum(map(sum, ev["confusion"])) == ev["m"]
@@ -358,14 +365,14 @@ def test_minibatches_from_a_memory_map_equal_minibatches_from_memory(tmp_path):
     cfg_path = tmp_path / "c.yaml"
     cfg_path.write_text(CONFIG.format(path=path, std="true", train=0.8, val=0.2, dtype="float32", chunk=64))
     sets = ["train.batch_size=32", "train.optimizer=adam", "train.learning_rate=0.01"]
-    res = runs.fit(cfg_path, sets, out=tmp_path / "run")
+    res = fit_config(cfg_path, sets, out=tmp_path / "run")
     from nettrain import config as config_mod
 
     cfg = config_mod.load_config(cfg_path, sets)
-    eager = runs.load_problem(cfg)
+    eager = load_problem(cfg)
     x, y = eager.columns("train")
     rng = np.random.default_rng(cfg.seed)
-    p0 = runs.initial_params(cfg, eager.arch, np.float32, rng)
+    p0 = initial_params(cfg, eager.arch, np.float32, rng)
     want = train.minimize(eager.arch, p0, x, y, 0.001, "adam", 6, chunk_size=64, batch_size=32, rng=rng,
                           learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)
     got, _ = ckpt.load_checkpoint(tmp_path / "run" / "last.npz")

@@ -153,7 +153,7 @@ class Part:
         dtype = np.dtype(recipe.dtype)
         X, y_raw = read_partition(recipe.src)
         xhat = pre.transform_x(X, dtype)
-        if recipe.whitening is not None:  # data.whiten, as runs.load_problem applies it
+        if recipe.whitening is not None:  # data.whiten, as problem.load_problem applies it
             xhat = whiten_mod.from_meta(recipe.whitening, xhat.shape[1]).apply(xhat, dtype)
         x = np.ascontiguousarray(xhat.T)  # (s_1, w): examples in columns
         y = np.ascontiguousarray(pre.encode_y(y_raw, recipe.src.path, dtype).T)
@@ -168,11 +168,11 @@ class Part:
         np.copyto(self.theta.vec, theta, casting="unsafe")
         return self.theta
 
-    def sums(self, theta: np.ndarray, extra: Optional[list] = None) -> tuple[float, np.ndarray]:
+    def sums(self, theta: np.ndarray, delta_terms: Optional[list] = None) -> tuple[float, np.ndarray]:
         """(Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition at θ (a flat vector), not divided by m.
-        extra: the sparsity penalty's hidden-δ term per layer (network.Backprop.sums)."""
+        delta_terms: the sparsity penalty's hidden-δ term per layer (network.Backprop.sums)."""
         with np.errstate(over="ignore", invalid="ignore"):  # as train.minimize: a non-finite J is judged there
-            loss_sum = self.bp.sums(self._at(theta), extra)
+            loss_sum = self.bp.sums(self._at(theta), delta_terms)
         return loss_sum, self.bp.g.copy()  # a copy: the buffer is overwritten by the next step
 
     def activation_sums(self, theta: np.ndarray) -> dict:
@@ -202,12 +202,12 @@ def part_sums_with(part: Part, payload: np.ndarray) -> tuple[float, np.ndarray]:
     θ first, then each hidden layer's column, in layer order."""
     layers = part.recipe.layers
     n = part.theta.vec.size
-    extra: list = [None] * (len(layers) + 1)
+    delta_terms: list = [None] * (len(layers) + 1)
     at = n
     for l in range(2, len(layers)):
-        extra[l] = payload[at : at + layers[l - 1]].reshape(-1, 1)
+        delta_terms[l] = payload[at : at + layers[l - 1]].reshape(-1, 1)
         at += layers[l - 1]
-    return part.sums(payload[:n], extra)
+    return part.sums(payload[:n], delta_terms)
 
 
 def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
@@ -215,11 +215,11 @@ def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
 
 
 def part_metric_sums(part: Part, theta: np.ndarray, n_labels: int) -> tuple:
-    """(Σᵢ loss, the partition's evaluate.metric_sums) at θ: the client adds P small arrays, never m rows."""
-    from .. import evaluate as ev
+    """(Σᵢ loss, the partition's metrics.metric_sums) at θ: the client adds P small arrays, never m rows."""
+    from .. import metrics
 
     loss_sum, h, y = part.outputs(theta)
-    return loss_sum, ev.metric_sums(h, y, n_labels)
+    return loss_sum, metrics.metric_sums(h, y, n_labels)
 
 
 def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:

@@ -1,7 +1,7 @@
 """The client side of a cluster run: the connection, the partitions held on the workers, the sums source.
 
     Session.open(cfg.cluster)    a LocalCluster of `workers` processes, or a Client of tcp://host:port
-    load_problem(cfg, session)   the config's data as runs.Problem, with the train split left on the workers
+    load_problem(cfg, session)   the config's data as problem.Problem, with the train split left on the workers
                                  (read there by partition), its standardisation statistics summed there too
     ClusterSums                  a source of additive sums for objective.Objective, as network.Backprop is
 
@@ -17,7 +17,7 @@ Faults. A worker that dies takes its partitions with it: Dask recomputes them fr
 that takes them over reads the rows from the file), but a scattered θ is not recomputed, so the step under way
 fails; it is retried whole (θ scattered again, every partition's sums asked again) up to RETRIES times, and
 its result is the same bits as an undisturbed step's (the same partitions, added in the same order). A
-scheduler that stops answering ends the run with a ClusterError naming its address; runs.fit adds the command
+scheduler that stops answering ends the run with a ClusterError naming its address; trainer.fit adds the command
 that resumes from last.npz.
 
 Left out on purpose: what the numbers mean (partitions.py, network.finish), files and printing.
@@ -36,7 +36,7 @@ import numpy as np
 from distributed import Client, KilledWorker, LocalCluster
 
 from .. import data as data_mod
-from .. import evaluate as ev
+from ..metrics import add_sparsity, metrics_of_sums
 from .. import whiten as whiten_mod
 from ..errors import ClusterError, NettrainError
 from ..network import FlatParams, copy_params, flat_params, reg_cost
@@ -115,8 +115,8 @@ class Session:
         client = self.client
         for attempt in range(RETRIES + 1):
             try:
-                extra = () if theta is None else (client.scatter(theta, hash=False),)
-                futures = [client.submit(fn, item, *extra, pure=False) for item in items]
+                scattered = () if theta is None else (client.scatter(theta, hash=False),)
+                futures = [client.submit(fn, item, *scattered, pure=False) for item in items]
                 return client.gather(futures)
             except NettrainError:
                 raise
@@ -163,7 +163,7 @@ def _one_line(text: str) -> str:
 
 
 def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
-    """(runs.Problem without its train split, ClusterSums over the train split's partitions on the workers).
+    """(problem.Problem without its train split, ClusterSums over the train split's partitions on the workers).
 
     The client never reads the train split's rows. A .npy file it maps (the val/test rows are read through
     the map); any other file it does not parse at all: its row count and header (data.row_count, the first
@@ -171,7 +171,7 @@ def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
     workers read the train split's rows, partition by partition, for the standardisation statistics and then
     for training.
     """
-    from ..runs import Problem, check_widths  # runs imports this module only when a config has a cluster
+    from ..problem import Problem, check_widths
 
     d = cfg.data
     arch = cfg.architecture()
@@ -295,17 +295,17 @@ class ClusterSums:
     def _flat(self, theta: Any) -> FlatParams:
         return theta if isinstance(theta, FlatParams) else copy_params(self._own, theta)
 
-    def sums(self, theta: Any, extra: Optional[list] = None) -> float:
+    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> float:
         """Σᵢ loss over the train split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
-        extra: the sparsity penalty's hidden-δ terms (network.Backprop.sums), sent with θ in one vector.
+        delta_terms: the sparsity penalty's hidden-δ terms (network.Backprop.sums), sent with θ in one vector.
 
         The partitions' sums are added in partition order — the chunk order of network.Backprop — so the
         result is the same bits on 1 or 64 workers, and equals a local run with chunks of self.width."""
         fp = self.theta_now = self._flat(theta)
-        if extra is None:
+        if delta_terms is None:
             results = self.session.each(pt.part_sums, self.parts, fp.vec)
         else:
-            payload = np.concatenate([fp.vec] + [extra[l].ravel() for l in range(2, self.arch.nl)])
+            payload = np.concatenate([fp.vec] + [delta_terms[l].ravel() for l in range(2, self.arch.nl)])
             results = self.session.each(pt.part_sums_with, self.parts, payload)
         loss_sum, g = 0.0, self.g
         for p, (loss, G) in enumerate(results):
@@ -327,7 +327,7 @@ class ClusterSums:
         return total
 
     def metrics(self, params: Any, lam: float, task: str, labels: Optional[list], sparsity: Any = None) -> dict:
-        """The train split's metrics as runs.SplitMetrics gives them (J and its parts, accuracy and the
+        """The train split's metrics as evaluation.SplitMetrics gives them (J and its parts, accuracy and the
         confusion matrix, or MSE/RMSE/R²), from the partitions' additive sums (added in partition order)."""
         n = len(labels) if task == "classification" and labels else 0
         fp = self._flat(params)
@@ -338,6 +338,6 @@ class ClusterSums:
         J_data, J_reg = loss_sum / self.m, reg_cost(fp.params.W, lam)
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
         if sparsity is not None:
-            ev.add_sparsity(out, self.activation_sums(fp), self.m, sparsity)
-        out.update(ev.metrics_of_sums([r[1] for r in results], labels if n else None, self.m))
+            add_sparsity(out, self.activation_sums(fp), self.m, sparsity)
+        out.update(metrics_of_sums([r[1] for r in results], labels if n else None, self.m))
         return out

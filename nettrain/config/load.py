@@ -198,7 +198,9 @@ def load_config(path: str | Path, overrides: Overrides = ()) -> Config:
         )
     applied = _apply_overrides(data, lines, overrides)
     absolute = Path(os.path.abspath(path))
-    return _validate(data, source=label, lines=lines, overrides=applied, base_dir=absolute.parent, source_path=absolute)
+    cfg = _validate(data, source=label, lines=lines, overrides=applied, base_dir=absolute.parent, source_path=absolute)
+    cfg._given = overrides
+    return cfg
 
 
 def config_from_dict(d: Any, source: str = "<checkpoint>", overrides: Overrides = ()) -> Config:
@@ -209,7 +211,9 @@ def config_from_dict(d: Any, source: str = "<checkpoint>", overrides: Overrides 
         return _validate(d, source=source, lines={}, overrides={}, base_dir=None, source_path=None)
     data = _plain(copy.deepcopy(dict(d)))
     applied = _apply_overrides(data, {}, overrides)
-    return _validate(data, source=source, lines={}, overrides=applied, base_dir=None, source_path=None)
+    cfg = _validate(data, source=source, lines={}, overrides=applied, base_dir=None, source_path=None)
+    cfg._given = overrides
+    return cfg
 
 
 def config_to_dict(cfg: Config) -> dict:

@@ -436,6 +436,7 @@ class Config(BaseModel):
     _source_path: Optional[Path] = PrivateAttr(None)
     _lines: dict = PrivateAttr(default_factory=dict)  # dotted key → line number in the file
     _overrides: dict = PrivateAttr(default_factory=dict)  # dotted key → "--set key=value" (how errors name it)
+    _given: Any = PrivateAttr(())  # the overrides as given: --set texts, or a mapping from Python
 
     @field_validator("name")
     @classmethod
@@ -472,6 +473,12 @@ class Config(BaseModel):
     def source_path(self) -> Optional[Path]:
         """The config file this was loaded from (absolute), or None when not loaded from a file."""
         return self._source_path
+
+    @property
+    def given_overrides(self) -> Any:
+        """The overrides applied when this config was loaded, as given (--set texts, or a mapping of dotted keys
+        to values): what a command that repeats this run passes again."""
+        return self._given
 
     def warnings(self) -> list[str]:
         """What the config sets but nothing will read (one line each, for the terminal)."""

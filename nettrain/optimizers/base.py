@@ -2,7 +2,7 @@
 
 An optimizer drives an Objective (objective.py) from θ_start to θ_epochs and reports the state after
 every epoch e — θ_e, J(θ_e) over the whole train split and its parts — through emit(step), which
-returns True to stop. The training loop (runs.fit and its listeners) sees only that; it never knows
+returns True to stop. The training loop (trainer.fit and its listeners) sees only that; it never knows
 which optimizer it drives.
 
 First-order methods share one loop (FirstOrder.run): each subclass is its update rule alone,

@@ -1,14 +1,13 @@
 """What `nettrain fit` shows: the live progress bar and cost rows while it trains, then the summary.
 
-FitReporter implements runs.Reporter (start, progress, row, note); run_fit is runs.fit with it, and the
-summary table, the notes, the sparkline of J and the line that says where the run was saved.
+FitReporter implements trainer.Reporter (start, progress, row, note); run_fit is trainer.fit with it, and
+the summary table, the notes, the sparkline of J and the line that says where the run was saved.
 
-Left out on purpose: training (runs.fit, the optimizers) and parsing the command line (cli.py).
+Left out on purpose: training (trainer.fit, the optimizers) and parsing the command line (cli.py).
 """
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -16,19 +15,13 @@ from typing import Any, Optional
 from rich.console import Console
 from rich.table import Table
 
-
-def _num(v: Any, fmt: str = ".6g") -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    return format(v, fmt)
+from .console import num as _num
 
 
 class FitReporter:
     """Renders a fit: a live progress bar (epoch, elapsed, ETA) with a row every log.every epochs.
 
-    Implements runs.Reporter: start, progress, row, note. The bar is moved to the epoch of every row
+    Implements trainer.Reporter: start, progress, row, note. The bar is moved to the epoch of every row
     before the row is printed, so the two always agree, and to the total at the end.
     """
 
@@ -119,15 +112,14 @@ def _summary_table(res: Any) -> Table:
     return t
 
 
-
-
-def run_fit(out: Console, cfg: Any, overrides: Any, out_dir: Optional[Path], resume: bool) -> Any:
-    """runs.fit with the terminal's live output on `out` and, after it, the summary: what `nettrain fit` shows."""
-    from .. import runs
+def run_fit(out: Console, cfg: Any, *, out_dir: Optional[Path], resume: bool) -> Any:
+    """trainer.fit with the terminal's live output on `out` and, after it, the summary: what `nettrain fit`
+    shows. Returns the trainer's FitResult."""
+    from ..trainer import fit
 
     reporter = FitReporter(out)
     try:
-        res = runs.fit(cfg, overrides, out_dir, resume, reporter)
+        res = fit(cfg, out=out_dir, resume=resume, reporter=reporter)
     finally:
         reporter.stop()
     if res.cost is not None:

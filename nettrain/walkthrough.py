@@ -18,14 +18,14 @@ print as JSON:
 
 The hidden δ's are computed here explicitly, one equation at a time, so that the terms of each
 sum can be shown; network.backprop computes the same numbers with matrix products (the tests
-check that they agree, and gradcheck.numerical_gradient checks both).
+check that they agree, and numgrad.numerical_gradient checks both).
 
 Layout of the result: `layers[l-1]` holds layer l's z, a, f′, δ and the terms of its δ (they
 use W⁽ˡ⁾, the weights *leaving* layer l), and the gradient of W⁽ˡ⁾, b⁽ˡ⁾. Arrays are nested
 lists indexed from 0; the tutorial (and the text output) numbers units from 1.
 
 `load(target)` is the thin glue that finds the weights and the train split for a config, a
-checkpoint or a run folder (through runs.py), and `report(target, …)` the dict `nettrain explain
+checkpoint or a run folder (problem.py, trained.py), and `report(target, …)` the dict `nettrain explain
 --json` prints; everything else here is numpy and nettrain's math.
 """
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # config.py (pydantic) is imported only when a config is read
 
 import numpy as np
 
-from . import gradcheck, network
+from . import network, numgrad
 from .errors import UsageError
 from .network import Architecture, Params, Sparsity
 from .objective import Objective
@@ -114,7 +114,7 @@ LARGEST = 16  # a sampled block's numerical derivative always covers its 16 larg
 
 
 def explain(
-    arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, i: int, lam: float = 0.0,
+    arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, i: int, lam: float = 0.0, *,
     numerical: bool = True, max_entries: Optional[int] = None, full_layer: Optional[int] = None,
     sparsity: Optional[Sparsity] = None,
 ) -> dict:
@@ -132,91 +132,14 @@ def explain(
     params = Params({l: np.array(w, np.float64) for l, w in params.W.items()},
                     {l: np.array(v, np.float64) for l, v in params.b.items()})
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    W, b, nl = params.W, params.b, arch.nl
-    xi, yi = x[:, i : i + 1], y[:, i : i + 1]  # one column: m = 1
-
-    z2, a2 = network.forward(arch, params, xi)
-    z = {l: v[:, 0] for l, v in z2.items()}  # vectors of length s_l for this example
-    a = {l: v[:, 0] for l, v in a2.items()}
-    fprime = {l: _f(arch, l).fprime(z[l], a[l]) for l in range(2, nl + 1) if _f(arch, l).fprime is not None}
-
-    rho_hat, s_term = {}, {}  # with a penalty: ρ̂⁽ˡ⁾ over all m examples, and the δ term it makes
-    if sparsity is not None:
-        _, a_all = network.forward(arch, params, x)
-        rho_hat = {l: a_all[l].mean(axis=1) for l in range(2, nl)}  # ρ̂ⱼ⁽ˡ⁾ = (1/m) Σᵢ aⱼ⁽ˡ⁾(xᵢ)
-        s_term = {l: network.sparse_delta(rho_hat[l], sparsity) for l in rho_hat}  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))
-
-    delta, terms = {}, {}
-    delta[nl], out_parts = output_delta(arch, z[nl], a[nl], y[:, i])
-    for l in range(nl - 1, 1, -1):
-        terms[l] = W[l].T * delta[l + 1][None, :]  # terms[i, j] = Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾: the transpose, column j scaled
-        delta[l] = terms[l].sum(axis=1) * fprime[l]  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾)
-        if l in s_term:  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾ + sᵢ⁽ˡ⁾)·f′(zᵢ⁽ˡ⁾)
-            delta[l] = (terms[l].sum(axis=1) + s_term[l]) * fprime[l]
-
-    dW = {l: np.outer(delta[l + 1], a[l]) + 0.0 for l in range(1, nl)}  # ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾ aⱼ⁽ˡ⁾ (+ 0.0: no −0)
-    db = {l: delta[l + 1].copy() for l in range(1, nl)}  # ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
-
-    num: dict[str, np.ndarray] = {}
-    counted: dict[str, int] = {}  # entries differentiated per block
-    if numerical:
-        work = params.copy()  # perturbed in place, one element at a time
-        def J_example(_: np.ndarray) -> float:  # m = 1, no λ; the penalty's share with s held at the batch's ρ̂
-            J = network.cost(arch, work, xi, yi, 0.0).J
-            if s_term:
-                a_i = network.forward(arch, work, xi)[1]
-                J += sum(float(s_term[l] @ a_i[l][:, 0]) for l in s_term)
-            return J
-
-        example_grad = {**{f"W{l}": dW[l] for l in dW}, **{f"b{l}": db[l] for l in db}}
-        for name, theta in work.blocks().items():
-            entries = None if int(name[1:]) == full_layer else _entries(name, example_grad[name], max_entries)
-            g = gradcheck.numerical_gradient(J_example, theta, entries=entries)
-            if entries is not None:  # NaN where not computed
-                g, part = np.full(theta.shape, np.nan), g
-                g.reshape(-1)[entries] = part
-            num[name], counted[name] = g, theta.size if entries is None else len(entries)
-
-    if sparsity is None:
-        cost_b, grads_b = network.backprop(arch, params, x, y, lam)
-        _, grads_data = network.backprop(arch, params, x, y, 0.0)  # (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone
-    else:  # the objective with the penalty: ρ̂'s pass, then the sums with the extra term in δ
-        def objective(l2: float) -> tuple:
-            c, g = Objective(network.Backprop(arch, x, y, 0.0), l2, sparsity)(params)
-            grads = network.flat_params(arch.layers)
-            grads.vec[:] = g
-            return c, grads.params
-
-        with np.errstate(over="ignore"):
-            (cost_b, grads_b), (_, grads_data) = objective(lam), objective(0.0)
-
-    layers = []
-    for l in range(1, nl + 1):
-        entry: dict = {
-            "l": l,
-            "size": arch.layers[l - 1],
-            "activation": None if l == 1 else _f(arch, l).name,
-            "z": z[l] if l > 1 else None,
-            "a": a[l],
-            "fprime": fprime.get(l),
-            "delta": delta.get(l),  # δ⁽¹⁾ is never needed: the input has no parameters below it
-            "delta_terms": terms.get(l),
-            "output_delta": out_parts if l == nl else None,
-        }
-        if sparsity is not None:  # this hidden layer's mean activation over the batch, and the term
-            entry.update(rho_hat=rho_hat.get(l), sparse_term=s_term.get(l))  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) inside δ⁽ˡ⁾
-        if l < nl:
-            entry.update(
-                W=W[l], b=b[l],
-                dW_example=dW[l], db_example=db[l],
-                dW_numerical=num.get(f"W{l}"), db_numerical=num.get(f"b{l}"),  # NaN (JSON null): not computed
-                dW_numerical_entries=counted.get(f"W{l}", 0), db_numerical_entries=counted.get(f"b{l}", 0),
-                dW_batch_data=grads_data.W[l], lam_W=lam * W[l] + 0.0,  # + 0.0: no −0.0 when λ = 0
-                dW_batch=grads_b.W[l], db_batch=grads_b.b[l],
-            )
-        layers.append(_lists(entry))
-
-    loss_i = network.cost(arch, params, xi, yi, 0.0).J
+    ex = _Example(arch, params, x[:, i : i + 1], y[:, i : i + 1])  # one column: m = 1
+    rho_hat, s_term = _sparsity_terms(arch, params, x, sparsity)
+    ex.backward(s_term)
+    num, counted = (_numerical(ex, s_term, max_entries=max_entries, full_layer=full_layer) if numerical
+                    else ({}, {}))
+    (cost_b, grads_b), (_, grads_data) = _batch_gradients(arch, params, x, y, lam, sparsity)
+    layers = [_layer(ex, l, lam, num=num, counted=counted, grads_b=grads_b, grads_data=grads_data,
+                     sparse=None if sparsity is None else (rho_hat, s_term)) for l in range(1, arch.nl + 1)]
     return {
         "example": i,
         "m": m,
@@ -225,8 +148,9 @@ def explain(
                          "output_activation": arch.output_activation, "loss": arch.loss},
         "x": x[:, i].tolist(),
         "y": y[:, i].tolist(),
-        "h": a[nl].tolist(),
-        "cost": {"example": loss_i, "J": cost_b.J, "J_data": cost_b.J_data, "J_reg": cost_b.J_reg,
+        "h": ex.a[arch.nl].tolist(),
+        "cost": {"example": network.cost(arch, params, ex.xi, ex.yi, 0.0).J, "J": cost_b.J,
+                 "J_data": cost_b.J_data, "J_reg": cost_b.J_reg,
                  **({"J_sparse": cost_b.parts["sparse_cost"]} if sparsity is not None else {})},
         **({} if sparsity is None else {"sparsity": {
             "rho": sparsity.rho, "beta": sparsity.beta,
@@ -235,9 +159,118 @@ def explain(
     }
 
 
+class _Example:
+    """One example's forward pass (z, a, f′ per layer, vectors of length s_l) and, after backward(), its δ's,
+    the terms of each hidden δ's sum, and its gradient ∂loss/∂W⁽ˡ⁾, ∂loss/∂b⁽ˡ⁾."""
+
+    def __init__(self, arch: Architecture, params: Params, xi: np.ndarray, yi: np.ndarray) -> None:
+        self.arch, self.params, self.xi, self.yi = arch, params, xi, yi
+        z2, a2 = network.forward(arch, params, xi)
+        self.z = {l: v[:, 0] for l, v in z2.items()}
+        self.a = {l: v[:, 0] for l, v in a2.items()}
+        self.fprime = {l: _f(arch, l).fprime(self.z[l], self.a[l]) for l in range(2, arch.nl + 1)
+                       if _f(arch, l).fprime is not None}
+
+    def backward(self, s_term: dict) -> None:
+        arch, W, nl = self.arch, self.params.W, self.arch.nl
+        delta, terms = {}, {}
+        delta[nl], self.out_parts = output_delta(arch, self.z[nl], self.a[nl], self.yi[:, 0])
+        for l in range(nl - 1, 1, -1):
+            terms[l] = W[l].T * delta[l + 1][None, :]  # terms[i, j] = Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾: the transpose, column j scaled
+            delta[l] = terms[l].sum(axis=1) * self.fprime[l]  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾)·f′(zᵢ⁽ˡ⁾)
+            if l in s_term:  # δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾ + sᵢ⁽ˡ⁾)·f′(zᵢ⁽ˡ⁾)
+                delta[l] = (terms[l].sum(axis=1) + s_term[l]) * self.fprime[l]
+        self.delta, self.terms = delta, terms
+        # ∂loss/∂Wᵢⱼ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾ aⱼ⁽ˡ⁾ (+ 0.0: no −0), ∂loss/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾
+        self.dW = {l: np.outer(delta[l + 1], self.a[l]) + 0.0 for l in range(1, nl)}
+        self.db = {l: delta[l + 1].copy() for l in range(1, nl)}
+
+
+def _sparsity_terms(arch: Architecture, params: Params, x: np.ndarray, sparsity: Optional[Sparsity]
+                    ) -> tuple[dict, dict]:
+    """With a penalty: ρ̂⁽ˡ⁾ over all m examples, and the term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) it puts in every hidden δ."""
+    if sparsity is None:
+        return {}, {}
+    _, a_all = network.forward(arch, params, x)
+    rho_hat = {l: a_all[l].mean(axis=1) for l in range(2, arch.nl)}  # ρ̂ⱼ⁽ˡ⁾ = (1/m) Σᵢ aⱼ⁽ˡ⁾(xᵢ)
+    return rho_hat, {l: network.sparse_delta(rho_hat[l], sparsity) for l in rho_hat}
+
+
+def _numerical(ex: _Example, s_term: dict, *, max_entries: Optional[int], full_layer: Optional[int]
+               ) -> tuple[dict, dict]:
+    """The numerical derivative of this example's cost (m = 1, no λ; with a penalty, its share with s held at
+    the batch's ρ̂) per block, NaN where an entry was not sampled; and the entries differentiated per block."""
+    arch, xi, yi = ex.arch, ex.xi, ex.yi
+    work = ex.params.copy()  # perturbed in place, one element at a time
+
+    def J_example(_: np.ndarray) -> float:
+        J = network.cost(arch, work, xi, yi, 0.0).J
+        if s_term:
+            a_i = network.forward(arch, work, xi)[1]
+            J += sum(float(s_term[l] @ a_i[l][:, 0]) for l in s_term)
+        return J
+
+    example_grad = {**{f"W{l}": ex.dW[l] for l in ex.dW}, **{f"b{l}": ex.db[l] for l in ex.db}}
+    num: dict[str, np.ndarray] = {}
+    counted: dict[str, int] = {}
+    for name, theta in work.blocks().items():
+        entries = None if int(name[1:]) == full_layer else _entries(name, example_grad[name], max_entries)
+        g = numgrad.numerical_gradient(J_example, theta, entries=entries)
+        if entries is not None:  # NaN where not computed
+            g, part = np.full(theta.shape, np.nan), g
+            g.reshape(-1)[entries] = part
+        num[name], counted[name] = g, theta.size if entries is None else len(entries)
+    return num, counted
+
+
+def _batch_gradients(arch: Architecture, params: Params, x: np.ndarray, y: np.ndarray, lam: float,
+                     sparsity: Optional[Sparsity]) -> tuple[tuple, tuple]:
+    """(J, ∇J) over the whole batch with λ, and without it: (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone."""
+    if sparsity is None:
+        return network.backprop(arch, params, x, y, lam), network.backprop(arch, params, x, y, 0.0)
+
+    def objective(l2: float) -> tuple:  # the objective with the penalty: ρ̂'s pass, then the sums with its term
+        c, g = Objective(network.Backprop(arch, x, y, 0.0), l2, sparsity)(params)
+        grads = network.flat_params(arch.layers)
+        grads.vec[:] = g
+        return c, grads.params
+
+    with np.errstate(over="ignore"):
+        return objective(lam), objective(0.0)
+
+
+def _layer(ex: _Example, l: int, lam: float, *, num: dict, counted: dict, grads_b: Params, grads_data: Params,
+           sparse: Optional[tuple[dict, dict]]) -> dict:
+    """Layer l's entry of the result: its z, a, f′, δ and the terms of δ's sum; the gradient of W⁽ˡ⁾, b⁽ˡ⁾."""
+    arch, nl, W, b = ex.arch, ex.arch.nl, ex.params.W, ex.params.b
+    entry: dict = {
+        "l": l,
+        "size": arch.layers[l - 1],
+        "activation": None if l == 1 else _f(arch, l).name,
+        "z": ex.z[l] if l > 1 else None,
+        "a": ex.a[l],
+        "fprime": ex.fprime.get(l),
+        "delta": ex.delta.get(l),  # δ⁽¹⁾ is never needed: the input has no parameters below it
+        "delta_terms": ex.terms.get(l),
+        "output_delta": ex.out_parts if l == nl else None,
+    }
+    if sparse is not None:  # this hidden layer's mean activation over the batch, and the term
+        entry.update(rho_hat=sparse[0].get(l), sparse_term=sparse[1].get(l))  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) inside δ⁽ˡ⁾
+    if l < nl:
+        entry.update(
+            W=W[l], b=b[l],
+            dW_example=ex.dW[l], db_example=ex.db[l],
+            dW_numerical=num.get(f"W{l}"), db_numerical=num.get(f"b{l}"),  # NaN (JSON null): not computed
+            dW_numerical_entries=counted.get(f"W{l}", 0), db_numerical_entries=counted.get(f"b{l}", 0),
+            dW_batch_data=grads_data.W[l], lam_W=lam * W[l] + 0.0,  # + 0.0: no −0.0 when λ = 0
+            dW_batch=grads_b.W[l], db_batch=grads_b.b[l],
+        )
+    return _lists(entry)
+
+
 def _entries(name: str, grad: np.ndarray, max_entries: Optional[int]) -> Optional[np.ndarray]:
     """Flat indices of a block to differentiate numerically (None: all): see explain()."""
-    sample = gradcheck.sample_entries(grad.size, max_entries, name)
+    sample = numgrad.sample_entries(grad.size, max_entries, name)
     if sample is None:
         return None
     largest = np.argsort(-np.abs(grad).reshape(-1), kind="stable")[:LARGEST]  # ties: the lower index first
@@ -265,7 +298,8 @@ def load(target: "Path | Config", overrides: "Overrides" = ()) -> Source:
     """A config (its initial weights, after --set overrides), or a checkpoint / run folder (its trained
     weights), with its train split. target: a path, or a validated Config (overrides already applied)."""
     from . import config as config_mod
-    from . import runs
+    from .problem import initial_params, load_problem
+    from .trained import load_trained
 
     if isinstance(target, config_mod.Config):
         cfg, params = target, None
@@ -274,16 +308,16 @@ def load(target: "Path | Config", overrides: "Overrides" = ()) -> Source:
         if target.is_dir() or target.suffix == ".npz":
             if overrides:
                 raise UsageError(f"--set applies to a config, not to the trained network in {target}")
-            loaded = runs.load_trained(target)
-            cfg, params = loaded.cfg, loaded.params
-            weights = f"checkpoint {loaded.path}, epoch {loaded.meta.get('epoch')}"
+            trained = load_trained(target)
+            cfg, params = trained.cfg, trained.params
+            weights = f"checkpoint {trained.path}, epoch {trained.meta.get('epoch')}"
         else:
             cfg, params = config_mod.load_config(target, overrides), None
     if params is None:
         weights = f"initial weights ({_init_text(cfg)})"
-    problem = runs.load_problem(cfg)
+    problem = load_problem(cfg)
     if params is None:
-        params = runs.initial_params(cfg, problem.arch, np.float64)
+        params = initial_params(cfg, problem.arch, np.float64)
     x, y = problem.columns("train")
     return Source(problem.arch, params, x, y, cfg.train.weight_decay, weights,
                   f"train split of {cfg.data.path} ({x.shape[1]} examples)", cfg.sparsity())

@@ -2,7 +2,7 @@
 recall and F1 with their macro averages; MSE, RMSE, R².
 
 Arrays here hold one row per example (the data files' layout): outputs and targets (m, k).
-Left out on purpose: reading data or checkpoints (runs.py), printing (cli.py).
+Left out on purpose: reading data or checkpoints (evaluation.py), printing (render/).
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""nettrain.evaluate: accuracy, the confusion matrix and per-class precision, recall and F1, by hand."""
+"""nettrain.metrics: accuracy, the confusion matrix and per-class precision, recall and F1, by hand."""
 
 import math
 
 import numpy as np
 import pytest
 
-from nettrain.evaluate import classification_metrics, per_class_scores
+from nettrain.metrics import classification_metrics, per_class_scores
 
 
 def one_hot(classes, k):

@@ -1,0 +1,147 @@
+"""The run folder: its files, written atomically, and what a resume continues from.
+
+    runs/<name>/
+        config.yaml               the resolved config (every default filled in)
+        metrics.csv               one row per epoch e: the cost at the weights after e updates (history.py)
+        last.npz                  the latest state (written at epoch 0, every checkpoint, the end;
+                                  a hard link to checkpoints/epoch-<e>.npz when that is the same state)
+        best.npz                  the state with the lowest validation cost seen (when a val split exists)
+        checkpoints/epoch-<e>.npz every log.checkpoint_every epochs
+
+Left out on purpose: training, and what the metrics mean.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from . import config as config_mod
+from .config import Config
+from .errors import CheckpointError, ConfigError, RunIOError
+from .history import History
+from .network import Architecture, Params
+
+RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every", "log.train_cost",
+                  "cluster")  # cluster.*: any
+
+
+class RunFiles:
+    """Writes a run folder's files; every write is atomic, every failure a RunIOError."""
+
+    def __init__(self, run_dir: Path, meta_base: dict) -> None:
+        self.dir = run_dir
+        # the same in every checkpoint of the run: encoded once
+        self.meta_base = {k: ckpt.json_text(v, f"cannot save checkpoints: meta.{k}") for k, v in meta_base.items()}
+        self.metrics_path = run_dir / "metrics.csv"
+
+    def save(self, path: Path, params: Params, epoch: int, history: History, step_meta: Optional[dict] = None,
+             also: Sequence[Path] = (), state: Optional[dict] = None) -> None:
+        meta = dict(self.meta_base, epoch=epoch, metrics=history.record(), **(step_meta or {}))
+        ckpt.save_checkpoint(path, params, meta, also, state)
+
+    def append_rows(self, history: History, durable: bool = False) -> None:
+        """Append the rows added since the last call (with the header, the first time) to metrics.csv;
+        durable: fsynced too, as before a checkpoint that names them (a power cut must not keep the
+        checkpoint and lose its rows)."""
+        text = history.take()
+        try:
+            with open(self.metrics_path, "a", encoding="utf-8", newline="") as f:
+                f.write(text)
+                if durable:
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as e:
+            raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
+
+
+def file_size(path: Path) -> int:
+    """The file's size in bytes, or −1 when it cannot be read (then it is rewritten, or that fails clearly)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+@dataclass
+class Resumed:
+    """What a run folder's last.npz continues from."""
+
+    params: Params
+    history: History  # metrics.csv's first rows, checked against the checkpoint's record
+    epoch: int
+    best: Optional[tuple[float, int]]  # (val J_data, epoch) of best.npz
+    metrics_text: bytes  # metrics.csv's text up to that epoch
+    meta: dict  # the checkpoint's metadata
+
+
+def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: list[str]) -> Resumed:
+    """last.npz's weights, the history it names, its epoch, the best validation state so far, metrics.csv's
+    text up to that epoch and the checkpoint's metadata; every mismatch one line."""
+    last = run_dir / "last.npz"
+    if not last.exists():
+        ckpts = run_dir / "checkpoints"  # made first by fit; empty until the first save: stopped before it
+        if ckpts.is_dir() and not any(ckpts.iterdir()):
+            raise RunIOError(
+                f"{last} does not exist: the run in {run_dir} stopped before its first checkpoint, so there is "
+                f"nothing to resume; remove {run_dir} and run again without --resume"
+            )
+        raise RunIOError(f"{last} does not exist: nothing to resume; run without --resume to start")
+    params, meta = ckpt.load_checkpoint(last, shapes=arch.shapes())
+    stored = meta.get("config")
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{last}: the checkpoint has no config to compare with")
+    changed = [k for k in config_mod.diff_configs(stored, cfg_dict) if k not in RESUMABLE_KEYS
+               and k.split(".")[0] != "cluster"]  # where the sums are computed: on a cluster, or here
+    if changed:
+        raise ConfigError(
+            f"cannot resume {run_dir}: the config differs from the run's in {', '.join(changed)} "
+            f"(a resume may change only {', '.join(RESUMABLE_KEYS)}); start a new run with another --out instead"
+        )
+    try:
+        epoch = int(meta["epoch"])
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"{last}: the checkpoint has no valid epoch") from None
+    history, text = History.resumed(run_dir / "metrics.csv", meta.get("metrics"), columns, last)
+    if history.n != epoch + 1:
+        raise CheckpointError(f"{last}: its metrics record names {history.n} rows for epoch {epoch}")
+    dtype = np.dtype(cfg_dict["train"]["dtype"]).type
+    params = Params({l: w.astype(dtype, copy=False) for l, w in params.W.items()},
+                    {l: v.astype(dtype, copy=False) for l, v in params.b.items()})
+    best = meta.get("best")
+    return Resumed(params, history, epoch, tuple(best) if best else None, text, meta)
+
+
+def resume_command(cfg: Config, out: Optional[Path]) -> str:
+    """The command that continues this run: the same config file and --set overrides (without them the
+    resumed run would have another config, and be refused), and --out when it was given."""
+    if cfg.source_path is None:
+        return f"nettrain.fit(config, out={str(out or Path('runs') / cfg.name)!r}, resume=True)"
+    config, overrides = cfg.source_path, cfg.given_overrides
+    if isinstance(overrides, Mapping):  # the API's {dotted key: value}
+        overrides = [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
+    again = ["nettrain", "fit", str(config), *(a for o in overrides for a in ("--set", o)), "--resume"]
+    return shlex.join(again + (["--out", str(out)] if out is not None else []))
+
+
+def checkpoint_of(target: Path) -> Path:
+    """A checkpoint file as given, or a run folder's: best.npz for a run trained with train.early_stopping
+    (the state it stopped for), else last.npz."""
+    target = Path(target)
+    if target.is_dir():
+        best = target / "best.npz"
+        if best.exists() and (target / "last.npz").exists():
+            stored = ckpt.read_meta(target / "last.npz").get("config") or {}
+            if ((stored.get("train") or {}).get("early_stopping")) is not None:
+                return best
+        target = target / "last.npz"
+    if not target.exists():
+        raise CheckpointError(f"{target} does not exist: give a run folder (with last.npz) or a .npz checkpoint")
+    return target

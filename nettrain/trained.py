@@ -1,0 +1,88 @@
+"""A trained network as a checkpoint holds it: the weights, the config and the preprocessing, rebuilt.
+
+    load_trained(target)         a run folder (its last.npz, or best.npz after early stopping) or a checkpoint
+    Trained.transform_x(X)       rows as the run's training rows were treated: standardised, then whitened
+    network_outputs(trained, X)  h(x) for rows as the data file holds them
+    read_like_training(cfg, p)   a file to evaluate or predict on, read as the run's training file was
+
+Left out on purpose: metrics (evaluation.py), the prediction file (prediction.py), printing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from . import config as config_mod
+from . import data as data_mod
+from . import network
+from . import whiten as whiten_mod
+from .config import Config
+from .errors import CheckpointError, ConfigError, DataError
+from .network import Architecture, Params
+from .runfolder import checkpoint_of
+
+
+@dataclass
+class Trained:
+    path: Path
+    cfg: Config
+    arch: Architecture
+    params: Params
+    prep: data_mod.Preprocessing
+    meta: dict
+    zca: Optional[whiten_mod.ZCA] = None  # data.whiten's fitted ZCA, applied after the standardisation
+
+    def transform_x(self, X: np.ndarray, path: Optional[Path] = None) -> np.ndarray:
+        """Rows X as the run's training rows were treated: standardised, then whitened (when it was)."""
+        X = self.prep.transform_x(X, self.params.W[1].dtype, path)
+        return X if self.zca is None else self.zca.apply(X, X.dtype)
+
+
+def load_trained(target: Path) -> Trained:
+    """A checkpoint (or a run folder's last.npz) with its config and preprocessing rebuilt."""
+    path = checkpoint_of(target)
+    meta = ckpt.read_meta(path)
+    try:
+        cfg = config_mod.config_from_dict(meta["config"], source=str(path))
+        prep = data_mod.Preprocessing.from_meta(meta["preprocessing"])
+        zca = whiten_mod.from_meta(meta.get("whitening"), len(prep.feature_names))
+    except KeyError as e:
+        raise CheckpointError(f"{path}: the checkpoint's metadata has no {e.args[0]!r}: it was not written by nettrain fit") from None
+    except (ConfigError, DataError) as e:
+        raise CheckpointError(f"{path}: the checkpoint's metadata is not valid: {e}") from None
+    arch = cfg.architecture()
+    params, _ = ckpt.load_checkpoint(path, shapes=arch.shapes())
+    return Trained(path, cfg, arch, params, prep, meta, zca)
+
+
+
+def network_outputs(trained: Trained, X: np.ndarray, path: Optional[Path] = None) -> np.ndarray:
+    """h(x) of the trained network for rows X (m, n) as the data file holds them (standardised here with
+    the run's statistics): (m, s_nl), float64. path: the file X was read from, for error messages."""
+    X = trained.transform_x(X, path)
+    return network.predict(trained.arch, trained.params, np.ascontiguousarray(X.T)).T.astype(np.float64)
+
+
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """One column per label: a softmax output as it is; one sigmoid unit h as P(labels[0]) = 1 − h,
+    P(labels[1]) = h."""
+    return np.hstack([1.0 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
+
+
+def read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Table:
+    """A file to evaluate or predict on, read with the run's data.target and data.delimiter where they
+    apply: they name columns of the training file's kind (a csv's header, a .npy's column numbers),
+    so a file of another kind — an .npz export of a csv, say — is read with its own kind's default
+    target (.npz: the array 'y'; csv and .npy: the last column)."""
+    same = data_mod.file_kind(path) == data_mod.file_kind(cfg.data.path)
+    if cfg.data.task == "autoencode":
+        return data_mod.read_inputs(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
+                                    cfg.data.features if same else None)
+    return data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
+                               cfg.data.task, features=cfg.data.features if same else None, **kwargs)
+

@@ -1,0 +1,368 @@
+"""A config's fit into a run folder: prepare → listeners → train → finish.
+
+    fit(cfg, *, out, resume, reporter, table, write)   → FitResult
+
+prepare: the problem (data read, checked, split, encoded; on a cluster, its train split left on the
+workers), the optimizer and metrics.csv's columns, and where training starts (seeded weights, or a
+resumed run's last.npz); the run folder is created only after all of it is valid. listeners: one small
+object per job at every reported step (listeners.py). train: train.minimize drives the objective with
+the optimizer. finish: the state saved, each split's metrics, the FitResult.
+
+A function here returns plain results and reports progress through a Reporter; it never prints.
+Left out on purpose: the run folder's format (runfolder.py, history.py), rendering (render/fit.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Protocol
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from . import config as config_mod
+from . import data as data_mod
+from . import listeners as ls
+from . import network, optimizers, parallel, train
+from .config import Config
+from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
+from .evaluation import split_metrics, train_metrics
+from .history import History
+from .network import Cost, Params
+from .objective import cost_names
+from .problem import Problem, initial_params, load_problem
+from .runfolder import RunFiles, file_size, resume_command, resume_state
+from .trained import Trained
+
+
+class Reporter(Protocol):
+    """What a fit tells its caller while it works (render/fit.py renders it; tests may record it)."""
+
+    def start(self, info: dict) -> None: ...
+    def progress(self, epoch: int) -> None: ...
+    def row(self, values: list, final: bool = False) -> None: ...  # one value per start()'s info['columns']
+    def note(self, text: str) -> None: ...
+
+
+class SilentReporter:
+    def start(self, info: dict) -> None:
+        pass
+
+    def progress(self, epoch: int) -> None:
+        pass
+
+    def row(self, values: list, final: bool = False) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class FitResult:
+    run_dir: Optional[Path]  # None: a run that wrote no folder (write=False)
+    epoch: int
+    cost: Optional[Cost]
+    reason: str
+    history: History
+    train: Optional[dict]
+    val: Optional[dict]
+    test: Optional[dict]
+    resumed_from: Optional[int]
+    swept: list[Path]
+    notes: list[str] = field(default_factory=list)  # what the run said as it went (rising J, how it ended)
+    best: Optional[tuple[float, int]] = None  # (val J_data, epoch) of best.npz
+    trained: Optional[Trained] = None  # the model at the last epoch, as last.npz holds it
+    best_params: Optional[Params] = None  # a run that wrote no folder, with early stopping: best.npz's state
+
+
+def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, reporter: Optional[Reporter] = None,
+        table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+    """Train the config's network with its optimizer, leaving a complete run folder (out, default
+    runs/<name>). table: the data in memory instead of data.path's file. write False: no run folder at
+    all — the same training and the same numbers, the history kept in memory (the estimators).
+
+    With a cluster section, the train split's sums come from the cluster (nettrain.cluster: the workers read
+    and hold the train split); validation and test metrics are computed here, as those splits are small."""
+    rep = reporter or SilentReporter()
+    if not write and resume:
+        raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
+    run_dir = Path(out) if out is not None else Path("runs") / cfg.name
+    if cfg.cluster is None:
+        return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, table=table, write=write)
+    if table is not None or not write:
+        raise ConfigError("a cluster section trains from data.path's file into a run folder: leave it out here "
+                          "(cluster: null)")
+    from . import cluster
+
+    with cluster.open_session(cfg.cluster) as session:
+        try:
+            return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, session=session)
+        except ClusterError as e:
+            last = run_dir / "last.npz"
+            if not last.exists():
+                raise
+            epoch = ckpt.read_meta(last).get("epoch")
+            raise ClusterError(f"{e}; {last} holds epoch {epoch}: continue with {resume_command(cfg, out)} (on the "
+                               "cluster, or here with --set cluster=null)") from None
+
+
+# ----------------------------------------------------------------------------- prepare
+
+
+@dataclass
+class _Plan:
+    """What the run is, all of it checked before anything is written."""
+
+    cfg: Config
+    cfg_dict: dict
+    run_dir: Path
+    problem: Problem
+    source: Any  # the train split's sums from a cluster; None: a Backprop over x, y in this process
+    x: Any
+    y: Any
+    m: int
+    optimizer: optimizers.Optimizer
+    minibatch: bool
+    names: tuple[str, ...]  # the parts of J this run minimises
+    optimizer_columns: tuple[str, ...]  # metrics.csv columns the optimizer adds (L-BFGS: evaluations)
+    columns: list[str]
+
+
+@dataclass
+class _Start:
+    """Where training starts: θ, the history so far, and what a resume carries over."""
+
+    params: Params
+    history: History
+    epoch: int
+    best: Optional[tuple[float, int]] = None
+    resumed_from: Optional[int] = None
+    swept: list[Path] = field(default_factory=list)
+    metrics_text: bytes = b""
+    meta: dict = field(default_factory=dict)
+
+
+def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[data_mod.Table] = None) -> _Plan:
+    source = None
+    if session is None:
+        problem = load_problem(cfg, lazy=True, table=table)
+    else:
+        from .cluster.session import load_problem as cluster_problem
+
+        problem, source = cluster_problem(cfg, session)
+    tc = cfg.train
+    opt = optimizers.make(tc.optimizer, **tc.model_dump())
+    has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
+    optimizer_columns = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
+    names = cost_names(cfg.sparsity())
+    columns = ["epoch", "cost", *names, "grad_norm", *optimizer_columns]
+    if has_val:
+        columns += ["val_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
+    x, y = problem.columns("train") if source is None else (None, None)
+    m = x.shape[1] if source is None else source.m
+    return _Plan(cfg, config_mod.config_to_dict(cfg), run_dir, problem, source, x, y, m, opt,
+                 tc.batch_size is not None and opt.minibatches, names, optimizer_columns, columns)
+
+
+def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool) -> _Start:
+    """A new run's seeded weights (drawn from rng), or the resumed run's last.npz (rng and the optimizer's
+    state restored from it)."""
+    cfg, run_dir = plan.cfg, plan.run_dir
+    if not resume:
+        if write and run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise RunIOError(
+                f"{run_dir} already exists: add --resume to continue that run, or choose another "
+                f"--out (or --set name=…) for a new one"
+            )
+        return _Start(initial_params(cfg, plan.problem.arch, plan.problem.dtype, rng), History(plan.columns), 0)
+    r = resume_state(run_dir, plan.cfg_dict, plan.problem.arch, plan.columns)
+    n = sum(w.size + v.size for w, v in zip(r.params.W.values(), r.params.b.values()))
+    plan.optimizer.load_state(ckpt.load_state(run_dir / "last.npz", n))
+    if isinstance(r.meta.get("rng"), dict):
+        rng.bit_generator.state = r.meta["rng"]
+    return _Start(r.params, r.history, r.epoch, r.best, r.epoch, ckpt.sweep_temp_files(run_dir), r.metrics_text,
+                  r.meta)
+
+
+def _split_results(plan: _Plan, params: Params) -> tuple[Optional[dict], Optional[dict], Optional[dict]]:
+    """The train, val and test metrics at params (None for an empty split)."""
+    val, test = (None if sm is None else sm(params) for sm in (split_metrics(plan.problem, s) for s in ("val", "test")))
+    return train_metrics(plan.problem, plan.source, params), val, test
+
+
+def _already_trained(plan: _Plan, start: _Start) -> FitResult:
+    """A resume of a run already at train.epochs: nothing is written; say so, and how to go on."""
+    epochs = plan.cfg.train.epochs
+    train_m, val, test = _split_results(plan, start.params)
+    cost = Cost({k: train_m[k] for k in plan.names}) if train_m else None
+    note = (f"the run in {plan.run_dir} is already at train.epochs = {epochs} (epoch {start.epoch}): nothing to "
+            f"do; to train it further, raise train.epochs: --set train.epochs={max(2 * start.epoch, start.epoch + 1)}"
+            " --resume")
+    notes = [f"removed a temp file left by an interrupted save: {p}" for p in start.swept] + [note]
+    return FitResult(plan.run_dir, start.epoch, cost, "already at train.epochs", start.history, train_m, val, test,
+                     start.epoch, start.swept, notes, start.best)
+
+
+def _open_folder(plan: _Plan, start: _Start, *, resume: bool) -> RunFiles:
+    """The run folder, from here on written: config.yaml, and metrics.csv's header (a new run) or exactly the
+    rows its checkpoint names (a resume: rows written after it are dropped)."""
+    run_dir, cfg, problem, arch = plan.run_dir, plan.cfg, plan.problem, plan.problem.arch
+    meta_base = {
+        "config": plan.cfg_dict,
+        "preprocessing": problem.prep.to_meta(),
+        **({"whitening": problem.zca.to_meta()} if problem.zca is not None else {}),
+        "architecture": {"layers": list(arch.layers), "activation": arch.activation,
+                         "output_activation": arch.output_activation, "loss": arch.loss},
+    }
+    files = RunFiles(run_dir, meta_base)
+    try:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunIOError(f"cannot create {run_dir}: {e.strerror or e}: check the path and permissions") from None
+    if not resume:
+        ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+        ckpt.write_text(files.metrics_path, start.history.take())  # the header
+    else:
+        if file_size(files.metrics_path) != len(start.metrics_text):  # rows written after the checkpoint: dropped
+            ckpt.write_text(files.metrics_path, start.metrics_text.decode("utf-8"))  # exactly the checkpoint's rows
+        ckpt.write_text(run_dir / "config.yaml", config_mod.dump_config_yaml(cfg))
+    return files
+
+
+def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> None:
+    """The reporter's start, and one line for each setting that will not do what it might seem to."""
+    cfg, tc, m = plan.cfg, plan.cfg.train, plan.m
+    rep.start({"run_dir": str(plan.run_dir), "start_epoch": start.epoch, "epochs": tc.epochs, "every": cfg.log.every,
+               "columns": plan.columns, "optimizer": tc.optimizer,
+               "batch_size": min(tc.batch_size, m) if plan.minibatch else None, "m": m,
+               "layers": list(plan.problem.arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept]})
+    for text in cfg.warnings():
+        rep.note(f"warning: {text}")
+    if plan.minibatch and tc.batch_size >= m:
+        rep.note(f"warning: train.batch_size = {tc.batch_size} is at least the {m} training rows: every step takes "
+                 "them all (in a shuffled order), as train.batch_size: null does")
+    if resume and tc.optimizer == "lbfgs":
+        rep.note("note: L-BFGS resumes from the saved weights with a fresh curvature memory (scipy cannot restore "
+                 "it): J keeps falling, but the path differs from an uninterrupted run's")
+
+
+# ----------------------------------------------------------------------------- listeners, train
+
+
+def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: Reporter, session: Any = None,
+         table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+    plan = _plan(cfg, run_dir, session=session, table=table)
+    rng = np.random.default_rng(cfg.seed)  # the initial weights, then every epoch's permutation
+    start = _start(plan, rng, resume=resume, write=write)
+    if resume and start.epoch >= cfg.train.epochs:
+        return _already_trained(plan, start)
+    files = _open_folder(plan, start, resume=resume) if write else None
+    _announce(rep, plan, start, resume=resume)
+    arch, dtype = plan.problem.arch, plan.problem.dtype
+    state = ls.RunState(files, start.history, plan.optimizer, rng if plan.minibatch else None, cfg.log.every,
+                        cfg.log.checkpoint_every, start.best, best_buffer=network.flat_params(arch.layers, dtype),
+                        evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns))
+    listeners = _listeners(plan, state, rep)
+    result, stopped = _train(plan, start, state, listeners, rng)
+    return _finish(plan, start, state, result, stopped, out=out, write=write)
+
+
+def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
+    """The listeners of this run, in the order each sees the row the ones before it built (listeners.py)."""
+    tc = plan.cfg.train
+    hint = ("the steps overshoot: try a smaller train.learning_rate (now "
+            f"{tc.learning_rate:g})" if tc.learning_rate is not None and tc.optimizer != "lbfgs"
+            else "check the gradient with nettrain gradcheck CONFIG")
+    has_val = "val_cost" in plan.columns
+    listeners: list = [ls.Row(state, split_metrics(plan.problem, "val") if has_val else None, plan.names,
+                              plan.optimizer_columns), ls.Best(state)]
+    if tc.early_stopping is not None:
+        listeners.append(ls.EarlyStopping(state, tc.early_stopping.patience, tc.early_stopping.min_delta))
+    listeners += [ls.RisingCost(state, rep, hint), ls.Log(state), ls.Terminal(rep)]
+    if state.files is not None:
+        listeners.append(ls.Checkpoints(state))
+    return listeners
+
+
+def _train(plan: _Plan, start: _Start, state: ls.RunState, listeners: list, rng: np.random.Generator
+           ) -> tuple[optimizers.Result, list[str]]:
+    """train.minimize from start to train.epochs, every epoch's state through the listeners; Ctrl-C ends it at
+    the end of a step. A non-finite J saves the last finite state and raises Diverged."""
+    cfg, tc, history = plan.cfg, plan.cfg.train, state.history
+    arch, dtype, m = plan.problem.arch, plan.problem.dtype, plan.m
+    stopped: list[str] = []
+    every = cfg.log.every
+
+    def logged(epoch: int) -> bool:  # a row with ‖∇J‖ and the validation columns, shown in the terminal
+        return epoch % every == 0
+
+    with ls.Interrupt() as interrupt:
+        listeners.append(interrupt)
+
+        def emit(step: optimizers.Step) -> bool:
+            if step.epoch < history.n:  # the row already exists (a resumed run's first state)
+                return bool(interrupt.count)
+            event = ls.Event(step, logged(step.epoch))
+            for listener in listeners:
+                why = listener(event)
+                if why:
+                    stopped.append(why)
+            return bool(stopped)
+
+        try:
+            # threads: train.threads, or by problem size (1 below train.PARALLEL_MIN_FLOPS, else one per core);
+            # BLAS held to match. Minibatch steps are sized by the batch.
+            # On a cluster the workers' processes are the parallelism (each one BLAS thread per task).
+            m_step = min(tc.batch_size, m) if plan.minibatch else m
+            threads = (parallel.for_training(arch, m_step, tc.batch_size if plan.minibatch else tc.chunk_size, dtype,
+                                             tc.threads) if plan.source is None else contextlib.nullcontext(None))
+            with threads as pool:
+                result = train.minimize(
+                    arch, start.params, plan.x, plan.y, lam=tc.weight_decay, optimizer=plan.optimizer,
+                    epochs=tc.epochs, start_epoch=start.epoch, tolerance=tc.tolerance, chunk_size=tc.chunk_size,
+                    on_step=emit, pool=pool, batch_size=tc.batch_size if plan.minibatch else None, rng=rng,
+                    sparsity=cfg.sparsity(), source=plan.source,
+                    cost_at=None if cfg.log.train_cost == "every_epoch" else logged, grad_at=logged)
+        except Diverged as d:
+            _save_last_finite(plan, state, d)
+    return result, stopped
+
+
+def _save_last_finite(plan: _Plan, state: ls.RunState, d: Diverged) -> None:
+    """A non-finite J: the last finite state is saved (its rows are those of epochs 0 … last_epoch: the
+    non-finite epoch never gets one), and Diverged raised again, with L-BFGS's own hint."""
+    if d.last_params is not None and d.last_epoch is not None and d.last_epoch + 1 == state.history.n:
+        state.flush(d.last_params, d.last_epoch, state=d.last_state or {})
+    if plan.cfg.train.optimizer == "lbfgs" and d.last_cost is not None:
+        raise Diverged(d.epoch, d.last_epoch, d.last_cost, d.last_params, d.last_state,
+                       hint="J was not finite at a point L-BFGS's line search tried: standardise the "
+                            "data (data.standardize), start from smaller weights (model.init), or use "
+                            "gd with a small learning_rate") from None
+    raise d
+
+
+# ----------------------------------------------------------------------------- finish
+
+
+def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.Result, stopped: list[str], *,
+            out: Optional[Path], write: bool) -> FitResult:
+    """The final state saved (a run that ended before train.epochs), how it ended, each split's metrics."""
+    if result.reason != "done":
+        state.flush(result.params, result.epoch, state=result.state)
+    reason, note = result.reason, result.note
+    if reason == "stopped" and stopped and stopped[0] != "interrupted":
+        reason, note = "early stopped", stopped[0]
+    elif reason == "stopped":
+        raise Interrupted(f"stopped at epoch {result.epoch}; saved {plan.run_dir / 'last.npz'}: continue with "
+                          f"{resume_command(plan.cfg, out)}")
+    train_m, val, test = _split_results(plan, result.params)
+    notes = ([note] if note else []) + state.notes
+    problem = plan.problem
+    trained = Trained(plan.run_dir / "last.npz" if write else None, plan.cfg, problem.arch, result.params,
+                      problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca)
+    best_params = state.best_params if not write and state.best_params is not None else None
+    return FitResult(plan.run_dir if write else None, result.epoch, result.cost, reason, state.history, train_m, val,
+                     test, start.resumed_from, start.swept, notes, state.best, trained, best_params)
