@@ -12,6 +12,9 @@
     filter_grid(W)             W⁽¹⁾'s rows as square image tiles in one grid, each scaled to its own
                                range, as the tutorial's display_network does (numpy alone)
     plot_weights(W, out)       that grid as a picture, one tile per hidden unit: the learned filters
+                               (with no hidden layer, layers [n, K], one tile per output unit: row k of
+                               W⁽¹⁾ is the template that class k's score zₖ = W⁽¹⁾ₖx + bₖ matches)
+    weights_title(…)           that picture's title, saying which units the tiles are
     sparkline(values)          ▁▂▃▄▅▆▇█ over ~40 buckets, log-scaled when the values span decades:
                                pure Python and numpy, for `fit`'s summary without the extra.
 
@@ -206,6 +209,13 @@ def filter_grid(W: np.ndarray, pad: int = 1) -> np.ndarray:
         scale = float(np.max(np.abs(W[j])))
         grid[top : top + side, left : left + side] = (W[j] / scale if scale > 0 else W[j]).reshape(side, side)
     return grid
+
+
+def weights_title(source: Any, epoch: Any, layers: Iterable[int]) -> str:
+    """The title of plot_weights' picture of a network with these layers (s_1 … s_nl): its tiles are the
+    rows of W⁽¹⁾, the weights into layer 2's units, hidden units unless layer 2 is the output."""
+    units = "hidden unit" if len(tuple(layers)) > 2 else "output unit (no hidden layer: a class's template)"
+    return f"W⁽¹⁾ of {source} (epoch {epoch}): one tile per {units}"
 
 
 def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: int = 16) -> Path:
