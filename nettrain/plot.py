@@ -218,11 +218,17 @@ def weights_title(source: Any, epoch: Any, layers: Iterable[int]) -> str:
     return f"W⁽¹⁾ of {source} (epoch {epoch}): one tile per {units}"
 
 
-def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: int = 16) -> Path:
-    """filter_grid(W) drawn to out (.png or .svg) in grey (black −1, white +1), each pixel `pixels` wide."""
+MAX_WIDTH = 1600  # plot_weights' picture at most this many pixels wide, when each grid pixel takes at least one
+
+
+def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: Optional[int] = None) -> Path:
+    """filter_grid(W) drawn to out (.png or .svg) in grey (black −1, white +1), each pixel `pixels` wide:
+    by default 16, fewer for a grid wider than MAX_WIDTH / 16 (196 tiles of 28×28: 3, not a 6,500-pixel picture)."""
     Figure, FigureCanvasAgg = _matplotlib()
     grid = filter_grid(W)
     h, w = grid.shape
+    if pixels is None:
+        pixels = max(1, min(16, MAX_WIDTH // w))
     fig = Figure(figsize=(w * pixels / 100, h * pixels / 100 + (0.35 if title else 0)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, h / (h + (35 / pixels if title else 0))))

@@ -193,3 +193,11 @@ def test_softmax_regression_weights_are_drawn_one_tile_per_class(tmp_path):
     assert res.exit_code == 0, res.output
     img = image(tmp_path / "softmax" / "weights.png")
     assert img.shape[1] == (1 + 4 * 9) * 16 and float(img[..., :3].var()) > 0.001  # 4 tiles of 8 + 1 a row
+
+
+def test_a_wide_grid_is_drawn_smaller(tmp_path):
+    """196 tiles of 28×28 (MNIST's [784, 196, 784]): a grid 1 + 14·29 = 407 pixels wide, drawn 1600 // 407 = 3
+    pixels a grid pixel, 1,221 pixels across; a small grid keeps 16."""
+    W = np.random.default_rng(0).normal(size=(196, 784))
+    assert image(plot.plot_weights(W, tmp_path / "w.png")).shape[1] == 407 * 3
+    assert image(plot.plot_weights(W[:4, :64], tmp_path / "s.png")).shape[1] == (1 + 2 * 9) * 16
