@@ -304,6 +304,26 @@ def builtin_cases(seed: int = 0) -> Iterator[Case]:
                         yield Case(name, arch, lam, x, y, params)
 
 
+NO_HIDDEN_LAYERS = (4, 3)  # [n, K]: softmax regression with a softmax output and cross-entropy
+
+
+def no_hidden_cases(seed: int = 0) -> Iterator[Case]:
+    """Every allowed output × loss pair with no hidden layer, λ = 0 and λ = 0.1: the δ recursion never
+    runs, and ∂J/∂W⁽¹⁾ = (1/m) Σᵢ δ⁽²⁾xᵢᵀ + λW⁽¹⁾ comes from the output δ alone. model.activation
+    applies to no unit (sigmoid is given, and unused)."""
+    rng = np.random.default_rng(seed)
+    m, layers = 5, NO_HIDDEN_LAYERS
+    for loss_name, loss in LOSSES.items():
+        for out in loss.outputs:
+            for lam in (0.0, 0.1):
+                arch = Architecture(layers, "sigmoid", out, loss_name)
+                params = network.init_params(layers, "normal", rng, std=0.5)
+                params.b[1][:] = rng.normal(0.0, 0.5, size=params.b[1].shape)
+                x = rng.normal(0.0, 1.0, size=(layers[0], m))
+                name = f"{'-'.join(map(str, layers))} no hidden→{out} {loss_name} λ={lam:g}"
+                yield Case(name, arch, lam, x, _targets(arch, m, rng), params)
+
+
 def sparse_cases(seed: int = 0) -> Iterator[Case]:
     """The sparsity penalty (SPARSE_CASES): several ρ, β, λ and widths, one or two hidden layers, y = x."""
     rng = np.random.default_rng(seed)
@@ -319,8 +339,9 @@ def sparse_cases(seed: int = 0) -> Iterator[Case]:
 
 
 def suite(seed: int = 0) -> Iterator[Case]:
-    """`nettrain gradcheck`'s built-in suite: builtin_cases, then sparse_cases."""
+    """`nettrain gradcheck`'s built-in suite: builtin_cases, no_hidden_cases, then sparse_cases."""
     yield from builtin_cases(seed)
+    yield from no_hidden_cases(seed)
     yield from sparse_cases(seed)
 
 

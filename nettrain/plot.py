@@ -12,6 +12,9 @@
     filter_grid(W)             W⁽¹⁾'s rows as square image tiles in one grid, each scaled to its own
                                range, as the tutorial's display_network does (numpy alone)
     plot_weights(W, out)       that grid as a picture, one tile per hidden unit: the learned filters
+                               (with no hidden layer, layers [n, K], one tile per output unit: row k of
+                               W⁽¹⁾ is the template that class k's score zₖ = W⁽¹⁾ₖx + bₖ matches)
+    weights_title(…)           that picture's title, saying which units the tiles are
     sparkline(values)          ▁▂▃▄▅▆▇█ over ~40 buckets, log-scaled when the values span decades:
                                pure Python and numpy, for `fit`'s summary without the extra.
 
@@ -208,11 +211,24 @@ def filter_grid(W: np.ndarray, pad: int = 1) -> np.ndarray:
     return grid
 
 
-def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: int = 16) -> Path:
-    """filter_grid(W) drawn to out (.png or .svg) in grey (black −1, white +1), each pixel `pixels` wide."""
+def weights_title(source: Any, epoch: Any, layers: Iterable[int]) -> str:
+    """The title of plot_weights' picture of a network with these layers (s_1 … s_nl): its tiles are the
+    rows of W⁽¹⁾, the weights into layer 2's units, hidden units unless layer 2 is the output."""
+    units = "hidden unit" if len(tuple(layers)) > 2 else "output unit (no hidden layer: a class's template)"
+    return f"W⁽¹⁾ of {source} (epoch {epoch}): one tile per {units}"
+
+
+MAX_WIDTH = 1600  # plot_weights' picture at most this many pixels wide, when each grid pixel takes at least one
+
+
+def plot_weights(W: np.ndarray, out: Path, title: Optional[str] = None, pixels: Optional[int] = None) -> Path:
+    """filter_grid(W) drawn to out (.png or .svg) in grey (black −1, white +1), each pixel `pixels` wide:
+    by default 16, fewer for a grid wider than MAX_WIDTH / 16 (196 tiles of 28×28: 3, not a 6,500-pixel picture)."""
     Figure, FigureCanvasAgg = _matplotlib()
     grid = filter_grid(W)
     h, w = grid.shape
+    if pixels is None:
+        pixels = max(1, min(16, MAX_WIDTH // w))
     fig = Figure(figsize=(w * pixels / 100, h * pixels / 100 + (0.35 if title else 0)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0, 0, 1, h / (h + (35 / pixels if title else 0))))

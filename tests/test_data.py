@@ -82,6 +82,40 @@ def test_diabetes_reads_back_exactly():
 def test_shipped_files_are_small():
     for name in ("xor", "iris", "digits", "diabetes"):
         assert (DATA / f"{name}.csv").stat().st_size < 1_000_000
+    assert (DATA / "mnist-5k.npz").stat().st_size < 2_000_000
+
+
+def test_mnist_reads_as_made():
+    """data/mnist-5k.npz (data/make_mnist.py): 500 of each digit, 28×28 pixels 0–255 stored as uint8, read
+    as the same numbers in float64; data.scale {0, 255} maps them to [0, 1] as x/255."""
+    with np.load(DATA / "mnist-5k.npz") as f:
+        raw = f["X"]
+        assert raw.dtype == np.uint8 and raw.shape == (5000, 784) and f["y"].dtype == np.int64
+    t = read_table(DATA / "mnist-5k.npz")
+    assert t.X.dtype == np.float64 and np.array_equal(t.X, raw.astype(np.float64))
+    assert t.X.max() == 255.0 and t.X.min() == 0.0
+    assert t.feature_names == [f"p{j}" for j in range(784)] and t.target_names == ["label"]
+    assert t.y.dtype == np.int64 and np.bincount(t.y).tolist() == [500] * 10
+    ink = raw.reshape(-1, 28, 28).astype(np.float64).mean(axis=0)
+    assert ink[0].max() == 0.0 and ink[12:16, 12:16].mean() > 100  # row 0 blank in every image; ink in the middle
+
+
+def test_uint8_pixels_are_read_without_wrapping(tmp_path):
+    """uint8 X (.npz and the memory-mapped .npy alike): x − μ and x/255 computed in float64, never in
+    uint8's modular arithmetic (where 0 − 1 = 255)."""
+    X = np.array([[0, 255, 7], [255, 0, 7], [128, 1, 7], [3, 254, 7]], dtype=np.uint8)
+    y = np.array([0, 1, 0, 1], dtype=np.uint8)
+    np.savez_compressed(tmp_path / "u.npz", X=X, y=y)
+    np.save(tmp_path / "u.npy", np.hstack([X, y[:, None]]))
+    whole = {"train": 1.0, "val": 0.0, "test": 0.0}
+    for name in ("u.npz", "u.npy"):
+        t = read_table(tmp_path / name)
+        assert np.array_equal(np.asarray(t.X, dtype=np.float64), X.astype(np.float64)) and t.y.tolist() == [0, 1, 0, 1]
+        scaled, _ = prepare(t, whole, False, seed=0, scale=(0, 255))
+        np.testing.assert_array_equal(scaled["train"][0][:2], [[0, 1, 7 / 255], [1, 0, 7 / 255]])
+        std, pre = prepare(t, whole, True, seed=0)
+        assert pre.mean == [96.5, 127.5, 7.0] and pre.std[2] == 1.0  # (0+255+128+3)/4; constant column: σ = 1
+        np.testing.assert_allclose(std["train"][0][:, 0], (X[:, 0] - 96.5) / np.std(X[:, 0].astype(float)))
 
 
 # ---- text formats

@@ -274,3 +274,27 @@ def test_big_blocks_get_the_numerical_derivative_on_a_sample_that_holds_what_is_
     W1 = json.loads(res.stdout)["layers"][0]
     assert W1["dW_numerical_entries"] == 6  # [2, 3, 1]: W1 has 6 entries, all among the first 16
     assert None not in sum(W1["dW_numerical"], [])
+
+
+# ----------------------------------------------------------------------------- no hidden layer
+
+
+def test_softmax_regression_has_no_hidden_delta_and_its_gradient_is_a_minus_y_times_x():
+    """model.layers [64, 10], softmax output, cross-entropy: the tutorial's softmax regression. One example's
+    ∂J/∂W⁽¹⁾ = (a − y) xᵀ, with a = softmax(W⁽¹⁾x + b⁽¹⁾) computed here by hand; the header says there is no
+    hidden layer, and no section carries a δ back."""
+    args = ("explain", ROOT / "configs" / "digits.yaml", "--set", "model.layers=[64, 10]", "--example", 3)
+    data = json.loads(run(*args, "--json").stdout)
+    assert [L["l"] for L in data["layers"]] == [1, 2]
+    L1 = data["layers"][0]
+    x, y, W, b = arr(data["x"]), arr(data["y"]), arr(L1["W"]), arr(L1["b"])
+    z = W @ x + b
+    a = np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # softmax, by hand
+    np.testing.assert_allclose(arr(data["h"]), a, rtol=1e-12)
+    np.testing.assert_allclose(arr(L1["dW_example"]), np.outer(a - y, x), rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(arr(L1["db_example"]), a - y, rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(arr(L1["dW_numerical"]), np.outer(a - y, x), rtol=1e-6, atol=1e-9)
+    text = run(*args)
+    assert text.exit_code == 0, text.output
+    assert "network 64-10: no hidden layer (softmax regression), softmax output" in text.stdout
+    assert "sigmoid hidden" not in text.stdout and "3. errors carried back" not in text.stdout

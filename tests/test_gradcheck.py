@@ -49,6 +49,26 @@ def test_builtin_suite_passes_below_1e9_for_smooth_activations():
             assert max(s.worst for s in stages) < 1e-9, case.name
 
 
+def test_networks_without_a_hidden_layer_pass_and_softmax_regression_is_a_minus_y_times_x():
+    """no_hidden_cases: every output × loss pair on [4, 3], in the suite; the softmax regression case's
+    gradient is (1/m) Σᵢ (aᵢ − yᵢ) xᵢᵀ + λW⁽¹⁾, written here with numpy alone."""
+    cases = list(gc.no_hidden_cases())
+    assert len(cases) == 2 * 7 and {c.arch.layers for c in cases} == {(4, 3)}
+    assert {c.name for c in cases} <= {c.name for c in gc.suite()}
+    for case, stages, passed in gc.run_cases(iter(cases)):
+        assert passed, case.name
+        if not case.kinks:
+            assert max(s.worst for s in stages) < 1e-9, case.name
+    case = next(c for c in cases if (c.arch.output_activation, c.arch.loss, c.lam) == ("softmax", "cross_entropy", 0.1))
+    W, b, x, y = case.params.W[1], case.params.b[1], case.x, case.y
+    z = W @ x + b[:, None]
+    a = np.exp(z) / np.exp(z).sum(axis=0)
+    cost, g = network.backprop(case.arch, case.params, x, y, case.lam)
+    np.testing.assert_allclose(g.W[1], (a - y) @ x.T / x.shape[1] + case.lam * W, rtol=1e-12)
+    np.testing.assert_allclose(g.b[1], (a - y).mean(axis=1), rtol=1e-12, atol=1e-16)
+    assert np.isclose(cost.J, -np.sum(y * np.log(a)) / x.shape[1] + case.lam / 2 * np.sum(W**2), rtol=1e-12)
+
+
 def _wrong_backprop(real):
     def wrong(arch, params, x, y, lam=0.0, ws=None, grads=None):
         c, g = real(arch, params, x, y, lam, ws, grads)

@@ -163,3 +163,41 @@ def test_the_readme_picture_is_a_real_small_png():
     assert path.stat().st_size < 150_000
     img = image(path)
     assert img.shape[:2] == (420, 1000) and float(img[..., :3].var()) > 0.001
+
+
+# ----------------------------------------------------------------------------- the weights as tiles
+
+
+def test_filter_grid_tiles_are_the_rows_of_w_each_scaled_to_its_own_range():
+    """W (10, 4): ⌈√10⌉ = 4 tiles a row, 3 rows of 2×2 tiles, 1 pixel of −1 between them. W's mean (here
+    19.5/40 + 0.15 = 0.6375) removed, then row j divided by its largest |value|."""
+    W = np.arange(40, dtype=float).reshape(10, 4) / 40 + np.array([0.0, 0.1, 0.2, 0.3])  # mean 0.6375
+    grid = plot.filter_grid(W)
+    assert grid.shape == (1 + 3 * 3, 1 + 4 * 3)
+    centred = W - 0.6375
+    tile5 = grid[4:6, 4:6]  # row 1, column 1 of tiles: unit 5
+    np.testing.assert_allclose(tile5, (centred[5] / np.abs(centred[5]).max()).reshape(2, 2))
+    assert grid[0].tolist() == [-1.0] * 13 and grid[7:, 7:].tolist() == [[-1.0] * 6] * 3  # padding; no unit 10, 11
+    with pytest.raises(Exception, match="not a square image"):
+        plot.filter_grid(np.zeros((3, 5)))
+
+
+def test_softmax_regression_weights_are_drawn_one_tile_per_class(tmp_path):
+    """layers [64, 10]: W⁽¹⁾'s rows are the 10 classes' templates, and the title says so."""
+    assert plot.weights_title("r/last.npz", 7, [64, 25, 10]) == "W⁽¹⁾ of r/last.npz (epoch 7): one tile per hidden unit"
+    assert "one tile per output unit" in plot.weights_title("r/last.npz", 7, (64, 10))
+    res = run("fit", ROOT / "configs" / "digits-lbfgs.yaml", "--set", "model.layers=[64, 10]", "--set",
+              "train.epochs=10", "--out", tmp_path / "softmax")
+    assert res.exit_code == 0, res.output
+    res = run("plot", tmp_path / "softmax", "--weights")
+    assert res.exit_code == 0, res.output
+    img = image(tmp_path / "softmax" / "weights.png")
+    assert img.shape[1] == (1 + 4 * 9) * 16 and float(img[..., :3].var()) > 0.001  # 4 tiles of 8 + 1 a row
+
+
+def test_a_wide_grid_is_drawn_smaller(tmp_path):
+    """196 tiles of 28×28 (MNIST's [784, 196, 784]): a grid 1 + 14·29 = 407 pixels wide, drawn 1600 // 407 = 3
+    pixels a grid pixel, 1,221 pixels across; a small grid keeps 16."""
+    W = np.random.default_rng(0).normal(size=(196, 784))
+    assert image(plot.plot_weights(W, tmp_path / "w.png")).shape[1] == 407 * 3
+    assert image(plot.plot_weights(W[:4, :64], tmp_path / "s.png")).shape[1] == (1 + 2 * 9) * 16

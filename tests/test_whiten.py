@@ -1,10 +1,16 @@
-"""ZCA whitening: the tutorial's equation, decorrelated unit-variance output, and its checkpoint metadata."""
+"""ZCA and PCA whitening: the tutorial's equations, decorrelated unit-variance output, the retained variance, and
+their checkpoint metadata, hostile metadata refused."""
+
+import json
+import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nettrain.errors import DataError
-from nettrain.whiten import ZCA, from_meta
+from nettrain.errors import ConfigError, DataError
+from nettrain.whiten import PCA, ZCA, from_meta
 
 
 def test_zca_is_the_tutorials_equation_and_whitens():
@@ -40,3 +46,179 @@ def test_meta_round_trip_is_exact_and_checked():
         from_meta(zca.to_meta(), 4)
     with pytest.raises(DataError, match="whitening metadata"):
         from_meta({**zca.to_meta(), "epsilon": -1}, 3)
+
+
+# ----------------------------------------------------------------------------- PCA whitening
+
+
+ROOT = Path(__file__).resolve().parent.parent
+R45 = np.array([[1.0, -1.0], [1.0, 1.0]]) / math.sqrt(2)  # a rotation by 45°
+
+
+def cross() -> np.ndarray:
+    """Four points (±2, 0), (0, ±1) rotated by 45°: μ = 0, Σ = R diag(8/4, 2/4) Rᵀ, so λ = (2, 0.5) and U = R."""
+    return np.array([[2.0, 0.0], [-2.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) @ R45.T
+
+
+def test_pca_of_a_rotated_cross_by_hand():
+    pca = PCA.fit(cross(), components=2, epsilon=0.5)
+    np.testing.assert_allclose(pca.eigenvalues, [2.0, 0.5], rtol=1e-14)
+    np.testing.assert_allclose(pca.retained_variance, [2 / 2.5, 1.0], rtol=1e-14)  # 0.8, then all of it
+    # U's columns: R's, each signed so that its largest entry is positive ((−1, 1)/√2 becomes (1, −1)/√2)
+    np.testing.assert_allclose(pca.basis, [[1 / math.sqrt(2), 1 / math.sqrt(2)], [1 / math.sqrt(2), -1 / math.sqrt(2)]],
+                               rtol=1e-14)
+    # (2, 0) rotated: U₁ᵀx = (√2·√2 + √2·√2)/√2 = 2, then ÷√(λ₁ + ε) = √2.5;  (0, 1) rotated: U₂ᵀx = −1, ÷√(0.5 + 0.5)
+    np.testing.assert_allclose(pca.apply(cross()), [[2 / math.sqrt(2.5), 0], [-2 / math.sqrt(2.5), 0], [0, -1], [0, 1]],
+                               atol=1e-15)
+    assert [PCA.fit(cross(), retain=r, epsilon=0.5).width for r in (0.5, 0.8, 0.81, 1.0)] == [1, 1, 2, 2]
+    one = PCA.fit(cross(), retain=0.8, epsilon=0.5)
+    assert one.basis.shape == (2, 1) and one.apply(cross(), np.float32).shape == (4, 1)
+    assert one.apply(cross(), np.float32).dtype == np.float32
+
+
+def correlated(m: int = 400, seed: int = 3) -> np.ndarray:
+    """m rows of 6 correlated columns whose variances span 10⁴ (the eigenvalues from about 25 to 0.0025), mean ≠ 0."""
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    return (rng.normal(size=(m, 6)) * np.array([5.0, 3.0, 1.0, 0.5, 0.1, 0.05])) @ Q.T + np.arange(6.0)
+
+
+def test_pca_whitened_train_data_has_identity_covariance():
+    """The exercise's check: with ε small beside every λ, Cov(x_PCAwhite) = diag(λ/(λ + ε)) = I (to 1e-10)."""
+    X = correlated()
+    eps = 1e-13
+    Xw = PCA.fit(X, components=6, epsilon=eps).apply(X)
+    mu = X.mean(axis=0)  # the covariance, its eigenvectors and the whitening again, by hand
+    lam, U = np.linalg.eigh((X - mu).T @ (X - mu) / len(X))
+    lam, U = lam[::-1], U[:, ::-1]
+    by_hand = (X - mu) @ U / np.sqrt(lam + eps)
+    np.testing.assert_allclose(np.abs(Xw), np.abs(by_hand), rtol=1e-9, atol=1e-12)  # equal up to each column's sign
+    np.testing.assert_allclose(Xw.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(Xw.T @ Xw / len(X), np.eye(6), atol=1e-10)
+    np.testing.assert_allclose(np.diag(Xw.T @ Xw / len(X)), lam / (lam + eps), rtol=1e-11)
+
+
+def test_retained_variance_is_reached_with_the_fewest_components():
+    X = correlated()
+    lam = np.sort(np.linalg.eigvalsh(np.cov(X.T, bias=True)))[::-1]
+    curve = np.cumsum(lam) / lam.sum()  # by hand: (25 + 9 + …)/Σλ
+    for retain in (0.5, 0.7, 0.9, 0.99, 0.9999, 1.0):
+        pca = PCA.fit(X, retain=retain, epsilon=0.1)
+        k = pca.width
+        np.testing.assert_allclose(pca.retained_variance, curve, rtol=1e-12)
+        assert pca.retained_variance[k - 1] >= retain and (k == 1 or curve[k - 2] < retain), (retain, k)
+        assert pca.basis.shape == (6, k) and pca.apply(X).shape == (400, k)
+    # the sample eigenvalues 23.4, 8.6, 1.05, 0.25, 0.0095, 0.0024 keep 0.703, 0.961, 0.992, 0.99964, 0.99993, 1
+    assert [PCA.fit(X, retain=r, epsilon=0.1).width for r in (0.5, 0.9, 0.99, 0.999, 0.99999)] == [1, 2, 3, 4, 6]
+
+
+def test_zca_is_u_times_pca_when_every_component_is_kept():
+    """x_ZCA = U x_PCAwhite with k = n and the same ε; ε = 1 damps the small directions in both alike."""
+    X = correlated()
+    for eps in (1e-6, 1.0):
+        pca = PCA.fit(X, components=6, epsilon=eps)
+        np.testing.assert_allclose(pca.apply(X) @ pca.basis.T, ZCA.fit(X, eps).apply(X), rtol=1e-9, atol=1e-12)
+
+
+def test_pca_of_covariance_is_the_fit_of_the_rows():
+    """The cluster's path: μ and Σ summed elsewhere, then of_covariance; the same whitening as fit."""
+    X = correlated()
+    mu = X.sum(axis=0) / len(X)
+    sigma = sum((X[i : i + 100] - mu).T @ (X[i : i + 100] - mu) for i in range(0, 400, 100)) / len(X)
+    a = PCA.fit(X, retain=0.99, epsilon=0.01)
+    b = PCA.of_covariance(mu, sigma, retain=0.99, epsilon=0.01)
+    assert a.width == b.width == 3
+    np.testing.assert_allclose(b.apply(X), a.apply(X), rtol=1e-9, atol=1e-12)  # the same signs: no column flips
+
+
+def test_each_eigenvector_is_signed_by_its_largest_entry():
+    X = correlated()
+    pca = PCA.fit(X, components=6, epsilon=0.1)
+    flipped = PCA.fit(-X, components=6, epsilon=0.1)  # the same Σ: the same basis, whatever eigh returned
+    big = pca.basis[np.argmax(np.abs(pca.basis), axis=0), np.arange(6)]
+    assert (big > 0).all()
+    np.testing.assert_allclose(flipped.basis, pca.basis, atol=1e-12)
+    np.testing.assert_allclose(pca.basis.T @ pca.basis, np.eye(6), atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    ({"epsilon": 0.1}, ConfigError, "exactly one of retain"),
+    ({"retain": 0.9, "components": 2, "epsilon": 0.1}, ConfigError, "exactly one of retain"),
+    ({"components": 0, "epsilon": 0.1}, ConfigError, "from 1 to the 6 inputs"),
+    ({"components": 7, "epsilon": 0.1}, ConfigError, "from 1 to the 6 inputs"),
+    ({"components": 2.0, "epsilon": 0.1}, ConfigError, "whole number"),
+    ({"components": True, "epsilon": 0.1}, ConfigError, "whole number"),
+    ({"retain": 0, "epsilon": 0.1}, ConfigError, "in (0, 1]"),
+    ({"retain": 1.5, "epsilon": 0.1}, ConfigError, "in (0, 1]"),
+    ({"retain": "0.9", "epsilon": 0.1}, ConfigError, "in (0, 1]"),
+    ({"retain": 0.9, "epsilon": 0}, ConfigError, "epsilon must be a number > 0"),
+    ({"retain": 0.9, "epsilon": float("nan")}, ConfigError, "epsilon must be a number > 0"),
+])
+def test_pca_arguments_are_checked(kwargs, error, words):
+    with pytest.raises(error, match=re.escape(words)):
+        PCA.fit(correlated(), **kwargs)
+
+
+def test_constant_inputs_have_no_variance_to_retain():
+    X = np.ones((5, 3))
+    with pytest.raises(DataError, match="no variance"):
+        PCA.fit(X, retain=0.99, epsilon=0.1)
+    pca = PCA.fit(X, components=2, epsilon=0.25)  # k given: every row maps to 0
+    assert pca.apply(X).tolist() == [[0.0, 0.0]] * 5 and pca.retained_variance.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_pca_meta_round_trip_is_exact():
+    pca = PCA.fit(correlated(), retain=0.99, epsilon=0.1)
+    back = from_meta(json.loads(json.dumps(pca.to_meta())), 6)  # as a checkpoint's JSON metadata holds it
+    assert isinstance(back, PCA) and back.width == 3 and back.epsilon == 0.1
+    for name in ("mean", "basis", "eigenvalues"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(pca, name))
+    np.testing.assert_array_equal(back.apply(correlated()), pca.apply(correlated()))
+    assert isinstance(from_meta(ZCA.fit(correlated(), 0.1).to_meta(), 6), ZCA)
+
+
+def _damaged(meta: dict) -> list:
+    """Damaged and hostile versions of a PCA's metadata for 3 inputs and k = 2."""
+    def with_(**kw):
+        return {**meta, **kw}
+    basis = meta["basis"]
+    return [
+        [], "pca", {"method": "PCA"}, with_(method="zca"), with_(method=None),
+        {k: v for k, v in meta.items() if k != "basis"}, {k: v for k, v in meta.items() if k != "epsilon"},
+        with_(epsilon=0), with_(epsilon=-1), with_(epsilon=float("nan")), with_(epsilon=float("inf")),
+        with_(epsilon="0.1"), with_(epsilon=True), with_(epsilon=[0.1]),
+        with_(mean=[0.0, 0.0]), with_(mean=["1", "2", "3"]), with_(mean=[True, False, True]),
+        with_(mean=[0.0, None, 0.0]), with_(mean=[0.0, float("nan"), 0.0]), with_(mean=[0.0, 1e400, 0.0]),
+        with_(mean=[[0.0, 0.0, 0.0]]), with_(mean=0.0), with_(mean={"a": 1}), with_(mean=[10**400, 0, 0]),
+        with_(eigenvalues=[1.0, 2.0, 3.0]), with_(eigenvalues=[3.0, 2.0, -1.0]), with_(eigenvalues=[3.0, 2.0]),
+        with_(basis=[row[:1] + [0.5] for row in basis]), with_(basis=[[1.0, 0.0], [0.0, 1.0]]),
+        with_(basis=[[1.0, 0.0], [0.0, 1.0], [0.0]]), with_(basis=[[]] * 3), with_(basis=[[1.0], [0.0], [0.0]] * 2),
+        with_(basis=[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]), with_(basis=[[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]]),
+        with_(basis=[[[1.0]]] * 3), with_(basis="eye"),
+    ]
+
+
+def test_hostile_pca_metadata_is_refused_with_one_line():
+    pca = PCA.fit(correlated()[:, :3], components=2, epsilon=0.1)
+    meta = pca.to_meta()
+    assert PCA.from_meta(meta, 3).width == 2
+    for bad in _damaged(meta):
+        with pytest.raises(DataError, match="whitening metadata") as info:
+            from_meta(bad, 3)
+        assert "\n" not in str(info.value), bad
+    with pytest.raises(DataError, match="whitening metadata"):
+        from_meta(meta, 4)  # a checkpoint of 3 inputs for data of 4
+
+
+def test_zca_and_pca_agree_on_the_shipped_patches():
+    """data/patches.npz (10,000 × 64): ZCA = U · PCA with every component kept; the PCA-whitened patches'
+    covariance is diag(λ/(λ + ε)); 99 % of their variance lies in fewer than 64 directions."""
+    with np.load(ROOT / "data" / "patches.npz") as f:
+        X = f["X"].astype(np.float64)
+    eps = 0.01
+    pca = PCA.fit(X, components=64, epsilon=eps)
+    Xp = pca.apply(X)
+    np.testing.assert_allclose(Xp @ pca.basis.T, ZCA.fit(X, eps).apply(X), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(Xp.T @ Xp / len(X), np.diag(pca.eigenvalues / (pca.eigenvalues + eps)), atol=1e-10)
+    k99 = PCA.fit(X, retain=0.99, epsilon=eps).width
+    assert 1 < k99 < 64 and pca.retained_variance[k99 - 1] >= 0.99 > pca.retained_variance[k99 - 2]

@@ -253,6 +253,14 @@ def _render_batch(out: Console, L: dict, res: dict, full: bool) -> None:
     _omitted(out, [(w_total - len(w_rows), f"W{s}"), (len(L["db_batch"]) - len(b_rows), f"b{s}")], l)
 
 
+def _hidden_units(arch: dict) -> str:
+    """"sigmoid hidden", or, for layers [n, K], that there is none: model.activation then applies to no unit."""
+    if len(arch["layers"]) > 2:
+        return f"{arch['activation']} hidden"
+    regression = arch["output_activation"] == "softmax" and arch["loss"] == "cross_entropy"
+    return "no hidden layer" + (" (softmax regression)" if regression else "")
+
+
 def render(out: Console, res: dict, layer: Optional[int]) -> None:
     arch = res["architecture"]
     layers = res["layers"]
@@ -260,7 +268,7 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
     full = layer is not None
     pick = (lambda l: l == layer) if full else (lambda l: True)
     out.print(f"example {res['example']} of the {res['data']}", markup=False, style="bold")
-    out.print(f"network {'-'.join(map(str, arch['layers']))}: {arch['activation']} hidden, {arch['output_activation']} "
+    out.print(f"network {'-'.join(map(str, arch['layers']))}: {_hidden_units(arch)}, {arch['output_activation']} "
               f"output, {arch['loss']} loss, λ = {res['lam']:g}; {res['weights']}", markup=False)
     c = res["cost"]
     out.print(f"x = {_vec(res['x'], full)}   y = {_vec(res['y'], full)}   h(x) = a{_sup(nl)} = {_vec(res['h'], full)}",
