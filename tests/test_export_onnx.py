@@ -20,7 +20,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 import nettrain  # noqa: E402
-from nettrain import network, whiten  # noqa: E402
+from nettrain import network, runs, whiten  # noqa: E402
 from nettrain.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS  # noqa: E402
 from nettrain.data import Preprocessing  # noqa: E402
 from nettrain.errors import ModelError  # noqa: E402
@@ -362,20 +362,18 @@ def test_an_inconsistent_spec_is_a_model_error_naming_the_field(changes, message
 # ---------------------------------------------------------------------------------- trained by nettrain
 
 
-@pytest.mark.parametrize("config,overrides", [
-    ("iris", {"train.epochs": 60}),
-    ("xor", {"train.epochs": 200, "train.dtype": "float32", "data.whiten": {"method": "zca", "epsilon": 0.1}}),
-    ("diabetes", {"train.epochs": 60, "train.dtype": "float32"}),
+@pytest.mark.parametrize("config,data,overrides", [
+    ("iris", "iris", {"train.epochs": 60}),
+    ("xor", "xor", {"train.epochs": 200, "train.dtype": "float32", "data.whiten": {"method": "zca", "epsilon": 0.1}}),
+    ("diabetes", "diabetes", {"train.epochs": 60, "train.dtype": "float32"}),
+    ("sparse_autoencoder_digits", "digits", {"train.epochs": 5}),  # data.scale: μ = min, σ = max − min
 ])
-def test_a_trained_run_exports_what_nettrain_predict_writes(proj, config, overrides):
-    import nettrain
-    from nettrain import runs
-
-    nettrain.fit(f"configs/{config}.yaml", {"log.every": 20, **overrides}, out=f"runs/{config}")
+def test_a_trained_run_exports_what_nettrain_predict_writes(proj, config, data, overrides):
+    nettrain.fit(f"configs/{config}.yaml", {"log.every": 5, **overrides}, out=f"runs/{config}")
     loaded = runs.load_trained(proj / "runs" / config)
     spec = from_trained(loaded.arch, loaded.params, loaded.prep, task=loaded.cfg.data.task, zca=loaded.zca)
-    table = runs.read_data(loaded.cfg, f"data/{config}.csv")
-    header, rows = runs.predict_rows(proj / "runs" / config, proj / "data" / f"{config}.csv")
+    table = runs.read_data(loaded.cfg, f"data/{data}.csv")
+    header, rows = runs.predict_rows(proj / "runs" / config, proj / "data" / f"{data}.csv")
     got = session(build(spec)).run(None, {"x": table.X})  # float64, as read
     if loaded.cfg.data.task == "classification":
         assert got[1].tolist() == [r[0] for r in rows]
