@@ -89,3 +89,54 @@ def make_sweep(folder: Path, config: Path, grid: dict, base: Optional[dict] = No
     (folder / "sweep.yaml").write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return folder
 
+
+
+HOSTILE = {"setosa": "<script>window.__pwned = 1</script>", "versicolor": '<img src=x onerror="window.__pwned = 2">',
+           "virginica": 'virginica & "co" </td></table>'}
+HOSTILE_NAME = "<svg onload=\"window.__pwned = 4\">λ sweep"
+HOSTILE_ERROR = "<script>window.__pwned = 5</script> the cost diverged"
+
+
+def hostile_iris(path: Path) -> Path:
+    """data/iris.csv with each species renamed to a piece of markup (HOSTILE)."""
+    with open(ROOT / "data" / "iris.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    col = rows[0].index("species")
+    for row in rows[1:]:
+        row[col] = HOSTILE[row[col]]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+def save_gradcheck(run_dir: Path) -> dict:
+    """gradcheck.json in a run folder: what `nettrain gradcheck RUN/config.yaml --json --sample 4` prints."""
+    doc = strict(runs.gradcheck_run(Path(run_dir) / "config.yaml", sample=4).to_dict())
+    (Path(run_dir) / "gradcheck.json").write_text(json.dumps(doc, allow_nan=False), encoding="utf-8")
+    return doc
+
+
+def report_folders(top: Path) -> dict:
+    """The folders the report tests read: a λ sweep of iris with hostile labels, a hostile sweep name and a
+    failed trial whose error is markup (gradcheck.json in its best trial); one such run with gradcheck.json;
+    a regression run (diabetes), a digits run (8×8 inputs: filters), an iris run without summary.json."""
+    top = Path(top)
+    data = hostile_iris(top / "hostile-iris.csv")
+    base = {"train.epochs": 30, "log.every": 10, "data.path": str(data)}
+    sweep = make_sweep(top / "sweep", ROOT / "configs" / "iris.yaml",
+                       {"train.weight_decay": [0, 1e-5, 1e-3, 1e-2, 0.1, 1.0]}, base, name="lam",
+                       failed={3: HOSTILE_ERROR})
+    spec = yaml.safe_load((sweep / "sweep.yaml").read_text(encoding="utf-8"))
+    (sweep / "sweep.yaml").write_text(yaml.safe_dump(dict(spec, name=HOSTILE_NAME), allow_unicode=True),
+                                      encoding="utf-8")
+    from nettrain import compare
+
+    save_gradcheck(sweep / f"trial-{compare.read_sweep(sweep).best}")
+    fit_run(top / "run", ROOT / "configs" / "iris.yaml", {**base, "name": "hostile"})
+    save_gradcheck(top / "run")
+    short = {"train.epochs": 30, "log.every": 10}
+    fit_run(top / "regression", ROOT / "configs" / "diabetes.yaml", short)
+    fit_run(top / "digits", ROOT / "configs" / "digits.yaml", {**short, "model.layers": [64, 16, 10]})
+    fit_run(top / "old", ROOT / "configs" / "iris.yaml", short, summary=False)
+    return {name: top / name for name in ("sweep", "run", "regression", "digits", "old")}
