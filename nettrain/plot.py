@@ -138,7 +138,7 @@ def _matplotlib():
         from matplotlib.figure import Figure
     except ImportError:
         raise MissingExtra(
-            'nettrain plot needs matplotlib, which is not installed: pip install "nettrain[plot]"'
+            'drawing figures needs matplotlib, which is not installed: pip install "nettrain[plot]"'
         ) from None
     return Figure, FigureCanvasAgg
 
@@ -219,10 +219,14 @@ def new_figure(size: tuple[float, float]) -> Any:
     return fig
 
 
+SPAN = 1e-6  # runs_figure's log cost axis shows at most 6 decades below the largest value
+
+
 def runs_figure(series: Sequence[tuple[str, Metrics]], title: Optional[str] = None, fig: Any = None) -> Any:
     """Several runs in one figure: J (solid), J_data (dashed) and J_reg (dotted) against the epoch, one
-    colour per run; beside them each run's validation J_data (when any run has a val split). fig: draw
-    into this figure (or subfigure) instead of a new one."""
+    colour per run; beside them each run's validation J_data (when any run has a val split). A log cost
+    axis is cut SPAN below its largest value, and says so. fig: draw into this figure (or subfigure)
+    instead of a new one."""
     _matplotlib()
     from matplotlib.lines import Line2D
 
@@ -246,6 +250,10 @@ def runs_figure(series: Sequence[tuple[str, Metrics]], title: Optional[str] = No
             axes[-1].plot(v["epoch"][ok], v[val][ok], "o-", color=color, markersize=3, linewidth=1)
     if shown and log_scale_helps(np.concatenate(shown).tolist()):
         log_y(axes[0])
+        top = float(np.concatenate(shown).max())
+        if float(np.concatenate(shown).min()) < top * SPAN:  # a J_data → 0 (λ = 0 fitting exactly) squashes the rest
+            axes[0].set_ylim(bottom=top * SPAN)
+            axes[0].text(0.01, 0.01, f"(cut below {top * SPAN:.0e})", transform=axes[0].transAxes, fontsize="x-small")
     axes[0].set_title("J (solid), J_data (dashed), J_reg (dotted)")
     axes[0].legend(handles=[Line2D([], [], color="k", linestyle=s, label=t) for s, t in
                             (("-", "J"), ("--", "J_data (train)"), (":", "J_reg"))], fontsize="small")
@@ -258,7 +266,10 @@ def runs_figure(series: Sequence[tuple[str, Metrics]], title: Optional[str] = No
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("cost")
     handles = [Line2D([], [], color=c, linewidth=2, label=plain_text(label)) for (label, _), c in zip(series, colors)]
-    fig.legend(handles=handles, loc="outside right upper", fontsize="small", ncols=1 + len(series) // 16)
+    if handles:
+        fig.legend(handles=handles, loc="outside right upper", fontsize="small", ncols=1 + len(series) // 16)
+    else:
+        _nothing(axes[0], "no run has logged an epoch yet")
     if title:
         fig.suptitle(plain_text(title), fontsize="medium")
     return fig
@@ -331,7 +342,7 @@ def sweep_figure(keys: Sequence[str], trials: Sequence[dict], metric: str, best:
     axes = fig.subplots(nrows, cols, squeeze=False).ravel()
     for ax, (kind, key) in zip(axes, panels):
         if kind == "curve":
-            _validation_curve(ax, [k for k in keys if k != LAMBDA], rows)
+            _validation_curve(ax, [k for k in keys if k != LAMBDA], rows, best)
         else:
             _metric_panel(ax, key, rows, metric, best)
         ax.grid(True, alpha=0.3)
@@ -361,8 +372,17 @@ def _with(rows: Sequence[dict], *columns: str) -> list[dict]:
     return [r for r in rows if _numbers([r.get(c) for c in columns])]
 
 
+def _nothing(ax: Any, text: str) -> None:
+    """An empty panel that says why it is empty."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _metric_panel(ax: Any, key: str, rows: Sequence[dict], metric: str, best: Optional[int]) -> None:
     rows = [r for r in _with(rows, metric) if key in r]
+    if not rows:
+        return _nothing(ax, f"no trial has {plain_text(metric)} yet")
     x = sweep_axis(ax, [r[key] for r in rows], log=True if key == LAMBDA else None)
     y = [r[metric] for r in rows]
     pruned = [r.get("status") == "pruned" for r in rows]
@@ -383,10 +403,16 @@ def _metric_panel(ax: Any, key: str, rows: Sequence[dict], metric: str, best: Op
         ax.legend(fontsize="small")
 
 
-def _validation_curve(ax: Any, others: Sequence[str], rows: Sequence[dict]) -> None:
+def _validation_curve(ax: Any, others: Sequence[str], rows: Sequence[dict], best: Optional[int]) -> None:
     """Train and validation J_data against λ, one colour per combination of the other swept keys (up to
-    8, each a line through its positive λ; more: points alone); λ = 0 as sweep_axis places it."""
+    8, each a line through its positive λ; more: points alone); λ = 0 as sweep_axis places it; the best
+    trial's validation point ringed. The J_data axis is linear — the gap between the curves and the
+    minimum of the validation curve are what it shows, and a train J_data near 0 (λ = 0 fitting the train
+    split exactly) would stretch a log axis over decades — unless the validation values span more
+    than a factor 100."""
     rows = _with(rows, LAMBDA, "data_cost")
+    if not rows:
+        return _nothing(ax, "no trial has J_data yet")
     x = sweep_axis(ax, [r[LAMBDA] for r in rows], log=True)
     groups: dict[str, list[int]] = {}
     for i, r in enumerate(rows):
@@ -406,8 +432,12 @@ def _validation_curve(ax: Any, others: Sequence[str], rows: Sequence[dict]) -> N
                 ax.plot(*zip(*line), linestyle=style, color=color, linewidth=1.2)
             ax.plot(*zip(*pts), linestyle="none", marker=marker, color=color, markersize=5,
                     markerfacecolor=color if what == "val" else "white", label=label if g < 8 else None)
-    ys = [r[c] for r in rows for c in ("data_cost", "val_data_cost") if _numbers([r.get(c)])]
-    if log_scale_helps(ys):
+    at = [(x[i], r["val_data_cost"]) for i, r in enumerate(rows)
+          if best is not None and r.get("trial") == best and _numbers([r.get("val_data_cost")])]
+    if at:
+        ax.scatter(*zip(*at), facecolors="none", edgecolors="C3", s=150, linewidths=1.6, zorder=4, label="best")
+    val = [r["val_data_cost"] for r in rows if _numbers([r.get("val_data_cost")])]
+    if val and min(val) > 0 and max(val) > 100 * min(val):
         log_y(ax)
     ax.set_xlabel("λ (train.weight_decay)")
     ax.set_ylabel("J_data")

@@ -278,7 +278,7 @@ def sweep_section(sweep: cmp.Sweep) -> str:
              ("best", best)]
     dl = "".join(f"<dt>{k}</dt><dd>{counts if v is None else esc(v)}</dd>" for k, v in facts)
     parts = [f'<h2>sweep {esc(sweep.name)}</h2><dl id="sweep-facts">{dl}</dl>', _trials_table(sweep)]
-    if sweep.trials:
+    if any(cmp.number(t.get(c)) is not None for t in sweep.trials for c in (sweep.metric, "data_cost")):
         parts.append(_figure(plot.sweep_figure(sweep.keys, sweep.trials, sweep.metric, sweep.best), "fig-validation",
                              f"{sweep.metric} against each swept key (hollow: pruned; ringed: the best trial)"
                              + ("; the validation curve: train and validation J_data against λ, λ = 0 left of the "

@@ -82,8 +82,9 @@ def make_sweep(folder: Path, config: Path, grid: dict, base: Optional[dict] = No
     w.writerows([[cell(r.get(c)) for c in columns] for r in rows])
     (folder / "trials.csv").write_text(buf.getvalue(), encoding="utf-8")
     done = [r for r in rows if r["status"] == "done" and r.get(metric) is not None]
-    best = (max if metric.endswith(("accuracy", "r2")) else min)(done, key=lambda r: r[metric])
-    shutil.copyfile(folder / f"trial-{best['trial']}" / "config.yaml", folder / "best.yaml")
+    if done:
+        best = (max if metric.endswith(("accuracy", "r2")) else min)(done, key=lambda r: r[metric])
+        shutil.copyfile(folder / f"trial-{best['trial']}" / "config.yaml", folder / "best.yaml")
     spec = {"name": name, "base": str(config), "grid": grid, "metric": metric,
             "direction": "maximize" if metric.endswith(("accuracy", "r2")) else "minimize"}
     (folder / "sweep.yaml").write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")

@@ -143,6 +143,20 @@ def test_a_failed_trial_is_a_note(tmp_path):
     assert c.sweeps[0].best == 1
 
 
+def test_a_running_trial_that_has_logged_nothing_is_a_note(tmp_path):
+    s = make_sweep(tmp_path / "s", IRIS, {"train.weight_decay": [0.001, 0.01]}, SHORT)
+    metrics = s / "trial-1" / "metrics.csv"
+    metrics.write_text(metrics.read_text().splitlines()[0] + "\n")  # the header alone: epoch 0 not done yet
+    (s / "trials.csv").write_text((s / "trials.csv").read_text().replace("\n1,done", "\n1,running"))
+    c = compare.compare([s])
+    assert [r["trial"] for r in c.rows] == [0]
+    assert any("trial-1 (running) is left out" in n and "no rows yet" in n for n in c.notes)
+    (s / "trial-0" / "metrics.csv").write_text(metrics.read_text())
+    c = compare.compare([s])
+    assert c.rows == [] and any("no run to compare" in n for n in c.notes)
+    assert "no run to compare" in rendered(c.to_dict(), 80)
+
+
 # ----------------------------------------------------------------------------- old and wrong folders
 
 

@@ -8,6 +8,7 @@ import html
 import io
 import json
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,9 +16,9 @@ import numpy as np
 import pytest
 
 from nettrain import compare, evaluate, report
-from nettrain.errors import RunIOError
+from nettrain.errors import MissingExtra, RunIOError
 
-from .runfolders import HOSTILE, HOSTILE_ERROR, HOSTILE_NAME
+from .runfolders import HOSTILE, HOSTILE_ERROR, HOSTILE_NAME, ROOT, make_sweep
 
 pytest.importorskip("matplotlib")
 
@@ -208,10 +209,29 @@ def test_the_content_security_policy_allows_the_page_s_own_css_and_js_only(pages
     assert re.findall(r".{30}https?:.{30}", text) == []  # nothing to fetch from anywhere
 
 
+def test_a_sweep_with_no_finished_trial_is_its_table_and_notes(tmp_path):
+    s = make_sweep(tmp_path / "s", ROOT / "configs" / "iris.yaml", {"train.weight_decay": [0.1, 1.0]},
+                   {"train.epochs": 5}, failed={0: "no data", 1: "diverged"})
+    page = Page(report.write_report(s, tmp_path / "s.html"))
+    assert {"sweep", "trials"} <= page.ids() and not {"fig-validation", "fig-trials", "run"} & page.ids()
+    assert [r[1] for r in page.rows("trials")[1:]] == ["failed", "failed"]
+    notes = " ".join(e["text"] for e in page.elements if e["tag"] == "ul")
+    assert "trial-0 (failed)" in notes and "no data" in notes and "diverged" in notes
+
+
 def test_a_folder_that_is_neither_a_run_nor_a_sweep(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunIOError, match="is neither a run folder"):
         report.write_report(tmp_path / "empty", tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_without_matplotlib_the_report_says_how_to_install_it(folders, tmp_path, monkeypatch):
+    for name in [n for n in sys.modules if n == "matplotlib" or n.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib…` now raises ImportError
+    with pytest.raises(MissingExtra, match=r'matplotlib, which is not installed: pip install "nettrain\[plot\]"'):
+        report.write_report(folders["run"], tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
 
 
