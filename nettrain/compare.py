@@ -409,7 +409,8 @@ def _last(metrics: plot.Metrics, column: str) -> tuple[Optional[float], Optional
     filled = np.flatnonzero(np.isfinite(v))
     if not filled.size:
         return None, None
-    return float(v[filled[-1]]), int(metrics.values["epoch"][filled[-1]])
+    epoch = number(metrics.values["epoch"][filled[-1]])  # an empty epoch cell: a hand-edited file
+    return float(v[filled[-1]]), None if epoch is None else int(epoch)
 
 
 def run_row(run: RunFolder, keys: Sequence[str]) -> dict:
@@ -422,7 +423,8 @@ def run_row(run: RunFolder, keys: Sequence[str]) -> dict:
         row.update(sweep=str(run.path.parent), trial=run.trial.get("trial"), status=run.trial.get("status"),
                    best=False)
     row["config"] = {k: v for k in keys for v in [config_value(run.config, k)] if v is not _MISSING}
-    row["epochs"] = int(run.metrics.values["epoch"][-1])
+    epochs = _last(run.metrics, "epoch")[0]
+    row["epochs"] = None if epochs is None else int(epochs)
     for col in ("cost", "data_cost", "reg_cost", "sparse_cost"):
         if col in run.metrics.values:
             row[col] = _last(run.metrics, col)[0]

@@ -40,7 +40,7 @@ from . import compare as cmp
 from .data import split_indices
 from .errors import NettrainError
 
-SCORE = {"accuracy": "accuracy", "r2": "R²", "rmse": "RMSE"}
+SCORE = {"accuracy": "accuracy", "r2": "R²", "rmse": "RMSE", "rho_hat_mean": "mean ρ̂"}
 PARTS = (("cost", "J"), ("data_cost", "J_data"), ("reg_cost", "J_reg"), ("sparse_cost", "J_sparse"))
 HEAT = 8  # shades of the confusion matrix, by the share of the true class's examples in the cell
 
@@ -219,7 +219,7 @@ def run_section(run: cmp.RunFolder, heading: str) -> str:
     notes = list(run.notes)
     summary = run.summary or {}
     meta = (f"epoch {esc(summary.get('epoch'))}, {esc(summary.get('reason'))}, {num(summary.get('seconds'), '.3g')} s"
-            if summary else f"epoch {int(run.metrics.values['epoch'][-1])} (no summary.json)")
+            if summary else f"epoch {cmp.run_row(run, [])['epochs']} (no summary.json)")
     parts = [f'<h2>{esc(heading)}</h2><p class="meta">{esc(run.path)}: {meta}</p>', _metrics_table(run, notes),
              _figure(plot.metrics_figure(run.metrics, title=f"{run.label}"), "fig-cost",
                      "J, J_data and J_reg against the epoch, with the validation J_data (and accuracy or R²)")]

@@ -205,6 +205,10 @@ def test_hostile_files_are_one_line_errors(folders, tmp_path):
     (tmp_path / "s" / "summary.json").write_text("{not json")
     c = compare.compare([tmp_path / "s"])  # an optional file: a note, and the row without it
     assert "test_accuracy" not in c.rows[0] and any("summary.json is not valid JSON" in n for n in c.notes)
+    metrics = tmp_path / "s" / "metrics.csv"
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("\n".join(lines[:-1] + ["," + lines[-1].split(",", 1)[1]]) + "\n")  # no epoch in the last row
+    assert compare.compare([tmp_path / "s"]).rows[0]["epochs"] == 19
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "trials.csv").write_text("trial,status\nx,done\n")
     with pytest.raises(RunIOError, match=r"trials.csv: line 2, column trial: not a trial number"):
