@@ -232,7 +232,7 @@ def read_sweep(path: Path) -> Sweep:
             spec = read_yaml(path / "sweep.yaml", "a sweep")
         except RunIOError as e:
             notes.append(f"{e}; left out")
-    keys = [c for c in header if c not in TRIAL_COLUMNS]
+    keys = _swept_keys(spec, header)
     metric, direction = _metric(spec, header)
     runs = []
     for row in trials:
@@ -274,6 +274,13 @@ def _read_trials(path: Path) -> tuple[list[str], list[dict]]:
             row["val_data_cost"] = row.pop("val_cost")
         rows.append(row)
     return header, sorted(rows, key=lambda r: r["trial"])
+
+
+def _swept_keys(spec: dict, header: list[str]) -> list[str]:
+    """trials.csv's columns that are swept keys: those sweep.yaml's grid or space names, when it names
+    any; else every column but the fixed ones (TRIAL_COLUMNS)."""
+    named = {str(k) for part in ("grid", "space") if isinstance(spec.get(part), dict) for k in spec[part]}
+    return [c for c in header if c not in TRIAL_COLUMNS and (not named or c in named)]
 
 
 def _metric(spec: dict, header: list[str]) -> tuple[str, str]:

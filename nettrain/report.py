@@ -17,7 +17,7 @@ For a run (section#run):  p.meta (epoch, reason, seconds), table#metrics (summar
 For a sweep (section#sweep):  dl#sweep-facts, table#trials.sortable (trials.csv: th[data-type=number|text],
     td[data-v] holding each number; tr.best, tr.failed, tr.pruned), figure#fig-validation
     (plot.sweep_figure), figure#fig-trials (plot.runs_figure), section#sweep-spec (sweep.yaml), then the best
-    trial's section#run. What was left out, and why, is in ul.notes (p.note inside a section).
+    trial's section#run. What was left out, and why, is listed in each section's ul.notes.
 
 Left out on purpose: reading the folders (compare.py), training and evaluating (runs.py), the command line.
 """

@@ -134,6 +134,16 @@ def test_a_sweep_expands_in_trial_order(folders):
     assert c.to_dict()["sweeps"][0]["best_trial"] == best["trial"]
 
 
+def test_the_swept_keys_are_those_sweep_yaml_names(tmp_path):
+    s = make_sweep(tmp_path / "s", IRIS, {"seed": [0, 1]}, SHORT)
+    lines = (s / "trials.csv").read_text().splitlines()
+    (s / "trials.csv").write_text("\n".join([lines[0] + ",worker"] + [line + ",w1" for line in lines[1:]]) + "\n")
+    assert compare.read_sweep(s).keys == ["seed"]  # a column sweep.yaml does not sweep is not a key
+    (s / "sweep.yaml").unlink()
+    assert compare.read_sweep(s).keys == ["seed", "worker"]  # without sweep.yaml: every column of its own
+    assert compare.compare([s]).keys == ["seed"]  # the configs differ in seed alone
+
+
 def test_a_failed_trial_is_a_note(tmp_path):
     s = make_sweep(tmp_path / "s", IRIS, {"train.weight_decay": [0.001, 0.01]}, SHORT,
                    failed={0: "diverged at epoch 3"})
