@@ -42,3 +42,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# ---- the report's pages, read by test_report.py and test_report_browser.py: trained and written once
+
+
+@pytest.fixture(scope="session")
+def report_pages(tmp_path_factory):
+    """{"folders": {name: run or sweep folder}, "pages": {name: its report.html}} (tests/runfolders.py)."""
+    pytest.importorskip("matplotlib")
+    from nettrain import report
+
+    from .runfolders import report_folders
+
+    folders = report_folders(tmp_path_factory.mktemp("report-folders"))
+    out = tmp_path_factory.mktemp("report-pages")
+    return {"folders": folders,
+            "pages": {name: report.write_report(path, out / f"{name}.html") for name, path in folders.items()}}
