@@ -191,7 +191,7 @@ def _partial_write(f, arrays):
 def test_disk_full_leaves_the_previous_file_byte_identical(saved, monkeypatch, where):
     before = saved.read_bytes()
     if where == "write":
-        monkeypatch.setattr(checkpoint, "_write_npz", _partial_write)
+        monkeypatch.setattr(checkpoint.save, "_write_npz", _partial_write)
     else:
         monkeypatch.setattr(os, where, _raise(errno.ENOSPC))
     with pytest.raises(RunIOError) as info:
@@ -242,7 +242,7 @@ def test_interrupted_save_leaves_no_temp_file(saved, monkeypatch):
         f.write(b"PK\x03\x04")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(checkpoint, "_write_npz", interrupted)
+    monkeypatch.setattr(checkpoint.save, "_write_npz", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(saved, make_params(seed=1), {})
     assert saved.read_bytes() == before and os.listdir(saved.parent) == [saved.name]
@@ -478,7 +478,7 @@ def test_unsupported_compression(tmp_path):
 
 def test_too_many_members(tmp_path):
     members = valid_members()
-    members.update({f"x{i}.npy": b"" for i in range(checkpoint.MAX_MEMBERS)})
+    members.update({f"x{i}.npy": b"" for i in range(checkpoint.fmt.MAX_MEMBERS)})
     expect_error(write_zip(tmp_path / "c.npz", members), "1005 members")
 
 
@@ -612,7 +612,7 @@ def test_meta_over_the_size_limit(tmp_path, monkeypatch):
     members = valid_members()
     members["meta.npy"] = meta_npy(notes="x" * 500)
     path = write_zip(tmp_path / "c.npz", members)
-    monkeypatch.setattr(checkpoint, "MAX_META_CHARS", 300)
+    monkeypatch.setattr(checkpoint.fmt, "MAX_META_CHARS", 300)
     expect_error(path, "meta", "over the 300 limit")
     with pytest.raises(CheckpointError, match="over the 300 limit"):
         save_checkpoint(tmp_path / "d.npz", make_params(), {"notes": "x" * 500})
@@ -718,14 +718,14 @@ def test_write_text_replaces_a_file_whole_or_not_at_all(tmp_path, monkeypatch):
     assert target.read_bytes() == "epoch,cost\r\n0,λ\n".encode()
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(checkpoint.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(checkpoint.save.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
     checkpoint.write_text(target, "epoch,cost\n0,0.5\n")
     assert target.read_text() == "epoch,cost\n0,0.5\n" and len(synced) >= 1  # the data reached the disk first
 
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(checkpoint.os, "fsync", full)
+    monkeypatch.setattr(checkpoint.save.os, "fsync", full)
     with pytest.raises(RunIOError, match=rf"^cannot write {target}: No space left on device: check free space"):
         checkpoint.write_text(target, "something else")
     assert target.read_text() == "epoch,cost\n0,0.5\n"

@@ -139,7 +139,7 @@ import os, signal, sys, time
 mode, target, nth = sys.argv[1], sys.argv[2], int(sys.argv[3])
 sys.argv = ["nettrain", *sys.argv[4:]]
 from numpy.lib import format as npy_format
-from nettrain import checkpoint
+from nettrain.checkpoint import save as checkpoint
 count, saving = [0], [None]
 real_replace, real_create, real_write, real_link = os.replace, checkpoint._create_temp, npy_format.write_array, checkpoint._link_temp
 
@@ -365,10 +365,10 @@ class FailingDisk:
     def __init__(self, monkeypatch, run_dir: Path, target: str, nth: int, code: int) -> None:
         self.run_dir, self.target, self.nth, self.code = run_dir, target, nth, code
         self.count, self.saving, self.last_before = 0, None, None
-        self.real_create, self.real_write, self.real_link = ckpt._create_temp, ckpt._write_npz, ckpt._link_temp
-        monkeypatch.setattr(ckpt, "_create_temp", self.create_temp)
-        monkeypatch.setattr(ckpt, "_write_npz", self.write_npz)
-        monkeypatch.setattr(ckpt, "_link_temp", self.link_temp)
+        self.real_create, self.real_write, self.real_link = ckpt.save._create_temp, ckpt.save._write_npz, ckpt.save._link_temp
+        monkeypatch.setattr(ckpt.save, "_create_temp", self.create_temp)
+        monkeypatch.setattr(ckpt.save, "_write_npz", self.write_npz)
+        monkeypatch.setattr(ckpt.save, "_link_temp", self.link_temp)
 
     def _hit(self, name: str) -> bool:
         if name != self.target:
