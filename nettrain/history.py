@@ -197,14 +197,28 @@ class History:
 
 def _format(block: np.ndarray, ints: list[bool]) -> str:
     """Rows of metrics.csv from columns of numbers (NaN: an empty cell), a column at a time: a count as an
-    integer, any other number as repr() of the float — the shortest text that reads back exactly."""
-    cols = []
-    for v, is_int in zip(block, ints):
+    integer, any other number as repr() of the float — the shortest text that reads back exactly.
+
+    repr() of a float is most of the time (~0.7 µs each, as long as a small network's epoch is a
+    twentieth of): a column equal to an earlier one (J = J_data when λ = 0) reuses its text, and a
+    column of one value (J_reg = 0) is formatted once."""
+    bits = block.view(np.int64)  # equal bits, equal text (== would take -0.0 for 0.0)
+    cols: list[list[str]] = []
+    for j, (v, is_int) in enumerate(zip(block, ints)):
         empty = np.isnan(v)
         if empty.all():
             cols.append([""] * len(v))
             continue
-        cells = list(map(str, np.where(empty, 0, v).astype(np.int64).tolist()) if is_int else map(repr, v.tolist()))
+        same = [i for i in range(j) if not ints[i] and not is_int and np.array_equal(bits[i], bits[j])]
+        if same:
+            cols.append(cols[same[0]])
+            continue
+        if is_int:
+            cells = list(map(str, np.where(empty, 0, v).astype(np.int64).tolist()))
+        elif not empty.any() and (bits[j] == bits[j, 0]).all():
+            cells = [repr(float(v[0]))] * len(v)
+        else:
+            cells = list(map(repr, v.tolist()))
         if empty.any():
             cells = ["" if e else c for c, e in zip(cells, empty.tolist())]
         cols.append(cells)
