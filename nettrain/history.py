@@ -30,14 +30,16 @@ class History:
     """The run's metrics rows (an empty cell: not computed that epoch); metrics.csv holds them all (a run
     that writes no folder never takes its rows: rows() gives them, in memory).
 
-    The rows not yet written are numbers in preallocated float64 columns, NaN for an empty cell: a
-    training epoch stores its epoch, J and J's parts (add, a few stores), a logged one its ‖∇J‖ and
-    validation cells too (put); the text is made when the rows are taken, a column at a time. Nothing
-    else in memory grows with the run but J itself (8 bytes an epoch, for the summary's sparkline and
-    the rising-J check): taken rows are formatted once, appended to metrics.csv, and folded into a
-    running SHA-256 of the file. A checkpoint stores record() — the columns, the row count and that
-    digest — rather than the rows, so a save costs the same at epoch 10 and at epoch 10⁶; a resume
-    checks the file's first rows against it (resumed()).
+    The rows not yet written are numbers in preallocated float64 columns, NaN for an empty cell. A
+    training epoch costs two stores (add): its epoch, and its Cost, whose J and parts are copied into
+    their columns a block of rows at a time when anything reads them (a Python loop over the parts of
+    every row would cost more than the rest of the row); a logged epoch's ‖∇J‖ and validation cells
+    are stored as they come (put). The text is made when the rows are taken, a column at a time.
+    Nothing else in memory grows with the run but J itself (8 bytes an epoch, for the summary's
+    sparkline and the rising-J check): taken rows are formatted once, appended to metrics.csv, and
+    folded into a running SHA-256 of the file. A checkpoint stores record() — the columns, the row
+    count and that digest — rather than the rows, so a save costs the same at epoch 10 and at epoch
+    10⁶; a resume checks the file's first rows against it (resumed()).
     """
 
     def __init__(self, columns: list[str], capacity: int = 1024) -> None:
@@ -45,8 +47,9 @@ class History:
         self.n = 0  # rows so far, written or not
         self._J = array("d")  # column 1 (J) of the rows already taken
         self._k = 0  # rows held: the last n − k are taken
+        self._settled = 0  # held rows whose Costs are copied into the columns; the rest are in _costs
         self._ints = [c in INTEGER_COLUMNS for c in self.columns]
-        self._cells = self._col = None
+        self._cells: Any = None
         self._alloc(max(1, capacity))
         self._error: Optional[str] = None  # a cell append() could not hold: take() raises it
         self._digest = hashlib.sha256()
@@ -54,40 +57,55 @@ class History:
         self._header_written = False
 
     def _alloc(self, capacity: int) -> None:
-        """Columns for `capacity` rows, the held ones copied over; memoryviews for the per-epoch stores (a
-        memoryview's item store is the cheapest way into a float64 array from Python)."""
+        """Room for `capacity` held rows, those held so far copied over."""
+        self._settle()
         cells = np.full((len(self.columns), capacity), np.nan)
         if self._cells is not None:
             cells[:, : self._k] = self._cells[:, : self._k]
-        self._cells, self._col = cells, [memoryview(c) for c in cells]
+        self._cells, self._cap = cells, capacity
+        self._epochs = memoryview(cells[0])  # a memoryview's item store: the cheapest way into an array
+        self._costs: list = [None] * capacity
 
     def add(self, epoch: int, cost: Any) -> None:
-        """A training epoch's row: its epoch, J and J's parts (network.Cost; None: not computed) into
-        columns 0, 1, 2, … — metrics.csv's layout — and every other cell empty until put()."""
+        """A training epoch's row: its epoch, J and J's parts (network.Cost; None: not computed) in columns
+        0, 1, 2, … — metrics.csv's layout — and every other cell empty until put()."""
         k = self._k
-        if k == self._cells.shape[1]:
+        if k == self._cap:
             self._alloc(2 * k)
-        col = self._col
-        col[0][k] = epoch
-        if cost is not None:
-            col[1][k] = cost.J
-            j = 2
-            for v in cost.parts.values():
-                col[j][k] = v
-                j += 1
+        self._epochs[k] = epoch
+        self._costs[k] = cost
         self._k = k + 1
         self.n += 1
+
+    def _settle(self) -> None:
+        """J and the parts of the rows added since the last call into their columns (the Costs let go)."""
+        s, k = self._settled, self._k
+        if s == k:
+            return
+        costs, cells = self._costs[s:k], self._cells
+        try:  # a column at a time: a run's Costs have the same parts, in the same order
+            J = [c.J for c in costs]
+        except AttributeError:  # a None among them (rows of append(), epochs without J): row by row
+            for i, c in enumerate(costs, s):
+                if c is not None:
+                    cells[1 : 2 + len(c.parts), i] = [c.J, *c.parts.values()]
+        else:
+            cells[1, s:k] = J
+            for j, name in enumerate(costs[0].parts, 2):
+                cells[j, s:k] = [c.parts[name] for c in costs]
+        self._costs[s:k] = [None] * (k - s)
+        self._settled = k
 
     def put(self, j: int, value: Optional[float]) -> None:
         """Cell j of the last row (None: left empty)."""
         if value is not None:
-            self._col[j][self._k - 1] = value
+            self._cells[j, self._k - 1] = value
 
     def append(self, row: list[Optional[float]]) -> None:
         """A row of any numbers, one per column (None: empty). A cell that metrics.csv cannot hold (not
         finite; a count that is not an integer) is refused by the next take()."""
         k = self._k
-        if k == self._cells.shape[1]:
+        if k == self._cap:
             self._alloc(2 * k)
         for j, v in enumerate(row):
             if v is None:
@@ -110,6 +128,7 @@ class History:
         return self._row_lists(0, self._k)
 
     def _row_lists(self, start: int, stop: int) -> list[list]:
+        self._settle()
         cols = [[None if x != x else int(x) if is_int else x for x in self._cells[j, start:stop].tolist()]
                 for j, is_int in enumerate(self._ints)]
         return [list(r) for r in zip(*cols)]
@@ -121,6 +140,7 @@ class History:
 
     def J_since(self, row: int) -> np.ndarray:
         """J of rows row … n − 1."""
+        self._settle()
         taken = len(self._J)
         held = self._cells[1, max(0, row - taken) : self._k] if len(self.columns) > 1 else np.empty(0)
         if row >= taken:
@@ -131,6 +151,7 @@ class History:
         """The text to append to metrics.csv — the header the first time, then the rows added since
         the last call — folded into the digest. ValueError for a cell that is not a finite number or a
         count that is not an integer."""
+        self._settle()
         k = self._k
         block = self._cells[:, :k]
         if self._error is not None:
@@ -144,7 +165,7 @@ class History:
         if len(self.columns) > 1:
             self._J.frombytes(block[1].tobytes())
         block[:] = np.nan
-        self._k = 0
+        self._k = self._settled = 0
         self._header_written = True
         return text
 
