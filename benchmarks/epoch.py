@@ -2,11 +2,13 @@
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/epoch.py [--only tiny small medium64] [--cycles 7] [--quick]
 
-Everything runs in this one process, on one BLAS thread (run it with OPENBLAS_NUM_THREADS=1: the loops
-then run as nettrain does), in cycles: every peer of a workload once a cycle, their order turning from
-cycle to cycle, so that a slow spell of a shared machine hits both sides of a ratio. A ratio is the
-median over the cycles of (nettrain's time ÷ the peer's time in the same cycle), with the lowest and
-highest in brackets; below 1, nettrain is faster.
+Everything runs in this one process, on one BLAS thread (threadpoolctl holds BLAS to one; run it with
+OPENBLAS_NUM_THREADS=1 too), in cycles: every peer of a workload once a cycle, their order turning from
+cycle to cycle, so that a slow spell of a shared machine hits both sides of a ratio. Each cycle records
+the CPU other processes used meanwhile; the tables keep the clean cycles (at most --max-others core),
+or all of them, saying so, when fewer than three were clean. A ratio is the median over the kept
+cycles of (nettrain's time ÷ the peer's time in the same cycle), with the lowest and highest in
+brackets; below 1, nettrain is faster. Results also go to benchmarks/results/ (JSON and Markdown).
 
 workloads (bench.py's): tiny (XOR, [2, 3, 1], m = 4, configs/xor.yaml), small (digits [64, 30, 10],
 all 1,797 rows, λ = 1e-4), medium64 ([784, 128, 10], m = 10,000 random rows in a temporary .npz)
@@ -34,8 +36,13 @@ the loops, which have no set-up, as t(N) / N after a warm-up.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
+import json
+import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +60,8 @@ from nettrain.render.fit import FitReporter  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 ROOT = bench.ROOT
-EPOCHS = {"tiny": 20_000, "small": 1_000, "medium64": 20}  # per timed run: ~0.3–2 s each
+RESULTS = bench.RESULTS
+EPOCHS = {"tiny": 20_000, "small": 1_000, "medium64": 30}  # per timed run: ~0.3–3 s each
 CADENCE = {"tiny": (500, 1000), "small": (200, 500), "medium64": (200, 500)}  # fit/log: log.every, checkpoint_every
 CONFIG = """name: epoch-{name}
 seed: 0
@@ -87,19 +95,19 @@ def make_fit(name: str, tmp: Path, cadence: bool, terminal: bool = False):
     path, runs = write_config(name, tmp), [0]
     every, ck = CADENCE[name]
 
-    def fit(N: int) -> float:
+    def fit(N: int) -> np.ndarray:
         sets = [f"train.epochs={N}", f"log.every={every if cadence else max(N, 1)}",
                 f"log.checkpoint_every={ck if cadence else 0}"]
         cfg = config_mod.load_config(path, sets)
         runs[0] += 1
         reporter = FitReporter(Console(file=io.StringIO(), force_terminal=True, width=120)) if terminal else None
-        t = time.perf_counter()
+        t = now()
         try:
             trainer.fit(cfg, out=tmp / f"run-{name}-{cadence:d}{terminal:d}-{runs[0]}", reporter=reporter)
         finally:
             if reporter is not None:
                 reporter.stop()
-        return time.perf_counter() - t
+        return now() - t
 
     return fit
 
@@ -110,12 +118,12 @@ def make_bare(name: str, x, y, W, b):
     arch = bench.workload_arch(name)
     params = Params({l + 1: v for l, v in enumerate(W)}, {l + 1: v for l, v in enumerate(b)})
 
-    def bare(N: int) -> float:
+    def bare(N: int) -> np.ndarray:
         with parallel.for_training(arch, x.shape[1], None, x.dtype) as pool:
-            t = time.perf_counter()
+            t = now()
             train.minimize(arch, params, x, y, lam=w["lam"], optimizer="gd", epochs=N, pool=pool,
                            learning_rate=w["alpha"])
-            return time.perf_counter() - t
+            return now() - t
 
     return bare
 
@@ -178,107 +186,200 @@ def make_lean(name: str, x, y, W, b):
     with np.errstate(over="ignore"):
         c0, c1 = epoch(), epoch()
 
-    def step(E: int) -> float:
-        t = time.perf_counter()
+    def step(E: int) -> np.ndarray:
+        t = now()
         with np.errstate(over="ignore"):
             for _ in range(E):
                 epoch()
-        return time.perf_counter() - t
+        return now() - t
 
     return step, c0, c1
 
 
+def now() -> np.ndarray:
+    """(wall seconds, CPU seconds of this process) so far: on a machine other jobs keep busy, this process's
+    CPU time is what its own work took, its wall time also the waits for a core."""
+    return np.array([time.perf_counter(), time.process_time()])
+
+
 def timed_loop(step):
-    def run(E: int) -> float:
-        t = time.perf_counter()
+    def run(E: int) -> np.ndarray:
+        t = now()
         step(E)
-        return time.perf_counter() - t
+        return now() - t
 
     return run
 
 
-def peers(name: str, tmp: Path, with_torch: bool) -> dict:
-    """{peer: (per_epoch(N) → seconds per epoch)}, every loop checked to compute the same J(θ₀), J(θ₁)."""
+def peers(name: str, tmp: Path, with_torch: bool, only: tuple[str, ...] = ()) -> dict:
+    """{peer: (run(N) → (wall, CPU) seconds of N epochs, whether a 0-epoch run is to be subtracted)} — every peer,
+    or those in `only` — each loop checked to compute the same J(θ₀), J(θ₁) as the numpy loop."""
     x, y, _, W, b = bench.make_problem(name)
     step, c0, c1, _ = bench.make_numpy(name, x, y, W, b, 1)
-    lean, l0, l1 = make_lean(name, x, y, W, b)
-    assert np.isclose(l0, c0, rtol=1e-9) and np.isclose(l1, c1, rtol=1e-9), (name, l0, c0, l1, c1)
-    fit, fitlog, bare = make_fit(name, tmp, False), make_fit(name, tmp, True), make_bare(name, x, y, W, b)
-    fitterm = make_fit(name, tmp, False, terminal=True)
-    matmul = bench.make_matmul(name, x, y, W, b, 1)[0]
 
-    def minus_zero(f):  # (t(N) − t(0)) / N, the 0-epoch run next to the N-epoch one
-        return lambda N: (f(N) - f(0)) / N
+    def lean():
+        run, l0, l1 = make_lean(name, x, y, W, b)
+        assert np.isclose(l0, c0, rtol=1e-9) and np.isclose(l1, c1, rtol=1e-9), (name, l0, c0, l1, c1)
+        return run, False
 
-    out = {"fit": minus_zero(fit), "fit/log": minus_zero(fitlog), "fit+term": minus_zero(fitterm),
-           "bare": minus_zero(bare),
-           "numpy": lambda N: timed_loop(step)(N) / N, "lean": lambda N: lean(N) / N,
-           "matmul": lambda N: timed_loop(matmul)(N) / N}
-    if with_torch:
-        try:
-            tstep, t0, t1, _ = bench.make_torch(name, x, y, W, b, 1)
-        except ImportError:
-            pass
-        else:
-            assert np.isclose(t0, c0, rtol=1e-7) and np.isclose(t1, c1, rtol=1e-7), (name, t0, c0, t1, c1)
-            out["torch"] = lambda N: timed_loop(tstep)(N) / N
-    fit(1), fitlog(1), fitterm(1), bare(1)  # warm-up: imports, caches
+    def torch():
+        tstep, t0, t1, _ = bench.make_torch(name, x, y, W, b, 1)
+        assert np.isclose(t0, c0, rtol=1e-7) and np.isclose(t1, c1, rtol=1e-7), (name, t0, c0, t1, c1)
+        return timed_loop(tstep), False
+
+    makers = {"fit": lambda: (make_fit(name, tmp, False), True), "fit/log": lambda: (make_fit(name, tmp, True), True),
+              "fit+term": lambda: (make_fit(name, tmp, False, terminal=True), True),
+              "bare": lambda: (make_bare(name, x, y, W, b), True), "numpy": lambda: (timed_loop(step), False),
+              "lean": lean, "matmul": lambda: (timed_loop(bench.make_matmul(name, x, y, W, b, 1)[0]), False)}
+    if with_torch and importlib.util.find_spec("torch") is not None:
+        makers["torch"] = torch
+    out = {p: make() for p, make in makers.items() if not only or p in only}
+    for run, setup in out.values():  # warm-up: imports, caches
+        run(1)
     return out
 
 
+def per_epoch(run, setup: bool):
+    """N → (wall, CPU) seconds per epoch: (t(N) − t(0)) / N, the 0-epoch run next to the N-epoch one, for a
+    peer with a set-up in every run; t(N) / N for the others."""
+    return (lambda N: (run(N) - run(0)) / N) if setup else (lambda N: run(N) / N)
+
+
 def measure(name: str, cycles: int, quick: bool) -> dict:
+    """Every peer once a cycle, the order turning; with each cycle the CPU other processes used meanwhile.
+    times[peer][kind]: one value per cycle, kind "wall" or "cpu" (seconds per epoch)."""
     N = max(1, EPOCHS[name] // (5 if quick else 1))
     with tempfile.TemporaryDirectory() as tmp:
-        ps = peers(name, Path(tmp), with_torch=name == "medium64")
+        ps = {p: per_epoch(*v) for p, v in peers(name, Path(tmp), with_torch=name == "medium64").items()}
         names = list(ps)
         for p in names:  # one untimed run each
             ps[p](max(1, N // 10))
-        times: dict[str, list[float]] = {p: [] for p in names}
+        times: dict[str, dict[str, list[float]]] = {p: {"wall": [], "cpu": []} for p in names}
+        others = []
         for k in range(cycles):
+            cpu0, t0 = bench._cpu_now(), time.perf_counter()
             for p in names[k % len(names):] + names[: k % len(names)]:
-                times[p].append(ps[p](N))
-            print(f"{name} cycle {k + 1}: " + ", ".join(f"{p} {bench._fmt(times[p][-1])}" for p in names),
-                  file=sys.stderr, flush=True)
-    return {"workload": name, "epochs": N, "cycles": cycles, "times": times}
+                wall, cpu = ps[p](N)
+                times[p]["wall"].append(float(wall))
+                times[p]["cpu"].append(float(cpu))
+            others.append(bench._others(cpu0, bench._cpu_now(), time.perf_counter() - t0))
+            print(f"{name} cycle {k + 1} (others {others[-1]:.2f} core): " + ", ".join(
+                f"{p} {bench._fmt(times[p]['cpu'][-1])} ({bench._fmt(times[p]['wall'][-1])} wall)" for p in names),
+                file=sys.stderr, flush=True)
+    return {"workload": name, "epochs": N, "times": times, "others": others}
 
 
-def ratio(res: dict, a: str, b: str) -> str:
-    t = res["times"]
-    if a not in t or b not in t:
-        return "—"
-    r = [x / y for x, y in zip(t[a], t[b])]
-    return f"{statistics.median(r):.2f}× [{min(r):.2f}, {max(r):.2f}]"
+def clean(res: dict, max_others: float) -> tuple[list[int], str]:
+    """The cycles in which other processes used at most max_others of a core (all of them when fewer than
+    three were), and how to say which were kept."""
+    keep = [k for k, o in enumerate(res["others"]) if o <= max_others]
+    if len(keep) >= 3:
+        return keep, f"{len(keep)} of {len(res['others'])}"
+    return list(range(len(res["others"]))), f"all {len(res['others'])} (fewer than 3 clean)"
 
 
-def table(results: list[dict]) -> str:
-    cols = ["fit", "fit/log", "fit+term", "bare", "numpy", "lean", "matmul", "torch"]
-    lines = ["Seconds per epoch, median of the cycles [lowest, highest]:", "",
-             "| workload | epochs × cycles | " + " | ".join(cols) + " |", "|---|---" + "|---" * len(cols) + "|"]
-    for r in results:
-        t = r["times"]
-        cells = [("—" if c not in t else f"{bench._fmt(statistics.median(t[c]))} "
-                  f"[{bench._fmt(min(t[c]))}, {bench._fmt(max(t[c]))}]") for c in cols]
-        lines.append(f"| {r['workload']} | {r['epochs']} × {r['cycles']} | " + " | ".join(cells) + " |")
-    pairs = [("fit", "bare"), ("fit", "numpy"), ("fit", "lean"), ("fit", "matmul"), ("fit/log", "lean"),
-             ("fit+term", "lean"),
-             ("bare", "lean"), ("fit", "torch")]
-    lines += ["", "Ratios, nettrain ÷ peer in the same cycle (below 1: nettrain is faster), median [lowest, highest]:",
-              "", "| workload | " + " | ".join(f"{a} ÷ {b}" for a, b in pairs) + " |", "|---" * (len(pairs) + 1) + "|"]
-    for r in results:
-        lines.append(f"| {r['workload']} | " + " | ".join(ratio(r, a, b) for a, b in pairs) + " |")
+def spread(values: list[float], fmt) -> str:
+    return f"{fmt(statistics.median(values))} [{fmt(min(values))}, {fmt(max(values))}]"
+
+
+COLUMNS = ["fit", "fit/log", "fit+term", "bare", "numpy", "lean", "matmul", "torch"]
+PAIRS = [("fit", "bare"), ("fit", "numpy"), ("fit", "lean"), ("fit", "matmul"), ("fit/log", "lean"),
+         ("fit+term", "lean"), ("bare", "lean"), ("fit", "torch")]
+
+
+def table(results: list[dict], max_others: float) -> str:
+    lines = [f"Cycles kept: those in which other processes used at most {max_others:g} core "
+             "(others: the cores they used, median [lowest, highest])."]
+    for kind, what in (("cpu", "CPU time of this process"), ("wall", "wall time")):
+        lines += ["", f"Seconds per epoch, {what}, median of the kept cycles [lowest, highest]:", "",
+                  "| workload | epochs | cycles kept | others | " + " | ".join(COLUMNS) + " |",
+                  "|---|---|---|---" + "|---" * len(COLUMNS) + "|"]
+        ratios = ["", f"Ratios of {what}, nettrain ÷ peer in the same cycle (below 1: nettrain is faster), "
+                  "median [lowest, highest]:", "", "| workload | " + " | ".join(f"{a} ÷ {b}" for a, b in PAIRS) + " |",
+                  "|---" * (len(PAIRS) + 1) + "|"]
+        for r in results:
+            keep, kept = clean(r, max_others)
+            t = {p: [v[kind][k] for k in keep] for p, v in r["times"].items()}
+            o = [r["others"][k] for k in keep]
+            lines.append(f"| {r['workload']} | {r['epochs']} | {kept} | {spread(o, lambda v: f'{v:.2f}')} | "
+                         + " | ".join("—" if c not in t else spread(t[c], bench._fmt) for c in COLUMNS) + " |")
+            ratios.append(f"| {r['workload']} | " + " | ".join(
+                "—" if a not in t or b not in t else spread([x / y for x, y in zip(t[a], t[b])], lambda v: f"{v:.2f}×")
+                for a, b in PAIRS) + " |")
+        lines += ratios
+    return "\n".join(lines) + "\n"
+
+
+COUNTED = {"tiny": 2_000, "small": 40}  # epochs of a run under callgrind (~50× slower than without)
+
+
+def count_worker(name: str, peer: str, N: int) -> None:
+    """Set up every peer (as measure() does), then run `peer` for N epochs: the process callgrind counts."""
+    with tempfile.TemporaryDirectory() as tmp:
+        run, _ = peers(name, Path(tmp), with_torch=False, only=(peer,))[peer]
+        run(N)
+
+
+def instructions(name: str, peer: str, N: int) -> int:
+    """Instructions this script executes as count_worker(name, peer, N), counted by valgrind's callgrind."""
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+           "--count-worker", name, peer, str(N)]
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"callgrind failed for {name} {peer}: {proc.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def count(names: list[str], peers_counted: list[str]) -> str:
+    """Instructions per epoch, (I(N) − I(0)) / N of whole processes: the same whatever else the machine runs."""
+    lines = ["Instructions per epoch (valgrind --tool=callgrind: a process running N epochs minus one running 0):",
+             "", "| workload | N | " + " | ".join(peers_counted) + " | fit − bare | fit ÷ lean |",
+             "|---|---" + "|---" * (len(peers_counted) + 2) + "|"]
+    for name in names:
+        N = COUNTED[name]
+        per = {}
+        for p in peers_counted:
+            per[p] = (instructions(name, p, N) - instructions(name, p, 0)) / N
+            print(f"{name} {p}: {per[p]:,.0f} instructions an epoch", file=sys.stderr, flush=True)
+        extra = f"{per['fit'] - per['bare']:,.0f}" if {"fit", "bare"} <= set(per) else "—"
+        vs = f"{per['fit'] / per['lean']:.2f}×" if {"fit", "lean"} <= set(per) else "—"
+        lines.append(f"| {name} | {N} | " + " | ".join(f"{per[p]:,.0f}" for p in peers_counted) + f" | {extra} | {vs} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
+    from threadpoolctl import threadpool_limits
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", default=list(EPOCHS), choices=list(EPOCHS))
     ap.add_argument("--cycles", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="a fifth of the epochs")
+    ap.add_argument("--max-others", type=float, default=0.3,
+                    help="a cycle is clean when other processes used at most this many cores meanwhile (default 0.3)")
+    ap.add_argument("--instructions", nargs="*", metavar="PEER",
+                    help="count instructions per epoch under callgrind instead (tiny and small; default peers: fit "
+                         "bare lean numpy)")
+    ap.add_argument("--count-worker", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args()
-    results = [measure(name, a.cycles, a.quick) for name in a.only]
-    print(bench.machine_line(bench.machine()))
-    print()
-    print(table(results))
+    if a.count_worker:
+        with threadpool_limits(1, user_api="blas"):
+            count_worker(a.count_worker[0], a.count_worker[1], int(a.count_worker[2]))
+        return
+    if a.instructions is not None:
+        print(count([n for n in a.only if n in COUNTED], a.instructions or ["fit", "bare", "lean", "numpy"]))
+        return
+    with threadpool_limits(1, user_api="blas"):  # every peer on one BLAS thread, as nettrain picks for these
+        results = [measure(name, a.cycles, a.quick) for name in a.only]
+        mach = bench.machine()
+    md = bench.machine_line(mach) + "\n\n" + table(results, a.max_others)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"epoch-{stamp}.json").write_text(json.dumps({"machine": mach, "command": " ".join(sys.argv),
+                                                             "results": results}, indent=1))
+    (RESULTS / f"epoch-{stamp}.md").write_text(md)
+    print(md)
 
 
 if __name__ == "__main__":
