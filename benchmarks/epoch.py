@@ -11,7 +11,8 @@ cycles of (nettrain's time ÷ the peer's time in the same cycle), with the lowes
 brackets; below 1, nettrain is faster. Results also go to benchmarks/results/ (JSON and Markdown).
 
 workloads (bench.py's): tiny (XOR, [2, 3, 1], m = 4, configs/xor.yaml), small (digits [64, 30, 10],
-all 1,797 rows, λ = 1e-4), medium64 ([784, 128, 10], m = 10,000 random rows in a temporary .npz)
+all 1,797 rows, λ = 1e-4), medium64 ([784, 128, 10], m = 10,000 random rows in a temporary .npz), each
+a config; every peer starts from the data and the initial weights trainer.fit makes of it.
 
 peers
     fit      trainer.fit into a run folder, as `nettrain fit` trains: a metrics.csv row every epoch,
@@ -56,6 +57,7 @@ import bench  # noqa: E402  (benchmarks/bench.py: the workloads, their data and 
 from nettrain import config as config_mod  # noqa: E402
 from nettrain import parallel, train, trainer  # noqa: E402
 from nettrain.network import Params  # noqa: E402
+from nettrain.problem import initial_params, load_problem  # noqa: E402
 from nettrain.render.fit import FitReporter  # noqa: E402
 from rich.console import Console  # noqa: E402
 
@@ -75,6 +77,9 @@ train: {{learning_rate: {alpha}, weight_decay: {lam}, epochs: 0, tolerance: 0}}
 def write_config(name: str, tmp: Path) -> Path:
     """The workload as a config file (medium64's random rows saved beside it as an .npz)."""
     w = bench.WORKLOADS[name]
+    path = tmp / f"{name}.yaml"
+    if path.exists():
+        return path
     if name == "tiny":
         return ROOT / "configs" / "xor.yaml"
     if name == "small":
@@ -83,10 +88,20 @@ def write_config(name: str, tmp: Path) -> Path:
         x, _, labels, _, _ = bench.make_problem(name)
         data, target, standardize = tmp / f"{name}.npz", "", "false"
         np.savez(data, X=np.ascontiguousarray(x.T), y=labels)
-    path = tmp / f"{name}.yaml"
     path.write_text(CONFIG.format(name=name, data=data, target=target, standardize=standardize, layers=w["layers"],
                                   out=w["out"], alpha=w["alpha"], lam=w["lam"]))
     return path
+
+
+def problem_of(path: Path) -> tuple:
+    """x (s_1, m), y (s_nl, m) and θ₀ as lists of W⁽ˡ⁾, b⁽ˡ⁾, exactly as trainer.fit starts the config: every peer
+    follows the same path (a different one could meet other special values, e.g. exp overflowing, at another
+    cost)."""
+    cfg = config_mod.load_config(path)
+    problem = load_problem(cfg)
+    x, y = problem.columns("train")
+    p = initial_params(cfg, problem.arch, problem.dtype, np.random.default_rng(cfg.seed))
+    return x, y, [p.W[l] for l in sorted(p.W)], [p.b[l] for l in sorted(p.b)]
 
 
 def make_fit(name: str, tmp: Path, cadence: bool, terminal: bool = False):
@@ -214,7 +229,7 @@ def timed_loop(step):
 def peers(name: str, tmp: Path, with_torch: bool, only: tuple[str, ...] = ()) -> dict:
     """{peer: (run(N) → (wall, CPU) seconds of N epochs, whether a 0-epoch run is to be subtracted)} — every peer,
     or those in `only` — each loop checked to compute the same J(θ₀), J(θ₁) as the numpy loop."""
-    x, y, _, W, b = bench.make_problem(name)
+    x, y, W, b = problem_of(write_config(name, tmp))
     step, c0, c1, _ = bench.make_numpy(name, x, y, W, b, 1)
 
     def lean():

@@ -44,7 +44,6 @@ class History:
 
     def __init__(self, columns: list[str], capacity: int = 1024) -> None:
         self.columns = list(columns)
-        self.n = 0  # rows so far, written or not
         self._J = array("d")  # column 1 (J) of the rows already taken
         self._k = 0  # rows held: the last n − k are taken
         self._settled = 0  # held rows whose Costs are copied into the columns; the rest are in _costs
@@ -75,7 +74,6 @@ class History:
         self._epochs[k] = epoch
         self._costs[k] = cost
         self._k = k + 1
-        self.n += 1
 
     def _settle(self) -> None:
         """J and the parts of the rows added since the last call into their columns (the Costs let go)."""
@@ -117,7 +115,11 @@ class History:
                 self._error = f"{self.columns[j]} {v} is not an integer"
             self._cells[j, k] = f
         self._k = k + 1
-        self.n += 1
+
+    @property
+    def n(self) -> int:
+        """Rows so far, written or not."""
+        return len(self._J) + self._k
 
     def last_row(self) -> list:
         """The last row's cells: ints in the count columns, floats, None where empty."""
@@ -209,7 +211,7 @@ class History:
             raise RunIOError(f"{path} {what}: {ckpt_path} was saved after rows 0 … {n - 1} of it; restore the file, "
                              f"or {restart}")
         h = cls(columns)
-        h.n, h._header_written = n, True
+        h._header_written = True
         h._digest.update(text)
         h._J.extend(float(line.split(b",", 2)[1] or "nan") for line in lines[1:])  # empty: not computed
         return h, text
@@ -243,4 +245,4 @@ def _format(block: np.ndarray, ints: list[bool]) -> str:
         if empty.any():
             cells = ["" if e else c for c, e in zip(cells, empty.tolist())]
         cols.append(cells)
-    return "".join([",".join(r) + "\n" for r in zip(*cols)])
+    return "\n".join(map(",".join, zip(*cols))) + "\n" if cols and cols[0] else ""

@@ -308,11 +308,11 @@ def _train(plan: _Plan, start: _Start, state: ls.RunState, listeners: list, rng:
 
     with ls.Interrupt() as interrupt:
         sched = ls.Listeners(listeners + [interrupt], every=every, last=tc.epochs, first=history.n)
-        clock = time.monotonic
+        clock, first = time.monotonic, history.n
 
         def emit(step: optimizers.Step) -> bool:
             e = step.epoch
-            if e < history.n:  # the row already exists (a resumed run's first state)
+            if e < first:  # the row already exists (a resumed run's first state)
                 return bool(interrupt.count)
             history.add(e, step.cost)
             if e < sched.epoch and clock() < sched.time and not interrupt.count:
