@@ -62,7 +62,8 @@ class History:
         if self._cells is not None:
             cells[:, : self._k] = self._cells[:, : self._k]
         self._cells, self._cap = cells, capacity
-        self._epochs = memoryview(cells[0])  # a memoryview's item store: the cheapest way into an array
+        self._mv = [memoryview(c) for c in cells]  # a memoryview's item store: the cheapest way into an array
+        self._epochs = self._mv[0]
         self._costs: list = [None] * capacity
 
     def add(self, epoch: int, cost: Any) -> None:
@@ -81,6 +82,14 @@ class History:
         if s == k:
             return
         costs, cells = self._costs[s:k], self._cells
+        if k - s == 1 and costs[0] is not None:  # a row at a time, as the listeners of a log.every 1 run see it
+            c, mv = costs[0], self._mv
+            mv[1][s] = c.J
+            for j, v in enumerate(c.parts.values(), 2):
+                mv[j][s] = v
+            self._costs[s] = None
+            self._settled = k
+            return
         try:  # a column at a time: a run's Costs have the same parts, in the same order
             J = [c.J for c in costs]
         except AttributeError:  # a None among them (rows of append(), epochs without J): row by row
@@ -97,7 +106,7 @@ class History:
     def put(self, j: int, value: Optional[float]) -> None:
         """Cell j of the last row (None: left empty)."""
         if value is not None:
-            self._cells[j, self._k - 1] = value
+            self._mv[j][self._k - 1] = value
 
     def append(self, row: list[Optional[float]]) -> None:
         """A row of any numbers, one per column (None: empty). A cell that metrics.csv cannot hold (not
@@ -120,10 +129,6 @@ class History:
     def n(self) -> int:
         """Rows so far, written or not."""
         return len(self._J) + self._k
-
-    def last_row(self) -> list:
-        """The last row's cells: ints in the count columns, floats, None where empty."""
-        return self._row_lists(self._k - 1, self._k)[0]
 
     def rows(self) -> list[list]:
         """The rows not yet taken into metrics.csv: every row of a run that writes no folder."""

@@ -47,6 +47,7 @@ SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
 WRITE_EVERY_SECONDS = 1.0  # and the rows appended to metrics.csv this often
 RISE_CHECK_SECONDS = 0.1  # a rising J is checked for (and said) this often: "at once" to the eye
 RISE_FACTOR = 1.5  # J above this × its lowest so far is reported as rising
+RISE_ARRAY_ROWS = 64  # rows from which the rising-J check runs as array operations
 NEVER = 1 << 62  # an epoch no run reaches: "no epoch needed"
 
 
@@ -119,9 +120,10 @@ class RunState:
 
 
 class Listener:
-    """A job at some reported steps. next_epoch(e): the first epoch after e it must see (NEVER: none);
-    next_time(): the time.monotonic() by which it must be called again (inf: no clock). It is called at
-    every step the run's listeners see, and does its job when that step is one it has to act on."""
+    """A job at some reported steps. next_epoch(e): the first epoch after e it must see (NEVER: none), from a
+    set of epochs fixed for the run; next_time(): the time.monotonic() by which it must be called again
+    (inf: no clock). It is called at every step the run's listeners see, and does its job when that step
+    is one it has to act on."""
 
     def next_epoch(self, e: int) -> int:
         return NEVER
@@ -147,14 +149,26 @@ class Listeners:
 
     def __init__(self, listeners: list, *, every: int, last: int, first: int) -> None:
         self.listeners, self.every, self.last = list(listeners), every, last
-        self._epochs = [getattr(l, "next_epoch", _every_epoch) for l in self.listeners]
-        self._times = [l.next_time for l in self.listeners if hasattr(l, "next_time")]
-        self.epoch, self.time = 0, -math.inf
+        # what each declared, leaving out the base class's "never" (most listeners have no clock)
+        self._epochs = [getattr(l, "next_epoch", _every_epoch) for l in self.listeners
+                        if getattr(type(l), "next_epoch", None) is not Listener.next_epoch]
+        self._times = [l.next_time for l in self.listeners
+                       if getattr(type(l), "next_time", Listener.next_time) is not Listener.next_time]
+        self.epoch, self.time = -1, -math.inf
         self._reschedule(first - 1)
 
     def _reschedule(self, e: int) -> None:
-        self.epoch = min([self.last] + [next_epoch(e) for next_epoch in self._epochs])
-        self.time = min([math.inf] + [next_time() for next_time in self._times])
+        if e >= self.epoch:  # before it, the first epoch any wants is still the same one (the sets are fixed)
+            first = self.last
+            for next_epoch in self._epochs:
+                first = min(first, next_epoch(e))
+                if first == e + 1:  # none can be sooner (log.every 1: the first one asked says so)
+                    break
+            self.epoch = first
+        if self.epoch == e + 1:  # the next epoch is seen anyway: no clock to compare with
+            self.time = math.inf
+        else:
+            self.time = min([math.inf] + [next_time() for next_time in self._times])
 
     def dispatch(self, step: Any) -> list[str]:
         """Every listener on this step, in order; the reasons to stop they gave."""
@@ -179,34 +193,42 @@ def _every_epoch(e: int) -> int:
 
 
 class Row(Listener):
-    """Completes the epoch's row: on logged epochs ‖∇J‖ and the validation J_data and accuracy (or R²); with
-    an evaluations column (L-BFGS), the count of J evaluations, every epoch. event.row is the whole row."""
+    """The epoch's row as the terminal shows it (event.row), with the cells only the listeners compute put into
+    the history: on logged epochs ‖∇J‖ and the validation J_data and accuracy (or R²); with an evaluations
+    column (L-BFGS), the count of J evaluations, every epoch."""
 
     def __init__(self, run: RunState, val_metrics: Any) -> None:
         self.run, self.val = run, val_metrics
         columns = run.history.columns
-        self.j_grad = columns.index("grad_norm")
+        self.j_grad = columns.index("grad_norm")  # after the epoch, J and its parts
         self.j_evals = columns.index("evaluations") if "evaluations" in columns else None
         self.j_val = columns.index("val_cost") if val_metrics is not None else None
+        self.empty = [None] * len(columns)
         self.base = run.evaluations  # a resumed run counts on from its checkpoint's count
 
     def next_epoch(self, e: int) -> int:
         return e + 1 if self.j_evals is not None else next_multiple(e, self.run.every)
 
     def __call__(self, event: Event) -> None:
-        s, h = event.step, self.run.history
+        s, h, j = event.step, self.run.history, self.j_grad
+        row = self.empty.copy()
+        row[0] = s.epoch
+        if s.cost is not None:
+            row[1:j] = [s.cost.J, *s.cost.parts.values()]
         self.run.evaluations = self.base + s.evaluations
         if self.j_evals is not None:
-            h.put(self.j_evals, self.run.evaluations)
+            row[self.j_evals] = self.run.evaluations
         if event.logged:
             g = s.grad()
-            h.put(self.j_grad, None if g is None else finite_or_none(math.sqrt(float(np.vdot(g, g)))))
+            row[j] = None if g is None else finite_or_none(math.sqrt(float(np.vdot(g, g))))
             if self.val is not None:
                 vm = self.val(s.params, full=False)
-                event.val_data_cost = finite_or_none(vm["data_cost"])
-                h.put(self.j_val, event.val_data_cost)
-                h.put(self.j_val + 1, finite_or_none(vm.get("accuracy", vm.get("r2"))))
-        event.row = h.last_row()
+                event.val_data_cost = row[self.j_val] = finite_or_none(vm["data_cost"])
+                row[self.j_val + 1] = finite_or_none(vm.get("accuracy", vm.get("r2")))
+        for k in range(j, len(row)):
+            if row[k] is not None:
+                h.put(k, row[k])
+        event.row = row
 
 
 class Best(Listener):
@@ -254,7 +276,8 @@ class RisingCost(Listener):
 
     Every row's J is in the history, so the check runs over the rows since the last one — at every step
     the listeners see and at least every RISE_CHECK_SECONDS — and finds the first rise among them, with
-    the lowest J before it, exactly as a check at every epoch would."""
+    the lowest J before it, exactly as a check at every epoch would (row by row for a few rows, with
+    array operations for many)."""
 
     def __init__(self, run: RunState, reporter: Any, hint: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.run, self.rep, self.hint, self.clock = run, reporter, hint, clock
@@ -269,12 +292,32 @@ class RisingCost(Listener):
     def __call__(self, event: Any = None) -> None:
         h = self.run.history
         self.t_check = self.clock()
-        if self.said or self.checked >= h.n:
+        first, n = self.checked, h.n
+        if self.said or first >= n:
             return
-        first, J = self.checked, h.J_since(self.checked)  # NaN: not computed that epoch (log.train_cost: logged)
-        self.checked = h.n
+        self.checked = n
+        if n - first == 1 and event is not None and event.step.epoch == first:  # the one new row: this step's
+            cost = event.step.cost
+            return self._scan_rows(first, [math.nan if cost is None else float(cost.J)])
+        J = h.J_since(first)  # NaN: not computed that epoch (log.train_cost: logged)
+        if len(J) < RISE_ARRAY_ROWS:  # numpy's calls cost more than a few rows' comparisons
+            self._scan_rows(first, J.tolist())
+        else:
+            self._scan_array(first, J)
+
+    def _scan_rows(self, first: int, values: list) -> None:
+        for e, J in enumerate(values, first):
+            if J != J:  # not computed that epoch
+                continue
+            if self.lowest is None or J < self.lowest[0]:
+                self.lowest = (J, e)
+            elif J > RISE_FACTOR * self.lowest[0] + 1e-12:
+                return self._say(*self.lowest, J, e)
+
+    def _scan_array(self, first: int, J: np.ndarray) -> None:
+        """_scan_rows on an array: the lowest J before each row (NaN skipped), the first row above it."""
         lo = self.lowest[0] if self.lowest else math.inf
-        before = np.fmin.accumulate(np.concatenate(([lo], J)))[:-1]  # the lowest J before each row (NaN skipped)
+        before = np.fmin.accumulate(np.concatenate(([lo], J)))[:-1]
         rose = J > RISE_FACTOR * before + 1e-12  # False for NaN, and against inf (no J before)
         if rose.any():
             i = int(np.argmax(rose))

@@ -29,7 +29,7 @@ def test_rows_stored_a_cell_at_a_time_read_as_repr_of_each_cell():
         h.put(5, 2 * e + 1)
         h.put(6, None)
         row = [e, cost.J, data, reg, grad, 2 * e + 1, None]
-        assert h.last_row() == row
+        assert h.rows()[-1] == row
         want.append(row)
     assert h.rows() == want and h.n == 10
     text = h.take()
@@ -37,7 +37,7 @@ def test_rows_stored_a_cell_at_a_time_read_as_repr_of_each_cell():
     assert h.record()["sha256"] == hashlib.sha256(text.encode()).hexdigest() and h.rows() == []
     assert list(h.J) == [r[1] for r in want]
     h.add(10, Cost.of(0.5, 0.0))  # into the place of row 0, whose ‖∇J‖ and count were written: empty again
-    assert h.last_row() == [10, 0.5, 0.5, 0.0, None, None, None]
+    assert h.rows() == [[10, 0.5, 0.5, 0.0, None, None, None]]
 
 
 def test_a_cost_column_equal_to_another_or_constant_keeps_each_cells_own_text():
