@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -19,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
+from .cluster import SHOW_DASK_LOGS
 from .errors import EXIT_CODES, NettrainError
 from .render.fit import _num
 
@@ -82,10 +84,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors (and on a "
+                               "cluster, Dask's own log lines)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     _state["debug"] = debug
+    if debug and SHOW_DASK_LOGS not in os.environ:  # nettrain.cluster.quiet_dask: Dask's log lines too, this command
+        os.environ[SHOW_DASK_LOGS] = "1"
+        ctx.call_on_close(lambda: os.environ.pop(SHOW_DASK_LOGS, None))
 
 
 def _fmt(x: float) -> str:
