@@ -8,12 +8,14 @@ traceback. An unexpected exception prints one line and how to see the traceback 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
 
+from .cluster import SHOW_DASK_LOGS
 from .errors import EXIT_CODES, NettrainError
 from .render.console import err, out, print_json, progress_bar
 from .version import __version__
@@ -76,10 +78,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors (and on a "
+                               "cluster, Dask's own log lines)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     _state["debug"] = debug
+    if debug and SHOW_DASK_LOGS not in os.environ:  # nettrain.cluster.quiet_dask: Dask's log lines too, this command
+        os.environ[SHOW_DASK_LOGS] = "1"
+        ctx.call_on_close(lambda: os.environ.pop(SHOW_DASK_LOGS, None))
 
 
 ENTRIES = 2000  # gradcheck CONFIG: entries checked per block (a random sample of a bigger block)

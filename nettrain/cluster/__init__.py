@@ -4,6 +4,7 @@
                     and its sums at θ; standardisation's per-partition statistics
     session.py      client side: connecting (a LocalCluster, or a running scheduler), the partitions held on
                     the workers, ClusterSums (the Objective's source of sums), retrying a step on a lost worker
+    quiet.py        quiet_dask(): Dask's own log lines held back while a session is open (no Dask import)
 
 A cluster run is the same computation as a local one with train.chunk_size = ⌈m/partitions⌉: each partition
 is one chunk, and the client adds the chunks' sums in partition order, then network.finish divides by m and
@@ -17,9 +18,13 @@ Dask; open_session does, and says how to install it when it is missing.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from ..errors import MissingExtra
+from .quiet import SHOW_DASK_LOGS, quiet_dask, show_dask_logs
+
+__all__ = ["INSTALL", "SHOW_DASK_LOGS", "open_session", "quiet_dask", "require_dask", "show_dask_logs"]
 
 INSTALL = 'pip install -e ".[dask]"'
 
@@ -34,9 +39,12 @@ def require_dask() -> None:
                            "(or remove the cluster section to train in this process)") from None
 
 
-def open_session(cluster_cfg: Any) -> Any:
-    """A session.Session for the config's cluster section (a context manager that closes what it started)."""
-    require_dask()
+@contextlib.contextmanager
+def open_session(cluster_cfg: Any) -> Iterator[Any]:
+    """A session.Session for the config's cluster section, closed when the block ends, and Dask's own log
+    lines held back from connecting to closing (quiet_dask: nettrain reports the faults it handles itself)."""
+    require_dask()  # imported before quiet_dask: importing distributed sets its loggers' levels
     from .session import Session
 
-    return Session.open(cluster_cfg)
+    with quiet_dask(), Session.open(cluster_cfg) as session:
+        yield session
