@@ -517,12 +517,15 @@ def test_quiet_dask_holds_back_dask_tornado_and_asyncio_below_critical_and_puts_
 def test_debug_lets_dask_log_lines_through_for_its_command_only(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from nettrain import api, cli
+    from nettrain import cli
+    from nettrain import config as config_mod
     from nettrain.cluster import SHOW_DASK_LOGS
+    from nettrain.render import fit as render_fit
 
     monkeypatch.delenv(SHOW_DASK_LOGS, raising=False)
     seen = []
-    monkeypatch.setattr(api, "fit", lambda *a, **k: seen.append(os.environ.get(SHOW_DASK_LOGS)))
+    monkeypatch.setattr(config_mod, "load_config", lambda *a, **k: None)
+    monkeypatch.setattr(render_fit, "run_fit", lambda *a, **k: seen.append(os.environ.get(SHOW_DASK_LOGS)))
     for args in (["--debug", "fit", "c.yaml"], ["fit", "c.yaml"]):
         assert CliRunner().invoke(cli.app, args).exit_code == 0
         assert SHOW_DASK_LOGS not in os.environ  # put back when the command ends
