@@ -609,7 +609,7 @@ def test_a_killed_scheduler_ends_fit_with_nettrain_s_line_alone_and_it_resumes_h
                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and f"resuming [8, 6, 3] on {TRAIN} examples with gd, epoch {epoch} → 150" in res.stdout
     assert ckpt.read_meta(tmp_path / "run" / "last.npz")["epoch"] == 150
-    runs.fit(config(data_file, None, epochs=150), out=tmp_path / "here")
+    fit_config(config(data_file, None, epochs=150), out=tmp_path / "here")
     assert_same_run(tmp_path / "run", tmp_path / "here")
 
 
