@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -29,6 +30,7 @@ from .errors import CheckpointError, ConfigError, RunIOError
 from .history import History
 from .network import Architecture, Params
 
+RUN_FILES = ("config.yaml", "metrics.csv", "last.npz")  # what makes a folder a run folder (claim's overwrite)
 RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every", "log.train_cost",
                   "cluster")  # cluster.*: any
 
@@ -60,6 +62,25 @@ class RunFiles:
                     os.fsync(f.fileno())
         except OSError as e:
             raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
+
+
+def claim(run_dir: Path, *, overwrite: bool, api: bool) -> None:
+    """Make sure a new run may write run_dir: it must not exist, be empty, or — overwrite — be a run folder, which
+    is then removed (deliberately: never a folder that is not a run's). api: messages name the API's arguments."""
+    if not run_dir.exists() or (run_dir.is_dir() and not any(run_dir.iterdir())):
+        return
+    if not overwrite:
+        how = ("resume=True to continue that run, out=… for a new one, or overwrite=True to replace it" if api else
+               "--resume to continue that run, --out (or --set name=…) for a new one, or --overwrite to replace it")
+        raise RunIOError(f"{run_dir} already exists: add {how}")
+    if not run_dir.is_dir() or not any((run_dir / name).exists() for name in RUN_FILES):
+        raise RunIOError(f"{run_dir} is not a run folder (it has none of {', '.join(RUN_FILES)}): "
+                         f"{'overwrite=True' if api else '--overwrite'} replaces only a run folder; choose another "
+                         f"{'out' if api else '--out'}, or remove it yourself")
+    try:
+        shutil.rmtree(run_dir)
+    except OSError as e:
+        raise RunIOError(f"cannot remove {run_dir} to overwrite it: {e.strerror or e}: check permissions") from None
 
 
 def file_size(path: Path) -> int:
@@ -119,11 +140,16 @@ def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: lis
     return Resumed(params, history, epoch, tuple(best) if best else None, text, meta)
 
 
-def resume_command(cfg: Config, out: Optional[Path]) -> str:
+def resume_command(cfg: Config, out: Optional[Path], *, api: bool = False) -> str:
     """The command that continues this run: the same config file and --set overrides (without them the
-    resumed run would have another config, and be refused), and --out when it was given."""
-    if cfg.source_path is None:
-        return f"nettrain.fit(config, out={str(out or Path('runs') / cfg.name)!r}, resume=True)"
+    resumed run would have another config, and be refused), and --out when it was given. api: the Python
+    call that does it (the API's arguments, not the command line's flags)."""
+    if api or cfg.source_path is None:
+        config = "config" if cfg.source_path is None else repr(str(cfg.source_path))
+        given = cfg.given_overrides
+        overrides = f", {dict(given)!r}" if isinstance(given, Mapping) and given else (
+            f", {list(given)!r}" if given and not isinstance(given, Mapping) else "")
+        return f"nettrain.fit({config}{overrides}, out={str(out or Path('runs') / cfg.name)!r}, resume=True)"
     config, overrides = cfg.source_path, cfg.given_overrides
     if isinstance(overrides, Mapping):  # the API's {dotted key: value}
         overrides = [f"{k}={json.dumps(v)}" for k, v in overrides.items()]

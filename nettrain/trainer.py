@@ -33,7 +33,7 @@ from .history import History
 from .network import Cost, Params
 from .objective import cost_names
 from .problem import Problem, initial_params, load_problem
-from .runfolder import RunFiles, file_size, resume_command, resume_state
+from .runfolder import RunFiles, claim, file_size, resume_command, resume_state
 from .trained import Trained
 
 
@@ -79,19 +79,25 @@ class FitResult:
 
 
 def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, reporter: Optional[Reporter] = None,
-        table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+        table: Optional[data_mod.Table] = None, write: bool = True, overwrite: bool = False,
+        api: bool = False) -> FitResult:
     """Train the config's network with its optimizer, leaving a complete run folder (out, default
     runs/<name>). table: the data in memory instead of data.path's file. write False: no run folder at
     all — the same training and the same numbers, the history kept in memory (the estimators).
+    overwrite: a new run replaces the run folder out (only a run folder). api: messages name the Python
+    API's arguments (resume=True, out=…) instead of the command line's flags.
 
     With a cluster section, the train split's sums come from the cluster (nettrain.cluster: the workers read
     and hold the train split); validation and test metrics are computed here, as those splits are small."""
     rep = reporter or SilentReporter()
     if not write and resume:
         raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
+    if resume and overwrite:
+        raise ConfigError("resume continues the run folder and overwrite replaces it: give one of them")
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
+    how = _How(out, overwrite, api)
     if cfg.cluster is None:
-        return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, table=table, write=write)
+        return _fit(cfg, run_dir, how=how, resume=resume, rep=rep, table=table, write=write)
     if table is not None or not write:
         raise ConfigError("a cluster section trains from data.path's file into a run folder: leave it out here "
                           "(cluster: null)")
@@ -99,14 +105,24 @@ def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, report
 
     with cluster.open_session(cfg.cluster) as session:
         try:
-            return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, session=session)
+            return _fit(cfg, run_dir, how=how, resume=resume, rep=rep, session=session)
         except ClusterError as e:
             last = run_dir / "last.npz"
             if not last.exists():
                 raise
             epoch = ckpt.read_meta(last).get("epoch")
-            raise ClusterError(f"{e}; {last} holds epoch {epoch}: continue with {resume_command(cfg, out)} (on the "
-                               "cluster, or here with --set cluster=null)") from None
+            here = "{'cluster': None}" if api else "--set cluster=null"
+            raise ClusterError(f"{e}; {last} holds epoch {epoch}: continue with {resume_command(cfg, out, api=api)} "
+                               f"(on the cluster, or here with {here})") from None
+
+
+@dataclass(frozen=True)
+class _How:
+    """What the caller asked of the run folder, and whose words its messages use."""
+
+    out: Optional[Path]  # as given (None: runs/<name>), for the command that resumes
+    overwrite: bool
+    api: bool
 
 
 # ----------------------------------------------------------------------------- prepare
@@ -167,16 +183,13 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
                  tc.batch_size is not None and opt.minibatches, names, optimizer_columns, columns)
 
 
-def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool) -> _Start:
+def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool, how: _How) -> _Start:
     """A new run's seeded weights (drawn from rng), or the resumed run's last.npz (rng and the optimizer's
     state restored from it)."""
     cfg, run_dir = plan.cfg, plan.run_dir
     if not resume:
-        if write and run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-            raise RunIOError(
-                f"{run_dir} already exists: add --resume to continue that run, or choose another "
-                f"--out (or --set name=…) for a new one"
-            )
+        if write:
+            claim(run_dir, overwrite=how.overwrite, api=how.api)
         return _Start(initial_params(cfg, plan.problem.arch, plan.problem.dtype, rng), History(plan.columns), 0)
     r = resume_state(run_dir, plan.cfg_dict, plan.problem.arch, plan.columns)
     n = sum(w.size + v.size for w, v in zip(r.params.W.values(), r.params.b.values()))
@@ -193,14 +206,15 @@ def _split_results(plan: _Plan, params: Params) -> tuple[Optional[dict], Optiona
     return train_metrics(plan.problem, plan.source, params), val, test
 
 
-def _already_trained(plan: _Plan, start: _Start) -> FitResult:
+def _already_trained(plan: _Plan, start: _Start, *, how: _How) -> FitResult:
     """A resume of a run already at train.epochs: nothing is written; say so, and how to go on."""
     epochs = plan.cfg.train.epochs
     train_m, val, test = _split_results(plan, start.params)
     cost = Cost({k: train_m[k] for k in plan.names}) if train_m else None
+    more = max(2 * start.epoch, start.epoch + 1)
+    further = (f"{{'train.epochs': {more}}} with resume=True" if how.api else f"--set train.epochs={more} --resume")
     note = (f"the run in {plan.run_dir} is already at train.epochs = {epochs} (epoch {start.epoch}): nothing to "
-            f"do; to train it further, raise train.epochs: --set train.epochs={max(2 * start.epoch, start.epoch + 1)}"
-            " --resume")
+            f"do; to train it further, raise train.epochs: {further}")
     notes = [f"removed a temp file left by an interrupted save: {p}" for p in start.swept] + [note]
     return FitResult(plan.run_dir, start.epoch, cost, "already at train.epochs", start.history, train_m, val, test,
                      start.epoch, start.swept, notes, start.best)
@@ -252,13 +266,13 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
 # ----------------------------------------------------------------------------- listeners, train
 
 
-def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: Reporter, session: Any = None,
+def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, session: Any = None,
          table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
     plan = _plan(cfg, run_dir, session=session, table=table)
     rng = np.random.default_rng(cfg.seed)  # the initial weights, then every epoch's permutation
-    start = _start(plan, rng, resume=resume, write=write)
+    start = _start(plan, rng, resume=resume, write=write, how=how)
     if resume and start.epoch >= cfg.train.epochs:
-        return _already_trained(plan, start)
+        return _already_trained(plan, start, how=how)
     files = _open_folder(plan, start, resume=resume) if write else None
     _announce(rep, plan, start, resume=resume)
     arch, dtype = plan.problem.arch, plan.problem.dtype
@@ -267,7 +281,7 @@ def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: 
                         evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns))
     listeners = _listeners(plan, state, rep)
     result, stopped = _train(plan, start, state, listeners, rng)
-    return _finish(plan, start, state, result, stopped, out=out, write=write)
+    return _finish(plan, start, state, result, stopped, how=how, write=write)
 
 
 def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
@@ -348,7 +362,7 @@ def _save_last_finite(plan: _Plan, state: ls.RunState, d: Diverged) -> None:
 
 
 def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.Result, stopped: list[str], *,
-            out: Optional[Path], write: bool) -> FitResult:
+            how: _How, write: bool) -> FitResult:
     """The final state saved (a run that ended before train.epochs), how it ended, each split's metrics."""
     if result.reason != "done":
         state.flush(result.params, result.epoch, state=result.state)
@@ -357,7 +371,7 @@ def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.R
         reason, note = "early stopped", stopped[0]
     elif reason == "stopped":
         raise Interrupted(f"stopped at epoch {result.epoch}; saved {plan.run_dir / 'last.npz'}: continue with "
-                          f"{resume_command(plan.cfg, out)}")
+                          f"{resume_command(plan.cfg, how.out, api=how.api)}")
     train_m, val, test = _split_results(plan, result.params)
     notes = ([note] if note else []) + state.notes
     problem = plan.problem

@@ -112,14 +112,15 @@ def _summary_table(res: Any) -> Table:
     return t
 
 
-def run_fit(out: Console, cfg: Any, *, out_dir: Optional[Path], resume: bool) -> Any:
+def run_fit(out: Console, cfg: Any, *, out_dir: Optional[Path], resume: bool, overwrite: bool = False,
+            api: bool = False) -> Any:
     """trainer.fit with the terminal's live output on `out` and, after it, the summary: what `nettrain fit`
     shows. Returns the trainer's FitResult."""
     from ..trainer import fit
 
     reporter = FitReporter(out)
     try:
-        res = fit(cfg, out=out_dir, resume=resume, reporter=reporter)
+        res = fit(cfg, out=out_dir, resume=resume, reporter=reporter, overwrite=overwrite, api=api)
     finally:
         reporter.stop()
     if res.cost is not None:
