@@ -372,7 +372,7 @@ def plot(
     --weights draws W⁽¹⁾ of the run's last.npz (best.npz for an early-stopped run; or a checkpoint
     given instead of the folder): row j, the weights into hidden unit j, as a square tile.
 
-    Needs matplotlib: pip install "nettrain[plot]". Without it, exits 1 with a one-line message.
+    Needs matplotlib: pip install -e ".[plot]". Without it, exits 1 with a one-line message.
 
     \b
     Examples:  nettrain plot runs/digits

@@ -21,7 +21,7 @@ from . import data as data_mod
 from . import network
 from . import whiten as whiten_mod
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .network import Architecture, Params
 
 
@@ -85,7 +85,11 @@ def check_widths(cfg: Config, table: data_mod.Table) -> None:
 
 
 def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
-    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone."""
+    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone. The
+    config's own data.path, missing, is named with the config's line (or --set) that gave it."""
+    if Path(path) == Path(cfg.data.path) and not Path(path).exists():
+        raise DataError(f"{cfg.where('data.path')}: data.path: {path} does not exist: check the path (a relative "
+                        "path is read from the config file's folder; one given with --set, from the current folder)")
     if cfg.data.task == "autoencode":
         return data_mod.read_inputs(path, cfg.data.target, cfg.data.delimiter, cfg.data.features)
     return data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,

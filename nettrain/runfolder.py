@@ -124,7 +124,8 @@ def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: lis
     if changed:
         raise ConfigError(
             f"cannot resume {run_dir}: the config differs from the run's in {', '.join(changed)} "
-            f"(a resume may change only {', '.join(RESUMABLE_KEYS)}); start a new run with another --out instead"
+            f"(a resume may change only {', '.join(RESUMABLE_KEYS)}); to go on from its weights with the new "
+            f"settings, start a new run from them: {shlex.quote(f'--set model.init.from={last}')} --out NEW_FOLDER"
         )
     try:
         epoch = int(meta["epoch"])

@@ -315,7 +315,7 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
         with pytest.raises(RunIOError, match=says + r": .*last\.npz was saved after rows 0 … 2 of it; restore"):
             History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     f.unlink()
-    with pytest.raises(RunIOError, match=r"metrics\.csv is missing: .* --set model\.init\.scheme=null --set model\.init\.std=null --set model\.init\.from="):
+    with pytest.raises(RunIOError, match=r"metrics\.csv is missing: .* start a new run from these weights with --set model\.init\.from="):
         History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     for record in ({"rows": 3}, dict(h.record(), rows=0), dict(h.record(), rows=-1), dict(h.record(), columns=["e"])):
         with pytest.raises(CheckpointError, match="no valid record of metrics.csv"):
