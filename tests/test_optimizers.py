@@ -80,7 +80,7 @@ def reference(rule, arch, p0, x, y, lam, steps, batches=None):
 @pytest.mark.parametrize("rule", ["gd", "momentum", "nesterov", "adam"])
 def test_each_full_batch_rule_is_its_formula(rule):
     arch, p0, x, y = problem()
-    got = train.minimize(arch, p0, x, y, 0.01, rule, 12, **HYPER)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer=rule, epochs=12, **HYPER)
     want = reference(rule, arch, p0, x, y, 0.01, 12)
     np.testing.assert_allclose(flat(got.params), want, rtol=1e-12, atol=1e-14)
     assert got.epoch == 12 and got.reason == "done"
@@ -90,7 +90,8 @@ def test_each_full_batch_rule_is_its_formula(rule):
 def test_minibatches_follow_the_seeded_permutation_with_a_smaller_last_batch(rule):
     arch, p0, x, y = problem(m=23)
     epochs, size = 3, 5
-    got = train.minimize(arch, p0, x, y, 0.01, rule, epochs, batch_size=size, rng=np.random.default_rng(7), **HYPER)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer=rule, epochs=epochs, batch_size=size,
+                         rng=np.random.default_rng(7), **HYPER)
     rng = np.random.default_rng(7)
     batches = []
     for _ in range(epochs):
@@ -119,7 +120,8 @@ def test_each_rule_agrees_with_torch_optim(rule, size):
     torch = pytest.importorskip("torch")
     arch, p0, x, y = problem(m=40)
     hyper, name, torch_hyper = TORCH_RULES[rule]
-    got = train.minimize(arch, p0, x, y, 0.01, rule, 10, batch_size=size, rng=np.random.default_rng(5), **hyper)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer=rule, epochs=10, batch_size=size,
+                         rng=np.random.default_rng(5), **hyper)
     ps = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (p0.W[1], p0.b[1], p0.W[2], p0.b[2])]
     opt = getattr(torch.optim, name)(ps, **torch_hyper)
     X, labels, order = torch.tensor(x.T), torch.tensor(y.argmax(0)), np.random.default_rng(5)
@@ -164,7 +166,7 @@ def test_lbfgs_is_scipy_driven_on_the_exact_cost():
     from scipy.optimize import minimize
 
     arch, p0, x, y = problem()
-    got = train.minimize(arch, p0, x, y, 0.01, "lbfgs", 25, memory=7)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer="lbfgs", epochs=25, memory=7)
 
     def fun(theta):
         c, g = backprop(arch, unflat(theta, arch.layers), x, y, 0.01)
@@ -174,7 +176,7 @@ def test_lbfgs_is_scipy_driven_on_the_exact_cost():
                    options={"maxiter": 25, "maxcor": 7, "ftol": np.finfo(float).eps, "gtol": 0.0})
     np.testing.assert_allclose(flat(got.params), ref.x, rtol=1e-9, atol=1e-12)
     assert got.cost.J == pytest.approx(ref.fun, rel=1e-12)
-    assert got.cost.J < train.minimize(arch, p0, x, y, 0.01, "gd", 25, learning_rate=0.5).cost.J
+    assert got.cost.J < train.minimize(arch, p0, x, y, lam=0.01, epochs=25, learning_rate=0.5).cost.J
 
 
 def test_every_key_is_read_by_the_optimizers_that_the_config_says():
@@ -272,7 +274,7 @@ def test_train_cost_on_a_full_batch_run_is_named_in_one_warning(root):
 def test_train_cost_logged_with_a_tolerance_compares_the_computed_costs():
     arch, p0, x, y = problem(m=60)
     seen = []
-    res = train.minimize(arch, p0, x, y, 0.01, "gd", 500, tolerance=1e-3, batch_size=10,
+    res = train.minimize(arch, p0, x, y, lam=0.01, epochs=500, tolerance=1e-3, batch_size=10,
                          rng=np.random.default_rng(3), learning_rate=0.05, cost_at=lambda e: e % 7 == 0,
                          on_step=lambda s: seen.append((s.epoch, None if s.cost is None else s.cost.J)))
     assert res.reason == "converged" and res.epoch % 7 == 0
