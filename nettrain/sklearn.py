@@ -55,7 +55,7 @@ except ImportError:
 from . import api, optimizers
 
 # constructor parameter → the config key it sets (None values are left out: the schema's default applies);
-# every key an optimizer reads is a parameter too (train.<key>, default None), from the registry: keys()
+# every key an optimizer reads is a parameter too (train.<key>, default None), from the registry: config_keys()
 PARAMETERS = {
     "activation": "model.activation",
     "output_activation": "model.output_activation",
@@ -83,7 +83,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def keys() -> dict[str, str]:
+def config_keys() -> dict[str, str]:
     """Every parameter that sets a config key → that dotted key: PARAMETERS and the optimizers' keys."""
     return {**PARAMETERS, **{key: f"train.{key}" for key in optimizers.keys()}}
 
@@ -173,7 +173,7 @@ class _NetEstimator(BaseEstimator):
             cfg["log"]["every"] = 1
         elif isinstance(epochs, Integral) and epochs >= 1:
             cfg["log"]["every"] = int(epochs)  # ‖∇J‖ at the first and last epochs only; J is in every row
-        for name, key in keys().items():
+        for name, key in config_keys().items():
             value = getattr(self, name, None)
             if value is None:
                 continue

@@ -219,6 +219,9 @@ def test_an_optimizer_takes_exactly_its_keys_and_fills_its_defaults():
         assert str(err.value) == message
     with pytest.raises(ConfigError, match="^optimizer gd has no key 'learning_rat', did you mean 'learning_rate'"):
         optimizers.GD(learning_rat=0.1)  # the class itself, as make() builds it
+    for key, huge in (("learning_rate", 10**400), ("memory", -(10**400))):  # beyond a float: a line, not OverflowError
+        with pytest.raises(ConfigError, match=f"^optimizer (gd|lbfgs): {key} must be .* \\(got -?1000"):
+            optimizers.make("gd" if key == "learning_rate" else "lbfgs", **{key: huge})
 
 
 def test_the_bare_call_trains_with_the_optimizers_default():

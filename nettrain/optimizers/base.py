@@ -124,32 +124,43 @@ class Hyper:
             raise UsageError(f"a hyperparameter's name must be a lower-case Python name (got {self.name!r})")
         if self.type not in (float, int):
             raise UsageError(f"hyperparameter {self.name}: its type must be float or int (got {self.type!r})")
-        self.check(self.default, "(its own default)")
+        problem = self._problem(self.default)
+        if problem:
+            raise UsageError(f"hyperparameter {self.name}: its default {problem}")
 
     def bounds(self) -> dict[str, float]:
         """The bounds that are set, by pydantic's names: {"ge": 0, "lt": 1}."""
         return {k: getattr(self, k) for k in _BOUNDS if getattr(self, k) is not None}
 
     def check(self, value: Any, optimizer: str) -> Any:
-        """value as this key's type, within its bounds (None: the default); else one ConfigError line."""
+        """value as this key's type (a Python float or int), within its bounds; None: the default. Else one
+        ConfigError line naming the optimizer and the key."""
         if value is None:
             return self.default
-        where = f"optimizer {optimizer}: {self.name}"
+        problem = self._problem(value)
+        if problem:
+            raise ConfigError(f"optimizer {optimizer}: {self.name} {problem}")
+        return self.type(value)
+
+    def _problem(self, value: Any) -> str:
+        """What is wrong with value for this key ("must be less than 1 (got 1)"), or "" when nothing is."""
+        got = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise ConfigError(f"{where} must be a number (got {value!r})")
-        if self.type is int:
-            if not isinstance(value, (int, np.integer)):
-                raise ConfigError(f"{where} must be a whole number (got {value!r})")
-            value = int(value)
-        else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ConfigError(f"{where} must be a finite number (got {value!r})")
+            return f"must be a number (got {got})"
+        if self.type is int and not isinstance(value, (int, np.integer)):
+            return f"must be a whole number (got {got})"
+        try:
+            finite = math.isfinite(value)  # an int too large for a float overflows here
+        except OverflowError:
+            finite = self.type is int
+        if not finite:
+            return f"must be a finite number (got {got})"
         for key, bound in self.bounds().items():
             text, holds = _BOUNDS[key]
             if not holds(value, bound):
-                raise ConfigError(f"{where} must be {text} {bound:g} (got {value:g})")
-        return value
+                return f"must be {text} {bound:g} (got {value:g})" if finite and abs(value) < 1e300 else (
+                    f"must be {text} {bound:g} (got {got})")
+        return ""
 
 
 _BOUNDS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
