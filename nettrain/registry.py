@@ -51,7 +51,6 @@ class Registry(dict):
         self._watchers: list[Callable[[], None]] = []
         for name, entry in entries:
             self._add(name, entry)
-        self.version = 0  # counts the changes since import
 
     def _add(self, name: str, entry: Any) -> None:
         if not (isinstance(name, str) and name[:1].isalpha() and name.replace("_", "").isalnum()
@@ -84,7 +83,6 @@ class Registry(dict):
         return fn
 
     def _changed(self) -> None:
-        self.version += 1
         for fn in self._watchers:
             fn()
 
