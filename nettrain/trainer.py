@@ -170,7 +170,7 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
 
         problem, source = cluster_problem(cfg, session)
     tc = cfg.train
-    opt = optimizers.make(tc.optimizer, **tc.model_dump())
+    opt = optimizers.make(tc.optimizer, **tc.hyperparameters())
     has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
     optimizer_columns = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
     names = cost_names(cfg.sparsity())

@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from .locate import _dotted, _int_text, _Locator, _short_repr
 from .overrides import Overrides, _apply_overrides, _plain
 from .schema import Config, _UnknownKey
+from .section import field_model
 from .yamlfile import _Dumper, _parse_yaml, _problem_error, _read_text, _YamlProblem
 
 BYTES_PER_NUMBER = 8  # float64
@@ -31,7 +32,7 @@ def _model_at(path: Sequence[Any]) -> Optional[type[BaseModel]]:
     model: type[BaseModel] = Config
     for seg in path:
         field = next((f for n, f in model.model_fields.items() if seg in (n, f.alias)), None)
-        target = getattr(field, "annotation", None)
+        target = None if field is None else field_model(field)
         if not (isinstance(target, type) and issubclass(target, BaseModel)):
             return None
         model = target
