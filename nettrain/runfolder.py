@@ -119,7 +119,7 @@ def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: lis
     stored = meta.get("config")
     if not isinstance(stored, dict):
         raise CheckpointError(f"{last}: the checkpoint has no config to compare with")
-    changed = [k for k in config_mod.diff_configs(stored, cfg_dict) if k not in RESUMABLE_KEYS
+    changed = [k for k in config_mod.diff_configs(_as_now(stored, last), cfg_dict) if k not in RESUMABLE_KEYS
                and k.split(".")[0] != "cluster"]  # where the sums are computed: on a cluster, or here
     if changed:
         raise ConfigError(
@@ -139,6 +139,16 @@ def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: lis
                     {l: v.astype(dtype, copy=False) for l, v in params.b.items()})
     best = meta.get("best")
     return Resumed(params, history, epoch, tuple(best) if best else None, text, meta)
+
+
+def _as_now(stored: dict, last: Path) -> dict:
+    """A checkpoint's config as this nettrain resolves it: a key added since it was saved (a new optimizer's,
+    say) takes its default, so that it is no difference; as stored when it no longer validates (then the
+    comparison names what differs)."""
+    try:
+        return config_mod.config_to_dict(config_mod.config_from_dict(stored, source=str(last)))
+    except ConfigError:
+        return stored
 
 
 def resume_command(cfg: Config, out: Optional[Path], *, api: bool = False) -> str:

@@ -149,6 +149,16 @@ def test_a_registered_optimizers_key_is_an_estimator_parameter(signum, root):
     assert np.all(np.abs(clf.W_[1] - start.W_[1]) <= 20 * 0.01 + 1e-15)
 
 
+def test_a_run_saved_before_a_key_was_registered_still_resumes(root, tmp_path):
+    """The checkpoint's config has no sign_momentum: it takes the default, and is no difference."""
+    sets = ["train.epochs=4", "log.every=2", "log.checkpoint_every=0"]
+    fit_config(root / "configs" / "iris.yaml", sets, out=tmp_path / "gd")
+    with optimizers.register(Signum):
+        res = fit_config(root / "configs" / "iris.yaml", [*sets[1:], "train.epochs=8"], out=tmp_path / "gd",
+                         resume=True)
+    assert res.epoch == 8 and res.resumed_from == 4
+
+
 def test_an_undone_registration_leaves_everything_as_it_was(root):
     keys, schema = optimizers.keys(), config_mod.json_schema()
     train_model = config_mod.train_model()
@@ -263,6 +273,14 @@ def test_a_registered_loss_is_a_choice_of_the_config_and_trains_a_run(root, tmp_
         rows = (tmp_path / "ph" / "metrics.csv").read_text().splitlines()[1:]
         J = [float(r.split(",")[1]) for r in rows]
         assert J[-1] < J[0]
+        # explain walks one example through it: the output δ is the loss's own, beside the numerical one
+        from typer.testing import CliRunner
+
+        from nettrain.cli import app
+
+        shown = CliRunner().invoke(app, ["explain", str(tmp_path / "ph"), "--example", "3"])
+        assert shown.exit_code == 0, shown.output
+        assert "δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾ (pseudo_huber)" in shown.stdout and "pseudo_huber_delta" in shown.stdout
         with pytest.raises(ConfigError, match=r"=pseudo_huber: loss pseudo_huber needs model.output_activation identity "
                                               r"or sigmoid or tanh \(got 'softmax'\): use squared_error or cross_entropy, "
                                               r"or an identity/sigmoid/tanh output$"):
