@@ -303,7 +303,7 @@ def test_the_shipped_losses_train_by_their_fused_steps():
 
 def readme_config_lines(root):
     text = (root / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"## The config\n\n```yaml\n(.*?)```", text, flags=re.S).group(1)
+    block = re.search(r"## The config\n\n.*?```yaml\n(.*?)```", text, flags=re.S).group(1)
     return {m[0]: m[1] for m in re.findall(r"^ *([a-z_0-9]+): .*?# (.*)$", block, flags=re.M)}, text
 
 
