@@ -23,6 +23,9 @@ from . import whiten as whiten_mod
 from .config import Config
 from .errors import ConfigError
 from .network import Architecture, Params
+from .objective import Source
+from .sums import Backprop
+from .train import chunk_width
 
 
 @dataclass
@@ -35,7 +38,21 @@ class Problem:
     splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (X (m, n), Y (m, k)), rows = examples
     dtype: type
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
+    sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
     _columns: dict = field(default_factory=dict, repr=False)
+
+    def sums(self, split: str) -> Optional[Source]:
+        """The split's source of sums (objective.Source: its metrics; on a cluster, the train split's training
+        too): the one the loader gave, else a Backprop over columns(split) in chunks of the width training
+        uses, made once. None for an empty split."""
+        if split not in self.sources:
+            if split not in self.splits or len(self.splits[split][0]) == 0:
+                return None
+            x, y = self.columns(split)
+            m = int(x.shape[1])
+            self.sources[split] = Backprop(self.arch, x, y, 0.0, self.dtype,
+                                           chunk_width(self.arch, m, self.cfg.train.chunk_size, self.dtype))
+        return self.sources[split]
 
     def columns(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         """x (s_1, m), y (s_nl, m): examples in columns, contiguous, as the math core takes them.

@@ -28,7 +28,7 @@ from . import listeners as ls
 from . import network, optimizers, parallel, train
 from .config import Config
 from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
-from .evaluation import split_metrics, train_metrics
+from .evaluation import split_metrics
 from .history import History
 from .network import Cost, Params
 from .objective import cost_names
@@ -189,8 +189,9 @@ def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool) 
 
 def _split_results(plan: _Plan, params: Params) -> tuple[Optional[dict], Optional[dict], Optional[dict]]:
     """The train, val and test metrics at params (None for an empty split)."""
-    val, test = (None if sm is None else sm(params) for sm in (split_metrics(plan.problem, s) for s in ("val", "test")))
-    return train_metrics(plan.problem, plan.source, params), val, test
+    train_m, val, test = (None if sm is None else sm(params)
+                          for sm in (split_metrics(plan.problem, s) for s in ("train", "val", "test")))
+    return train_m, val, test
 
 
 def _already_trained(plan: _Plan, start: _Start) -> FitResult:

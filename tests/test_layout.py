@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from nettrain.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-MATH_CORE = ("activations", "losses", "network", "numgrad", "train", "errors", "objective", "optimizers",
+MATH_CORE = ("activations", "losses", "network", "sums", "numgrad", "train", "errors", "objective", "optimizers",
              "optimizers/base", "optimizers/gd", "optimizers/momentum", "optimizers/nesterov", "optimizers/adam",
              "optimizers/lbfgs")
 ALLOWED = {"numpy", "__future__", "dataclasses", "typing", "math"}

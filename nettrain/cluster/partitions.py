@@ -6,8 +6,8 @@ ships a Recipe to a worker once per run, and the worker builds a Part from it �
 from the data file, never receiving them from the client — and keeps it in memory for the whole run.
 Each step then asks every Part for its sums at θ:
 
-    Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (network.Backprop)
-    Part.outputs(θ)      (Σᵢ loss, h(x), y): the forward pass alone, for the train split's final metrics
+    Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (sums.Backprop)
+    Part.forward_sums(θ, measure)  Σᵢ loss and measure(h, y) per chunk: the forward pass alone, for metrics
     feature_stats(...)   (count, Σ(x − K), Σ(x − K)², min, max) per feature: standardisation's additive sums
 
 A further pass of additive sums (a sparsity term's Σᵢ a⁽ˡ⁾ before the gradient pass) is one more method of
@@ -30,12 +30,14 @@ import numpy as np
 from .. import data as data_mod
 from .. import whiten as whiten_mod
 from ..errors import DataError
-from ..network import Architecture, Backprop, flat_params
+from ..network import Architecture, flat_params
+from ..objective import ForwardSums, Measure
+from ..sums import Backprop
 
 
 def bounds(m: int, partitions: int) -> list[tuple[int, int]]:
     """Row ranges [s, e) of the partitions: w = ⌈m/partitions⌉ rows each, the last one shorter (as
-    network.Backprop's chunks of width w; fewer than `partitions` of them when w·(partitions − 1) ≥ m)."""
+    sums.Backprop's chunks of width w; fewer than `partitions` of them when w·(partitions − 1) ≥ m)."""
     w = -(-m // max(1, min(int(partitions), m)))
     return [(s, min(s + w, m)) for s in range(0, m, w)]
 
@@ -160,7 +162,6 @@ class Part:
         arch = Architecture(tuple(recipe.layers), recipe.activation, recipe.output_activation, recipe.loss)
         self.m = int(x.shape[1])
         self.bp = Backprop(arch, x, y, 0.0, dtype, recipe.chunk_size)
-        self.y = y
         self.theta = flat_params(arch.layers, dtype)  # θ is copied here every step: Backprop keeps its views
         self._nbytes = x.nbytes * 2 + y.nbytes * 2 + sum(ws.G.vec.nbytes for ws in self.bp.workspaces)
 
@@ -170,20 +171,19 @@ class Part:
 
     def sums(self, theta: np.ndarray, delta_terms: Optional[list] = None) -> tuple[float, np.ndarray]:
         """(Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition at θ (a flat vector), not divided by m.
-        delta_terms: the sparsity penalty's hidden-δ term per layer (network.Backprop.sums)."""
+        delta_terms: the sparsity penalty's hidden-δ term per layer (sums.Backprop.sums)."""
         with np.errstate(over="ignore", invalid="ignore"):  # as train.minimize: a non-finite J is judged there
-            loss_sum = self.bp.sums(self._at(theta), delta_terms)
-        return loss_sum, self.bp.g.copy()  # a copy: the buffer is overwritten by the next step
+            s = self.bp.sums(self._at(theta), delta_terms)
+        return s.loss, s.G.copy()  # a copy: the buffer is overwritten by the next step
 
     def activation_sums(self, theta: np.ndarray) -> dict:
         """{l: Σᵢ a⁽ˡ⁾} over the partition for each hidden layer: the sparsity penalty's first pass."""
         with np.errstate(over="ignore", invalid="ignore"):
             return self.bp.activation_sums(self._at(theta))
 
-    def outputs(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """(Σᵢ loss, h(x) (s_nl, w), y (s_nl, w)) at θ: the forward pass alone."""
-        J_data, h = self.bp.outputs(self._at(theta))
-        return J_data * self.m, np.array(h), self.y
+    def forward_sums(self, theta: np.ndarray, measure: Optional[Measure] = None) -> ForwardSums:
+        """Σᵢ loss and measure(h, y) of each chunk at θ: the forward pass alone (sums.Backprop.forward_sums)."""
+        return self.bp.forward_sums(self._at(theta), measure)
 
     def __reduce__(self) -> tuple:
         return build_part, (self.recipe,)
@@ -214,12 +214,9 @@ def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
     return part.activation_sums(theta)
 
 
-def part_metric_sums(part: Part, theta: np.ndarray, n_labels: int) -> tuple:
-    """(Σᵢ loss, the partition's metrics.metric_sums) at θ: the client adds P small arrays, never m rows."""
-    from .. import metrics
-
-    loss_sum, h, y = part.outputs(theta)
-    return loss_sum, metrics.metric_sums(h, y, n_labels)
+def part_forward_sums(part: Part, theta: np.ndarray, measure: Optional[Measure] = None) -> ForwardSums:
+    """(Σᵢ loss, [measure(h, y) per chunk]) at θ: the client adds a few small arrays per partition, never rows."""
+    return part.forward_sums(theta, measure)
 
 
 def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@
     Session.open(cfg.cluster)    a LocalCluster of `workers` processes, or a Client of tcp://host:port
     load_problem(cfg, session)   the config's data as problem.Problem, with the train split left on the workers
                                  (read there by partition), its standardisation statistics summed there too
-    ClusterSums                  a source of additive sums for objective.Objective, as network.Backprop is
+    ClusterSums                  a source of additive sums (objective.Source), as sums.Backprop is
 
 One step (ClusterSums.sums) is one round trip: θ is scattered once (to one worker; every other worker that
 needs it fetches it from a worker that has it, as Dask moves any dependency), one task per partition computes
@@ -36,10 +36,10 @@ import numpy as np
 from distributed import Client, KilledWorker, LocalCluster
 
 from .. import data as data_mod
-from ..metrics import add_sparsity, metrics_of_sums
 from .. import whiten as whiten_mod
 from ..errors import ClusterError, NettrainError
-from ..network import FlatParams, copy_params, flat_params, reg_cost
+from ..objective import ForwardSums, GradSums, Measure
+from ..sums import SumsBase
 from . import partitions as pt
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
@@ -227,7 +227,8 @@ def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
     recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss, dtype.name,
                          pre.to_meta(), cfg.train.chunk_size, None if zca is None else zca.to_meta())
                for src in sources]
-    return Problem(cfg, arch, pre, splits, dtype.type, zca), ClusterSums(session, arch, dtype, recipes)
+    source = ClusterSums(session, arch, dtype, recipes)
+    return Problem(cfg, arch, pre, splits, dtype.type, zca, {"train": source}), source
 
 
 def _in_order(parts: list) -> np.ndarray:
@@ -261,30 +262,24 @@ def _scan(session: Session, cfg: Any, m_all: int, P: int, held: dict) -> tuple[O
                     for name, rows in held.items()}
 
 
-def _metric_sums(part: Any, theta: np.ndarray, n_labels: int) -> tuple:
-    return pt.part_metric_sums(part, theta, n_labels)
-
-
 # ----------------------------------------------------------------------------- the source of sums
 
 
-class ClusterSums:
-    """The train split's additive sums, summed on the cluster: what objective.Objective needs of a source
-    (.sums(θ), .g, .m, .theta_now, .arch, .dtype), as network.Backprop gives it in this process.
+class ClusterSums(SumsBase):
+    """A split's additive sums, summed on the cluster: objective.Source, as sums.Backprop answers it in this
+    process — sums(θ) (a training step), activation_sums(θ) (the penalty's first pass), forward_sums(θ, measure)
+    (the split's metrics): θ out, one task per partition, the partitions' results added in partition order.
 
     The partitions are built once (one task each, spread round-robin over the workers that are there at the
     start; Dask may move one where it fits better) and held as futures for the whole run.
     """
 
     def __init__(self, session: Session, arch: Any, dtype: Any, recipes: list) -> None:
-        self.session, self.arch, self.dtype = session, arch, np.dtype(dtype)
+        super().__init__(arch, dtype)
+        self.session = session
         self.m = sum(len(r.src.rows) for r in recipes)
         self.partitions = len(recipes)
         self.width = len(recipes[0].src.rows)
-        self.grad = flat_params(arch.layers, self.dtype)
-        self.g = self.grad.vec
-        self.theta_now: Optional[FlatParams] = None
-        self._own = flat_params(arch.layers, self.dtype)
         client, workers = session.client, session.workers()
         run = uuid.uuid4().hex[:8]
         self.parts = [client.submit(pt.build_part, r, key=f"nettrain-partition-{p}-{run}", pure=False,
@@ -292,16 +287,13 @@ class ClusterSums:
                                     allow_other_workers=True)
                       for p, r in enumerate(recipes)]
 
-    def _flat(self, theta: Any) -> FlatParams:
-        return theta if isinstance(theta, FlatParams) else copy_params(self._own, theta)
+    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> GradSums:
+        """Σᵢ loss over the split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
+        delta_terms: the sparsity penalty's hidden-δ terms (objective.Source.sums), sent with θ in one vector.
 
-    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> float:
-        """Σᵢ loss over the train split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
-        delta_terms: the sparsity penalty's hidden-δ terms (network.Backprop.sums), sent with θ in one vector.
-
-        The partitions' sums are added in partition order — the chunk order of network.Backprop — so the
+        The partitions' sums are added in partition order — the chunk order of sums.Backprop — so the
         result is the same bits on 1 or 64 workers, and equals a local run with chunks of self.width."""
-        fp = self.theta_now = self._flat(theta)
+        fp = self.flat(theta)
         if delta_terms is None:
             results = self.session.each(pt.part_sums, self.parts, fp.vec)
         else:
@@ -314,30 +306,26 @@ class ClusterSums:
                 np.copyto(g, G)
             else:
                 np.add(g, G, g)  # partition sums added in partition order
-        return loss_sum
+        return GradSums(loss_sum, g, fp)
 
     def activation_sums(self, theta: Any) -> dict:
-        """{l: Σᵢ a⁽ˡ⁾} over the train split for each hidden layer, the partitions' sums added in partition
+        """{l: Σᵢ a⁽ˡ⁾} over the split for each hidden layer, the partitions' sums added in partition
         order: the sparsity penalty's first pass."""
-        results = self.session.each(pt.part_activation_sums, self.parts, self._flat(theta).vec)
+        results = self.session.each(pt.part_activation_sums, self.parts, self.flat(theta).vec)
         total = {l: v.copy() for l, v in results[0].items()}
         for r in results[1:]:
             for l, v in r.items():
                 np.add(total[l], v, total[l])
         return total
 
-    def metrics(self, params: Any, lam: float, task: str, labels: Optional[list], sparsity: Any = None) -> dict:
-        """The train split's metrics as evaluation.SplitMetrics gives them (J and its parts, accuracy and the
-        confusion matrix, or MSE/RMSE/R²), from the partitions' additive sums (added in partition order)."""
-        n = len(labels) if task == "classification" and labels else 0
-        fp = self._flat(params)
-        results = self.session.each(functools.partial(_metric_sums, n_labels=n), self.parts, fp.vec)
-        loss_sum = 0.0
-        for loss, _ in results:
-            loss_sum += loss
-        J_data, J_reg = loss_sum / self.m, reg_cost(fp.params.W, lam)
-        out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
-        if sparsity is not None:
-            add_sparsity(out, self.activation_sums(fp), self.m, sparsity)
-        out.update(metrics_of_sums([r[1] for r in results], labels if n else None, self.m))
-        return out
+    def forward_sums(self, theta: Any, measure: Optional[Measure] = None) -> ForwardSums:
+        """Σᵢ loss of the forward pass over the split, and measure(h, y) of every chunk of every partition, in
+        partition order: the client receives a few small arrays per partition, never a row. measure runs on
+        the workers (a module-level function, or a partial of one)."""
+        results = self.session.each(functools.partial(pt.part_forward_sums, measure=measure), self.parts,
+                                    self.flat(theta).vec)
+        loss_sum, parts = 0.0, []
+        for r in results:
+            loss_sum += r.loss
+            parts += r.parts
+        return ForwardSums(loss_sum, parts)
