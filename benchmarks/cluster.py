@@ -89,10 +89,11 @@ def in_process(cfg: config_mod.Config, steps: int) -> tuple[list[float], float]:
 
 
 def on_cluster(cfg: config_mod.Config, steps: int) -> list[float]:
-    from nettrain.cluster.session import Session, load_problem as cluster_problem
+    from nettrain.cluster.session import Session
 
     with Session.open(cfg.cluster) as session:
-        problem, source = cluster_problem(cfg, session)
+        problem = load_problem(cfg, session=session)
+        source = problem.sums("train")
         arch, dtype = problem.arch, problem.dtype
         theta = network.copy_params(network.flat_params(arch.layers, dtype), initial_params(cfg, arch, dtype))
         with np.errstate(over="ignore", invalid="ignore"):

@@ -146,13 +146,8 @@ class _Start:
 
 
 def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[data_mod.Table] = None) -> _Plan:
-    source = None
-    if session is None:
-        problem = load_problem(cfg, lazy=True, table=table)
-    else:
-        from .cluster.session import load_problem as cluster_problem
-
-        problem, source = cluster_problem(cfg, session)
+    problem = load_problem(cfg, lazy=True, table=table, session=session)
+    source = None if session is None else problem.sums("train")  # on a cluster, the workers' sums train it
     tc = cfg.train
     opt = optimizers.make(tc.optimizer, **tc.model_dump())
     has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0

@@ -8,7 +8,7 @@ Each step then asks every Part for its sums at θ:
 
     Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (sums.Backprop)
     Part.forward_sums(θ, measure)  Σᵢ loss and measure(h, y) per chunk: the forward pass alone, for metrics
-    feature_stats(...)   (count, Σ(x − K), Σ(x − K)², min, max) per feature: standardisation's additive sums
+    part_apply(job)      fn(X) of a partition's rows: a part's sums for data.prepare (standardisation, whitening)
 
 A further pass of additive sums (a sparsity term's Σᵢ a⁽ˡ⁾ before the gradient pass) is one more method of
 Part with the same shape: θ in, arrays out, added on the client in partition order.
@@ -29,7 +29,6 @@ import numpy as np
 
 from .. import data as data_mod
 from .. import whiten as whiten_mod
-from ..errors import DataError
 from ..network import Architecture, flat_params
 from ..objective import ForwardSums, Measure
 from ..sums import Backprop
@@ -71,48 +70,12 @@ def read_partition(src: FileRows) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(table.X[src.rows - first]), table.y[src.rows - first]
 
 
-def feature_stats(src: FileRows, K: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per feature over the partition's rows, in float64: (count, Σᵢ (xᵢ − K), Σᵢ (xᵢ − K)², min, max).
-
-    K, one row of the train split, shifts the data near its mean, so that the sums of squares do not lose
-    the spread to cancellation when a feature's mean is large beside its standard deviation.
-    """
+def part_apply(job: tuple) -> Any:
+    """fn(X, *args) over a partition's raw feature rows X, read here: one part's additive sums for the one
+    preparation path (data.prepare: Σx, Σ(x − μ)², Σx̂, Σ(x̂ − μ)ᵀ(x̂ − μ)). job: (FileRows, fn, args)."""
+    src, fn, args = job
     X, _ = read_partition(src)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by combine_stats
-        d = np.subtract(np.asarray(X, dtype=np.float64), K)
-        S1 = d.sum(axis=0)
-        S2 = np.square(d, out=d).sum(axis=0)
-    return X.shape[0], S1, S2, X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
-
-
-def combine_stats(parts: list, K: np.ndarray, names: list[str], path: str) -> tuple[list[float], list[float]]:
-    """μ and σ (population) of the train split from the partitions' feature_stats, their sums added in
-    partition order:
-
-        n = Σ count    μ = K + S₁/n    σ² = (S₂ − S₁²/n)/n        (S₁ = Σᵢ (xᵢ − K), S₂ = Σᵢ (xᵢ − K)²)
-
-    A constant feature (max = min) or a σ of 0 gets σ = 1, as data.prepare gives it. The result matches
-    data.prepare's np.mean / np.std to about 1e-14 relative, not bit for bit (the sums are associated
-    differently).
-    """
-    n, S1, S2, lo, hi = parts[0]
-    S1, S2, lo, hi = S1.copy(), S2.copy(), lo.copy(), hi.copy()
-    with np.errstate(over="ignore", invalid="ignore"):
-        for n_b, S1_b, S2_b, lo_b, hi_b in parts[1:]:  # in partition order
-            n += n_b
-            np.add(S1, S1_b, out=S1)
-            np.add(S2, S2_b, out=S2)
-            np.minimum(lo, lo_b, out=lo)
-            np.maximum(hi, hi_b, out=hi)
-        mean = K + S1 / n
-        sigma = np.sqrt(np.maximum(S2 - S1 * S1 / n, 0.0) / n)
-    sigma[(hi == lo) | (sigma == 0)] = 1.0
-    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(sigma)))
-    if bad.size:
-        name = names[bad[0]] if bad[0] < len(names) else str(bad[0])
-        raise DataError(f"{path}: feature {name!r} is too large to standardise (its mean or spread "
-                        "overflows float64): rescale that column")
-    return [float(v) for v in mean], [float(v) for v in sigma]
+    return fn(np.asarray(X), *args)
 
 
 @dataclass(frozen=True)
@@ -228,19 +191,3 @@ def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:
     labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(t.y)] if task == "classification" else None
     sel = np.asarray(wanted, dtype=np.intp) - start
     return labels, np.asarray(t.X[sel]), np.asarray(t.y[sel])
-
-
-def whitening_sums(job: tuple) -> np.ndarray:
-    """A partition's share of the ZCA fit, on its standardised rows x̂ (in the run's dtype, then float64, as
-    whiten.ZCA.fit sees the train split): Σ x̂ when mu is None, else Σ (x̂ − μ)ᵀ(x̂ − μ)."""
-    src, preprocessing, dtype, mu = job
-    X, _ = read_partition(src)
-    xhat = np.asarray(data_mod.Preprocessing.from_meta(preprocessing).transform_x(X, np.dtype(dtype)), dtype=np.float64)
-    if mu is None:
-        return np.add.reduce(xhat, axis=0)
-    xc = xhat - mu
-    return xc.T @ xc
-
-
-def part_stats(src: FileRows, K: np.ndarray) -> tuple:
-    return feature_stats(src, K)
