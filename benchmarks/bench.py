@@ -8,7 +8,7 @@ is the pair's own and no library's idle threads steal from another's. Every peer
 same initial weights; its J(θ₀) and J(θ₁) (one update) are checked against nettrain's before timing.
 
 peers
-    nettrain     train.minimize with gd (network.Backprop → objective → the two-call update), with the pool
+    nettrain     train.minimize with gd (sums.Backprop → objective → the two-call update), with the pool
                  parallel.for_training picks under the thread budget (nettrain's own choice)
     ntall        the same with train.threads = the budget: every thread, as the numpy loop uses them
                  (run only where nettrain's own choice is fewer threads: tiny and small at --threads 2)
@@ -19,7 +19,7 @@ peers
     autograd     PyTorch CPU, loss.backward() and a manual update
     sklearn      MLPClassifier, solver='sgd' in its full-batch setting (batch_size=m, no momentum,
                  constant rate, alpha = λ·m since it divides the L2 term by m, no shuffling, no early stop)
-    fit          (small only) runs.fit with logging and checkpointing on, log.every 1: per-epoch cost
+    fit          (small only) trainer.fit with logging and checkpointing on, log.every 1: per-epoch cost
                  measured as (t(N epochs) − t(0 epochs)) / N, beside the bare step above; fit+term adds
                  the terminal display, fit+val a validation split evaluated every epoch
 
@@ -473,22 +473,23 @@ FIT_VARIANTS = {  # name: (val fraction, terminal output)
 
 
 def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> dict:
-    """runs.fit against the bare training step on the same problem, in the same process.
+    """trainer.fit against the bare training step on the same problem, in the same process.
 
     Both are timed over N epochs and over 0 epochs; the 0-epoch times (reading the data, the run
     folder's first files, the final metrics) are subtracted, so what remains is the per-epoch
     cost: the training step, plus (for fit) the metrics row, ‖∇J‖ (and the variant's extras) every
     epoch, the checkpoints (every 500 epochs, as configs/digits.yaml) and the progress ticks.
     A single pair of runs is noisy here (±3 %: the A/A spread of two bare runs on this VM), so
-    the tax is the median over R interleaved pairs. `callback` is the time inside runs.fit's
+    the tax is the median over R interleaved pairs. `callback` is the time inside trainer.fit's
     per-epoch callback (the logging and checkpointing work itself) over the training time.
     """
     import io
 
     from rich.console import Console
 
-    from nettrain import parallel, runs, train
+    from nettrain import parallel, train, trainer
     from nettrain import config as config_mod
+    from nettrain.problem import initial_params, load_problem
     from nettrain.render.fit import FitReporter
 
     val, terminal = FIT_VARIANTS[variant]
@@ -496,7 +497,7 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
     inside = [0.0]
     real_minimize = train.minimize
 
-    def timed_minimize(*args, **kwargs):  # runs.fit's call, with its on_step callback (the listeners) timed
+    def timed_minimize(*args, **kwargs):  # trainer.fit's call, with its on_step callback (the listeners) timed
         bound = inspect.signature(real_minimize).bind(*args, **kwargs)
         cb = bound.arguments["on_step"]
 
@@ -530,7 +531,7 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
             inside[0] = 0.0
             t = time.perf_counter()
             try:
-                runs.fit(cfg_path, out=tmp / f"run-{runs_made[0]}", reporter=reporter)
+                trainer.fit(config_mod.load_config(cfg_path), out=tmp / f"run-{runs_made[0]}", reporter=reporter)
             finally:
                 if reporter is not None:
                     reporter.stop()
@@ -538,9 +539,9 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
 
         write(0)
         cfg = config_mod.load_config(cfg_path)
-        problem = runs.load_problem(cfg)
+        problem = load_problem(cfg)
         x, y = problem.columns("train")
-        p0 = runs.initial_params(cfg, problem.arch, problem.dtype)
+        p0 = initial_params(cfg, problem.arch, problem.dtype)
 
         def bare(epochs):
             with parallel.for_training(problem.arch, x.shape[1], None, x.dtype) as pool:
@@ -574,12 +575,13 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
 
 
 def memmap_worker(threads: int, quick: bool) -> dict:
-    """2,000,000 × 64 float32 rows in a .npy, trained through runs.fit straight from the map.
+    """2,000,000 × 64 float32 rows in a .npy, trained through trainer.fit straight from the map.
 
     Memory is the peak of RssAnon (resident memory that is not file-backed: the mapped file's
     pages are excluded), sampled every 20 ms in a thread while fit runs, minus RssAnon before.
     """
-    from nettrain import runs
+    from nettrain import config as config_mod
+    from nettrain import trainer
 
     m, n = (400_000 if quick else 2_000_000), 64
     epochs = 2 if quick else 3
@@ -615,7 +617,7 @@ log: {{every: 1}}
         th = threading.Thread(target=sample, daemon=True)
         th.start()
         t = time.perf_counter()
-        res = runs.fit(cfg, out=tmp / "run")
+        res = trainer.fit(config_mod.load_config(cfg), out=tmp / "run")
         elapsed = time.perf_counter() - t
         stop.set()
         th.join()

@@ -28,7 +28,7 @@ from . import listeners as ls
 from . import network, optimizers, parallel, train
 from .config import Config
 from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
-from .evaluation import split_metrics, train_metrics
+from .evaluation import split_metrics
 from .history import History
 from .network import Cost, Params
 from .objective import cost_names
@@ -162,13 +162,8 @@ class _Start:
 
 
 def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[data_mod.Table] = None) -> _Plan:
-    source = None
-    if session is None:
-        problem = load_problem(cfg, lazy=True, table=table)
-    else:
-        from .cluster.session import load_problem as cluster_problem
-
-        problem, source = cluster_problem(cfg, session)
+    problem = load_problem(cfg, lazy=True, table=table, session=session)
+    source = None if session is None else problem.sums("train")  # on a cluster, the workers' sums train it
     tc = cfg.train
     opt = optimizers.make(tc.optimizer, **tc.hyperparameters())
     has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
@@ -202,8 +197,9 @@ def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool, 
 
 def _split_results(plan: _Plan, params: Params) -> tuple[Optional[dict], Optional[dict], Optional[dict]]:
     """The train, val and test metrics at params (None for an empty split)."""
-    val, test = (None if sm is None else sm(params) for sm in (split_metrics(plan.problem, s) for s in ("val", "test")))
-    return train_metrics(plan.problem, plan.source, params), val, test
+    train_m, val, test = (None if sm is None else sm(params)
+                          for sm in (split_metrics(plan.problem, s) for s in ("train", "val", "test")))
+    return train_m, val, test
 
 
 def _already_trained(plan: _Plan, start: _Start, *, how: _How) -> FitResult:

@@ -164,18 +164,6 @@ def test_partitions_are_the_chunks_of_a_local_run():
     assert pt.bounds(3, 8) == [(0, 1), (1, 2), (2, 3)]  # never an empty partition
 
 
-def test_standardisation_statistics_combined_from_partitions_match_data_prepare():
-    rng = np.random.default_rng(1)
-    X = np.column_stack([rng.normal(size=1001) * 1e-3 + 1e6, rng.normal(size=1001), np.full(1001, 7.0)])
-    K = X[3]
-    parts = [(e - s, (X[s:e] - K).sum(axis=0), np.square(X[s:e] - K).sum(axis=0), X[s:e].min(axis=0),
-              X[s:e].max(axis=0)) for s, e in pt.bounds(1001, 7)]
-    mean, std = pt.combine_stats(parts, K, ["a", "b", "c"], "x.npy")
-    np.testing.assert_allclose(mean, X.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(std[:2], X.std(axis=0)[:2], rtol=1e-12)
-    assert std[2] == 1.0  # a constant feature, as data.prepare
-
-
 def test_minibatch_on_a_cluster_is_refused_with_the_reason(data_file):
     with pytest.raises(ConfigError, match=r"train\.batch_size: minibatch steps do not run on a cluster.*"
                                           r"train\.batch_size=null"):

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "math.md"
-MODULES = ("activations", "losses", "network", "numgrad", "train", "trainer", "walkthrough", "plot", "config", "data",
+MODULES = ("activations", "losses", "network", "sums", "numgrad", "train", "trainer", "walkthrough", "plot", "config", "data",
            "checkpoint", "metrics", "whiten")
 # `network.backprop`, `losses.squared_error_delta`, optionally nettrain.-prefixed or called: `network.cost(...)`
 NAMED = re.compile(r"`(?:nettrain\.)?(" + "|".join(MODULES) + r")\.([A-Za-z_]\w*)(?:\(.*?\))?`")

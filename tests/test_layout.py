@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from nettrain.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
-MATH_CORE = ("activations", "losses", "network", "numgrad", "train", "errors", "registry", "objective", "optimizers",
+MATH_CORE = ("activations", "losses", "network", "sums", "numgrad", "train", "errors", "registry", "objective",
+             "optimizers",
              "optimizers/base", "optimizers/gd", "optimizers/momentum", "optimizers/nesterov", "optimizers/adam",
              "optimizers/lbfgs")
 ALLOWED = {"numpy", "__future__", "dataclasses", "typing", "math", "difflib"}  # difflib: "did you mean"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from nettrain import network, numgrad, train
-from nettrain.network import Architecture, Backprop, BatchSums, Sparsity
+from nettrain.network import Architecture, Sparsity
+from nettrain.sums import Backprop, BatchSums
 from nettrain.objective import NAMES, SPARSE_NAMES, Objective, cost_names
 
 from . import reference

@@ -10,8 +10,9 @@ import pytest
 
 from nettrain import checkpoint as ckpt
 from nettrain import config as config_mod
-from nettrain import network, optimizers, train
-from nettrain.network import Architecture, Params, backprop, init_params
+from nettrain import network, optimizers, sums, train
+from nettrain.network import Architecture, Params, init_params
+from nettrain.sums import backprop
 from nettrain.objective import Objective
 from nettrain.optimizers import OPTIMIZERS, users_of
 from nettrain.errors import ConfigError, Interrupted
@@ -146,7 +147,7 @@ def test_each_rule_agrees_with_torch_optim(rule, size):
 def test_each_minibatch_step_minimises_its_own_batch_cost():
     """A batch's gradient is (1/|B|) Σ_{i∈B} δaᵀ + λW: the full-batch gradient of that batch alone."""
     arch, p0, x, y = problem(m=30)
-    src = network.BatchSums(arch, x.T, y, 8)
+    src = sums.BatchSums(arch, x.T, y, 8)
     obj = Objective(src, 0.02)
     idx = np.array([3, 29, 0, 17, 5])
     src.select(idx)
@@ -158,7 +159,7 @@ def test_each_minibatch_step_minimises_its_own_batch_cost():
 
 def test_the_objective_never_overwrites_a_gradient_its_caller_keeps():
     arch, p0, x, y = problem()
-    obj = Objective(network.Backprop(arch, x, y, 0.0), 0.01)
+    obj = Objective(sums.Backprop(arch, x, y, 0.0), 0.01)
     theta = flat(p0)
     _, g1 = obj.at(theta)
     kept = g1.copy()
@@ -470,13 +471,13 @@ def test_a_non_finite_cost_inside_lbfgs_ends_with_the_last_iterate_intact():
     arch, p0, x, y = problem()
     seen = {}
 
-    class Poisoned(network.Backprop):
+    class Poisoned(sums.Backprop):
         calls = 0
 
         def sums(self, params):
             Poisoned.calls += 1
-            loss = super().sums(params)
-            return float("nan") if Poisoned.calls > 12 else loss
+            s = super().sums(params)
+            return s._replace(loss=float("nan")) if Poisoned.calls > 12 else s
 
     bp = Poisoned(arch, x, y, 0.0)
     from nettrain import optimizers
@@ -515,11 +516,11 @@ def test_a_line_search_that_cannot_go_down_ends_lbfgs_cleanly_and_says_why():
     ends with the last iterate and a note that names gradcheck."""
     arch, p0, x, y = problem()
 
-    class Wrong(network.Backprop):
+    class Wrong(sums.Backprop):
         def sums(self, params):
-            loss = super().sums(params)
-            np.negative(self.g, self.g)
-            return loss
+            s = super().sums(params)
+            np.negative(s.G, s.G)
+            return s
 
     from nettrain import optimizers
 

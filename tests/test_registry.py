@@ -17,7 +17,8 @@ from nettrain.activations import ACTIVATIONS
 from nettrain.cli import app
 from nettrain.errors import ConfigError, UsageError
 from nettrain.losses import LOSSES, Loss
-from nettrain.network import Architecture, Params, backprop, init_params
+from nettrain.network import Architecture, Params, init_params
+from nettrain.sums import backprop
 from nettrain.optimizers import OPTIMIZERS, FirstOrder, Hyper, learning_rate
 
 from .helpers import fit_config

@@ -10,7 +10,8 @@ from nettrain import data as data_mod
 from nettrain import checkpoint as ckpt
 from nettrain import network, parallel, train
 from nettrain.errors import Diverged
-from nettrain.network import Architecture, Params, backprop, init_params
+from nettrain.network import Architecture, Params, init_params
+from nettrain.sums import backprop
 from nettrain.errors import CheckpointError, RunIOError
 from nettrain.evaluation import evaluate_run
 from nettrain.history import History

@@ -1,6 +1,6 @@
 """The train split's additive sums on a Dask cluster (the config's `cluster:` section; the dask extra).
 
-    partitions.py   worker side, no Dask: a partition's rows read from the file, kept as a network.Backprop,
+    partitions.py   worker side, no Dask: a partition's rows read from the file, kept as a sums.Backprop,
                     and its sums at θ; standardisation's per-partition statistics
     session.py      client side: connecting (a LocalCluster, or a running scheduler), the partitions held on
                     the workers, ClusterSums (the Objective's source of sums), retrying a step on a lost worker

@@ -1,9 +1,10 @@
 """The client side of a cluster run: the connection, the partitions held on the workers, the sums source.
 
     Session.open(cfg.cluster)    a LocalCluster of `workers` processes, or a Client of tcp://host:port
-    load_problem(cfg, session)   the config's data as problem.Problem, with the train split left on the workers
-                                 (read there by partition), its standardisation statistics summed there too
-    ClusterSums                  a source of additive sums for objective.Objective, as network.Backprop is
+    ClusterRows(session, cfg)    the config's data for problem.load_problem's one preparation path (data.Rows):
+                                 the label set and every sum from the workers; sources(): the train split held
+                                 on them
+    ClusterSums                  a source of additive sums (objective.Source), as sums.Backprop is
 
 One step (ClusterSums.sums) is one round trip: θ is scattered once (to one worker; every other worker that
 needs it fetches it from a worker that has it, as Dask moves any dependency), one task per partition computes
@@ -43,10 +44,9 @@ import numpy as np
 from distributed import Client, KilledWorker, LocalCluster
 
 from .. import data as data_mod
-from ..metrics import add_sparsity, metrics_of_sums
-from .. import whiten as whiten_mod
 from ..errors import ClusterError, NettrainError
-from ..network import FlatParams, copy_params, flat_params, reg_cost
+from ..objective import ForwardSums, GradSums, Measure
+from ..sums import SumsBase
 from . import partitions as pt
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
@@ -240,129 +240,99 @@ def _what(e: BaseException) -> str:
 # ----------------------------------------------------------------------------- the data, read by partition
 
 
-def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
-    """(problem.Problem without its train split, ClusterSums over the train split's partitions on the workers).
+class ClusterRows:
+    """A data file's rows on the cluster, as data.prepare_rows asks for them (data.Rows), answered by the workers.
 
-    The client never reads the train split's rows. A .npy file it maps (the val/test rows are read through
-    the map); any other file it does not parse at all: its row count and header (data.row_count, the first
-    row), then the workers scan it span by span for the label set and hand back the val and test rows. The
-    workers read the train split's rows, partition by partition, for the standardisation statistics and then
-    for training.
+    This process reads the file's row count (data.row_count) and header (its first row) alone. The label set
+    is the union of the workers' scans of P spans of rows; every sum of a split (standardisation's, the
+    whitening's) is one task per partition of that split, each worker reading its own rows from the file, the
+    results added here in partition order. sources() then holds the train split on the workers for training.
     """
-    from ..problem import Problem, check_widths
 
-    d = cfg.data
-    arch = cfg.architecture()
-    npy = data_mod.file_kind(d.path) == ".npy"
-    if npy:
-        table = data_mod.read_table(d.path, d.target, d.delimiter, d.task)  # a memory map
-        m_all = int(table.X.shape[0])
-    else:
-        m_all = data_mod.row_count(d.path, d.delimiter)
-        table = data_mod.read_rows(d.path, 0, 1, d.target, None, d.delimiter, d.task)  # the header's names
-    idx = data_mod.split_indices(m_all, d.split.train, d.split.val, d.split.test, cfg.seed)
-    P = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
-    held = {name: idx[name] for name in ("val", "test") if idx[name].size}
-    labels, binary = None, False
-    if npy:
-        if d.task == "classification":
-            labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(table.y)]  # as data.prepare
-        rows_of = {name: (table.X[rows], table.y[rows]) for name, rows in held.items()}
-    else:
-        labels, rows_of = _scan(session, cfg, m_all, P, held)
-    if d.task == "classification":
-        table = data_mod.Table(table.X[:0], np.asarray(labels if labels else [], dtype=object), table.feature_names,
-                               table.target_names, table.path)
-        binary = len(labels) == 2 and cfg.model.layers[-1] == 1
-    check_widths(cfg, table)
-    dtype = np.dtype(cfg.train.dtype)
-    train = idx["train"]
-    sources = [pt.FileRows(str(d.path), d.target, d.delimiter, d.task, int(table.X.shape[1]),
-                           [int(t) for t in table.target_names] if npy else None, train[s:e])
-               for s, e in pt.bounds(len(train), P)]
-    mean = std = None
-    if d.scale is not None:  # data.scale: fixed, as data.prepare keeps it
-        mean, std = [float(d.scale.min)] * len(table.feature_names), [float(d.scale.max - d.scale.min)] * len(
-            table.feature_names)
-    elif d.standardize:
-        one = dataclasses.replace(sources[0], rows=train[:1])
-        K = np.asarray(pt.read_partition(one)[0][0], dtype=np.float64)  # one train row: the sums' shift (feature_stats)
-        stats = session.each(pt.part_stats, sources, K)
-        mean, std = pt.combine_stats(stats, K, table.feature_names, str(d.path))
-    pre = data_mod.Preprocessing(d.task, list(table.feature_names), list(table.target_names), mean, std, labels,
-                                 binary)
-    zca = None
-    if d.whiten is not None:  # ZCA from the partitions' sums: Σ x̂, then Σ (x̂ − μ)ᵀ(x̂ − μ), in partition order
-        meta = pre.to_meta()
-        sums = session.each(pt.whitening_sums, [(src, meta, dtype.name, None) for src in sources])
-        mu = _in_order(sums) / len(train)
-        cov = _in_order(session.each(pt.whitening_sums, [(src, meta, dtype.name, mu) for src in sources]))
-        zca = whiten_mod.ZCA.of_covariance(mu, cov / len(train), d.whiten.epsilon)
-    splits = {}
-    for name, (X, y) in rows_of.items():
-        xhat = pre.transform_x(X, dtype.type)
-        splits[name] = (xhat if zca is None else zca.apply(xhat, dtype.type), pre.encode_y(y, table.path, dtype.type))
-    recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss, dtype.name,
-                         pre.to_meta(), cfg.train.chunk_size, None if zca is None else zca.to_meta())
-               for src in sources]
-    return Problem(cfg, arch, pre, splits, dtype.type, zca), ClusterSums(session, arch, dtype, recipes)
+    def __init__(self, session: Session, cfg: Any) -> None:
+        d = cfg.data
+        self.session, self.cfg, self.path = session, cfg, d.path
+        self.m = data_mod.row_count(d.path, d.delimiter)
+        head = data_mod.read_rows(d.path, 0, 1, d.target, None, d.delimiter, d.task)  # the header's names
+        self.task = "regression" if head.y.ndim == 2 else "classification"
+        self.feature_names, self.target_names = list(head.feature_names), list(head.target_names)
+        self.partitions = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
+        npy = data_mod.file_kind(d.path) == ".npy"
+        self._file = pt.FileRows(str(d.path), d.target, d.delimiter, d.task, len(self.feature_names),
+                                 [int(t) for t in self.target_names] if npy else None, np.empty(0, np.intp))
 
-
-def _in_order(parts: list) -> np.ndarray:
-    """The partitions' sums added in partition order (the same bits on any number of workers)."""
-    total = np.array(parts[0], dtype=np.float64)
-    for p in parts[1:]:
-        np.add(total, p, total)
-    return total
-
-
-def _scan(session: Session, cfg: Any, m_all: int, P: int, held: dict) -> tuple[Optional[list], dict]:
-    """The workers scan the file in P spans of rows: the label set (the union of the spans' labels, sorted as
-    data.prepare sorts the whole column's), and the val/test rows, returned in file order."""
-    d = cfg.data
-    wanted = np.sort(np.concatenate(list(held.values()))) if held else np.empty(0, np.intp)
-    spans = pt.bounds(m_all, P)
-    jobs = [(str(d.path), d.target, d.delimiter, d.task, s, e, wanted[(wanted >= s) & (wanted < e)]) for s, e in spans]
-    results = session.each(pt.scan_span, jobs)
-    labels = None
-    if d.task == "classification":
-        found = {v for r in results for v in r[0]}
+    def labels(self) -> Optional[list]:
+        """The label set: the union of the spans' labels, sorted as the whole column's would be (data.TableRows)."""
+        if self.task != "classification":
+            return None
+        f = self._file
+        jobs = [(f.path, f.target, f.delimiter, f.task, s, e, f.rows) for s, e in pt.bounds(self.m, self.partitions)]
+        found = {v for r in self.session.each(pt.scan_span, jobs) for v in r[0]}
         if any(isinstance(v, str) for v in found):  # a span of numbers where the column holds text: as text
             found = {str(v) for v in found}
-        labels = sorted(found)
-    X = np.concatenate([r[1] for r in results]) if results else np.empty((0, 0))
-    y = np.concatenate([np.asarray(r[2], dtype=object if labels and isinstance(labels[0], str) else None)
-                        for r in results]) if results else np.empty(0)
-    if labels and isinstance(labels[0], str):
-        y = np.array([str(v) for v in y])
-    return labels, {name: (X[np.searchsorted(wanted, rows)], y[np.searchsorted(wanted, rows)])
-                    for name, rows in held.items()}
+        elif any(isinstance(v, float) for v in found):  # whole numbers in some spans only: all as floats
+            found = {float(v) for v in found}
+        return sorted(found)
 
+    def each(self, fn: Any, spec: data_mod.SplitSpec, split: str, *args: Any) -> list:
+        """[fn(X, *args) for each partition of the split], computed on the workers, in partition order."""
+        return self.session.each(pt.part_apply, [(src, fn, args) for src in self._sources(spec, split)])
 
-def _metric_sums(part: Any, theta: np.ndarray, n_labels: int) -> tuple:
-    return pt.part_metric_sums(part, theta, n_labels)
+    def _sources(self, spec: data_mod.SplitSpec, split: str) -> list:
+        rows = spec.rows(split).indices()
+        return [dataclasses.replace(self._file, rows=rows[s:e]) for s, e in pt.bounds(len(rows), self.partitions)]
+
+    def sources(self, prepared: data_mod.Prepared, arch: Any, dtype: Any, chunk_size: Optional[int]) -> dict:
+        """{"train": ClusterSums}: the train split's partitions built and held on the workers (prepared and
+        encoded there, as data.held_splits would here)."""
+        pre, zca, spec = prepared
+        recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss,
+                             np.dtype(dtype).name, pre.to_meta(), chunk_size, None if zca is None else zca.to_meta())
+                   for src in self._sources(spec, "train")]
+        return {"train": ClusterSums(self.session, arch, dtype, recipes)}
+
+    def gathered(self, prepared: data_mod.Prepared, dtype: Any) -> dict:
+        """{"val": (X, Y), "test": …}: the validation and test rows, handed back by the workers' scan of spans and
+        prepared here (those splits are small)."""
+        pre, zca, spec = prepared
+        held = {name: spec.rows(name).indices() for name in ("val", "test") if spec.sizes()[name]}
+        if not held:
+            return {}
+        f = self._file
+        wanted = np.sort(np.concatenate(list(held.values())))
+        jobs = [(f.path, f.target, f.delimiter, f.task, s, e, wanted[(wanted >= s) & (wanted < e)])
+                for s, e in pt.bounds(self.m, self.partitions)]
+        results = self.session.each(pt.scan_span, jobs)
+        X = np.concatenate([r[1] for r in results])
+        text = pre.labels is not None and isinstance(pre.labels[0], str)
+        y = np.concatenate([np.asarray(r[2], dtype=object if text else None) for r in results])
+        y = np.array([str(v) for v in y]) if text else y
+        out = {}
+        for name, rows in held.items():
+            at = np.searchsorted(wanted, rows)
+            xhat = pre.transform_x(X[at], dtype)
+            out[name] = (xhat if zca is None else zca.apply(xhat, dtype), pre.encode_y(y[at], self.path, dtype))
+        return out
 
 
 # ----------------------------------------------------------------------------- the source of sums
 
 
-class ClusterSums:
-    """The train split's additive sums, summed on the cluster: what objective.Objective needs of a source
-    (.sums(θ), .g, .m, .theta_now, .arch, .dtype), as network.Backprop gives it in this process.
+class ClusterSums(SumsBase):
+    """A split's additive sums, summed on the cluster: objective.Source, as sums.Backprop answers it in this
+    process — sums(θ) (a training step), activation_sums(θ) (the penalty's first pass), forward_sums(θ, measure)
+    (the split's metrics): θ out, one task per partition, the partitions' results added in partition order.
 
     The partitions are built once (one task each, spread round-robin over the workers that are there at the
     start; Dask may move one where it fits better) and held as futures for the whole run.
     """
 
     def __init__(self, session: Session, arch: Any, dtype: Any, recipes: list) -> None:
-        self.session, self.arch, self.dtype = session, arch, np.dtype(dtype)
+        super().__init__(arch, dtype)
+        self.session = session
         self.m = sum(len(r.src.rows) for r in recipes)
         self.partitions = len(recipes)
         self.width = len(recipes[0].src.rows)
-        self.grad = flat_params(arch.layers, self.dtype)
-        self.g = self.grad.vec
-        self.theta_now: Optional[FlatParams] = None
-        self._own = flat_params(arch.layers, self.dtype)
         client, workers = session.client, session.workers()
         run = uuid.uuid4().hex[:8]
         self.parts = [client.submit(pt.build_part, r, key=f"nettrain-partition-{p}-{run}", pure=False,
@@ -370,16 +340,13 @@ class ClusterSums:
                                     allow_other_workers=True)
                       for p, r in enumerate(recipes)]
 
-    def _flat(self, theta: Any) -> FlatParams:
-        return theta if isinstance(theta, FlatParams) else copy_params(self._own, theta)
+    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> GradSums:
+        """Σᵢ loss over the split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
+        delta_terms: the sparsity penalty's hidden-δ terms (objective.Source.sums), sent with θ in one vector.
 
-    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> float:
-        """Σᵢ loss over the train split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
-        delta_terms: the sparsity penalty's hidden-δ terms (network.Backprop.sums), sent with θ in one vector.
-
-        The partitions' sums are added in partition order — the chunk order of network.Backprop — so the
+        The partitions' sums are added in partition order — the chunk order of sums.Backprop — so the
         result is the same bits on 1 or 64 workers, and equals a local run with chunks of self.width."""
-        fp = self.theta_now = self._flat(theta)
+        fp = self.flat(theta)
         if delta_terms is None:
             results = self.session.each(pt.part_sums, self.parts, fp.vec)
         else:
@@ -392,30 +359,26 @@ class ClusterSums:
                 np.copyto(g, G)
             else:
                 np.add(g, G, g)  # partition sums added in partition order
-        return loss_sum
+        return GradSums(loss_sum, g, fp)
 
     def activation_sums(self, theta: Any) -> dict:
-        """{l: Σᵢ a⁽ˡ⁾} over the train split for each hidden layer, the partitions' sums added in partition
+        """{l: Σᵢ a⁽ˡ⁾} over the split for each hidden layer, the partitions' sums added in partition
         order: the sparsity penalty's first pass."""
-        results = self.session.each(pt.part_activation_sums, self.parts, self._flat(theta).vec)
+        results = self.session.each(pt.part_activation_sums, self.parts, self.flat(theta).vec)
         total = {l: v.copy() for l, v in results[0].items()}
         for r in results[1:]:
             for l, v in r.items():
                 np.add(total[l], v, total[l])
         return total
 
-    def metrics(self, params: Any, lam: float, task: str, labels: Optional[list], sparsity: Any = None) -> dict:
-        """The train split's metrics as evaluation.SplitMetrics gives them (J and its parts, accuracy and the
-        confusion matrix, or MSE/RMSE/R²), from the partitions' additive sums (added in partition order)."""
-        n = len(labels) if task == "classification" and labels else 0
-        fp = self._flat(params)
-        results = self.session.each(functools.partial(_metric_sums, n_labels=n), self.parts, fp.vec)
-        loss_sum = 0.0
-        for loss, _ in results:
-            loss_sum += loss
-        J_data, J_reg = loss_sum / self.m, reg_cost(fp.params.W, lam)
-        out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
-        if sparsity is not None:
-            add_sparsity(out, self.activation_sums(fp), self.m, sparsity)
-        out.update(metrics_of_sums([r[1] for r in results], labels if n else None, self.m))
-        return out
+    def forward_sums(self, theta: Any, measure: Optional[Measure] = None) -> ForwardSums:
+        """Σᵢ loss of the forward pass over the split, and measure(h, y) of every chunk of every partition, in
+        partition order: the client receives a few small arrays per partition, never a row. measure runs on
+        the workers (a module-level function, or a partial of one)."""
+        results = self.session.each(functools.partial(pt.part_forward_sums, measure=measure), self.parts,
+                                    self.flat(theta).vec)
+        loss_sum, parts = 0.0, []
+        for r in results:
+            loss_sum += r.loss
+            parts += r.parts
+        return ForwardSums(loss_sum, parts)

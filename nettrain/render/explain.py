@@ -239,7 +239,7 @@ def _render_batch(out: Console, L: dict, res: dict, full: bool) -> None:
     s = _sup(l)
     t = Table(title=f"∂J/∂W{s} = (1/m) Σᵢ δ{_sup(l + 1)}a{s}ᵀ + λW{s}, m = {res['m']}, λ = {res['lam']:g}",
               title_justify="left")
-    cols = ("entry", f"example {res['example']}'s term", "(1/m) Σ over the batch", "+ λW", "= ∂J/∂W (network.backprop)")
+    cols = ("entry", f"example {res['example']}'s term", "(1/m) Σ over the batch", "+ λW", "= ∂J/∂W (sums.backprop)")
     for col in cols:
         t.add_column(col, justify="left" if col == "entry" else "right")
     w_rows = _entries(L, full)[: None if full else 4]
@@ -302,20 +302,20 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
     if hidden:
         _section(out, "3. errors carried back:  δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾" + (" + sᵢ⁽ˡ⁾" if "sparsity" in res else "")
                  + ")·f′(zᵢ⁽ˡ⁾),  i.e. δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾" + (" + s⁽ˡ⁾" if "sparsity" in res else "") + ")·f′(z⁽ˡ⁾)",
-                 "network.backprop")
+                 "sums.backprop")
         for L in reversed(hidden):
             _render_hidden_delta(out, L, layers[L["l"]], full)
     blocks = [L for L in layers[:-1] if pick(L["l"])]
     if blocks:
         _section(out, "4. this example's gradient:  ∂J/∂Wᵢⱼ⁽ˡ⁾ = aⱼ⁽ˡ⁾δᵢ⁽ˡ⁺¹⁾,  ∂J/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾",
-                 "network.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0"
+                 "sums.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0"
                  + ("; with the penalty, loss + Σₗ s⁽ˡ⁾·a⁽ˡ⁾(x), s held at the batch's ρ̂ (its share of "
                     "m·∂J_sparse)" if "sparsity" in res else ""))
         for L in blocks:
             _render_gradients(out, L, layers[L["l"]], full)
         _section(out, "5. from one example to the batch:  "
                  "∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾,  ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾",
-                 "network.backprop on the whole train split")
+                 "sums.backprop on the whole train split")
         for L in blocks:
             _render_batch(out, L, res, full)
     if not full:
