@@ -14,12 +14,14 @@ names (`learning_rate`, `weight_decay`); network.py maps them to the tutorial's 
 
 One job per module: schema.py (the pydantic models), yamlfile.py (the safe YAML loader that keeps
 line numbers), overrides.py (--set), locate.py (file:line or --set of a key), load.py (the three
-together, and the one-line ConfigError).
+together, and the one-line ConfigError), document.py (another YAML file of nettrain's, such as a sweep
+file, read and its errors worded the same way).
 
 Left out on purpose: reading data, building or initialising the network, any printing. Paths
 are resolved but never opened here; nettrain.data and checkpoint.py report missing files.
 """
 
+from .document import Document, read_document
 from .load import config_from_dict, config_to_dict, diff_configs, dump_config_yaml, json_schema, load_config
 from .overrides import Overrides
 from .schema import (
@@ -42,5 +44,5 @@ __all__ = [
     "Config", "DataConfig", "SplitConfig", "ModelConfig", "InitConfig", "TrainConfig", "EarlyStoppingConfig",
     "ScaleConfig", "SparsityConfig", "WhitenConfig", "LogConfig", "ClusterConfig", "Overrides",
     "load_config", "config_from_dict", "config_to_dict", "dump_config_yaml", "diff_configs", "json_schema",
-    "MAX_CONFIG_BYTES",
+    "MAX_CONFIG_BYTES", "Document", "read_document",
 ]
