@@ -3,6 +3,7 @@ columns of a run.
 
     SplitMetrics(arch, x, y, …)(params)   J, J_data, J_reg and accuracy / MSE, RMSE, R² of one set of examples
     evaluate_run(target, data, split)     `nettrain eval --json`
+    eval_form(metrics, …)                 a split's metrics in that form (summary.json holds one per split)
 
 Left out on purpose: the metric formulas (evaluate.py), printing.
 """
@@ -109,7 +110,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
             raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
                             f"use --split train or --data FILE")
         rows = idx[split]
-        X, Y_raw, where = table.X[rows], table.y[rows], f"{cfg.data.path} ({split} split, {len(rows)} examples)"
+        X, Y_raw, where = table.X[rows], table.y[rows], split_where(cfg.data.path, split, len(rows))
         path = Path(cfg.data.path)
         lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
@@ -144,5 +145,17 @@ def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, us
     x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
     measure = SplitMetrics(trained.arch, x, y, cfg.train.weight_decay, cfg.data.task, trained.prep.labels,
                            cfg.train.chunk_size, cfg.sparsity())
-    return {"checkpoint": str(trained.path), "data": where, "split": used, **({"note": note} if note else {}),
-            "epoch": trained.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **measure(trained.params)}
+    return eval_form(measure(trained.params), checkpoint=trained.path, where=where, split=used,
+                     epoch=trained.meta.get("epoch"), m=int(x.shape[1]), task=cfg.data.task, note=note)
+
+
+def split_where(data_path: Any, split: str, m: int) -> str:
+    """How eval names a split of the run's data: 'data/iris.csv (test split, 15 examples)'."""
+    return f"{data_path} ({split} split, {m} examples)"
+
+
+def eval_form(metrics: dict, *, checkpoint: Any, where: str, split: Optional[str], epoch: Any, m: int, task: str,
+              note: Optional[str] = None) -> dict:
+    """What `nettrain eval --json` prints: which checkpoint, which examples, then the metrics."""
+    return {"checkpoint": str(checkpoint), "data": where, "split": split, **({"note": note} if note else {}),
+            "epoch": epoch, "m": m, "task": task, **metrics}

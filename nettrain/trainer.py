@@ -1,12 +1,13 @@
 """A config's fit into a run folder: prepare → listeners → train → finish.
 
-    fit(cfg, *, out, resume, reporter, table, write)   → FitResult
+    fit(cfg, *, out, resume, reporter, table, write, listeners)   → FitResult
 
 prepare: the problem (data read, checked, split, encoded; on a cluster, its train split left on the
 workers), the optimizer and metrics.csv's columns, and where training starts (seeded weights, or a
 resumed run's last.npz); the run folder is created only after all of it is valid. listeners: one small
 object per job at every reported step (listeners.py). train: train.minimize drives the objective with
-the optimizer. finish: the state saved, each split's metrics, the FitResult.
+the optimizer. finish: the state saved, each split's metrics, summary.json (runfolder.write_summary), the
+FitResult.
 
 A function here returns plain results and reports progress through a Reporter; it never prints.
 Left out on purpose: the run folder's format (runfolder.py, history.py), rendering (render/fit.py).
@@ -15,9 +16,10 @@ Left out on purpose: the run folder's format (runfolder.py, history.py), renderi
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -28,12 +30,12 @@ from . import listeners as ls
 from . import network, optimizers, parallel, train
 from .config import Config
 from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
-from .evaluation import split_metrics, train_metrics
+from .evaluation import eval_form, split_metrics, split_where, train_metrics
 from .history import History
 from .network import Cost, Params
 from .objective import cost_names
 from .problem import Problem, initial_params, load_problem
-from .runfolder import RunFiles, file_size, resume_command, resume_state
+from .runfolder import RunFiles, file_size, resume_command, resume_state, write_summary
 from .trained import Trained
 
 
@@ -79,19 +81,25 @@ class FitResult:
 
 
 def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, reporter: Optional[Reporter] = None,
-        table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+        table: Optional[data_mod.Table] = None, write: bool = True, listeners: Sequence[Any] = ()) -> FitResult:
     """Train the config's network with its optimizer, leaving a complete run folder (out, default
-    runs/<name>). table: the data in memory instead of data.path's file. write False: no run folder at
-    all — the same training and the same numbers, the history kept in memory (the estimators).
+    runs/<name>) that ends with summary.json. table: the data in memory instead of data.path's file. write
+    False: no run folder at all — the same training and the same numbers, the history kept in memory (the
+    estimators). listeners: more listeners, called after the built-in ones at every reported step (listeners.py:
+    each returns a reason to stop, or None); a reason that has a `reason` attribute (a sweep's "pruned") is how
+    the run ended, FitResult.reason and summary.json's, instead of "early stopped".
 
     With a cluster section, the train split's sums come from the cluster (nettrain.cluster: the workers read
     and hold the train split); validation and test metrics are computed here, as those splits are small."""
     rep = reporter or SilentReporter()
+    started = time.perf_counter()
+    extra = list(listeners)
     if not write and resume:
         raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
     if cfg.cluster is None:
-        return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, table=table, write=write)
+        return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, table=table, write=write, extra=extra,
+                    started=started)
     if table is not None or not write:
         raise ConfigError("a cluster section trains from data.path's file into a run folder: leave it out here "
                           "(cluster: null)")
@@ -99,7 +107,7 @@ def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, report
 
     with cluster.open_session(cfg.cluster) as session:
         try:
-            return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, session=session)
+            return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, session=session, extra=extra, started=started)
         except ClusterError as e:
             last = run_dir / "last.npz"
             if not last.exists():
@@ -253,7 +261,8 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
 
 
 def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: Reporter, session: Any = None,
-         table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+         table: Optional[data_mod.Table] = None, write: bool = True, extra: Sequence[Any] = (),
+         started: float = 0.0) -> FitResult:
     plan = _plan(cfg, run_dir, session=session, table=table)
     rng = np.random.default_rng(cfg.seed)  # the initial weights, then every epoch's permutation
     start = _start(plan, rng, resume=resume, write=write)
@@ -265,9 +274,9 @@ def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: 
     state = ls.RunState(files, start.history, plan.optimizer, rng if plan.minibatch else None, cfg.log.every,
                         cfg.log.checkpoint_every, start.best, best_buffer=network.flat_params(arch.layers, dtype),
                         evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns))
-    listeners = _listeners(plan, state, rep)
+    listeners = _listeners(plan, state, rep) + list(extra)  # the caller's after the built-in ones
     result, stopped = _train(plan, start, state, listeners, rng)
-    return _finish(plan, start, state, result, stopped, out=out, write=write)
+    return _finish(plan, start, state, result, stopped, out=out, write=write, started=started)
 
 
 def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
@@ -348,13 +357,14 @@ def _save_last_finite(plan: _Plan, state: ls.RunState, d: Diverged) -> None:
 
 
 def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.Result, stopped: list[str], *,
-            out: Optional[Path], write: bool) -> FitResult:
-    """The final state saved (a run that ended before train.epochs), how it ended, each split's metrics."""
+            out: Optional[Path], write: bool, started: float) -> FitResult:
+    """The final state saved (a run that ended before train.epochs), how it ended, each split's metrics,
+    summary.json."""
     if result.reason != "done":
         state.flush(result.params, result.epoch, state=result.state)
     reason, note = result.reason, result.note
     if reason == "stopped" and stopped and stopped[0] != "interrupted":
-        reason, note = "early stopped", stopped[0]
+        reason, note = getattr(stopped[0], "reason", "early stopped"), stopped[0]
     elif reason == "stopped":
         raise Interrupted(f"stopped at epoch {result.epoch}; saved {plan.run_dir / 'last.npz'}: continue with "
                           f"{resume_command(plan.cfg, out)}")
@@ -364,5 +374,21 @@ def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.R
     trained = Trained(plan.run_dir / "last.npz" if write else None, plan.cfg, problem.arch, result.params,
                       problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca)
     best_params = state.best_params if not write and state.best_params is not None else None
+    if write:  # last: a run folder with summary.json is a finished fit
+        write_summary(plan.run_dir, _summary(plan, result.epoch, reason, time.perf_counter() - started,
+                                             {"train": train_m, "val": val, "test": test}))
     return FitResult(plan.run_dir if write else None, result.epoch, result.cost, reason, state.history, train_m, val,
                      test, start.resumed_from, start.swept, notes, state.best, trained, best_params)
+
+
+def _summary(plan: _Plan, epoch: int, reason: str, seconds: float, splits: dict) -> dict:
+    """summary.json: how the fit ended, and each split's metrics as `nettrain eval RUN/last.npz --split S
+    --json` gives them (None for an empty split)."""
+    cfg, problem = plan.cfg, plan.problem
+    doc: dict = {"epoch": epoch, "reason": reason, "seconds": round(seconds, 4)}
+    for name, metrics in splits.items():
+        m = plan.m if name == "train" else len(problem.splits[name][0]) if name in problem.splits else 0
+        doc[name] = None if metrics is None else eval_form(
+            metrics, checkpoint=plan.run_dir / "last.npz", where=split_where(cfg.data.path, name, m), split=name,
+            epoch=epoch, m=m, task=cfg.data.task)
+    return doc
