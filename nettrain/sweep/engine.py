@@ -172,35 +172,51 @@ def _next_trial(state: _State) -> Optional[tuple[int, dict]]:
     return k, propose(sweep, k, list(state.known.values()))
 
 
-def _record(state: _State, outcome: TrialOutcome, rep: SweepReporter) -> None:
-    sweep, k = state.sweep, outcome.number
+def _ended(state: _State, outcome: TrialOutcome) -> dict:
+    """The ended trial's row and what the samplers and the pruner know of it (in memory: saved with the next
+    trials' rows)."""
+    k = outcome.number
     params = state.known[k].params
     row = {"trial": k, "status": outcome.status, **params, **outcome.values, "seconds": round(outcome.seconds, 3),
            "error": outcome.error}
     state.rows[k] = row
     state.known[k] = _known(state, k, params, row)
-    state.save()
-    best = files.best_trial(state.rows, sweep.metric.name, sweep.metric.goal)
-    if best != state.best or best == k:
-        files.write_best(state.folder, sweep.spec.name, best)
-        state.best = best
-    rep.trial(row)
+    return row
+
+
+def _fill(state: _State, ex: Any) -> bool:
+    """Submit trials until the executor holds as many as it runs at once (and those it keeps queued)."""
+    started = False
+    while ex.busy() < ex.slots + ex.queued:
+        nxt = _next_trial(state)
+        if nxt is None:
+            break
+        k, params = nxt
+        state.rows[k] = {"trial": k, "status": "running", **params}
+        state.known[k] = Known(k, params, "running")
+        ex.submit(_task(state, k, params, ex.threads))
+        started = True
+    return started
 
 
 def _loop(state: _State, ex: Any, rep: SweepReporter) -> None:
+    """Submit, wait for a trial to end, record it. The next trials are submitted before the ended one's files
+    are written (the workers wait for nothing), and one trials.csv write holds both; a kill in between leaves
+    the ended trial running in trials.csv (it runs again) and the new ones unrecorded (they start again)."""
+    row = None
     while True:
-        while ex.busy() < ex.slots:
-            nxt = _next_trial(state)
-            if nxt is None:
-                break
-            k, params = nxt
-            state.rows[k] = {"trial": k, "status": "running", **params}
-            state.known[k] = Known(k, params, "running")
+        if _fill(state, ex) or row is not None:
             state.save()
-            ex.submit(_task(state, k, params, ex.threads))
+        if row is not None:
+            sweep = state.sweep
+            best = files.best_trial(state.rows, sweep.metric.name, sweep.metric.goal)
+            if best != state.best:
+                files.write_best(state.folder, sweep.spec.name, best)
+                state.best = best
+            rep.trial(row)
         if not ex.busy():
             return
-        _record(state, ex.next(), rep)
+        row = _ended(state, ex.next())
 
 
 def run_sweep(sweep: Sweep, *, out: Optional[Path] = None, resume: bool = False,

@@ -19,6 +19,7 @@ import contextlib
 import signal
 import threading
 import uuid
+import warnings
 from collections import deque
 from concurrent.futures import CancelledError
 from typing import Any, Iterator, Optional
@@ -32,7 +33,7 @@ POLL_SECONDS = 1.0  # how often a wait for a trial checks that the scheduler sti
 class InProcess:
     """The trials one after another in this process (workers: 1)."""
 
-    slots = 1
+    slots, queued = 1, 0
     threads: Optional[int] = None  # a fit alone's choice
 
     def __init__(self) -> None:
@@ -53,6 +54,8 @@ class InProcess:
 
 class OnDask:
     """Trials as tasks on a Dask cluster's workers, at most `slots` at once."""
+
+    queued = 1  # one trial waits at the scheduler: a worker that ends one starts the next at once
 
     def __init__(self, session: Any, slots: int, threads: int) -> None:
         self.session, self.slots, self.threads = session, max(1, slots), threads
@@ -145,7 +148,9 @@ def open_executor(sweep: Any) -> Iterator[Any]:
     cfg = ClusterConfig(address="local", workers=spec.workers) if local else ClusterConfig(
         address=spec.cluster.address)
     # (quiet_dask() from nettrain.cluster belongs around this session: Dask's own log lines off the terminal)
-    with _sigint_ignored():
+    with _sigint_ignored(), warnings.catch_warnings():
+        # LocalCluster starts its dashboard even with dashboard_address=None, and warns when 8787 is taken
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         session = Session.open(cfg)
     try:
         if local:
