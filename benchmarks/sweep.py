@@ -5,6 +5,7 @@ GridSearchCV on the same grid, and a TPE search with pruning against the full gr
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep]
+    python benchmarks/sweep.py figure runs/digits-lambda [--out docs/images/digits-lambda.png]
 
 overhead: a grid of --trials iris trials of one epoch each (each fit a few ms), swept in this process
     (workers: 1) and on a LocalCluster of 2 workers. The overhead of a trial is what the sweep spends beyond
@@ -22,6 +23,7 @@ sklearn: GridSearchCV(MLPClassifier(solver="lbfgs"), n_jobs=2) over the same gri
     best validation accuracy and that trial's validation log-loss (J_data), beside the nettrain sweep's.
 tpe: `nettrain sweep configs/sweeps/digits-tpe.yaml` (30 TPE trials, median pruning) and the digits-lambda grid
     into --out: the best val J_data each found, and the epochs each spent (Σ trials.csv's epochs).
+figure: the README's validation curve, drawn from a digits-lambda sweep folder.
 """
 
 from __future__ import annotations
@@ -188,6 +190,42 @@ def tpe(args: argparse.Namespace) -> None:
     print(f"TPE's best against the grid's: {(t_ - g) / g:+.2%}; its epochs against the grid's: {te / ge:.2f}×")
 
 
+def figure(args: argparse.Namespace) -> None:
+    """The README's validation curve of a digits-lambda sweep folder: train and val J_data against λ (log J_data
+    axis: every λ), and the val J_data alone for λ ≤ 10⁻², where it turns back up as λ → 0 (linear axis)."""
+    from nettrain import compare, plot
+
+    s = compare.read_sweep(Path(args.folder))
+    rows = [t for t in s.trials if t.get("status") == "done"]
+    fig = plot.new_figure((9.6, 3.6))
+    left, right = fig.subplots(1, 2)
+    for ax, shown, cols, log in ((left, rows, ("data_cost", "val_data_cost"), True),
+                                 (right, [r for r in rows if r["train.weight_decay"] <= 1e-2], ("val_data_cost",), False)):
+        x = plot.sweep_axis(ax, [r["train.weight_decay"] for r in shown], log=True)
+        for g, layers in enumerate(dict.fromkeys(plot.value_text(r["model.layers"]) for r in shown)):
+            members = sorted((i for i, r in enumerate(shown) if plot.value_text(r["model.layers"]) == layers),
+                             key=lambda i: x[i])
+            for col in cols:
+                train = col == "data_cost"
+                ax.plot([x[i] for i in members], [shown[i][col] for i in members], linestyle="--" if train else "-",
+                        marker="s" if train else "o", color=f"C{g}", markerfacecolor="white" if train else f"C{g}",
+                        markersize=5, linewidth=1.2, label=f"{'train' if train else 'val'} J_data, {layers}")
+        best = [(x[i], r["val_data_cost"]) for i, r in enumerate(shown) if r["trial"] == s.best]
+        if best:
+            ax.scatter(*zip(*best), facecolors="none", edgecolors="C3", s=150, linewidths=1.6, zorder=4,
+                       label="best (best.yaml)")
+        if log:
+            plot.log_y(ax)
+        ax.set_xlabel("λ (train.weight_decay)")
+        ax.set_ylabel("J_data")
+        ax.grid(True, alpha=0.3)
+    left.set_title("train and validation J_data against λ", fontsize="medium")
+    right.set_title("validation J_data, λ ≤ 10⁻²: it turns back up as λ → 0", fontsize="medium")
+    left.legend(fontsize="x-small")
+    plot.save_figure(fig, Path(args.out))
+    print(f"wrote {args.out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -195,8 +233,11 @@ def main() -> None:
     sub.add_parser("speedup").add_argument("--rounds", type=int, default=3)
     sub.add_parser("sklearn")
     sub.add_parser("tpe").add_argument("--out", default="runs/bench-sweep")
+    fig = sub.add_parser("figure")
+    fig.add_argument("folder")
+    fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "sklearn": sklearn, "tpe": tpe}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":
