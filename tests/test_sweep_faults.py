@@ -50,9 +50,9 @@ def reference(tmp_path_factory):
     return path, top / "ref"
 
 
-def assert_same_sweep(a: Path, b: Path) -> None:
+def assert_same_sweep(a: Path, b: Path, trials: int = 6) -> None:
     assert trials_less_seconds(a) == trials_less_seconds(b)
-    for k in range(6):
+    for k in range(trials):
         assert_same_folder(a / f"trial-{k}", b / f"trial-{k}")
     assert (a / "best.yaml").read_text() == (b / "best.yaml").read_text()
 
@@ -78,7 +78,7 @@ def ended(out: Path) -> int:
         return 0
 
 
-@pytest.mark.parametrize("workers, seed", [(1, 0), (1, 1), (1, 2), (2, 3)])
+@pytest.mark.parametrize("workers, seed", [(1, 0), (1, 1), (2, 3)])
 def test_kill_9_at_a_random_moment_then_resume_equals_the_uninterrupted_sweep(reference, tmp_path, workers, seed):
     path, ref = reference
     out = tmp_path / "out"
@@ -130,7 +130,8 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_elsewhere_with_the_same_res
     dask = Dask(tmp_path)
     try:
         dask.add_workers(2)
-        text = SWEEP.replace("train.epochs=2500", "train.epochs=6000")  # long enough trials to be killed in
+        # 4 trials long enough to be killed in
+        text = SWEEP.replace("train.epochs=2500", "train.epochs=5000").replace("[0, 1.0e-3, 1.0e-2]", "[0, 1.0e-2]")
         ref_long = tmp_path / "ref"
         (tmp_path / "local.yaml").write_text(text)
         run_sweep(load_sweep(tmp_path / "local.yaml"), out=ref_long)
@@ -155,7 +156,7 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_elsewhere_with_the_same_res
         res = run_sweep(load_sweep(tmp_path / "remote.yaml"), out=out)
         t.join()
         assert killed and dask.workers[0].wait(timeout=10) == -signal.SIGKILL
-        assert res.failed == [] and len(res.rows) == 6
-        assert_same_sweep(out, ref_long)
+        assert res.failed == [] and len(res.rows) == 4
+        assert_same_sweep(out, ref_long, 4)
     finally:
         dask.stop()
