@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +175,13 @@ def test_a_folder_in_use_is_refused_and_a_changed_sweep_is_not_resumed(here, tmp
         run(path, out, ["train.learning_rate=0.1"], resume=True)
     again = run(path, out, resume=True)  # everything had ended: nothing runs again
     assert again.kept == 4 and again.rows == res.rows
+    held = files.lock(out)  # as another sweep holds it while it runs
+    try:
+        with pytest.raises(RunIOError, match="is in use by another nettrain sweep: wait for it to end"):
+            run(path, out, resume=True)
+    finally:
+        os.close(held)
+    run(path, out, resume=True)
 
 
 # ----------------------------------------------------------------------------- random and TPE draws

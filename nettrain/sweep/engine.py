@@ -24,6 +24,7 @@ Left out on purpose: printing (render/sweep.py), what a trial does (trial.py), w
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,7 @@ class _State:
     rerun: list[int] = field(default_factory=list)  # trials left running by an earlier run: first, in order
     next_k: int = 0
     best: Optional[int] = None
+    lock: int = -1  # the sweep folder's locked descriptor (folder.lock)
 
     def save(self) -> None:
         files.write_trials(self.folder, self.header, self.rows)
@@ -111,27 +113,38 @@ def _known(state: _State, k: int, params: dict, row: dict) -> Known:
 
 
 def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
-    """The sweep folder made ready: sweep.yaml written; on a resume, what trials.csv says has ended, checked."""
+    """The sweep folder made ready and locked: sweep.yaml written; on a resume, what trials.csv says has ended,
+    checked."""
     base = config_mod.load_config(sweep.spec.base, sweep.sets)
-    header = files.columns(sweep.keys, base)
-    rows: dict[int, dict] = {}
     if resume and not (folder / files.SPEC).exists() and (not folder.exists() or not any(folder.iterdir())):
         resume = False  # stopped before it wrote anything (or never started): nothing to keep, start it
-    if resume:
-        files.check_resume(folder, sweep.resolved(), command)
-        stored, rows = files.read_trials(folder)
-        if rows and stored != header:
-            raise RunIOError(f"cannot resume {folder}: its trials.csv has the columns {', '.join(stored)}, not those "
-                             f"of this sweep: start a new sweep with another --out")
-    elif folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+    if not resume and folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise RunIOError(f"{folder} already exists: add --resume to continue that sweep, or choose another --out (or "
                          "name) for a new one")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RunIOError(f"cannot create {folder}: {e.strerror or e}: check the path and permissions") from None
+    state = _State(sweep, folder, files.columns(sweep.keys, base), {}, lock=files.lock(folder))
+    try:
+        if resume:
+            files.check_resume(folder, sweep.resolved(), command)
+            stored, state.rows = files.read_trials(folder)
+            if state.rows and stored != state.header:
+                raise RunIOError(f"cannot resume {folder}: its trials.csv has the columns {', '.join(stored)}, not "
+                                 "those of this sweep: start a new sweep with another --out")
+            state.next_k = max(state.rows) + 1 if state.rows else 0
+        _kept(state)
+    except BaseException:
+        os.close(state.lock)
+        raise
+    return state
+
+
+def _kept(state: _State) -> None:
+    """sweep.yaml written; what the trials that ended are, checked (each one's config the sweep's now)."""
+    sweep, folder, rows = state.sweep, state.folder, state.rows
     files.write_spec(folder, sweep.resolved())
-    state = _State(sweep, folder, header, rows, next_k=max(rows) + 1 if rows else 0)
     for k, row in sorted(rows.items()):
         params = _params(sweep, k, row)
         if row["status"] in ("done", "pruned"):
@@ -140,7 +153,6 @@ def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
             state.rerun.append(k)
         state.known[k] = _known(state, k, params, row)
     state.best = files.best_trial(rows, sweep.metric.name, sweep.metric.goal)
-    return state
 
 
 def _params(sweep: Sweep, k: int, row: dict) -> dict:
@@ -226,6 +238,14 @@ def run_sweep(sweep: Sweep, *, out: Optional[Path] = None, resume: bool = False,
     folder = Path(out) if out is not None else Path("runs") / sweep.spec.name
     command = resume_command(sweep, out)
     state = _open(sweep, folder, resume=resume, command=command)
+    try:
+        return _run(state, rep, command)
+    finally:
+        os.close(state.lock)
+
+
+def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
+    sweep, folder = state.sweep, state.folder
     kept = sum(1 for r in state.rows.values() if r["status"] != "running")
     for text in sweep.warnings:
         rep.note(f"warning: {text}")

@@ -18,8 +18,10 @@ Left out on purpose: what runs the trials (engine.py, trial.py), rendering.
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -33,6 +35,19 @@ from .spec import RESUMABLE
 
 TRIALS, SPEC, BEST = "trials.csv", "sweep.yaml", "best.yaml"
 STATUSES = ("done", "pruned", "failed", "running")
+
+
+def lock(folder: Path) -> int:
+    """The sweep folder locked for this sweep (flock on the folder: released when the process ends, however
+    it ends); the open descriptor, to close at the end. A folder another sweep holds is one RunIOError."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise RunIOError(f"{folder} is in use by another nettrain sweep: wait for it to end, or stop it and continue "
+                         "with --resume") from None
+    return fd
 
 
 def trial_dir(folder: Path, k: int) -> Path:
