@@ -88,11 +88,11 @@ def overhead(args: argparse.Namespace) -> None:
                   f"| {per * 1000:.0f} ms | {worker * 1000:.0f} ms |")
 
 
-def _sweep_seconds(workers: int, out: Path) -> float:
+def _sweep_seconds(workers: int, out: Path, sets: tuple = ()) -> float:
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers), "--out",
-                    str(out)], check=True, env=ENV, capture_output=True)
+                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=ENV, capture_output=True)
     return time.perf_counter() - t
 
 
@@ -157,15 +157,19 @@ def sklearn(args: argparse.Namespace) -> None:
     print(f"GridSearchCV(MLPClassifier(solver='lbfgs', max_iter=3000), n_jobs=2), {len(search.cv_results_['params'])} "
           f"candidates: {wall:.1f} s; best validation accuracy {search.best_score_:.4f} (alpha {best['alpha']:g} = "
           f"λ {best['alpha'] / m:g}, hidden {best['hidden_layer_sizes']}); its validation log-loss {loss:.4f}")
-    with tempfile.TemporaryDirectory() as tmp:
-        seconds = _sweep_seconds(2, Path(tmp) / "out")
-        with open(Path(tmp) / "out" / "trials.csv", newline="") as f:
-            trials = list(csv.DictReader(f))
-    acc = max(trials, key=lambda r: float(r["val_accuracy"]))
-    low = min(trials, key=lambda r: float(r["val_data_cost"]))
-    print(f"nettrain sweep digits-lambda --workers 2 (gd, 3,000 epochs): {seconds:.1f} s; best validation accuracy "
-          f"{float(acc['val_accuracy']):.4f} (λ {acc['train.weight_decay']}, {acc['model.layers']}); lowest validation "
-          f"J_data {float(low['val_data_cost']):.4f} (λ {low['train.weight_decay']}, {low['model.layers']})")
+    for what, sets in (("gd, 3,000 epochs, as shipped", ()),
+                       ("--set train.optimizer=lbfgs --set train.epochs=400", ("train.optimizer=lbfgs",
+                                                                               "train.epochs=400", "log.every=20"))):
+        with tempfile.TemporaryDirectory() as tmp:
+            seconds = _sweep_seconds(2, Path(tmp) / "out", sets)
+            with open(Path(tmp) / "out" / "trials.csv", newline="") as f:
+                trials = list(csv.DictReader(f))
+        acc = max(trials, key=lambda r: float(r["val_accuracy"]))
+        low = min(trials, key=lambda r: float(r["val_data_cost"]))
+        print(f"nettrain sweep digits-lambda --workers 2 ({what}): {seconds:.1f} s; best validation accuracy "
+              f"{float(acc['val_accuracy']):.4f} (λ {acc['train.weight_decay']}, {acc['model.layers']}); lowest "
+              f"validation J_data {float(low['val_data_cost']):.4f} (λ {low['train.weight_decay']}, "
+              f"{low['model.layers']})")
 
 
 def tpe(args: argparse.Namespace) -> None:
