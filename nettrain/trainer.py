@@ -35,7 +35,7 @@ from .history import History
 from .network import Cost, Params
 from .objective import cost_names
 from .problem import Problem, initial_params, load_problem
-from .runfolder import RunFiles, file_size, resume_command, resume_state, write_summary
+from .runfolder import SUMMARY, RunFiles, file_size, resume_command, resume_state, write_summary
 from .trained import Trained
 
 
@@ -201,8 +201,9 @@ def _split_results(plan: _Plan, params: Params) -> tuple[Optional[dict], Optiona
     return train_metrics(plan.problem, plan.source, params), val, test
 
 
-def _already_trained(plan: _Plan, start: _Start) -> FitResult:
-    """A resume of a run already at train.epochs: nothing is written; say so, and how to go on."""
+def _already_trained(plan: _Plan, start: _Start, *, write: bool, started: float) -> FitResult:
+    """A resume of a run already at train.epochs: nothing is written (but summary.json, when a kill came
+    between the last save and it); say so, and how to go on."""
     epochs = plan.cfg.train.epochs
     train_m, val, test = _split_results(plan, start.params)
     cost = Cost({k: train_m[k] for k in plan.names}) if train_m else None
@@ -210,6 +211,9 @@ def _already_trained(plan: _Plan, start: _Start) -> FitResult:
             f"do; to train it further, raise train.epochs: --set train.epochs={max(2 * start.epoch, start.epoch + 1)}"
             " --resume")
     notes = [f"removed a temp file left by an interrupted save: {p}" for p in start.swept] + [note]
+    if write and not (plan.run_dir / SUMMARY).exists():
+        write_summary(plan.run_dir, _summary(plan, start.epoch, "done", time.perf_counter() - started,
+                                             {"train": train_m, "val": val, "test": test}))
     return FitResult(plan.run_dir, start.epoch, cost, "already at train.epochs", start.history, train_m, val, test,
                      start.epoch, start.swept, notes, start.best)
 
@@ -267,7 +271,7 @@ def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: 
     rng = np.random.default_rng(cfg.seed)  # the initial weights, then every epoch's permutation
     start = _start(plan, rng, resume=resume, write=write)
     if resume and start.epoch >= cfg.train.epochs:
-        return _already_trained(plan, start)
+        return _already_trained(plan, start, write=write, started=started)
     files = _open_folder(plan, start, resume=resume) if write else None
     _announce(rep, plan, start, resume=resume)
     arch, dtype = plan.problem.arch, plan.problem.dtype

@@ -322,6 +322,15 @@ def test_a_fit_ends_with_summary_json_as_eval_gives_each_split(tmp_path):
     for split in ("train", "val", "test"):
         assert doc[split] == json.loads(json.dumps(evaluate_run(tmp_path / "run" / "last.npz", None, split)))
     assert doc["train"]["cost"] == res.train["cost"] and doc["test"]["m"] == 22
+    # killed between the last save and summary.json: the resume (with nothing left to train) writes it, and
+    # only then
+    (tmp_path / "run" / "summary.json").unlink()
+    fit_config(IRIS, ["train.epochs=15", "log.every=5"], out=tmp_path / "run", resume=True)
+    again = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (again["reason"], again["test"]) == ("done", doc["test"])
+    before = (tmp_path / "run" / "summary.json").stat().st_mtime_ns
+    fit_config(IRIS, ["train.epochs=15", "log.every=5"], out=tmp_path / "run", resume=True)
+    assert (tmp_path / "run" / "summary.json").stat().st_mtime_ns == before
     fit_config(IRIS, ["train.epochs=5", "data.split={train: 1.0}"], out=tmp_path / "all")
     doc = json.loads((tmp_path / "all" / "summary.json").read_text())
     assert doc["val"] is None and doc["test"] is None and doc["train"]["m"] == 150
