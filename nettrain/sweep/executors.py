@@ -103,9 +103,9 @@ class OnDask:
                 raise ClusterError(f"lost the scheduler at {self.session._where()}") from None
             return TrialOutcome(k, "failed", {}, "its task was cancelled on the cluster")
         except Exception as e:  # raised outside the fit: the trial folder could not be claimed
-            from .trial import _error_line
+            from .trial import error_line
 
-            return TrialOutcome(k, "failed", {}, _error_line(e))
+            return TrialOutcome(k, "failed", {}, error_line(e))
 
     def cancel(self) -> None:
         """Cancel every trial under way: their tasks stop at their next step (pruning.Abandoned)."""

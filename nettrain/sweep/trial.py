@@ -27,7 +27,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Iterator, Optional
 
 from .. import config as config_mod
 from .. import parallel, trainer
@@ -114,7 +114,7 @@ def _values(res: trainer.FitResult) -> dict:
     return out
 
 
-def _error_line(e: BaseException) -> str:
+def error_line(e: BaseException) -> str:
     if isinstance(e, NettrainError):
         return " ".join(f"{e.kind}: {e}".split())
     text = str(e).splitlines()[0] if str(e) else ""
@@ -138,7 +138,7 @@ def run_trial(task: TrialTask) -> TrialOutcome:
         except (Interrupted, pruning.TrialAbandoned, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001 - a trial's failure of any kind is its row's error; the sweep goes on
-            return TrialOutcome(task.number, "failed", {}, _error_line(e), time.perf_counter() - t0, fit_seconds, where)
+            return TrialOutcome(task.number, "failed", {}, error_line(e), time.perf_counter() - t0, fit_seconds, where)
     status = "pruned" if res.reason == pruning.Stop.reason else "done"
     return TrialOutcome(task.number, status, _values(res), None, time.perf_counter() - t0, fit_seconds, where)
 
