@@ -25,7 +25,7 @@ from concurrent.futures import CancelledError
 from typing import Any, Iterator, Optional
 
 from ..errors import ClusterError
-from .trial import TrialOutcome, TrialTask, run_trial
+from .trial import TrialOutcome, TrialTask, error_line, run_trial
 
 POLL_SECONDS = 1.0  # how often a wait for a trial checks that the scheduler still answers
 
@@ -103,8 +103,6 @@ class OnDask:
                 raise ClusterError(f"lost the scheduler at {self.session._where()}") from None
             return TrialOutcome(k, "failed", {}, "its task was cancelled on the cluster")
         except Exception as e:  # raised outside the fit: the trial folder could not be claimed
-            from .trial import error_line
-
             return TrialOutcome(k, "failed", {}, error_line(e))
 
     def cancel(self) -> None:
