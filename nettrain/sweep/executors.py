@@ -135,22 +135,20 @@ def open_executor(sweep: Any) -> Iterator[Any]:
     if spec.cluster is None and spec.workers == 1:
         yield InProcess()
         return
-    from ..cluster import require_dask
+    from ..cluster import open_session
     from ..config import ClusterConfig
     from ..parallel import available_threads
-
-    require_dask()
-    from ..cluster.session import Session
 
     local = spec.cluster is None
     cfg = ClusterConfig(address="local", workers=spec.workers) if local else ClusterConfig(
         address=spec.cluster.address)
-    # (quiet_dask() from nettrain.cluster belongs around this session: Dask's own log lines off the terminal)
-    with _sigint_ignored(), warnings.catch_warnings():
-        # LocalCluster starts its dashboard even with dashboard_address=None, and warns when 8787 is taken
-        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-        session = Session.open(cfg)
-    try:
+    with contextlib.ExitStack() as stack:
+        # (quiet_dask() from nettrain.cluster belongs around this session, Dask's own log lines off the terminal;
+        # where open_session holds the session in it, this block has it)
+        with _sigint_ignored(), warnings.catch_warnings():
+            # LocalCluster starts its dashboard even with dashboard_address=None, and warns when 8787 is taken
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            session = stack.enter_context(open_session(cfg))
         if local:
             slots, threads = spec.workers, max(1, available_threads() // spec.workers)
         else:  # every thread of the cluster's workers runs a trial, with one BLAS thread (as the cluster backend)
@@ -158,5 +156,3 @@ def open_executor(sweep: Any) -> Iterator[Any]:
         ex = OnDask(session, slots, threads)
         ex.warm_up()
         yield ex
-    finally:
-        session.close()
