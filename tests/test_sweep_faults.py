@@ -160,3 +160,42 @@ def test_a_worker_killed_mid_trial_has_its_trial_run_elsewhere_with_the_same_res
         assert_same_sweep(out, ref_long, 4)
     finally:
         dask.stop()
+
+
+def test_a_lost_scheduler_ends_the_sweep_in_one_line_and_it_resumes_here(reference, tmp_path):
+    from nettrain.errors import ClusterError
+
+    from .test_cluster import Dask
+
+    path, ref = reference
+    dask = Dask(tmp_path)
+    try:
+        dask.add_workers(2)
+        remote = tmp_path / "remote.yaml"
+        remote.write_text(SWEEP + f"cluster: {{address: '{dask.address}'}}\n")
+        out = tmp_path / "out"
+
+        def kill_after_a_trial() -> None:
+            deadline = time.monotonic() + 60
+            while ended(out) < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            dask.scheduler.send_signal(signal.SIGKILL)
+
+        t = threading.Thread(target=kill_after_a_trial)
+        t.start()
+        t0 = time.monotonic()
+        with pytest.raises(ClusterError) as e:
+            run_sweep(load_sweep(remote), out=out)
+        t.join()
+        message = str(e.value)
+        assert "\n" not in message and message.startswith(f"lost the scheduler at {dask.address}")
+        assert message.endswith(f"continue with nettrain sweep {remote} --resume --out {out}")
+        assert time.monotonic() - t0 < 60
+    finally:
+        dask.stop()
+    # the cluster may change on a resume: the rest of the trials here, in this process
+    local = tmp_path / "local.yaml"
+    local.write_text(SWEEP)
+    res = run_sweep(load_sweep(local), out=out, resume=True)
+    assert res.kept >= 1 and res.failed == []
+    assert_same_sweep(out, ref)

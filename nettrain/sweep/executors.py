@@ -28,6 +28,7 @@ from ..errors import ClusterError
 from .trial import TrialOutcome, TrialTask, error_line, run_trial
 
 POLL_SECONDS = 1.0  # how often a wait for a trial checks that the scheduler still answers
+PING_SECONDS = 5.0  # how long the scheduler may take to answer that check
 
 
 class InProcess:
@@ -86,9 +87,9 @@ class OnDask:
                 return self._outcome(k, self.futures.pop(k))
             try:
                 wait(list(self.futures.values()), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                if not self.session._scheduler_answers():
-                    raise ClusterError(f"lost the scheduler at {self.session._where()}") from None
+            except Exception as e:  # noqa: BLE001 - a timeout, or the futures cancelled by a lost connection
+                if not self._scheduler_answers():
+                    raise ClusterError(f"lost the scheduler at {self._where()} ({_cause(e)})") from None
 
     def _outcome(self, k: int, future: Any) -> TrialOutcome:
         from distributed import KilledWorker
@@ -98,12 +99,27 @@ class OnDask:
         except KilledWorker:
             return TrialOutcome(k, "failed", {}, "its worker died each time it ran (Dask's KilledWorker): check the "
                                 "workers' memory and logs")
-        except CancelledError:
-            if not self.session._scheduler_answers():
-                raise ClusterError(f"lost the scheduler at {self.session._where()}") from None
-            return TrialOutcome(k, "failed", {}, "its task was cancelled on the cluster")
-        except Exception as e:  # raised outside the fit: the trial folder could not be claimed
+        except Exception as e:  # noqa: BLE001 - a lost scheduler, or raised outside the fit (its folder not claimed)
+            if not self._scheduler_answers():  # not the trial's doing: the sweep ends, resumable
+                raise ClusterError(f"lost the scheduler at {self._where()} ({_cause(e)})") from None
+            if isinstance(e, CancelledError):
+                return TrialOutcome(k, "failed", {}, "its task was cancelled on the cluster")
             return TrialOutcome(k, "failed", {}, error_line(e))
+
+    def _scheduler_answers(self) -> bool:
+        """The scheduler answers a ping within PING_SECONDS."""
+        client = self.session.client
+        if client.status not in ("running", "connecting"):
+            return False
+        try:
+            client.sync(client.scheduler.identity, callback_timeout=PING_SECONDS)
+            return True
+        except Exception:  # noqa: BLE001 - any failure to answer is a lost scheduler
+            return False
+
+    def _where(self) -> str:
+        cluster = self.session.cluster
+        return f"local ({cluster.scheduler_address})" if cluster is not None else self.session.address
 
     def cancel(self) -> None:
         """Cancel every trial under way: their tasks stop at their next step (pruning.Abandoned)."""
@@ -112,6 +128,12 @@ class OnDask:
         except Exception:  # a lost scheduler: nothing left to cancel
             pass
         self.futures.clear()
+
+
+def _cause(e: BaseException) -> str:
+    """An exception in a few words: its type and its message's first line."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 @contextlib.contextmanager
