@@ -400,6 +400,103 @@ def plot(
     err.print(f"wrote {target}", markup=False)
 
 
+# ----------------------------------------------------------------------------- sweep, compare, report
+
+
+@app.command()
+@handle_errors
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="The sweep file (YAML): its base config, grid or search and space, "
+                                      "metric, prune, workers, cluster."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default runs/<name>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the sweep in the sweep folder: ended trials are "
+                                "kept, interrupted ones start over."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Trials at once (the file's workers); 1 = "
+                                          "in this process."),
+    set_: list[str] = typer.Option([], "--set", help="Override a key of the base config in every trial (repeatable), "
+                                   "e.g. --set train.epochs=500."),
+) -> None:
+    """Train many trials of one base config — every combination of a grid, or Optuna's random or TPE draws
+    (with median pruning) — in parallel on Dask workers, each into its own run folder.
+
+    Writes the sweep folder: trial-<k>/ (run folders), trials.csv (a row per trial: its values, status, epochs,
+    J, J_data, J_reg, val J_data and accuracy or R², seconds, error), best.yaml (the best trial's config, for
+    nettrain fit) and sweep.yaml (the sweep as run, what --resume checks). Trial k is the run that
+    `nettrain fit BASE --set KEY=VALUE …` makes of its values, bit for bit. Ctrl-C stops and says how to
+    resume. Exit 9 when the sweep ended with failed trials. Needs pip install -e ".[sweep]".
+
+    \b
+    Examples:  nettrain sweep configs/sweeps/digits-lambda.yaml
+               nettrain sweep configs/sweeps/digits-tpe.yaml --workers 2
+               nettrain sweep configs/sweeps/digits-lambda.yaml --set train.epochs=500 --out runs/lambda-500
+    """
+    from .errors import TrialsFailed
+    from .render.sweep import run_sweep_shown
+    from .sweep import load_sweep
+
+    res = run_sweep_shown(out, load_sweep(sweep_file, set_, workers), out_dir=out_dir, resume=resume)
+    if res.failed:
+        first = res.rows[res.failed[0]]
+        raise TrialsFailed(f"{len(res.failed)} of {len(res.rows)} trials failed (trial-{res.failed[0]}: "
+                           f"{first.get('error')}); trials.csv's error column has each reason")
+
+
+@app.command()
+@handle_errors
+def compare(
+    folders: list[Path] = typer.Argument(..., help="Run folders (nettrain fit) and sweep folders (nettrain sweep: "
+                                         "each stands for its trials)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Also draw the figure to this .png or .svg: every "
+                                            "run's J, J_data, J_reg and val J_data against the epoch; per sweep, "
+                                            "its metric against each swept key (needs matplotlib)."),
+    json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of the table."),
+) -> None:
+    """Runs side by side: the config keys that differ between them (and only those), epochs, J, J_data, J_reg
+    (J_sparse), val J_data and accuracy or R², test metrics (from summary.json), seconds.
+
+    \b
+    Examples:  nettrain compare runs/digits runs/digits-300
+               nettrain compare runs/digits-lambda --out runs/digits-lambda/compare.png
+               nettrain compare runs/a runs/b --json
+    """
+    from . import compare as compare_mod
+    from . import plot as plot_mod
+    from .render import compare as render_compare
+
+    if out_file is not None and out_file.suffix.lower() not in plot_mod.FORMATS:
+        err.print(f"nettrain: usage error: --out {out_file}: the picture must be .png or .svg", markup=False)
+        raise typer.Exit(2)
+    c = compare_mod.compare(folders)
+    if json_out:
+        print_json(c.to_dict())
+    else:
+        render_compare.render(out, c.to_dict())
+    if out_file is not None:
+        compare_mod.plot_comparison(c, out_file)
+        err.print(f"wrote {out_file}", markup=False)
+
+
+@app.command()
+@handle_errors
+def report(
+    folder: Path = typer.Argument(..., help="A run folder (nettrain fit) or a sweep folder (nettrain sweep)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="The page to write (default FOLDER/report.html)."),
+) -> None:
+    """One self-contained HTML page of a run or a sweep: its config, cost curves, metrics, confusion matrix or
+    residuals, first-layer filters, gradient check; for a sweep the sortable trials table, the validation
+    curves and the best trial. Figures are inline; the page loads nothing else (needs matplotlib).
+
+    \b
+    Examples:  nettrain report runs/digits
+               nettrain report runs/digits-lambda --out digits-lambda.html
+    """
+    from . import report as report_mod
+
+    target = out_file if out_file is not None else folder / "report.html"
+    report_mod.write_report(folder, target)
+    err.print(f"wrote {target}", markup=False)
+
+
 def main() -> None:
     """Entry point of the `nettrain` console script."""
     app(prog_name="nettrain")

@@ -5,6 +5,7 @@ columns of a run.
                                           from a source of sums (objective.Source)
     split_metrics(problem, split)         the SplitMetrics of a split of a run's problem (train, val or test)
     evaluate_run(target, data, split)     `nettrain eval --json`
+    eval_form(metrics, …)                 a split's metrics in that form (summary.json holds one per split)
 
 Left out on purpose: the metric formulas (metrics.py), printing.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
             raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
                             f"use --split train or --data FILE")
         rows = idx[split]
-        X, Y_raw, where = table.X[rows], table.y[rows], f"{cfg.data.path} ({split} split, {len(rows)} examples)"
+        X, Y_raw, where = table.X[rows], table.y[rows], split_where(cfg.data.path, split, len(rows))
         path = Path(cfg.data.path)
         lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
@@ -129,5 +130,17 @@ def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, us
     dtype, m = y.dtype, int(x.shape[1])
     source = Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, m, cfg.train.chunk_size, dtype))
     measure = SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, trained.prep.labels, cfg.sparsity())
-    return {"checkpoint": str(trained.path), "data": where, "split": used, **({"note": note} if note else {}),
-            "epoch": trained.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **measure(trained.params)}
+    return eval_form(measure(trained.params), checkpoint=trained.path, where=where, split=used,
+                     epoch=trained.meta.get("epoch"), m=m, task=cfg.data.task, note=note)
+
+
+def split_where(data_path: Any, split: str, m: int) -> str:
+    """How eval names a split of the run's data: 'data/iris.csv (test split, 15 examples)'."""
+    return f"{data_path} ({split} split, {m} examples)"
+
+
+def eval_form(metrics: dict, *, checkpoint: Any, where: str, split: Optional[str], epoch: Any, m: int, task: str,
+              note: Optional[str] = None) -> dict:
+    """What `nettrain eval --json` prints: which checkpoint, which examples, then the metrics."""
+    return {"checkpoint": str(checkpoint), "data": where, "split": split, **({"note": note} if note else {}),
+            "epoch": epoch, "m": m, "task": task, **metrics}

@@ -7,6 +7,8 @@
                                   a hard link to checkpoints/epoch-<e>.npz when that is the same state)
         best.npz                  the state with the lowest validation cost seen (when a val split exists)
         checkpoints/epoch-<e>.npz every log.checkpoint_every epochs
+        summary.json              written last, when the fit ends: {"epoch", "reason", "seconds", "train", "val",
+                                  "test"}, each split as `nettrain eval --json` gives it (null: an empty split)
 
 Left out on purpose: training, and what the metrics mean.
 """
@@ -14,6 +16,7 @@ Left out on purpose: training, and what the metrics mean.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import shutil
@@ -81,6 +84,26 @@ def claim(run_dir: Path, *, overwrite: bool, api: bool) -> None:
         shutil.rmtree(run_dir)
     except OSError as e:
         raise RunIOError(f"cannot remove {run_dir} to overwrite it: {e.strerror or e}: check permissions") from None
+
+
+SUMMARY = "summary.json"
+
+
+def write_summary(run_dir: Path, summary: dict) -> None:
+    """summary.json, atomically: strict JSON (a non-finite number, such as the R² of a constant target, is null)."""
+    ckpt.write_text(Path(run_dir) / SUMMARY, json.dumps(_finite(summary), allow_nan=False, indent=1) + "\n")
+
+
+def _finite(obj: object) -> object:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _finite(obj.item())
+    return obj
 
 
 def file_size(path: Path) -> int:

@@ -89,7 +89,8 @@ def test_fit_eval_predict_round_trip(proj):
     res = run("fit", "configs/iris.yaml", "--set", "train.epochs=300", "--set", "log.checkpoint_every=100")
     assert res.exit_code == 0, res.output
     run_dir = proj / "runs" / "iris"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["best.npz", "checkpoints", "config.yaml", "last.npz", "metrics.csv"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["best.npz", "checkpoints", "config.yaml", "last.npz", "metrics.csv",
+                                                         "summary.json"]
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch-100.npz", "epoch-200.npz", "epoch-300.npz"]
 
     rows = read_metrics(run_dir / "metrics.csv")

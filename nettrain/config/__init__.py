@@ -19,7 +19,8 @@ section's model is train.train_model(), and Config is rebuilt whenever a registr
 One job per module: schema.py (the pydantic models), train.py (the train section, from the optimizer
 registry), section.py (what every section shares), yamlfile.py (the safe YAML loader that keeps
 line numbers), overrides.py (--set), locate.py (file:line or --set of a key), load.py (the three
-together, and the one-line ConfigError).
+together, and the one-line ConfigError), document.py (another YAML file of nettrain's, such as a sweep
+file, read and its errors worded the same way).
 
 Left out on purpose: reading data, building or initialising the network, any printing. Paths
 are resolved but never opened here; nettrain.data and checkpoint.py report missing files.
@@ -27,6 +28,7 @@ are resolved but never opened here; nettrain.data and checkpoint.py report missi
 
 from typing import Any
 
+from .document import Document, read_document
 from .load import config_from_dict, config_to_dict, diff_configs, dump_config_yaml, json_schema, load_config
 from .overrides import Overrides
 from .schema import (
@@ -48,7 +50,7 @@ __all__ = [
     "Config", "DataConfig", "SplitConfig", "ModelConfig", "InitConfig", "TrainConfig", "EarlyStoppingConfig",
     "ScaleConfig", "SparsityConfig", "WhitenConfig", "LogConfig", "ClusterConfig", "Overrides",
     "load_config", "config_from_dict", "config_to_dict", "dump_config_yaml", "diff_configs", "json_schema",
-    "MAX_CONFIG_BYTES", "hyper_description", "train_model",
+    "MAX_CONFIG_BYTES", "hyper_description", "train_model", "Document", "read_document",
 ]
 
 
