@@ -41,6 +41,7 @@ class Problem:
     dtype: type
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
+    notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
     _columns: dict = field(default_factory=dict, repr=False)
 
     def sums(self, split: str) -> Optional[Source]:
@@ -79,8 +80,9 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     where = cfg.where("model.layers")
     if layers[0] != n:
         raise ConfigError(
-            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns: "
-            f"set model.layers to [{n}, …]"
+            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns "
+            f"({_names(rows.feature_names)}{'' if cfg.data.features else ': every column but the target'}): "
+            f"set model.layers to [{n}, …], or choose the columns with data.features"
         )
     if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
         return
@@ -91,12 +93,36 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     else:
         k = len(rows.target_names)
         ok, want = layers[-1] == k, f"{k}"
+    if not ok and cfg.data.task == "classification" and looks_continuous(labels or [], rows.m):
+        name = rows.target_names[0] if rows.target_names else "the target"
+        raise ConfigError(
+            f"{where}: {rows.path}'s target {name!r} has {k} different values in {rows.m} rows: a quantity to "
+            f"predict, not classes — set data.task: regression (its last layer: 1 output per target column); "
+            f"for {k} classes, set the last layer size to {k}"
+        )
     if not ok:
         what = "classes" if cfg.data.task == "classification" else "target columns"
         raise ConfigError(
             f"{where}: model.layers ends with {layers[-1]} outputs but {rows.path} has {k} {what}: "
             f"set the last layer size to {want}"
         )
+
+
+CONTINUOUS_MIN_VALUES = 50  # a class column with more different values than this and than a fifth of the rows …
+
+
+def looks_continuous(labels: list, m: int) -> bool:
+    """Whether a target read as class labels looks like a quantity: numbers that are not all whole, or more
+    different values than CONTINUOUS_MIN_VALUES and than a fifth of the rows (a price, not ten digits)."""
+    if not labels or isinstance(labels[0], str):
+        return False
+    fractional = any(float(v) != int(v) for v in labels if isinstance(v, (int, float)) and abs(v) < 2**53)
+    return (fractional and len(labels) > 2) or len(labels) > max(CONTINUOUS_MIN_VALUES, m / 5)
+
+
+def _names(names: list, limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
@@ -140,7 +166,24 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
         sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size)
         return Problem(cfg, arch, prepared.pre, rows.gathered(prepared, dtype), dtype, prepared.zca, sources)
     splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode")
-    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca)
+    notes = [] if d.features is not None else [
+        f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … {last:g}): a row id? "
+        "leave it out with data.features" for name, first, last in row_ids(rows.table)]
+    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, notes=notes)
+
+
+ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size
+
+
+def row_ids(table: data_mod.Table) -> list[tuple[str, float, float]]:
+    """(name, first, last) of each feature column that looks like a row id: whole numbers strictly increasing
+    down its first ROW_ID_ROWS rows (0 … m−1, or any counter). Taken as a feature, an id lets a network tell the
+    rows apart rather than learn from them."""
+    X = np.asarray(table.X[:ROW_ID_ROWS], dtype=np.float64)
+    if X.shape[0] < 3:
+        return []
+    whole = np.all(X == np.round(X), axis=0) & np.all(np.diff(X, axis=0) > 0, axis=0)
+    return [(str(table.feature_names[j]), float(X[0, j]), float(X[-1, j])) for j in np.flatnonzero(whole)]
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:

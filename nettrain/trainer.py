@@ -260,7 +260,7 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
                "columns": plan.columns, "optimizer": tc.optimizer,
                "batch_size": min(tc.batch_size, m) if plan.minibatch else None, "m": m,
                "layers": list(plan.problem.arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept]})
-    for text in cfg.warnings():
+    for text in cfg.warnings() + plan.problem.notes:
         rep.note(f"warning: {text}")
     if plan.minibatch and tc.batch_size >= m:
         rep.note(f"warning: train.batch_size = {tc.batch_size} is at least the {m} training rows: every step takes "
