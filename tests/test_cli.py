@@ -669,3 +669,16 @@ def test_a_refused_resume_says_how_to_go_on_from_its_weights_and_that_works(proj
     old_last = (proj / "r" / "metrics.csv").read_text().splitlines()[-1].split(",")
     new_first = (proj / "r2" / "metrics.csv").read_text().splitlines()[1].split(",")
     assert new_first[1] == old_last[1] and new_first[0] == "0"
+
+
+def test_shipped_small_configs_train_without_a_warning_and_a_rising_j_still_exits_0(proj):
+    """xor, iris and diabetes train cleanly as shipped (no rising-J warning); a learning rate far too large ends
+    with exit 0 (a finished run, as the README's exit codes say) and the warning, with its fix, under the summary."""
+    for name in ("xor", "iris", "diabetes"):
+        res = run("fit", f"configs/{name}.yaml", "--out", f"clean-{name}")
+        assert res.exit_code == 0 and "warning" not in res.output, (name, res.output)
+    res = run("fit", "configs/iris.yaml", "--set", "train.learning_rate=500", "--set", "train.epochs=60",
+              "--out", "too-fast")
+    assert res.exit_code == 0
+    tail = res.stdout[res.stdout.index("run too-fast"):]  # the summary and what follows it
+    assert "warning: J rose from" in tail and "try a smaller train.learning_rate (now 500)" in " ".join(tail.split())
