@@ -8,7 +8,7 @@ is the pair's own and no library's idle threads steal from another's. Every peer
 same initial weights; its J(θ₀) and J(θ₁) (one update) are checked against nettrain's before timing.
 
 peers
-    nettrain     train.minimize with gd (network.Backprop → objective → the two-call update), with the pool
+    nettrain     train.minimize with gd (sums.Backprop → objective → the two-call update), with the pool
                  parallel.for_training picks under the thread budget (nettrain's own choice)
     ntall        the same with train.threads = the budget: every thread, as the numpy loop uses them
                  (run only where nettrain's own choice is fewer threads: tiny and small at --threads 2)
@@ -132,7 +132,8 @@ def make_nettrain(name, x, y, W, b, threads, every_thread=False):
     pool = ctx.__enter__()
     _KEEP.append(ctx)  # open until the process ends
     def gd(E, on_step=None):
-        train.minimize(arch, params, x, y, w["lam"], "gd", E, on_step=on_step, pool=pool, learning_rate=w["alpha"])
+        train.minimize(arch, params, x, y, lam=w["lam"], epochs=E, on_step=on_step, pool=pool,
+                       learning_rate=w["alpha"])
 
     gd(1, record)
 
@@ -488,8 +489,9 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
 
     from rich.console import Console
 
-    from nettrain import parallel, problem as problem_mod, train, trainer
+    from nettrain import parallel, train, trainer
     from nettrain import config as config_mod
+    from nettrain.problem import initial_params, load_problem
     from nettrain.render.fit import FitReporter
 
     val, terminal = FIT_VARIANTS[variant]
@@ -539,9 +541,9 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
 
         write(0)
         cfg = config_mod.load_config(cfg_path)
-        problem = problem_mod.load_problem(cfg)
+        problem = load_problem(cfg)
         x, y = problem.columns("train")
-        p0 = problem_mod.initial_params(cfg, problem.arch, problem.dtype)
+        p0 = initial_params(cfg, problem.arch, problem.dtype)
 
         def bare(epochs):
             with parallel.for_training(problem.arch, x.shape[1], None, x.dtype) as pool:

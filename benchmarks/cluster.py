@@ -7,7 +7,7 @@ written to a .npy file in a temporary folder; the train split is all of it; the 
 paths (sigmoid → softmax, cross-entropy, λ = 1e-4, partitions: 2 per worker). A step is one J and ∇J over the
 whole train split (what every full-batch optimizer asks for per step):
 
-    in process   objective.Objective(network.Backprop) with parallel.for_training's threads (one per core)
+    in process   objective.Objective(sums.Backprop) with parallel.for_training's threads (one per core)
     cluster      objective.Objective(cluster.session.ClusterSums): θ scattered, one task per partition,
                  the partitions' sums gathered and added on the client
 
@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from nettrain import config as config_mod  # noqa: E402
-from nettrain import network, parallel, runs, train  # noqa: E402
+from nettrain import network, parallel, sums, train  # noqa: E402
+from nettrain.problem import initial_params, load_problem  # noqa: E402
 from nettrain.cluster import partitions as pt  # noqa: E402
 from nettrain.objective import Objective  # noqa: E402
 
@@ -70,31 +71,31 @@ def time_steps(obj: Objective, theta: network.FlatParams, steps: int) -> list[fl
 
 def in_process(cfg: config_mod.Config, steps: int) -> tuple[list[float], float]:
     local = config_mod.config_from_dict(config_mod.config_to_dict(cfg), overrides={"cluster": None})
-    problem = runs.load_problem(local)
+    problem = load_problem(local)
     x, y = problem.columns("train")
     arch, dtype, m = problem.arch, problem.dtype, x.shape[1]
-    theta = network.copy_params(network.flat_params(arch.layers, dtype), runs.initial_params(local, arch, dtype))
+    theta = network.copy_params(network.flat_params(arch.layers, dtype), initial_params(local, arch, dtype))
     with np.errstate(over="ignore", invalid="ignore"):
         with parallel.for_training(arch, m, None, dtype) as pool:
-            bp = network.Backprop(arch, x, y, 0.0, dtype, train.chunk_width(arch, m, None, dtype), pool)
+            bp = sums.Backprop(arch, x, y, 0.0, dtype, train.chunk_width(arch, m, None, dtype), pool)
             times = time_steps(Objective(bp, 1e-4), theta, steps)
         # one partition's sums on one thread, no Dask: the compute a worker does per step
         P = 2 * cfg.cluster.workers
         s, e = pt.bounds(m, P)[0]
         with parallel.blas_limited(1):
-            part = network.Backprop(arch, np.ascontiguousarray(x[:, s:e]), np.ascontiguousarray(y[:, s:e]), 0.0,
-                                    dtype)
+            part = sums.Backprop(arch, np.ascontiguousarray(x[:, s:e]), np.ascontiguousarray(y[:, s:e]), 0.0, dtype)
             part_times = time_steps(Objective(part, 1e-4), theta, steps)
     return times, statistics.median(part_times)
 
 
 def on_cluster(cfg: config_mod.Config, steps: int) -> list[float]:
-    from nettrain.cluster.session import Session, load_problem
+    from nettrain.cluster.session import Session
 
     with Session.open(cfg.cluster) as session:
-        problem, source = load_problem(cfg, session)
+        problem = load_problem(cfg, session=session)
+        source = problem.sums("train")
         arch, dtype = problem.arch, problem.dtype
-        theta = network.copy_params(network.flat_params(arch.layers, dtype), runs.initial_params(cfg, arch, dtype))
+        theta = network.copy_params(network.flat_params(arch.layers, dtype), initial_params(cfg, arch, dtype))
         with np.errstate(over="ignore", invalid="ignore"):
             return time_steps(Objective(source, 1e-4), theta, steps)
 

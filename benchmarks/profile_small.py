@@ -1,4 +1,4 @@
-"""Where an epoch of the small workload goes: each step of network.Backprop, timed in place and alone.
+"""Where an epoch of the small workload goes: each step of sums.Backprop, timed in place and alone.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/profile_small.py [--epochs 3000] [--widths 1797 899 600 450]
 
@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (benchmarks/bench.py: the workloads and their data)
 
-from nettrain import network  # noqa: E402
+from nettrain import network, sums  # noqa: E402
 from nettrain.network import Architecture, Params  # noqa: E402
 
 
@@ -45,11 +45,11 @@ def main() -> None:
     x, y, _, W, b = bench.make_problem("small")
     arch = Architecture((64, 30, 10), "sigmoid", "softmax", "cross_entropy")
     theta0 = network.copy_params(network.flat_params(arch.layers), Params({1: W[0], 2: W[1]}, {1: b[0], 2: b[1]}))
-    bp = network.Backprop(arch, x, y, 1e-4)
+    bp = sums.Backprop(arch, x, y, 1e-4)
     bp(theta0)
     c = bp.chunks[0]
-    _, theta, WT = bp._theta(theta0)
-    f, fprime, step = arch.f.loop_f, arch.f.fprime, bp._step
+    _, theta, WT = bp.resolve(theta0)
+    f, fprime, step = arch.f.loop_f, arch.f.fprime, bp._k.step
     g, lam, Wl = bp.g, bp.lam, theta0.params.W
     steps = [
         ("z⁽²⁾ = Θ⁽¹⁾[1; x]           (product)", lambda: np.dot(theta[1], c.aug[1], c.z[2])),
@@ -91,7 +91,7 @@ def main() -> None:
     print(f"Backprop call (the whole epoch but the update): {whole * 1e6:.1f} µs")
     with np.errstate(over="ignore", invalid="ignore"):
         for w in a.widths:
-            bw = network.Backprop(arch, x, y, 1e-4, np.float64, w)
+            bw = sums.Backprop(arch, x, y, 1e-4, np.float64, w)
             best = best_mean(lambda: bw(theta0))
             print(f"chunks of {w} examples ({len(bw.chunks)} chunks): {best * 1e6:.1f} µs")
 

@@ -23,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (benchmarks/bench.py: the workloads and their data)
 
-from nettrain import network, parallel  # noqa: E402
+from nettrain import network, parallel, sums  # noqa: E402
 from nettrain.network import Architecture, Params  # noqa: E402
 
 EPOCHS = 200
@@ -47,7 +47,7 @@ def main() -> None:
     setups = {}
     for name, (width, workers, _) in variants.items():
         pool = parallel.Pool(workers) if workers > 1 else None
-        setups[name] = network.Backprop(arch, x, y, 1e-4, np.float64, width, pool)
+        setups[name] = sums.Backprop(arch, x, y, 1e-4, np.float64, width, pool)
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if a.busy else None
     times: dict[str, list[float]] = {name: [] for name in variants}
     try:

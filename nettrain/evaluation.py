@@ -1,14 +1,18 @@
 """Metrics of a trained network on a split or a file: what `nettrain eval` prints, and the validation
 columns of a run.
 
-    SplitMetrics(arch, x, y, …)(params)   J, J_data, J_reg and accuracy / MSE, RMSE, R² of one set of examples
+    SplitMetrics(source, …)(params)       J, J_data, J_reg and accuracy / MSE, RMSE, R² of one set of examples,
+                                          from a source of sums (objective.Source)
+    split_metrics(problem, split)         the SplitMetrics of a split of a run's problem (train, val or test)
     evaluate_run(target, data, split)     `nettrain eval --json`
+    eval_form(metrics, …)                 a split's metrics in that form (summary.json holds one per split)
 
-Left out on purpose: the metric formulas (evaluate.py), printing.
+Left out on purpose: the metric formulas (metrics.py), printing.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Optional
 
@@ -18,71 +22,52 @@ from . import data as data_mod
 from . import metrics
 from . import network
 from .errors import DataError
-from .network import Architecture, Params
+from .network import Params
+from .objective import Source
 from .problem import Problem, read_data
+from .sums import Backprop
 from .train import chunk_width
 from .trained import Trained, load_trained, read_like_training
 
 
 class SplitMetrics:
-    """J, J_data, J_reg and accuracy (classification) or MSE/RMSE/R² of one set of examples x (s_1, m),
-    y (s_nl, m), at any params: set up once (network.Backprop: buffers, chunks of the width training
-    uses, so memory stays bounded), then one forward pass per call. `full` adds the confusion matrix;
-    without it, a call is cheap enough for every epoch of a run (the validation columns)."""
+    """J, J_data, J_reg (J_sparse and the mean ρ̂ with a penalty) and accuracy, the confusion matrix and the
+    per-class scores (classification) or MSE/RMSE/R² of one set of examples, at any params: from a source of
+    sums (objective.Source), one forward pass per call, whatever the source — a Backprop over rows in memory
+    or a split read from disk chunk by chunk, a cluster's partitions. Each part of the examples returns its
+    metrics.metric_sums (a confusion matrix, or SS_res, ȳ and M₂ per output), added in part order here.
+    full False: J_data and the accuracy or R² alone, cheap enough for every logged epoch (the validation columns)."""
 
-    def __init__(self, arch: Architecture, x: Any, y: Any, lam: float, task: str, labels: list,
-                 chunk_size: Optional[int] = None, sparsity: Optional[network.Sparsity] = None) -> None:
-        dtype = y.dtype
-        self.arch, self.lam, self.task, self.labels, self.sparsity = arch, lam, task, labels, sparsity
-        self.m = int(x.shape[1])
-        self.forward = network.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, self.m, chunk_size, dtype))
-        self.y = y
-        self.in_memory = isinstance(y, np.ndarray)  # else a split read from disk: its metrics chunk by chunk
-        self.true = metrics.predicted_classes(y.T) if task == "classification" and self.in_memory else None
+    def __init__(self, source: Source, lam: float, task: str, labels: Optional[list],
+                 sparsity: Optional[network.Sparsity] = None) -> None:
+        self.source, self.lam, self.task, self.labels, self.sparsity = source, lam, task, labels, sparsity
+        self.m = int(source.m)
+        self.n_labels = len(labels) if task == "classification" and labels else 0
+        self._measure = functools.partial(metrics.metric_sums, n_labels=self.n_labels)
 
     def __call__(self, params: Params, full: bool = True) -> dict:
-        if self.in_memory:
-            J_data, h = self.forward.outputs(params)
-            found = (metrics.regression_metrics(h.T, self.y.T) if self.task != "classification"
-                     else metrics.classification_metrics(h.T, self.y.T, self.labels) if full
-                     else {"accuracy": float(np.count_nonzero(metrics.predicted_classes(h.T) == self.true)) / self.m})
+        fs = self.source.forward_sums(params, self._measure)
+        J_data = fs.loss / self.m
+        if self.n_labels and not full:  # the accuracy alone: trace / m of the summed confusion matrices
+            found = {"accuracy": float(np.trace(sum(fs.parts[1:], fs.parts[0]))) / self.m}
         else:
-            J_data, found = self._by_chunks(params)
+            found = metrics.metrics_of_sums(fs.parts, self.labels if self.n_labels else None, self.m)
         J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
         out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
         if full and self.sparsity is not None:  # ρ̂ over these examples; J = J_data + J_reg + J_sparse
-            metrics.add_sparsity(out, self.forward.activation_sums(params), self.m, self.sparsity)
+            metrics.add_sparsity(out, self.source.activation_sums(params), self.m, self.sparsity)
         out.update(found)
         return out
 
-    def _by_chunks(self, params: Params) -> tuple[float, dict]:
-        """J_data and the metrics from additive sums over the chunks (the same J_data bits as outputs()):
-        a confusion matrix, or Σ(h − y)², Σy and Σy² per output (R² from them)."""
-        n = len(self.labels) if self.task == "classification" else 0
-        loss_sum, parts = 0.0, []
-        for loss, h, y in self.forward.each_output(params):
-            loss_sum += loss
-            parts.append(metrics.metric_sums(h, y, n))
-        return loss_sum / self.m, metrics.metrics_of_sums(parts, self.labels if n else None, self.m)
-
 
 def split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
-    """SplitMetrics of one split of the problem, or None when the split is empty."""
-    if split not in problem.splits or len(problem.splits[split][0]) == 0:
-        return None
-    x, y = problem.columns(split)
-    cfg = problem.cfg
-    return SplitMetrics(problem.arch, x, y, cfg.train.weight_decay, cfg.data.task, problem.prep.labels,
-                        cfg.train.chunk_size, cfg.sparsity())
-
-
-def train_metrics(problem: Problem, source: Any, params: Params) -> Optional[dict]:
-    """The train split's metrics at params: here (SplitMetrics), or from a cluster's partitions."""
+    """SplitMetrics of one split of the problem (train, val or test, wherever its sums come from), or None
+    when the split is empty."""
+    source = problem.sums(split)
     if source is None:
-        sm = split_metrics(problem, "train")
-        return None if sm is None else sm(params)
+        return None
     cfg = problem.cfg
-    return source.metrics(params, cfg.train.weight_decay, cfg.data.task, problem.prep.labels, cfg.sparsity())
+    return SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, problem.prep.labels, cfg.sparsity())
 
 
 def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
@@ -109,7 +94,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
             raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
                             f"use --split train or --data FILE")
         rows = idx[split]
-        X, Y_raw, where = table.X[rows], table.y[rows], f"{cfg.data.path} ({split} split, {len(rows)} examples)"
+        X, Y_raw, where = table.X[rows], table.y[rows], split_where(cfg.data.path, split, len(rows))
         path = Path(cfg.data.path)
         lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
@@ -140,9 +125,22 @@ def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, us
     """What `nettrain eval --json` prints, for rows X (m, n) already preprocessed and targets Y (m, k)
     encoded (Preprocessing.transform_x, encode_y); `where` says where they came from, `used` which split
     of the run's data (None: a file), `note` anything the output should say about that choice."""
-    cfg = trained.cfg
+    cfg, arch = trained.cfg, trained.arch
     x, y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
-    measure = SplitMetrics(trained.arch, x, y, cfg.train.weight_decay, cfg.data.task, trained.prep.labels,
-                           cfg.train.chunk_size, cfg.sparsity())
-    return {"checkpoint": str(trained.path), "data": where, "split": used, **({"note": note} if note else {}),
-            "epoch": trained.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **measure(trained.params)}
+    dtype, m = y.dtype, int(x.shape[1])
+    source = Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, m, cfg.train.chunk_size, dtype))
+    measure = SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, trained.prep.labels, cfg.sparsity())
+    return eval_form(measure(trained.params), checkpoint=trained.path, where=where, split=used,
+                     epoch=trained.meta.get("epoch"), m=m, task=cfg.data.task, note=note)
+
+
+def split_where(data_path: Any, split: str, m: int) -> str:
+    """How eval names a split of the run's data: 'data/iris.csv (test split, 15 examples)'."""
+    return f"{data_path} ({split} split, {m} examples)"
+
+
+def eval_form(metrics: dict, *, checkpoint: Any, where: str, split: Optional[str], epoch: Any, m: int, task: str,
+              note: Optional[str] = None) -> dict:
+    """What `nettrain eval --json` prints: which checkpoint, which examples, then the metrics."""
+    return {"checkpoint": str(checkpoint), "data": where, "split": split, **({"note": note} if note else {}),
+            "epoch": epoch, "m": m, "task": task, **metrics}

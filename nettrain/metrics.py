@@ -7,7 +7,7 @@ Left out on purpose: reading data or checkpoints (evaluation.py), printing (rend
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -86,21 +86,15 @@ def _mean_defined(r2: np.ndarray) -> float:
 
 def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict:
     """MSE = mean over examples and outputs of (h − y)²; RMSE = √MSE; R² = 1 − SS_res/SS_tot per output, averaged
-    over the outputs whose target is not constant."""
-    diff = outputs - targets
-    mse = float(np.mean(diff * diff))
-    ss_res = np.sum(diff * diff, axis=0)
-    ss_tot = np.sum((targets - targets.mean(axis=0)) ** 2, axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
-    return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": _mean_defined(r2)}
+    over the outputs whose target is not constant. The one-part case of the additive sums below: a split read
+    in one chunk gives these bits."""
+    return metrics_of_sums([metric_sums(np.asarray(outputs).T, np.asarray(targets).T, 0)], None, len(outputs))
 
 
-def regression_of_sums(ss_res: np.ndarray, sy: np.ndarray, syy: np.ndarray, m: int) -> dict:
-    """regression_metrics from per-output sums over the examples (additive over chunks): SS_res = Σ(h − y)²,
-    Σy and Σy²; SS_tot = Σy² − (Σy)²/m (one pass: may lose digits where |ȳ| ≫ the spread of y)."""
+def regression_of_sums(ss_res: np.ndarray, ss_tot: np.ndarray, m: int) -> dict:
+    """MSE, RMSE and R² from per-output SS_res = Σ(h − y)² and SS_tot = Σ(y − ȳ)² over m examples:
+    MSE = Σₖ SS_res / (m·k), R² = 1 − SS_res/SS_tot averaged over the outputs where SS_tot > 0."""
     mse = float(ss_res.sum() / (m * len(ss_res)))
-    ss_tot = syy - sy * sy / m
     with np.errstate(divide="ignore", invalid="ignore"):
         r2 = np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
     return {"mse": mse, "rmse": float(np.sqrt(mse)), "r2": _mean_defined(r2)}
@@ -110,23 +104,50 @@ def regression_of_sums(ss_res: np.ndarray, sy: np.ndarray, syy: np.ndarray, m: i
 # a cluster's partitions): each part returns its sums, they are added in order, the metrics made once
 
 
+class RegressionSums(NamedTuple):
+    """One part's regression sums, per output k: w examples, SS_res = Σ(h − y)², ȳ and M₂ = Σ(y − ȳ)² (the part's
+    own mean: two parts merge exactly, Chan et al.'s pairwise update, without the cancellation of Σy² − (Σy)²/m)."""
+
+    w: int
+    ss_res: np.ndarray
+    mean: np.ndarray
+    M2: np.ndarray
+
+
 def metric_sums(h: np.ndarray, y: np.ndarray, n_labels: int) -> Any:
     """The additive sums of one part of a split, outputs h and targets y as columns (s_nl, w): a confusion
-    matrix (classification, n_labels classes), or Σ(h − y)², Σy, Σy² per output (regression, n_labels 0)."""
+    matrix (classification, n_labels classes: confusion[t][p] counts true t predicted p), or RegressionSums
+    (n_labels 0), in float64, each sum numpy's pairwise sum along the examples."""
     if n_labels:
-        confusion = np.zeros((n_labels, n_labels), dtype=np.int64)
-        np.add.at(confusion, (predicted_classes(y.T), predicted_classes(h.T)), 1)
-        return confusion
-    d = np.subtract(h, y, dtype=np.float64)
-    return (np.einsum("km,km->k", d, d), y.sum(axis=1, dtype=np.float64), np.einsum("km,km->k", y, y, dtype=np.float64))
+        k = n_labels
+        cells = predicted_classes(y.T) * k + predicted_classes(h.T)  # t·k + p
+        return np.bincount(cells, minlength=k * k).astype(np.int64).reshape(k, k)
+    # C order: each output's w values contiguous, so that every Σ below is numpy's pairwise sum along them
+    d = np.subtract(h, y, dtype=np.float64, order="C")
+    yd = np.ascontiguousarray(y, dtype=np.float64)
+    w = yd.shape[1]
+    mean = np.add.reduce(yd, axis=1) / w
+    c = yd - mean[:, None]
+    return RegressionSums(w, np.add.reduce(d * d, axis=1), mean, np.add.reduce(c * c, axis=1))
+
+
+def merged(a: RegressionSums, b: RegressionSums) -> RegressionSums:
+    """Two parts' RegressionSums as one part's: n = w_a + w_b, δ = ȳ_b − ȳ_a, ȳ = ȳ_a + δ·w_b/n,
+    M₂ = M₂_a + M₂_b + δ²·w_a·w_b/n."""
+    n = a.w + b.w
+    delta = b.mean - a.mean
+    return RegressionSums(n, a.ss_res + b.ss_res, a.mean + delta * (b.w / n), a.M2 + b.M2 + delta * delta * (a.w * b.w / n))
 
 
 def metrics_of_sums(parts: list, labels: Optional[list], m: int) -> dict:
-    """classification_metrics or regression_metrics from the parts' metric_sums, added in the parts' order."""
+    """classification_metrics or regression_metrics from the parts' metric_sums, added in the parts' order
+    (one part: the same bits as the whole split held in memory)."""
     if labels:
-        return metrics_of_confusion(sum(parts), labels)
-    ss_res, sy, syy = (sum(p[j] for p in parts) for j in range(3))
-    return regression_of_sums(ss_res, sy, syy, m)
+        return metrics_of_confusion(sum(parts[1:], parts[0]), labels)
+    total = parts[0]
+    for p in parts[1:]:
+        total = merged(total, p)
+    return regression_of_sums(total.ss_res, total.M2, m)
 
 
 def add_sparsity(out: dict, activation_sums: dict, m: int, sparsity: Any) -> dict:

@@ -25,7 +25,7 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from . import network
+from . import network, sums
 from .activations import HIDDEN_ACTIVATIONS
 from .losses import LOSSES
 from .network import Architecture, Params, Sparsity
@@ -192,8 +192,8 @@ def check(
     )
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     blocks = params.blocks()  # views of params: perturbing a block perturbs the network
-    _, g0 = network.backprop(arch, params, x, y, 0.0)
-    _, g1 = network.backprop(arch, params, x, y, lam)
+    _, g0 = sums.backprop(arch, params, x, y, 0.0)
+    _, g1 = sums.backprop(arch, params, x, y, lam)
     bp = {
         "data": g0.blocks(),
         "reg": {k: g1.blocks()[k] - g0.blocks()[k] for k in blocks},
@@ -205,7 +205,7 @@ def check(
         "both": lambda _: network.cost(arch, params, x, y, lam).J,
     }
     if sparsity is not None:
-        sparse = Objective(network.Backprop(arch, x, y, 0.0), lam, sparsity)
+        sparse = Objective(sums.Backprop(arch, x, y, 0.0), lam, sparsity)
         with np.errstate(over="ignore"):
             _, g2 = sparse(params)  # J_data + J_reg + J_sparse
         g_all = network.flat_params(arch.layers)

@@ -1,19 +1,22 @@
-"""The objective every optimizer consumes: J(θ), its named parts and ∇J(θ), for one flat θ.
+"""The objective every optimizer consumes: J(θ), its named parts and ∇J(θ), for one flat θ; and the
+interface of the sources of additive sums it is built on.
 
     J(θ) = J_data + J_reg = (1/m) Σᵢ loss(h(xᵢ), yᵢ) + (λ/2) Σₗ ‖W⁽ˡ⁾‖²
          (+ J_sparse = β Σₗ Σⱼ KL(ρ‖ρ̂ⱼ⁽ˡ⁾), with a sparsity penalty: the sparse autoencoder)
 
-An Objective is built from a source of additive sums — network.Backprop over the whole train split
-(chunks, threads), network.BatchSums over a minibatch's rows, or a cluster's partitions — and the
-weight decay λ. The source adds up Σᵢ loss and Σᵢ δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ in a fixed order; network.finish
-divides by m and adds the λ terms, in that one place, whatever the source.
+An Objective is built from a Source of additive sums — sums.Backprop over a whole split (chunks, threads,
+from memory or a memory map), sums.BatchSums over a minibatch's rows, cluster.session.ClusterSums over a
+cluster's partitions — and the weight decay λ. The source adds up Σᵢ loss and Σᵢ δ⁽ˡ⁺¹⁾[1; a⁽ˡ⁾]ᵀ in a
+fixed order; network.finish divides by m and adds the λ terms, in that one place, whatever the source.
+Source and BatchSource below declare what a source answers (typing.Protocol: nothing here imports the
+sources; sums.SumsBase is their common implementation).
 
 The sparsity penalty is a term of the same objective. ρ̂ depends on every example, so it takes two
 calls on the source, both additive over examples: source.activation_sums(θ) → Σᵢ a⁽ˡ⁾ for each hidden
 layer l; here ρ̂⁽ˡ⁾ = Σᵢ a⁽ˡ⁾ / m and the hidden-δ term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)) are made; then
-source.sums(θ, delta_terms) adds that term to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the f′ product. Any source
-of sums that offers both calls (chunks, a minibatch's rows, a cluster's partitions) gets the penalty;
-over a minibatch, ρ̂ is the batch's mean activation. Without a penalty, one call, as before.
+source.sums(θ, delta_terms) adds that term to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the f′ product. Every
+source offers both calls (chunks, a minibatch's rows, a cluster's partitions), so every one gets the
+penalty; over a minibatch, ρ̂ is the batch's mean activation. Without a penalty, one call.
 
 A call returns (Cost, ∇J). The gradient goes into the caller's `out` when given (a training loop
 passes the same buffer every step), else into a new array: a caller that keeps it (scipy's L-BFGS
@@ -24,11 +27,68 @@ Left out on purpose: which examples make a batch, any step rule (optimizers/), f
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, NamedTuple, Optional, Protocol, runtime_checkable
 
 import numpy as np
 
-from .network import Cost, FlatParams, Sparsity, decay_scratch, finish, flat_params, reg_cost, sparse_cost, sparse_delta
+from .network import (Architecture, Cost, FlatParams, Sparsity, decay_scratch, finish, flat_params, reg_cost,
+                      sparse_cost, sparse_delta)
+
+
+class GradSums(NamedTuple):
+    """What Source.sums returns: the additive sums of one backprop pass, not yet divided by m."""
+
+    loss: float  # Σᵢ loss(h(xᵢ), yᵢ)
+    G: np.ndarray  # [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] laid out as network.flat_params; the source's buffer, valid until its next call
+    theta: FlatParams  # θ the sums were taken at, in the flat layout (finish reads λW from it)
+
+
+class ForwardSums(NamedTuple):
+    """What Source.forward_sums returns: Σᵢ loss of the forward pass alone, and measure(h, y) of each part of
+    the examples (a chunk, a partition), in order: what a split's metrics are made of."""
+
+    loss: float  # Σᵢ loss(h(xᵢ), yᵢ), summed over the parts in order (the same bits as sums().loss)
+    parts: list  # [measure(h, y) for each part]: h = a⁽ⁿˡ⁾ and y of the part, (s_nl, w); [] without a measure
+
+
+Measure = Callable[[np.ndarray, np.ndarray], Any]  # (h, y) of a part, columns = examples → its additive sums
+
+
+@runtime_checkable
+class Source(Protocol):
+    """A source of additive sums over a set of m examples x (s_1, m), y (s_nl, m), at any θ.
+
+    θ (`theta`) is a network.FlatParams, or plain network.Params copied into the source's own FlatParams.
+    Every sum is over examples, added in an order fixed by the source alone (chunks, partitions), so that
+    the same source gives the same bits on any number of threads or workers.
+    """
+
+    arch: Architecture
+    dtype: np.dtype
+    m: int  # the examples summed over
+
+    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> GradSums:
+        """The backprop pass: Σᵢ loss and [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] at θ. delta_terms: None, or per layer l a
+        column (s_l, 1) (None where there is none) added to every example's W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾ before the f′ product:
+        the sparsity term β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))."""
+
+    def activation_sums(self, theta: Any) -> dict[int, np.ndarray]:
+        """{l: Σᵢ a⁽ˡ⁾(xᵢ)} for each hidden layer l = 2 … nl−1, vectors (s_l,): the penalty's first pass."""
+
+    def forward_sums(self, theta: Any, measure: Optional[Measure] = None) -> ForwardSums:
+        """The forward pass alone: Σᵢ loss, and measure(h, y) of each part (a split's metrics: metrics.metric_sums).
+        measure runs where the examples are: on a cluster, a module-level function or a partial of one."""
+
+
+@runtime_checkable
+class BatchSource(Source, Protocol):
+    """A Source over a chosen subset of its rows, the current minibatch: m is the batch's size."""
+
+    batch_size: int  # the largest batch select() takes
+
+    def select(self, idx: np.ndarray) -> None:
+        """Make the rows idx (numbers in range of all the rows) the examples every later call sums over."""
+
 
 NAMES = ("data_cost", "reg_cost")
 SPARSE_NAMES = NAMES + ("sparse_cost",)
@@ -40,13 +100,12 @@ def cost_names(sparsity: Optional[Sparsity]) -> tuple[str, ...]:
 
 
 class Objective:
-    """J and ∇J over `source` (its .sums(θ[, delta_terms]) → Σ loss, .g the gradient sums, .m, .theta_now; with a
-    sparsity penalty, its .activation_sums(θ) too). with_reg False: the Cost holds J_data alone (∇J still
-    has λW): a minibatch step's, whose J is only checked to be finite."""
+    """J and ∇J over a Source (a BatchSource for minibatch steps). with_reg False: the Cost holds J_data alone
+    (∇J still has λW): a minibatch step's, whose J is only checked to be finite."""
 
     names = NAMES  # the parts of J, in order: metrics.csv's cost columns (an instance with a penalty: SPARSE_NAMES)
 
-    def __init__(self, source: Any, lam: float, sparsity: Optional[Sparsity] = None, with_reg: bool = True) -> None:
+    def __init__(self, source: Source, lam: float, sparsity: Optional[Sparsity] = None, with_reg: bool = True) -> None:
         self.source, self.lam, self.with_reg = source, float(lam), with_reg
         layers, dtype = source.arch.layers, source.dtype
         self.dtype = np.dtype(dtype)
@@ -62,12 +121,11 @@ class Objective:
         """(J(θ) with its parts, ∇J(θ)); θ a FlatParams (or Params). ∇J into `out`, else a new array."""
         if self.sparsity is not None:
             return self._sparse_call(theta, out)
-        loss_sum = self.source.sums(theta)
+        s = self.source.sums(theta)
         if out is None:
-            out = np.empty_like(self.source.g)
+            out = np.empty_like(s.G)
         self.evaluations += 1
-        return finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
-                      self._decay, self.with_reg), out
+        return finish(s.loss, s.G, self.source.m, self.lam, s.theta, out, self._decay, self.with_reg), out
 
     def rho_hat(self, theta: Any) -> dict[int, np.ndarray]:
         """ρ̂⁽ˡ⁾ = (1/m) Σᵢ a⁽ˡ⁾(xᵢ) for every hidden layer l, over the source's examples (the first pass)."""
@@ -81,12 +139,11 @@ class Objective:
         rho_hat = self.rho_hat(theta)
         for l, r in rho_hat.items():
             delta_terms[l] = sparse_delta(r, sp)[:, None]  # β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)), one column for every example
-        loss_sum = self.source.sums(theta, delta_terms)
+        s = self.source.sums(theta, delta_terms)
         if out is None:
-            out = np.empty_like(self.source.g)
+            out = np.empty_like(s.G)
         self.evaluations += 1
-        c = finish(loss_sum, self.source.g, self.source.m, self.lam, self.source.theta_now, out,
-                   self._decay, self.with_reg)
+        c = finish(s.loss, s.G, self.source.m, self.lam, s.theta, out, self._decay, self.with_reg)
         return Cost.of(c.J_data, c.J_reg, sparse_cost=sparse_cost(rho_hat, sp)), out
 
     def at(self, x: np.ndarray, out: Optional[np.ndarray] = None) -> tuple[Cost, np.ndarray]:
@@ -102,7 +159,7 @@ class Objective:
 
     def cost(self, theta: Any) -> Cost:
         """J(θ) and its parts from the forward pass alone (no gradient): the same bits as __call__'s J."""
-        J_data, _ = self.source.outputs(theta)
+        J_data = self.source.forward_sums(theta).loss / self.source.m
         W = theta.params.W if isinstance(theta, FlatParams) else theta.W
         J_reg = reg_cost(W, self.lam) if self.lam else 0.0
         if self.sparsity is None:

@@ -1,7 +1,7 @@
 """Threads for training: how many, BLAS's share of them, and the helper threads that share the chunks.
 
 On a problem big enough to pay for it (train.blas_threads), the chunks of examples that
-network.Backprop sums over are dealt out to one thread per core — the calling thread and helper
+sums.Backprop sums over are dealt out to one thread per core — the calling thread and helper
 threads — and BLAS is held to one thread each; numpy releases the GIL in BLAS and in elementwise
 loops, so the products and the elementwise work both run on every core. On a problem with a
 single chunk, BLAS gets the threads instead. Chunk threads never change a bit of the result:

@@ -1,8 +1,10 @@
 """What a run trains on: a config with its data read, checked against the model, split and encoded.
 
-    load_problem(cfg, *, lazy, table)    the Problem: the architecture, the preprocessing fitted on the train
-                                         split, each split's rows (X (m, n), Y (m, k)), the ZCA when data.whiten
-    check_widths(cfg, table)             model.layers against the data's features and classes or targets
+    load_problem(cfg, *, lazy, table, session)   the Problem: the architecture, the preprocessing fitted on
+                                         the train split, each split's rows (X (m, n), Y (m, k)) or sources of
+                                         sums, the ZCA when data.whiten — one path (data.prepare_rows) for rows
+                                         in memory, a .npy's memory map, or a cluster's workers (session)
+    check_widths(cfg, rows, labels)      model.layers against the data's features and classes or targets
     initial_params(cfg, arch, dtype)     model.init: seeded random weights, or a checkpoint's
 
 Left out on purpose: the run folder, training and printing.
@@ -21,8 +23,11 @@ from . import data as data_mod
 from . import network
 from . import whiten as whiten_mod
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .network import Architecture, Params
+from .objective import Source
+from .sums import Backprop
+from .train import chunk_width
 
 
 @dataclass
@@ -35,7 +40,22 @@ class Problem:
     splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (X (m, n), Y (m, k)), rows = examples
     dtype: type
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
+    sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
+    notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
     _columns: dict = field(default_factory=dict, repr=False)
+
+    def sums(self, split: str) -> Optional[Source]:
+        """The split's source of sums (objective.Source: its metrics; on a cluster, the train split's training
+        too): the one the loader gave, else a Backprop over columns(split) in chunks of the width training
+        uses, made once. None for an empty split."""
+        if split not in self.sources:
+            if split not in self.splits or len(self.splits[split][0]) == 0:
+                return None
+            x, y = self.columns(split)
+            m = int(x.shape[1])
+            self.sources[split] = Backprop(self.arch, x, y, 0.0, self.dtype,
+                                           chunk_width(self.arch, m, self.cfg.train.chunk_size, self.dtype))
+        return self.sources[split]
 
     def columns(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         """x (s_1, m), y (s_nl, m): examples in columns, contiguous, as the math core takes them.
@@ -52,70 +72,118 @@ class Problem:
         return self._columns[split]
 
 
-def _class_count(table: data_mod.Table) -> int:
-    y = np.asarray(table.y).reshape(len(table.y), -1)[:, 0]
-    return len(np.unique(y))
-
-
-def check_widths(cfg: Config, table: data_mod.Table) -> None:
-    """model.layers[0] must be the feature count, layers[-1] the class count (or 1 for two classes) / target count."""
+def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> None:
+    """model.layers[0] must be the feature count, layers[-1] the class count (or 1 for two classes) / target count.
+    rows: the data (data.Rows); labels: its label set (classification), from rows.labels()."""
     layers = cfg.model.layers
-    n = table.X.shape[1]
+    n = len(rows.feature_names)
     where = cfg.where("model.layers")
     if layers[0] != n:
         raise ConfigError(
-            f"{where}: model.layers starts with {layers[0]} inputs but {table.path} has {n} feature columns: "
-            f"set model.layers to [{n}, …]"
+            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns "
+            f"({_names(rows.feature_names)}{'' if cfg.data.features else ': every column but the target'}): "
+            f"set model.layers to [{n}, …], or choose the columns with data.features"
         )
     if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
         return
     if cfg.data.task == "classification":
-        k = _class_count(table)
+        k = len(labels or [])
         ok = layers[-1] == k or (k == 2 and layers[-1] == 1)
         want = f"{k}" + (" (or 1 with a sigmoid output)" if k == 2 else "")
     else:
-        k = table.y.shape[1] if table.y.ndim == 2 else 1
+        k = len(rows.target_names)
         ok, want = layers[-1] == k, f"{k}"
+    if not ok and cfg.data.task == "classification" and looks_continuous(labels or [], rows.m):
+        name = rows.target_names[0] if rows.target_names else "the target"
+        raise ConfigError(
+            f"{where}: {rows.path}'s target {name!r} has {k} different values in {rows.m} rows: a quantity to "
+            f"predict, not classes — set data.task: regression (its last layer: 1 output per target column); "
+            f"for {k} classes, set the last layer size to {k}"
+        )
     if not ok:
         what = "classes" if cfg.data.task == "classification" else "target columns"
         raise ConfigError(
-            f"{where}: model.layers ends with {layers[-1]} outputs but {table.path} has {k} {what}: "
+            f"{where}: model.layers ends with {layers[-1]} outputs but {rows.path} has {k} {what}: "
             f"set the last layer size to {want}"
         )
 
 
+CONTINUOUS_MIN_VALUES = 50  # a class column with more different values than this and than a fifth of the rows …
+
+
+def looks_continuous(labels: list, m: int) -> bool:
+    """Whether a target read as class labels looks like a quantity: numbers that are not all whole, or more
+    different values than CONTINUOUS_MIN_VALUES and than a fifth of the rows (a price, not ten digits)."""
+    if not labels or isinstance(labels[0], str):
+        return False
+    fractional = any(float(v) != int(v) for v in labels if isinstance(v, (int, float)) and abs(v) < 2**53)
+    return (fractional and len(labels) > 2) or len(labels) > max(CONTINUOUS_MIN_VALUES, m / 5)
+
+
+def _names(names: list, limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
-    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone."""
+    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone. The
+    config's own data.path, missing, is named with the config's line (or --set) that gave it."""
+    if Path(path) == Path(cfg.data.path) and not Path(path).exists():
+        raise DataError(f"{cfg.where('data.path')}: data.path: {path} does not exist: check the path (a relative "
+                        "path is read from the config file's folder; one given with --set, from the current folder)")
     if cfg.data.task == "autoencode":
         return data_mod.read_inputs(path, cfg.data.target, cfg.data.delimiter, cfg.data.features)
     return data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
                                **kwargs)
 
 
-def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None) -> Problem:
-    """Read cfg's data, check the widths, split and encode it (nothing is written). table: the data
-    already in memory (data.table_of_arrays), instead of reading data.path.
+def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None,
+                 session: Any = None) -> Problem:
+    """Read cfg's data, check the widths, split it, fit the preprocessing on the train split and encode it
+    (nothing is written). table: the data already in memory (data.table_of_arrays), instead of data.path's
+    file. session (a cluster.session.Session): the data stays on its workers, which supply every sum and hold
+    the train split (Problem.sources["train"]); this process reads the file's header alone.
 
-    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk (not with
-    data.whiten or task autoencode, which need the split in memory). data.whiten: ZCA fitted on the
-    (standardised) train split, applied to every split. autoencode: each split's Y is its X.
+    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk (not with data.whiten
+    or task autoencode). data.whiten: ZCA fitted on the (standardised) train split, applied to every split.
+    autoencode: each split's Y is its X.
     """
-    arch = cfg.architecture()
-    table = read_data(cfg, cfg.data.path) if table is None else table
-    check_widths(cfg, table)
-    dtype = np.dtype(cfg.train.dtype).type
-    split = {"train": cfg.data.split.train, "val": cfg.data.split.val, "test": cfg.data.split.test}
-    lazy = lazy and cfg.data.whiten is None and cfg.data.task != "autoencode"
-    scale = None if cfg.data.scale is None else (cfg.data.scale.min, cfg.data.scale.max)
-    splits, prep = data_mod.prepare(table, split, cfg.data.standardize, cfg.seed, cfg.model.layers[-1], dtype, lazy,
-                                    lazy_targets=lazy, scale=scale)
-    zca = None
-    if cfg.data.whiten is not None:
-        zca = whiten_mod.ZCA.fit(splits["train"][0], cfg.data.whiten.epsilon)
-        splits = {k: (zca.apply(X, dtype), Y) for k, (X, Y) in splits.items()}
-    if cfg.data.task == "autoencode":
-        splits = {k: (X, X) for k, (X, _) in splits.items()}  # y = x: the preprocessed input is the target
-    return Problem(cfg, arch, prep, splits, dtype, zca)
+    arch, dtype, d = cfg.architecture(), np.dtype(cfg.train.dtype).type, cfg.data
+    if session is not None:
+        from .cluster.session import ClusterRows
+
+        rows: Any = ClusterRows(session, cfg)
+    else:
+        rows = data_mod.TableRows(read_data(cfg, d.path) if table is None else table)
+    labels = rows.labels() if rows.task == "classification" else None
+    check_widths(cfg, rows, labels)
+    spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
+    prepared = data_mod.prepare_rows(
+        rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=dtype, labels=labels,
+        scale=None if d.scale is None else (d.scale.min, d.scale.max),
+        whiten=None if d.whiten is None else d.whiten.epsilon)
+    if session is not None:
+        sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size)
+        return Problem(cfg, arch, prepared.pre, rows.gathered(prepared, dtype), dtype, prepared.zca, sources)
+    splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode")
+    notes = [] if d.features is not None else [
+        f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … {last:g}): a row id? "
+        "leave it out with data.features" for name, first, last in row_ids(rows.table)]
+    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, notes=notes)
+
+
+ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size
+
+
+def row_ids(table: data_mod.Table) -> list[tuple[str, float, float]]:
+    """(name, first, last) of each feature column that looks like a row id: whole numbers strictly increasing
+    down its first ROW_ID_ROWS rows (0 … m−1, or any counter). Taken as a feature, an id lets a network tell the
+    rows apart rather than learn from them."""
+    X = np.asarray(table.X[:ROW_ID_ROWS], dtype=np.float64)
+    if X.shape[0] < 3:
+        return []
+    whole = np.all(X == np.round(X), axis=0) & np.all(np.diff(X, axis=0) > 0, axis=0)
+    return [(str(table.feature_names[j]), float(X[0, j]), float(X[-1, j])) for j in np.flatnonzero(whole)]
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:

@@ -1,13 +1,13 @@
 """Training on arrays: the objective over the train split, an optimizer, and the size policy.
 
-    minimize(...)     J over x, y (network.Backprop → objective.Objective), driven by one optimizer
+    minimize(...)     J over x, y (sums.Backprop → objective.Objective), driven by one optimizer
                       from optimizers/ from θ_start to θ_epochs; on_step sees every epoch's state
 
 Epoch e names the state after e epochs: its cost J(θ_e) is reported before the next update, and the
 final state θ_epochs is reported too, without an update after it, so whatever a caller saves for
 epoch e (a metrics row, a checkpoint) describes the same weights.
 
-Speed (benchmarks/ measures it): the gradient is network.Backprop, set up once per run; the
+Speed (benchmarks/ measures it): the gradient is sums.Backprop, set up once per run; the
 parameters live in flat vectors (network.flat_params), so that an update is a few numpy calls;
 floating-point warnings are silenced once around the loop; the examples are summed chunk by chunk
 (`chunk_size`, automatic by default: chunk_width) and, on a problem big enough to pay for it
@@ -29,7 +29,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import network, optimizers
+from . import network, optimizers, sums
 from .network import Architecture, Params
 from .objective import Objective
 from .optimizers import Result, Step
@@ -90,6 +90,7 @@ def minimize(
     params: Params,
     x: Any,
     y: np.ndarray,
+    *,
     lam: float,
     optimizer: "str | optimizers.Optimizer" = "gd",
     epochs: int = 1000,
@@ -108,7 +109,7 @@ def minimize(
 ) -> Result:
     """Train on x (s_1, m), y (s_nl, m) from θ_start_epoch = params to θ_epochs with one optimizer.
 
-    The objective is J over all of x (network.Backprop: chunks of chunk_width, the pool's threads,
+    The objective is J over all of x (sums.Backprop: chunks of chunk_width, the pool's threads,
     which change no bit); batch_size N: minibatch steps over permutations drawn from `rng`. hyper:
     the optimizer's train.* keys (learning_rate, momentum, beta1, beta2, epsilon, memory), or an
     optimizer instance made with them (one that continues a checkpoint's state: Optimizer.load_state).
@@ -128,7 +129,7 @@ def minimize(
     if source is not None and batch_size is not None and opt.minibatches:
         raise ValueError("minibatch steps need the rows in this process: give batch_size=None with a source")
     if source is None:
-        source = network.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, int(x.shape[1]), chunk_size, dtype), pool)
+        source = sums.Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, int(x.shape[1]), chunk_size, dtype), pool)
     # divergence shows as a non-finite J, checked every step: overflow and NaN are silenced once
     # here instead of on every call (errstate is per thread: the pool's helpers take the caller's)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -138,7 +139,7 @@ def minimize(
             # batches are gathered from rows in memory: a split read from disk is read whole here, once
             X = x.T if isinstance(x, np.ndarray) else np.asarray(x[:, 0 : x.shape[1]]).T
             Y = y if isinstance(y, np.ndarray) else y[:, 0 : y.shape[1]]
-            fit.batches = Objective(network.BatchSums(arch, X, Y, batch_size, dtype), lam, sparsity, with_reg=False)
+            fit.batches = Objective(sums.BatchSums(arch, X, Y, batch_size, dtype), lam, sparsity, with_reg=False)
             fit.rng = rng if rng is not None else np.random.default_rng(0)
         emit = on_step if on_step is not None else (lambda step: False)
         result = opt.run(fit, start_epoch, epochs, emit)

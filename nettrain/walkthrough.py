@@ -14,10 +14,10 @@ print as JSON:
                      beside the numerical derivative of the same single-example cost (no λ; with a
                      penalty, loss + Σₗ s⁽ˡ⁾·a⁽ˡ⁾(xᵢ) with s held at the batch's ρ̂: this example's
                      share of m·J_sparse's gradient, so that the shares average to ∂J_sparse)
-    the batch        ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾   (network.backprop on all m columns)
+    the batch        ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾   (sums.backprop on all m columns)
 
 The hidden δ's are computed here explicitly, one equation at a time, so that the terms of each
-sum can be shown; network.backprop computes the same numbers with matrix products (the tests
+sum can be shown; sums.backprop computes the same numbers with matrix products (the tests
 check that they agree, and numgrad.numerical_gradient checks both).
 
 Layout of the result: `layers[l-1]` holds layer l's z, a, f′, δ and the terms of its δ (they
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # config.py (pydantic) is imported only when a config is read
 
 import numpy as np
 
-from . import network, numgrad
+from . import network, numgrad, sums
 from .errors import UsageError
 from .network import Architecture, Params, Sparsity
 from .objective import Objective
@@ -91,8 +91,11 @@ def output_delta(arch: Architecture, z: np.ndarray, a: np.ndarray, y: np.ndarray
         parts = {"a": a, "y": y, "sum_y": float(y.sum())}
     else:
         parts = {"a": a, "y": y}
-    form, equation = OUTPUT_FORMS[arch.loss, out]
-    return delta, {"form": form, "equation": equation, **parts}
+    delta_fn = arch.loss_fn.delta
+    where = f"{delta_fn.__module__.rpartition('.')[2]}.{delta_fn.__name__}"  # e.g. losses.squared_error_delta
+    # a loss registered beside the shipped ones: its own δ, shown as the number it computes
+    form, equation = OUTPUT_FORMS.get((arch.loss, out), ("dloss/dz", f"δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾ ({arch.loss})"))
+    return delta, {"form": form, "equation": equation, "function": where, **parts}
 
 
 def _lists(d: dict) -> dict:
@@ -227,10 +230,10 @@ def _batch_gradients(arch: Architecture, params: Params, x: np.ndarray, y: np.nd
                      sparsity: Optional[Sparsity]) -> tuple[tuple, tuple]:
     """(J, ∇J) over the whole batch with λ, and without it: (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ alone."""
     if sparsity is None:
-        return network.backprop(arch, params, x, y, lam), network.backprop(arch, params, x, y, 0.0)
+        return sums.backprop(arch, params, x, y, lam), sums.backprop(arch, params, x, y, 0.0)
 
     def objective(l2: float) -> tuple:  # the objective with the penalty: ρ̂'s pass, then the sums with its term
-        c, g = Objective(network.Backprop(arch, x, y, 0.0), l2, sparsity)(params)
+        c, g = Objective(sums.Backprop(arch, x, y, 0.0), l2, sparsity)(params)
         grads = network.flat_params(arch.layers)
         grads.vec[:] = g
         return c, grads.params

@@ -488,6 +488,76 @@ def test_split_errors():
         split_indices(10, 1.5, -0.5, 0.0, seed=0)
 
 
+@pytest.mark.parametrize("m", [1, 10, 4097, 50_001])
+@pytest.mark.parametrize("fractions", [(1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.5, 0.25, 0.25)])
+def test_split_rows_are_the_permutation_s_sorted_parts_taken_any_range_at_a_time(m, fractions):
+    """The split of default_rng(seed).permutation(m) — train its first n_train entries, then val, then test —
+    held as one byte per row: any range of a split's positions gives its rows, as the sorted arrays would."""
+    from nettrain.data import SplitSpec
+
+    train, val, test = fractions
+    n_val, n_test = round(val * m), round(test * m)
+    if m - n_val - n_test < 1:
+        return
+    perm = np.random.default_rng(5).permutation(m)
+    cut = [0, m - n_val - n_test, m - n_test, m]
+    spec = SplitSpec(m, train, val, test, seed=5)
+    assert spec.sizes() == {k: cut[i + 1] - cut[i] for i, k in enumerate(("train", "val", "test"))}
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(("train", "val", "test")):
+        want, rows = np.sort(perm[cut[i] : cut[i + 1]]), spec.rows(name)
+        assert len(rows) == len(want) and np.array_equal(rows.indices(), want)
+        assert np.array_equal(split_indices(m, train, val, test, seed=5)[name], want)
+        for _ in range(12):
+            a = int(rng.integers(0, len(want) + 1))
+            b = int(rng.integers(a, len(want) + 1))
+            assert np.array_equal(rows.take(a, b), want[a:b])
+    assert spec.rows("train").codes is None if train == 1.0 else spec.rows("val").codes.nbytes == m  # a byte a row
+
+
+class PartsRows:
+    """data.Rows over a Table whose sums come from `parts` partitions of each split, as a cluster's would."""
+
+    def __init__(self, table: Table, parts: int) -> None:
+        from nettrain.data import TableRows
+
+        self.inner, self.parts = TableRows(table), parts
+        for key in ("m", "task", "feature_names", "target_names", "path"):
+            setattr(self, key, getattr(self.inner, key))
+
+    def labels(self):
+        return self.inner.labels()
+
+    def each(self, fn, spec, split, *args):
+        rows = spec.rows(split).indices()
+        return [fn(self.inner.table.X[part], *args) for part in np.array_split(rows, self.parts)]
+
+
+@pytest.mark.parametrize("parts", [1, 7])
+def test_statistics_and_whitening_from_partitions_sums_equal_the_whole_split_s(parts):
+    """μ, σ and the ZCA from additive sums over parts of the train split: one part gives np.mean's, np.std's and
+    ZCA.fit's own bits, seven parts the same to 1e-12 — whoever computes the parts (a cluster's workers)."""
+    from nettrain.data import SplitSpec, prepare_rows
+    from nettrain.whiten import ZCA
+
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.normal(size=1001) * 1e-3 + 1e6, rng.normal(size=1001), np.full(1001, 7.0)])
+    table = Table(X, rng.integers(0, 3, 1001), ["a", "b", "c"], ["y"], Path("x.npy"))
+    spec = SplitSpec(1001, 0.8, 0.2, 0.0, seed=2)
+    prepared = prepare_rows(PartsRows(table, parts), spec, standardize=True, whiten=0.1)
+    train = X[spec.rows("train").indices()]
+    mean, std = train.mean(axis=0), train.std(axis=0)
+    std[2] = 1.0  # a constant feature: σ = 1
+    zca = ZCA.fit(prepared.pre.transform_x(train), 0.1)
+    if parts == 1:
+        assert prepared.pre.mean == mean.tolist() and prepared.pre.std == std.tolist()
+        assert np.array_equal(prepared.zca.matrix, zca.matrix) and np.array_equal(prepared.zca.mean, zca.mean)
+    np.testing.assert_allclose(prepared.pre.mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(prepared.pre.std, std, rtol=1e-12)
+    np.testing.assert_allclose(prepared.zca.matrix, zca.matrix, rtol=1e-9, atol=1e-12)
+    assert prepared.pre.labels == [0, 1, 2]
+
+
 # ---- anything at all: a Table or a DataError, never another exception
 
 _CELLS = st.one_of(

@@ -42,7 +42,7 @@ def test_targets_columns_equal_the_eager_encoding(tmp_path, task, targets, n_out
     table = read_table(path, target=["-2", "-1"] if n_outputs == 2 and task == "regression" else None, task=task)
     split = {"train": train, "val": round(1 - train, 1), "test": 0.0}
     eager, _ = prepare(table, split, True, seed=3, n_outputs=n_outputs, dtype=dtype)
-    lazy, pre = prepare(table, split, True, seed=3, n_outputs=n_outputs, dtype=dtype, lazy=True, lazy_targets=True)
+    lazy, pre = prepare(table, split, True, seed=3, n_outputs=n_outputs, dtype=dtype, lazy=True)
     X, y = lazy["train"]
     assert isinstance(X, MappedRows) and isinstance(y, MappedTargets)
     want = np.ascontiguousarray(eager["train"][1].T)
@@ -52,10 +52,7 @@ def test_targets_columns_equal_the_eager_encoding(tmp_path, task, targets, n_out
         assert got.dtype == want.dtype and got.tobytes() == want.tobytes()  # bit for bit
     np.testing.assert_array_equal(y[:, 10:20], want[:, 10:20])
     assert np.array_equal(lazy["val"][1], eager["val"][1]) if train < 1 else "val" not in lazy
-    # without lazy_targets the split's Y is encoded as before, and targets() gives the same columns
-    plain, _ = prepare(table, split, True, seed=3, n_outputs=n_outputs, dtype=dtype, lazy=True)
-    assert np.array_equal(plain["train"][1], eager["train"][1])
-    assert read_all(plain["train"][0].targets(), 50).tobytes() == want.tobytes()
+    assert read_all(X.targets(), 50).tobytes() == want.tobytes()  # a second column source over the same rows
 
 
 def test_targets_stay_in_the_map_and_memory_is_bounded_by_the_chunk(tmp_path):
@@ -66,8 +63,7 @@ def test_targets_stay_in_the_map_and_memory_is_bounded_by_the_chunk(tmp_path):
     one_hot = m * classes * 8  # bytes of the eager encoding of the train split, float64
     tracemalloc.start()
     try:
-        splits, _ = prepare(table, {"train": 1.0, "val": 0.0, "test": 0.0}, False, seed=0, lazy=True,
-                            lazy_targets=True)
+        splits, _ = prepare(table, {"train": 1.0, "val": 0.0, "test": 0.0}, False, seed=0, lazy=True)
         _, prepare_peak = tracemalloc.get_traced_memory()
         y = splits["train"][1]
         tracemalloc.reset_peak()
@@ -89,5 +85,5 @@ def test_targets_from_memory_when_the_table_is_not_mapped(tmp_path):
     table = read_table(path)
     table.y_mapped = None  # the labels as read, in memory: still encoded per chunk
     eager, _ = prepare(table, {"train": 0.75, "val": 0.25, "test": 0.0}, False, seed=0)
-    lazy, _ = prepare(table, {"train": 0.75, "val": 0.25, "test": 0.0}, False, seed=0, lazy=True, lazy_targets=True)
+    lazy, _ = prepare(table, {"train": 0.75, "val": 0.25, "test": 0.0}, False, seed=0, lazy=True)
     assert read_all(lazy["train"][1], 4).tobytes() == np.ascontiguousarray(eager["train"][1].T).tobytes()

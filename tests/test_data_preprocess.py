@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nettrain.data import MappedRows, Preprocessing
+from nettrain.data import MappedRows, Preprocessing, SplitRows
 from nettrain.errors import DataError
 
 META = Preprocessing("classification", ["a", "b"], ["y"], [0.0, 0.0], [1.0, 1.0], ["a", "b", "c"]).to_meta()
@@ -62,8 +62,9 @@ def test_mapped_rows_use_the_same_transform(tmp_path, standardize, dtype):
     pre = Preprocessing("regression", list("abcd"), ["y"], mean, std, None)
     rows = np.array([1, 2, 3, 7, 8, 20, 49])
     whole = pre.transform_x(X[rows], dtype)
-    mapped = MappedRows(X, rows, pre, dtype)
+    mapped = MappedRows(X, SplitRows.of(rows, len(X)), pre, dtype)
     out = np.empty((3, 4), dtype)
     np.testing.assert_array_equal(mapped.read_rows(2, 5, out), whole[2:5])
-    contiguous = MappedRows(X, np.arange(10, 30), pre, dtype)
+    contiguous = MappedRows(X, SplitRows.of(np.arange(10, 30), len(X)), pre, dtype)
+    assert contiguous.rows.first == 10  # a run of rows: read as a slice of the map
     np.testing.assert_array_equal(contiguous.read_rows(0, 3, out), pre.transform_x(X[10:13], dtype))

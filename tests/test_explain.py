@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nettrain import walkthrough as ex
-from nettrain import network
+from nettrain import network, sums
 from nettrain.cli import app
 from nettrain.network import Architecture, Params
 from nettrain.problem import initial_params, load_problem
@@ -82,8 +82,8 @@ def test_xor_json_equals_backprop_of_that_example_and_the_numerical_derivative(i
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)  # exactly one JSON object
     arch, params, x, y, lam = xor_problem
-    _, g = network.backprop(arch, params, x[:, [i]], y[:, [i]], 0.0)  # that one column, λ = 0
-    _, batch = network.backprop(arch, params, x, y, lam)
+    _, g = sums.backprop(arch, params, x[:, [i]], y[:, [i]], 0.0)  # that one column, λ = 0
+    _, batch = sums.backprop(arch, params, x, y, lam)
     assert data["example"] == i and data["m"] == 4 and data["x"] == x[:, i].tolist()
     for L in data["layers"][:-1]:
         l = L["l"]
@@ -165,8 +165,8 @@ def test_every_term_against_backprop_for_every_loss_output_pair(loss, out):
     x = rng.normal(size=(3, m))
     y = np.eye(3)[:, rng.integers(0, 3, m)] if out == "softmax" else rng.uniform(0.1, 0.9, (3, m))
     res = ex.explain(arch, params, x, y, i, lam)
-    _, g = network.backprop(arch, params, x[:, [i]], y[:, [i]], 0.0)
-    _, batch = network.backprop(arch, params, x, y, lam)
+    _, g = sums.backprop(arch, params, x[:, [i]], y[:, [i]], 0.0)
+    _, batch = sums.backprop(arch, params, x, y, lam)
     layers = res["layers"]
     expected_form = {"squared_error": "-(y - a) f'(z)", "cross_entropy": "a - y"}[loss]
     if out == "softmax":

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nettrain import numgrad as gc
-from nettrain import network
+from nettrain import sums
 from nettrain.cli import app
 
 runner = CliRunner()
@@ -63,7 +63,7 @@ def test_networks_without_a_hidden_layer_pass_and_softmax_regression_is_a_minus_
     W, b, x, y = case.params.W[1], case.params.b[1], case.x, case.y
     z = W @ x + b[:, None]
     a = np.exp(z) / np.exp(z).sum(axis=0)
-    cost, g = network.backprop(case.arch, case.params, x, y, case.lam)
+    cost, g = sums.backprop(case.arch, case.params, x, y, case.lam)
     np.testing.assert_allclose(g.W[1], (a - y) @ x.T / x.shape[1] + case.lam * W, rtol=1e-12)
     np.testing.assert_allclose(g.b[1], (a - y).mean(axis=1), rtol=1e-12, atol=1e-16)
     assert np.isclose(cost.J, -np.sum(y * np.log(a)) / x.shape[1] + case.lam / 2 * np.sum(W**2), rtol=1e-12)
@@ -79,7 +79,7 @@ def _wrong_backprop(real):
 
 
 def test_wrong_gradient_is_caught_and_named(monkeypatch):
-    monkeypatch.setattr(network, "backprop", _wrong_backprop(network.backprop))
+    monkeypatch.setattr(sums, "backprop", _wrong_backprop(sums.backprop))
     res = runner.invoke(app, ["gradcheck", "--json"])
     assert res.exit_code == 1
     data = json.loads(res.stdout)
@@ -138,6 +138,6 @@ def test_cli_gradcheck_of_a_config_samples_big_blocks_and_says_so(tmp_path, monk
     assert {(b["checked"], b["size"]) for b in json.loads(res.stdout)["cases"][0]["stages"][0]["blocks"]} == {
         (32, 32), (8, 8), (24, 24), (3, 3)}
     # a wrong entry in the sample is caught
-    monkeypatch.setattr(network, "backprop", _wrong_backprop(network.backprop))
+    monkeypatch.setattr(sums, "backprop", _wrong_backprop(sums.backprop))
     res = runner.invoke(app, ["gradcheck", str(config), "--entries", "32", "--json"])
     assert res.exit_code == 1

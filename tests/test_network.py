@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from nettrain import network
 from nettrain.errors import ModelError
-from nettrain.network import Architecture, Params, Workspace, backprop, cost, init_params
+from nettrain.network import Architecture, Params, cost, init_params
+from nettrain.sums import backprop
 
 from . import reference
 
@@ -123,21 +124,6 @@ def test_multi_output_regression_gradient_against_reference():
         np.testing.assert_allclose(g.W[l], dW[l], rtol=1e-11, atol=1e-14)
 
 
-@pytest.mark.parametrize("width", [1, 3, 7, 10, 64])
-def test_chunked_gradient_equals_full_batch(width):
-    rng = np.random.default_rng(11)
-    arch, params, x, y = _random_problem(rng, (5, 8, 4), "sigmoid", "softmax", "cross_entropy", 23)
-    c_full, g_full = backprop(arch, params, x, y, 0.01)
-    ws = Workspace(arch, width, np.float64)
-    for _ in range(2):  # the workspace is reused: the second call must not see the first's numbers
-        c, g = backprop(arch, params, x, y, 0.01, ws)
-        assert c.J == pytest.approx(c_full.J, rel=1e-14)
-        for l in params.W:
-            np.testing.assert_allclose(g.W[l], g_full.W[l], rtol=1e-13, atol=1e-16)
-            np.testing.assert_allclose(g.b[l], g_full.b[l], rtol=1e-13, atol=1e-16)
-    assert cost(arch, params, x, y, 0.01, chunk_size=width).J == pytest.approx(c_full.J, rel=1e-14)
-
-
 def test_float32_end_to_end():
     rng = np.random.default_rng(5)
     arch, p64, x, y = _random_problem(rng, (4, 6, 3), "tanh", "softmax", "cross_entropy", 10)
@@ -193,28 +179,6 @@ def test_architecture_errors():
     assert Architecture((64, 25, 10)).n_params() == 64 * 25 + 25 + 25 * 10 + 10
 
 
-# ----------------------------------------------------------------------------- the training loop's Backprop
-
-
-HIDDEN = ["sigmoid", "tanh", "relu", "identity"]
-
-
-@pytest.mark.parametrize("pair", PAIRS)
-@pytest.mark.parametrize("act", HIDDEN)
-def test_chunked_gradient_equals_full_batch_for_every_pair(pair, act):
-    """Σ over chunks = the full-batch sum, for every loss/output pair and hidden f, 2 hidden layers."""
-    loss, out = pair
-    rng = np.random.default_rng(hash((loss, out, act)) % 2**32)
-    arch, params, x, y = _random_problem(rng, (4, 6, 5, 3), act, out, loss, 29)
-    c_full, g_full = backprop(arch, params, x, y, 0.02)
-    for width in (1, 4, 10, 28):
-        c, g = backprop(arch, params, x, y, 0.02, Workspace(arch, width, np.float64))
-        assert c.J == pytest.approx(c_full.J, rel=1e-13)
-        for l in params.W:
-            np.testing.assert_allclose(g.W[l], g_full.W[l], rtol=1e-12, atol=1e-15)
-            np.testing.assert_allclose(g.b[l], g_full.b[l], rtol=1e-12, atol=1e-15)
-
-
 def test_flat_params_layout_puts_the_bias_inside_the_product():
     fp = network.flat_params((3, 4, 2))
     assert fp.vec.size == 4 * (1 + 3) + 2 * (1 + 4) == Architecture((3, 4, 2)).n_params()
@@ -232,78 +196,6 @@ def test_flat_params_layout_puts_the_bias_inside_the_product():
     for l in p.W:
         np.testing.assert_array_equal(fp.params.W[l], p.W[l])
         np.testing.assert_array_equal(fp.params.b[l], p.b[l])
-
-
-def test_backprop_object_sees_params_changed_in_place():
-    """Plain Params are copied on every call (never cached), FlatParams are used where they are."""
-    rng = np.random.default_rng(3)
-    arch, params, x, y = _random_problem(rng, (3, 5, 2), "tanh", "identity", "squared_error", 11)
-    bp = network.Backprop(arch, x, y, 0.1)
-    with np.errstate(over="ignore"):
-        c1 = bp(params)
-        params.W[1][0, 0] += 0.5
-        c2 = bp(params)
-        fp = network.copy_params(network.flat_params(arch.layers), params)
-        c3 = bp(fp)
-        fp.params.W[1][0, 0] -= 0.5
-        c4 = bp(fp)
-    assert c2.J != c1.J and c3.J == c2.J and c4.J == pytest.approx(c1.J, rel=1e-15)
-
-
-class _Columns:
-    """A column source as the math core reads one (data.MappedRows.columns() in real runs)."""
-
-    def __init__(self, x):
-        self.x, self.shape, self.reads = x, x.shape, 0
-
-    def read(self, start, stop, out):
-        self.reads += 1
-        np.copyto(out, self.x[:, start:stop], casting="unsafe")
-        return out
-
-    def __getitem__(self, key):
-        return self.x[key]
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_column_source_gives_the_same_bits_as_an_array(dtype):
-    rng = np.random.default_rng(4)
-    arch, params, x, y = _random_problem(rng, (5, 7, 3), "sigmoid", "softmax", "cross_entropy", 37)
-    p = Params({l: w.astype(dtype) for l, w in params.W.items()}, {l: v.astype(dtype) for l, v in params.b.items()})
-    src = _Columns(x)  # float64 columns, converted per chunk like a float64 .npy trained in float32
-    for width in (37, 8):
-        a = network.Backprop(arch, x.astype(dtype), y, 0.01, dtype, width)
-        b = network.Backprop(arch, src, y, 0.01, dtype, width)
-        with np.errstate(over="ignore"):
-            ca, cb = a(p), b(p)
-        assert ca == cb
-        np.testing.assert_array_equal(a.g, b.g)
-        assert a.g.dtype == dtype
-    assert src.reads == 1 + 5  # every chunk is read every evaluation
-
-
-class _SerialPool:
-    """A Pool stand-in that runs the jobs one after the other in reverse order (order must not matter)."""
-
-    size = 3
-
-    def run(self, fn, args):
-        return list(reversed([fn(*a) for a in reversed(args)]))
-
-
-def test_threads_change_no_bit_of_the_gradient():
-    from nettrain.parallel import Pool
-
-    rng = np.random.default_rng(5)
-    arch, params, x, y = _random_problem(rng, (6, 9, 4), "sigmoid", "softmax", "cross_entropy", 50)
-    one = network.Backprop(arch, x, y, 0.01, np.float64, 7)
-    with np.errstate(over="ignore"), Pool(2) as pool:
-        c1 = one(params)
-        for p in (pool, _SerialPool()):
-            many = network.Backprop(arch, x, y, 0.01, np.float64, 7, p)
-            assert many.threads == p.size and len(many.workspaces) == p.size
-            assert many(params) == c1
-            np.testing.assert_array_equal(many.g, one.g)
 
 
 @pytest.mark.parametrize("pair", PAIRS)
@@ -357,6 +249,21 @@ def test_float32_is_float32_throughout_with_no_upcast():
     np.testing.assert_allclose(g.b[1], d2.sum(axis=1) / f32(12), rtol=2e-5, atol=1e-7)
 
 
+class _Columns:
+    """A column source as the math core reads one (data.MappedRows.columns() in real runs)."""
+
+    def __init__(self, x):
+        self.x, self.shape, self.reads = x, x.shape, 0
+
+    def read(self, start, stop, out):
+        self.reads += 1
+        np.copyto(out, self.x[:, start:stop], casting="unsafe")
+        return out
+
+    def __getitem__(self, key):
+        return self.x[key]
+
+
 @pytest.mark.parametrize("chunk_size", [None, 4])
 def test_cost_and_outputs_is_cost_and_predict(chunk_size):
     rng = np.random.default_rng(9)
@@ -366,79 +273,3 @@ def test_cost_and_outputs_is_cost_and_predict(chunk_size):
     np.testing.assert_allclose(h, network.predict(arch, params, x), rtol=1e-15)
     c2, h2 = network.cost_and_outputs(arch, params, _Columns(x), y, 0.05, chunk_size)  # a column source
     assert c2 == c and np.array_equal(h2, h)
-
-
-@pytest.mark.parametrize("pair", PAIRS)
-@pytest.mark.parametrize("width", [None, 3])
-def test_outputs_is_the_forward_half_of_backprop(pair, width):
-    """Backprop.outputs: J_data equal to the full call's to the last bit (same chunks, same order),
-    h equal to predict, for arrays and column sources, one chunk or several."""
-    loss, out = pair
-    rng = np.random.default_rng(11)
-    arch, params, x, y = _random_problem(rng, (3, 5, 4 if out == "softmax" else 2), "tanh", out, loss, 10)
-    want_h = network.predict(arch, params, x)
-    for source in (x, _Columns(x)):
-        bp = network.Backprop(arch, source, y, 0.3, width=width)
-        J_data, h = bp.outputs(params)
-        with np.errstate(over="ignore"):
-            full = bp(params)
-        assert J_data == full.J_data
-        np.testing.assert_allclose(h, want_h, rtol=1e-13, atol=1e-15)
-        assert J_data == pytest.approx(cost(arch, params, x, y).J_data, rel=1e-13)
-
-
-class _Float32Only:
-    """A stand-in for the numpy module that fails on any float64 operand: a float64 array, or a numpy
-    float64 scalar (NumPy 2 promotes float32 with those to float64 silently; Python floats stay weak)."""
-
-    def __init__(self, real):
-        self._real = real
-
-    @staticmethod
-    def _check(name, args):
-        for v in args:
-            if isinstance(v, (np.ndarray, np.generic)) and v.dtype.kind == "f":
-                assert v.dtype == np.float32, f"np.{name} got a {v.dtype} operand"
-
-    def __getattr__(self, name):
-        real = getattr(self._real, name)
-        if isinstance(real, np.ufunc):
-            return _Float32Ufunc(real, self._check)
-        if callable(real) and name in ("dot", "vdot", "copyto", "sum", "max"):
-            def checked(*args, **kw):
-                self._check(name, list(args) + list(kw.values()))
-                return real(*args, **kw)
-            return checked
-        return real
-
-
-class _Float32Ufunc:
-    def __init__(self, uf, check):
-        self._uf, self._checkfn = uf, check
-
-    def __call__(self, *args, **kw):
-        self._checkfn(self._uf.__name__, list(args) + list(kw.values()))
-        return self._uf(*args, **kw)
-
-    def reduce(self, *args, **kw):
-        self._checkfn(self._uf.__name__ + ".reduce", list(args) + list(kw.values()))
-        return self._uf.reduce(*args, **kw)
-
-
-@pytest.mark.parametrize("pair", PAIRS)
-def test_float32_loop_meets_no_float64_operand(pair, monkeypatch):
-    from nettrain import activations, losses
-
-    loss, out = pair
-    rng = np.random.default_rng(10)
-    arch, p64, x, y = _random_problem(rng, (4, 6, 5, 3), "sigmoid", out, loss, 3000)  # ≥ 2048 outputs: both branches
-    f32 = np.float32
-    fp = network.copy_params(network.flat_params(arch.layers, f32), p64)
-    bp = network.Backprop(arch, x, y, np.float64(0.01), f32, 1000)  # float64 data, λ as a numpy float64
-    spy = _Float32Only(np)
-    for module in (network, losses, activations):
-        monkeypatch.setattr(module, "np", spy)
-    with np.errstate(over="ignore"):
-        c = bp(fp)
-    monkeypatch.undo()
-    assert bp.g.dtype == f32 and np.isfinite(c.J)

@@ -6,9 +6,9 @@ ships a Recipe to a worker once per run, and the worker builds a Part from it �
 from the data file, never receiving them from the client — and keeps it in memory for the whole run.
 Each step then asks every Part for its sums at θ:
 
-    Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (network.Backprop)
-    Part.outputs(θ)      (Σᵢ loss, h(x), y): the forward pass alone, for the train split's final metrics
-    feature_stats(...)   (count, Σ(x − K), Σ(x − K)², min, max) per feature: standardisation's additive sums
+    Part.sums(θ)         (Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition's rows (sums.Backprop)
+    Part.forward_sums(θ, measure)  Σᵢ loss and measure(h, y) per chunk: the forward pass alone, for metrics
+    part_apply(job)      fn(X) of a partition's rows: a part's sums for data.prepare (standardisation, whitening)
 
 A further pass of additive sums (a sparsity term's Σᵢ a⁽ˡ⁾ before the gradient pass) is one more method of
 Part with the same shape: θ in, arrays out, added on the client in partition order.
@@ -29,13 +29,14 @@ import numpy as np
 
 from .. import data as data_mod
 from .. import whiten as whiten_mod
-from ..errors import DataError
-from ..network import Architecture, Backprop, flat_params
+from ..network import Architecture, flat_params
+from ..objective import ForwardSums, Measure
+from ..sums import Backprop
 
 
 def bounds(m: int, partitions: int) -> list[tuple[int, int]]:
     """Row ranges [s, e) of the partitions: w = ⌈m/partitions⌉ rows each, the last one shorter (as
-    network.Backprop's chunks of width w; fewer than `partitions` of them when w·(partitions − 1) ≥ m)."""
+    sums.Backprop's chunks of width w; fewer than `partitions` of them when w·(partitions − 1) ≥ m)."""
     w = -(-m // max(1, min(int(partitions), m)))
     return [(s, min(s + w, m)) for s in range(0, m, w)]
 
@@ -69,48 +70,12 @@ def read_partition(src: FileRows) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(table.X[src.rows - first]), table.y[src.rows - first]
 
 
-def feature_stats(src: FileRows, K: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per feature over the partition's rows, in float64: (count, Σᵢ (xᵢ − K), Σᵢ (xᵢ − K)², min, max).
-
-    K, one row of the train split, shifts the data near its mean, so that the sums of squares do not lose
-    the spread to cancellation when a feature's mean is large beside its standard deviation.
-    """
+def part_apply(job: tuple) -> Any:
+    """fn(X, *args) over a partition's raw feature rows X, read here: one part's additive sums for the one
+    preparation path (data.prepare: Σx, Σ(x − μ)², Σx̂, Σ(x̂ − μ)ᵀ(x̂ − μ)). job: (FileRows, fn, args)."""
+    src, fn, args = job
     X, _ = read_partition(src)
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by combine_stats
-        d = np.subtract(np.asarray(X, dtype=np.float64), K)
-        S1 = d.sum(axis=0)
-        S2 = np.square(d, out=d).sum(axis=0)
-    return X.shape[0], S1, S2, X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
-
-
-def combine_stats(parts: list, K: np.ndarray, names: list[str], path: str) -> tuple[list[float], list[float]]:
-    """μ and σ (population) of the train split from the partitions' feature_stats, their sums added in
-    partition order:
-
-        n = Σ count    μ = K + S₁/n    σ² = (S₂ − S₁²/n)/n        (S₁ = Σᵢ (xᵢ − K), S₂ = Σᵢ (xᵢ − K)²)
-
-    A constant feature (max = min) or a σ of 0 gets σ = 1, as data.prepare gives it. The result matches
-    data.prepare's np.mean / np.std to about 1e-14 relative, not bit for bit (the sums are associated
-    differently).
-    """
-    n, S1, S2, lo, hi = parts[0]
-    S1, S2, lo, hi = S1.copy(), S2.copy(), lo.copy(), hi.copy()
-    with np.errstate(over="ignore", invalid="ignore"):
-        for n_b, S1_b, S2_b, lo_b, hi_b in parts[1:]:  # in partition order
-            n += n_b
-            np.add(S1, S1_b, out=S1)
-            np.add(S2, S2_b, out=S2)
-            np.minimum(lo, lo_b, out=lo)
-            np.maximum(hi, hi_b, out=hi)
-        mean = K + S1 / n
-        sigma = np.sqrt(np.maximum(S2 - S1 * S1 / n, 0.0) / n)
-    sigma[(hi == lo) | (sigma == 0)] = 1.0
-    bad = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(sigma)))
-    if bad.size:
-        name = names[bad[0]] if bad[0] < len(names) else str(bad[0])
-        raise DataError(f"{path}: feature {name!r} is too large to standardise (its mean or spread "
-                        "overflows float64): rescale that column")
-    return [float(v) for v in mean], [float(v) for v in sigma]
+    return fn(np.asarray(X), *args)
 
 
 @dataclass(frozen=True)
@@ -160,7 +125,6 @@ class Part:
         arch = Architecture(tuple(recipe.layers), recipe.activation, recipe.output_activation, recipe.loss)
         self.m = int(x.shape[1])
         self.bp = Backprop(arch, x, y, 0.0, dtype, recipe.chunk_size)
-        self.y = y
         self.theta = flat_params(arch.layers, dtype)  # θ is copied here every step: Backprop keeps its views
         self._nbytes = x.nbytes * 2 + y.nbytes * 2 + sum(ws.G.vec.nbytes for ws in self.bp.workspaces)
 
@@ -170,20 +134,19 @@ class Part:
 
     def sums(self, theta: np.ndarray, delta_terms: Optional[list] = None) -> tuple[float, np.ndarray]:
         """(Σᵢ loss, [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ]) over the partition at θ (a flat vector), not divided by m.
-        delta_terms: the sparsity penalty's hidden-δ term per layer (network.Backprop.sums)."""
+        delta_terms: the sparsity penalty's hidden-δ term per layer (sums.Backprop.sums)."""
         with np.errstate(over="ignore", invalid="ignore"):  # as train.minimize: a non-finite J is judged there
-            loss_sum = self.bp.sums(self._at(theta), delta_terms)
-        return loss_sum, self.bp.g.copy()  # a copy: the buffer is overwritten by the next step
+            s = self.bp.sums(self._at(theta), delta_terms)
+        return s.loss, s.G.copy()  # a copy: the buffer is overwritten by the next step
 
     def activation_sums(self, theta: np.ndarray) -> dict:
         """{l: Σᵢ a⁽ˡ⁾} over the partition for each hidden layer: the sparsity penalty's first pass."""
         with np.errstate(over="ignore", invalid="ignore"):
             return self.bp.activation_sums(self._at(theta))
 
-    def outputs(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """(Σᵢ loss, h(x) (s_nl, w), y (s_nl, w)) at θ: the forward pass alone."""
-        J_data, h = self.bp.outputs(self._at(theta))
-        return J_data * self.m, np.array(h), self.y
+    def forward_sums(self, theta: np.ndarray, measure: Optional[Measure] = None) -> ForwardSums:
+        """Σᵢ loss and measure(h, y) of each chunk at θ: the forward pass alone (sums.Backprop.forward_sums)."""
+        return self.bp.forward_sums(self._at(theta), measure)
 
     def __reduce__(self) -> tuple:
         return build_part, (self.recipe,)
@@ -214,12 +177,9 @@ def part_activation_sums(part: Part, theta: np.ndarray) -> dict:
     return part.activation_sums(theta)
 
 
-def part_metric_sums(part: Part, theta: np.ndarray, n_labels: int) -> tuple:
-    """(Σᵢ loss, the partition's metrics.metric_sums) at θ: the client adds P small arrays, never m rows."""
-    from .. import metrics
-
-    loss_sum, h, y = part.outputs(theta)
-    return loss_sum, metrics.metric_sums(h, y, n_labels)
+def part_forward_sums(part: Part, theta: np.ndarray, measure: Optional[Measure] = None) -> ForwardSums:
+    """(Σᵢ loss, [measure(h, y) per chunk]) at θ: the client adds a few small arrays per partition, never rows."""
+    return part.forward_sums(theta, measure)
 
 
 def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:
@@ -231,19 +191,3 @@ def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:
     labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(t.y)] if task == "classification" else None
     sel = np.asarray(wanted, dtype=np.intp) - start
     return labels, np.asarray(t.X[sel]), np.asarray(t.y[sel])
-
-
-def whitening_sums(job: tuple) -> np.ndarray:
-    """A partition's share of the ZCA fit, on its standardised rows x̂ (in the run's dtype, then float64, as
-    whiten.ZCA.fit sees the train split): Σ x̂ when mu is None, else Σ (x̂ − μ)ᵀ(x̂ − μ)."""
-    src, preprocessing, dtype, mu = job
-    X, _ = read_partition(src)
-    xhat = np.asarray(data_mod.Preprocessing.from_meta(preprocessing).transform_x(X, np.dtype(dtype)), dtype=np.float64)
-    if mu is None:
-        return np.add.reduce(xhat, axis=0)
-    xc = xhat - mu
-    return xc.T @ xc
-
-
-def part_stats(src: FileRows, K: np.ndarray) -> tuple:
-    return feature_stats(src, K)

@@ -1,9 +1,10 @@
 """The client side of a cluster run: the connection, the partitions held on the workers, the sums source.
 
     Session.open(cfg.cluster)    a LocalCluster of `workers` processes, or a Client of tcp://host:port
-    load_problem(cfg, session)   the config's data as problem.Problem, with the train split left on the workers
-                                 (read there by partition), its standardisation statistics summed there too
-    ClusterSums                  a source of additive sums for objective.Objective, as network.Backprop is
+    ClusterRows(session, cfg)    the config's data for problem.load_problem's one preparation path (data.Rows):
+                                 the label set and every sum from the workers; sources(): the train split held
+                                 on them
+    ClusterSums                  a source of additive sums (objective.Source), as sums.Backprop is
 
 One step (ClusterSums.sums) is one round trip: θ is scattered once (to one worker; every other worker that
 needs it fetches it from a worker that has it, as Dask moves any dependency), one task per partition computes
@@ -16,34 +17,43 @@ address every 30 s, and the step hung instead of failing.)
 Faults. A worker that dies takes its partitions with it: Dask recomputes them from their recipe (the worker
 that takes them over reads the rows from the file), but a scattered θ is not recomputed, so the step under way
 fails; it is retried whole (θ scattered again, every partition's sums asked again) up to RETRIES times, and
-its result is the same bits as an undisturbed step's (the same partitions, added in the same order). A
-scheduler that stops answering ends the run with a ClusterError naming its address; trainer.fit adds the command
-that resumes from last.npz.
+its result is the same bits as an undisturbed step's (the same partitions, added in the same order). A lost
+scheduler ends the run with a ClusterError naming its address (trainer.fit adds the command that resumes from
+last.npz): at once when the client's own connection to it closes (a killed scheduler, a broken network; Dask then
+cancels every future the client holds, the partitions' too), and at most BEAT + PING_TIMEOUT seconds after it
+stops answering with its connections open (SIGSTOP, a frozen machine): every blocking call to the client is
+waited for in slices, pinging the scheduler between them (Session._waited). What Dask logs about these faults
+itself is held back while the session is open (quiet.py, by open_session).
 
 Left out on purpose: what the numbers mean (partitions.py, network.finish), files and printing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import functools
 import logging
+import time
 import uuid
 from concurrent.futures import CancelledError
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import numpy as np
 from distributed import Client, KilledWorker, LocalCluster
 
 from .. import data as data_mod
-from ..metrics import add_sparsity, metrics_of_sums
-from .. import whiten as whiten_mod
 from ..errors import ClusterError, NettrainError
-from ..network import FlatParams, copy_params, flat_params, reg_cost
+from ..objective import ForwardSums, GradSums, Measure
+from ..sums import SumsBase
 from . import partitions as pt
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
-PING_TIMEOUT = 5.0  # seconds a scheduler may take to answer after a failed step before it counts as lost
+PING_TIMEOUT = 5.0  # seconds a scheduler may take to answer (after a failed step, or during a long one) before it
+# counts as lost
+BEAT = 2.0  # seconds a step waits before asking whether the scheduler still answers (and again every BEAT seconds)
+POLL = 0.05  # seconds between two looks at the client's own connection to the scheduler while a step waits
 WAIT_FOR_WORKERS = 30.0  # seconds to wait for a worker when none is left (a restarted one, a new one)
 RETRIES = 3  # times one step is retried after losing workers before the run ends
 # What a lost worker or connection raises from scatter/gather. Anything else a task raises (a DataError while
@@ -65,8 +75,11 @@ class Session:
 
             n = cfg.workers or cores()
             try:
+                # no dashboard; the scheduler's HTTP server (always started) on a free port, not on 8787: with
+                # 8787 taken (another cluster, another local run) Dask warns on the terminal
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                       silence_logs=logging.ERROR)
             except Exception as e:
                 raise ClusterError(_one_line(f"cannot start a local Dask cluster of {n} workers: {e}")) from None
             return cls(Client(cluster), cluster, "local")
@@ -78,15 +91,24 @@ class Session:
                                f"`dask worker {cfg.address}`, or fix cluster.address") from None
         session = cls(client, None, cfg.address)
         try:
-            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            session._waited(lambda: client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS), "the wait for a worker")
         except (OSError, TimeoutError):
             session.close()
             raise ClusterError(f"the scheduler at {cfg.address} has no workers (waited {WAIT_FOR_WORKERS:g} s): start "
                                f"some with `dask worker {cfg.address}`") from None
+        except ClusterError:
+            session.close()
+            raise
         return session
 
     def workers(self) -> list[str]:
-        return sorted(self.client.scheduler_info().get("workers", {}))
+        """The workers' addresses, sorted; a ClusterError when the scheduler does not answer in PING_TIMEOUT."""
+        try:
+            info = self.client.sync(self.client.scheduler.identity, callback_timeout=PING_TIMEOUT)
+        except LOST:
+            why = "its connection closed" if self.client.status != "running" else f"no answer within {PING_TIMEOUT:g} s"
+            raise ClusterError(f"lost the scheduler at {self._where()} ({why})") from None
+        return sorted(info.get("workers", {}))
 
     def close(self) -> None:
         """Close the client, and the local cluster when this session started it; quietly: the scheduler
@@ -115,9 +137,9 @@ class Session:
         client = self.client
         for attempt in range(RETRIES + 1):
             try:
-                scattered = () if theta is None else (client.scatter(theta, hash=False),)
+                scattered = () if theta is None else (self._waited(lambda: client.scatter(theta, hash=False)),)
                 futures = [client.submit(fn, item, *scattered, pure=False) for item in items]
-                return client.gather(futures)
+                return self._waited(functools.partial(client.gather, futures))
             except NettrainError:
                 raise
             except LOST as e:
@@ -125,29 +147,81 @@ class Session:
                 log.warning("a step was retried after losing a worker at %s (%s)", self._where(), _one_line(e))
         raise AssertionError("unreachable")  # _recover raises on the last attempt
 
+    def _waited(self, call: Callable[[], Awaitable], during: str = "a step") -> Any:
+        """The result of call() — a blocking method of the client (scatter, gather, wait_for_workers), called on
+        the client's event loop, where it returns its coroutine — or a ClusterError once the scheduler is lost.
+
+        A step takes as long as its sums do, but it may never end by itself: a killed scheduler leaves a gather
+        retrying its connection, and one that stops answering (SIGSTOP, a frozen machine) keeps its connections
+        open. So while call() runs, the client's own connection to the scheduler must stay open (looked at every
+        POLL seconds), and every BEAT seconds the scheduler must answer a ping within PING_TIMEOUT: a stopped
+        scheduler ends the run at most BEAT + PING_TIMEOUT seconds after it stopped.
+        """
+        pending = self._on_loop(call)
+        ping_at = time.monotonic() + BEAT
+        while True:
+            try:
+                return pending.result(timeout=POLL)
+            except concurrent.futures.TimeoutError:
+                if pending.done():  # call's own TimeoutError
+                    raise
+            if self.client.status == "running" and time.monotonic() < ping_at:
+                continue
+            why = self._scheduler_lost()
+            if why is None:
+                ping_at = time.monotonic() + BEAT
+                continue
+            pending.cancel()
+            raise ClusterError(f"lost the scheduler at {self._where()} ({why} during {during})")
+
+    def _on_loop(self, call: Callable[[], Awaitable]) -> concurrent.futures.Future:
+        """call() run on the client's event loop (in its thread), as a future this thread can wait on."""
+
+        async def run() -> Any:
+            return await call()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.client.loop.asyncio_loop)
+
     def _recover(self, e: BaseException, attempt: int) -> None:
         """After a failed round trip: ClusterError if the scheduler is gone or the retries are spent; else
         wait until at least one worker is there to retry on."""
-        what = _one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
-        if not self._scheduler_answers():
-            raise ClusterError(f"lost the scheduler at {self._where()} ({what})")
+        what = _what(e)
+        why = self._scheduler_lost()
+        if why is not None:
+            raise ClusterError(f"lost the scheduler at {self._where()} ({why} during a step)")
         if attempt >= RETRIES:
             raise ClusterError(f"a step failed {RETRIES + 1} times on the cluster at {self._where()}, losing workers "
                                f"each time (last: {what})")
         try:
-            self.client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            self._waited(lambda: self.client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS), "the wait for a worker")
         except (OSError, TimeoutError):
             raise ClusterError(f"no workers left at {self._where()} after {WAIT_FOR_WORKERS:g} s (last: {what}): "
                                "start workers with `dask worker ADDRESS`") from None
 
-    def _scheduler_answers(self) -> bool:
-        if self.client.status not in ("running", "connecting"):
-            return False
-        try:
-            self.client.sync(self.client.scheduler.identity, callback_timeout=PING_TIMEOUT)
-            return True
-        except Exception:
-            return False
+    def _scheduler_lost(self) -> Optional[str]:
+        """None while the scheduler answers a ping within PING_TIMEOUT; else why it counts as lost. A client
+        whose own connection to the scheduler has closed has lost it at once, without waiting for the ping (a
+        killed scheduler's port refuses, and Dask would retry the ping's connection until the timeout): Dask
+        then cancels every future the client holds, the partitions' too, so the run cannot go on there even if
+        the client reconnects."""
+        client = self.client
+        if client.status != "running":
+            return "its connection closed"
+        ping = self._on_loop(client.scheduler.identity)
+        deadline = time.monotonic() + PING_TIMEOUT
+        while client.status == "running" and time.monotonic() < deadline:
+            try:
+                ping.result(timeout=POLL)
+                return None
+            except concurrent.futures.TimeoutError:
+                if ping.done():  # the ping's own TimeoutError
+                    break
+            except OSError:  # its connection reset or refused (CommClosedError), before the client's own noticed
+                return "its connection closed"
+            except Exception as e:
+                return f"no answer: {_what(e)}"
+        ping.cancel()
+        return "its connection closed" if client.status != "running" else f"no answer within {PING_TIMEOUT:g} s"
 
     def _where(self) -> str:
         if self.cluster is not None:
@@ -159,132 +233,106 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
+def _what(e: BaseException) -> str:
+    return _one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+
+
 # ----------------------------------------------------------------------------- the data, read by partition
 
 
-def load_problem(cfg: Any, session: Session) -> tuple[Any, "ClusterSums"]:
-    """(problem.Problem without its train split, ClusterSums over the train split's partitions on the workers).
+class ClusterRows:
+    """A data file's rows on the cluster, as data.prepare_rows asks for them (data.Rows), answered by the workers.
 
-    The client never reads the train split's rows. A .npy file it maps (the val/test rows are read through
-    the map); any other file it does not parse at all: its row count and header (data.row_count, the first
-    row), then the workers scan it span by span for the label set and hand back the val and test rows. The
-    workers read the train split's rows, partition by partition, for the standardisation statistics and then
-    for training.
+    This process reads the file's row count (data.row_count) and header (its first row) alone. The label set
+    is the union of the workers' scans of P spans of rows; every sum of a split (standardisation's, the
+    whitening's) is one task per partition of that split, each worker reading its own rows from the file, the
+    results added here in partition order. sources() then holds the train split on the workers for training.
     """
-    from ..problem import Problem, check_widths
 
-    d = cfg.data
-    arch = cfg.architecture()
-    npy = data_mod.file_kind(d.path) == ".npy"
-    if npy:
-        table = data_mod.read_table(d.path, d.target, d.delimiter, d.task)  # a memory map
-        m_all = int(table.X.shape[0])
-    else:
-        m_all = data_mod.row_count(d.path, d.delimiter)
-        table = data_mod.read_rows(d.path, 0, 1, d.target, None, d.delimiter, d.task)  # the header's names
-    idx = data_mod.split_indices(m_all, d.split.train, d.split.val, d.split.test, cfg.seed)
-    P = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
-    held = {name: idx[name] for name in ("val", "test") if idx[name].size}
-    labels, binary = None, False
-    if npy:
-        if d.task == "classification":
-            labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(table.y)]  # as data.prepare
-        rows_of = {name: (table.X[rows], table.y[rows]) for name, rows in held.items()}
-    else:
-        labels, rows_of = _scan(session, cfg, m_all, P, held)
-    if d.task == "classification":
-        table = data_mod.Table(table.X[:0], np.asarray(labels if labels else [], dtype=object), table.feature_names,
-                               table.target_names, table.path)
-        binary = len(labels) == 2 and cfg.model.layers[-1] == 1
-    check_widths(cfg, table)
-    dtype = np.dtype(cfg.train.dtype)
-    train = idx["train"]
-    sources = [pt.FileRows(str(d.path), d.target, d.delimiter, d.task, int(table.X.shape[1]),
-                           [int(t) for t in table.target_names] if npy else None, train[s:e])
-               for s, e in pt.bounds(len(train), P)]
-    mean = std = None
-    if d.scale is not None:  # data.scale: fixed, as data.prepare keeps it
-        mean, std = [float(d.scale.min)] * len(table.feature_names), [float(d.scale.max - d.scale.min)] * len(
-            table.feature_names)
-    elif d.standardize:
-        one = dataclasses.replace(sources[0], rows=train[:1])
-        K = np.asarray(pt.read_partition(one)[0][0], dtype=np.float64)  # one train row: the sums' shift (feature_stats)
-        stats = session.each(pt.part_stats, sources, K)
-        mean, std = pt.combine_stats(stats, K, table.feature_names, str(d.path))
-    pre = data_mod.Preprocessing(d.task, list(table.feature_names), list(table.target_names), mean, std, labels,
-                                 binary)
-    zca = None
-    if d.whiten is not None:  # ZCA from the partitions' sums: Σ x̂, then Σ (x̂ − μ)ᵀ(x̂ − μ), in partition order
-        meta = pre.to_meta()
-        sums = session.each(pt.whitening_sums, [(src, meta, dtype.name, None) for src in sources])
-        mu = _in_order(sums) / len(train)
-        cov = _in_order(session.each(pt.whitening_sums, [(src, meta, dtype.name, mu) for src in sources]))
-        zca = whiten_mod.ZCA.of_covariance(mu, cov / len(train), d.whiten.epsilon)
-    splits = {}
-    for name, (X, y) in rows_of.items():
-        xhat = pre.transform_x(X, dtype.type)
-        splits[name] = (xhat if zca is None else zca.apply(xhat, dtype.type), pre.encode_y(y, table.path, dtype.type))
-    recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss, dtype.name,
-                         pre.to_meta(), cfg.train.chunk_size, None if zca is None else zca.to_meta())
-               for src in sources]
-    return Problem(cfg, arch, pre, splits, dtype.type, zca), ClusterSums(session, arch, dtype, recipes)
+    def __init__(self, session: Session, cfg: Any) -> None:
+        d = cfg.data
+        self.session, self.cfg, self.path = session, cfg, d.path
+        self.m = data_mod.row_count(d.path, d.delimiter)
+        head = data_mod.read_rows(d.path, 0, 1, d.target, None, d.delimiter, d.task)  # the header's names
+        self.task = "regression" if head.y.ndim == 2 else "classification"
+        self.feature_names, self.target_names = list(head.feature_names), list(head.target_names)
+        self.partitions = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
+        npy = data_mod.file_kind(d.path) == ".npy"
+        self._file = pt.FileRows(str(d.path), d.target, d.delimiter, d.task, len(self.feature_names),
+                                 [int(t) for t in self.target_names] if npy else None, np.empty(0, np.intp))
 
-
-def _in_order(parts: list) -> np.ndarray:
-    """The partitions' sums added in partition order (the same bits on any number of workers)."""
-    total = np.array(parts[0], dtype=np.float64)
-    for p in parts[1:]:
-        np.add(total, p, total)
-    return total
-
-
-def _scan(session: Session, cfg: Any, m_all: int, P: int, held: dict) -> tuple[Optional[list], dict]:
-    """The workers scan the file in P spans of rows: the label set (the union of the spans' labels, sorted as
-    data.prepare sorts the whole column's), and the val/test rows, returned in file order."""
-    d = cfg.data
-    wanted = np.sort(np.concatenate(list(held.values()))) if held else np.empty(0, np.intp)
-    spans = pt.bounds(m_all, P)
-    jobs = [(str(d.path), d.target, d.delimiter, d.task, s, e, wanted[(wanted >= s) & (wanted < e)]) for s, e in spans]
-    results = session.each(pt.scan_span, jobs)
-    labels = None
-    if d.task == "classification":
-        found = {v for r in results for v in r[0]}
+    def labels(self) -> Optional[list]:
+        """The label set: the union of the spans' labels, sorted as the whole column's would be (data.TableRows)."""
+        if self.task != "classification":
+            return None
+        f = self._file
+        jobs = [(f.path, f.target, f.delimiter, f.task, s, e, f.rows) for s, e in pt.bounds(self.m, self.partitions)]
+        found = {v for r in self.session.each(pt.scan_span, jobs) for v in r[0]}
         if any(isinstance(v, str) for v in found):  # a span of numbers where the column holds text: as text
             found = {str(v) for v in found}
-        labels = sorted(found)
-    X = np.concatenate([r[1] for r in results]) if results else np.empty((0, 0))
-    y = np.concatenate([np.asarray(r[2], dtype=object if labels and isinstance(labels[0], str) else None)
-                        for r in results]) if results else np.empty(0)
-    if labels and isinstance(labels[0], str):
-        y = np.array([str(v) for v in y])
-    return labels, {name: (X[np.searchsorted(wanted, rows)], y[np.searchsorted(wanted, rows)])
-                    for name, rows in held.items()}
+        elif any(isinstance(v, float) for v in found):  # whole numbers in some spans only: all as floats
+            found = {float(v) for v in found}
+        return sorted(found)
 
+    def each(self, fn: Any, spec: data_mod.SplitSpec, split: str, *args: Any) -> list:
+        """[fn(X, *args) for each partition of the split], computed on the workers, in partition order."""
+        return self.session.each(pt.part_apply, [(src, fn, args) for src in self._sources(spec, split)])
 
-def _metric_sums(part: Any, theta: np.ndarray, n_labels: int) -> tuple:
-    return pt.part_metric_sums(part, theta, n_labels)
+    def _sources(self, spec: data_mod.SplitSpec, split: str) -> list:
+        rows = spec.rows(split).indices()
+        return [dataclasses.replace(self._file, rows=rows[s:e]) for s, e in pt.bounds(len(rows), self.partitions)]
+
+    def sources(self, prepared: data_mod.Prepared, arch: Any, dtype: Any, chunk_size: Optional[int]) -> dict:
+        """{"train": ClusterSums}: the train split's partitions built and held on the workers (prepared and
+        encoded there, as data.held_splits would here)."""
+        pre, zca, spec = prepared
+        recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss,
+                             np.dtype(dtype).name, pre.to_meta(), chunk_size, None if zca is None else zca.to_meta())
+                   for src in self._sources(spec, "train")]
+        return {"train": ClusterSums(self.session, arch, dtype, recipes)}
+
+    def gathered(self, prepared: data_mod.Prepared, dtype: Any) -> dict:
+        """{"val": (X, Y), "test": …}: the validation and test rows, handed back by the workers' scan of spans and
+        prepared here (those splits are small)."""
+        pre, zca, spec = prepared
+        held = {name: spec.rows(name).indices() for name in ("val", "test") if spec.sizes()[name]}
+        if not held:
+            return {}
+        f = self._file
+        wanted = np.sort(np.concatenate(list(held.values())))
+        jobs = [(f.path, f.target, f.delimiter, f.task, s, e, wanted[(wanted >= s) & (wanted < e)])
+                for s, e in pt.bounds(self.m, self.partitions)]
+        results = self.session.each(pt.scan_span, jobs)
+        X = np.concatenate([r[1] for r in results])
+        text = pre.labels is not None and isinstance(pre.labels[0], str)
+        y = np.concatenate([np.asarray(r[2], dtype=object if text else None) for r in results])
+        y = np.array([str(v) for v in y]) if text else y
+        out = {}
+        for name, rows in held.items():
+            at = np.searchsorted(wanted, rows)
+            xhat = pre.transform_x(X[at], dtype)
+            out[name] = (xhat if zca is None else zca.apply(xhat, dtype), pre.encode_y(y[at], self.path, dtype))
+        return out
 
 
 # ----------------------------------------------------------------------------- the source of sums
 
 
-class ClusterSums:
-    """The train split's additive sums, summed on the cluster: what objective.Objective needs of a source
-    (.sums(θ), .g, .m, .theta_now, .arch, .dtype), as network.Backprop gives it in this process.
+class ClusterSums(SumsBase):
+    """A split's additive sums, summed on the cluster: objective.Source, as sums.Backprop answers it in this
+    process — sums(θ) (a training step), activation_sums(θ) (the penalty's first pass), forward_sums(θ, measure)
+    (the split's metrics): θ out, one task per partition, the partitions' results added in partition order.
 
     The partitions are built once (one task each, spread round-robin over the workers that are there at the
     start; Dask may move one where it fits better) and held as futures for the whole run.
     """
 
     def __init__(self, session: Session, arch: Any, dtype: Any, recipes: list) -> None:
-        self.session, self.arch, self.dtype = session, arch, np.dtype(dtype)
+        super().__init__(arch, dtype)
+        self.session = session
         self.m = sum(len(r.src.rows) for r in recipes)
         self.partitions = len(recipes)
         self.width = len(recipes[0].src.rows)
-        self.grad = flat_params(arch.layers, self.dtype)
-        self.g = self.grad.vec
-        self.theta_now: Optional[FlatParams] = None
-        self._own = flat_params(arch.layers, self.dtype)
         client, workers = session.client, session.workers()
         run = uuid.uuid4().hex[:8]
         self.parts = [client.submit(pt.build_part, r, key=f"nettrain-partition-{p}-{run}", pure=False,
@@ -292,16 +340,13 @@ class ClusterSums:
                                     allow_other_workers=True)
                       for p, r in enumerate(recipes)]
 
-    def _flat(self, theta: Any) -> FlatParams:
-        return theta if isinstance(theta, FlatParams) else copy_params(self._own, theta)
+    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> GradSums:
+        """Σᵢ loss over the split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
+        delta_terms: the sparsity penalty's hidden-δ terms (objective.Source.sums), sent with θ in one vector.
 
-    def sums(self, theta: Any, delta_terms: Optional[list] = None) -> float:
-        """Σᵢ loss over the train split at θ; [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (not divided by m).
-        delta_terms: the sparsity penalty's hidden-δ terms (network.Backprop.sums), sent with θ in one vector.
-
-        The partitions' sums are added in partition order — the chunk order of network.Backprop — so the
+        The partitions' sums are added in partition order — the chunk order of sums.Backprop — so the
         result is the same bits on 1 or 64 workers, and equals a local run with chunks of self.width."""
-        fp = self.theta_now = self._flat(theta)
+        fp = self.flat(theta)
         if delta_terms is None:
             results = self.session.each(pt.part_sums, self.parts, fp.vec)
         else:
@@ -314,30 +359,26 @@ class ClusterSums:
                 np.copyto(g, G)
             else:
                 np.add(g, G, g)  # partition sums added in partition order
-        return loss_sum
+        return GradSums(loss_sum, g, fp)
 
     def activation_sums(self, theta: Any) -> dict:
-        """{l: Σᵢ a⁽ˡ⁾} over the train split for each hidden layer, the partitions' sums added in partition
+        """{l: Σᵢ a⁽ˡ⁾} over the split for each hidden layer, the partitions' sums added in partition
         order: the sparsity penalty's first pass."""
-        results = self.session.each(pt.part_activation_sums, self.parts, self._flat(theta).vec)
+        results = self.session.each(pt.part_activation_sums, self.parts, self.flat(theta).vec)
         total = {l: v.copy() for l, v in results[0].items()}
         for r in results[1:]:
             for l, v in r.items():
                 np.add(total[l], v, total[l])
         return total
 
-    def metrics(self, params: Any, lam: float, task: str, labels: Optional[list], sparsity: Any = None) -> dict:
-        """The train split's metrics as evaluation.SplitMetrics gives them (J and its parts, accuracy and the
-        confusion matrix, or MSE/RMSE/R²), from the partitions' additive sums (added in partition order)."""
-        n = len(labels) if task == "classification" and labels else 0
-        fp = self._flat(params)
-        results = self.session.each(functools.partial(_metric_sums, n_labels=n), self.parts, fp.vec)
-        loss_sum = 0.0
-        for loss, _ in results:
-            loss_sum += loss
-        J_data, J_reg = loss_sum / self.m, reg_cost(fp.params.W, lam)
-        out = {"cost": J_data + J_reg, "data_cost": J_data, "reg_cost": J_reg}
-        if sparsity is not None:
-            add_sparsity(out, self.activation_sums(fp), self.m, sparsity)
-        out.update(metrics_of_sums([r[1] for r in results], labels if n else None, self.m))
-        return out
+    def forward_sums(self, theta: Any, measure: Optional[Measure] = None) -> ForwardSums:
+        """Σᵢ loss of the forward pass over the split, and measure(h, y) of every chunk of every partition, in
+        partition order: the client receives a few small arrays per partition, never a row. measure runs on
+        the workers (a module-level function, or a partial of one)."""
+        results = self.session.each(functools.partial(pt.part_forward_sums, measure=measure), self.parts,
+                                    self.flat(theta).vec)
+        loss_sum, parts = 0.0, []
+        for r in results:
+            loss_sum += r.loss
+            parts += r.parts
+        return ForwardSums(loss_sum, parts)

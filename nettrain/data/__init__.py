@@ -7,8 +7,11 @@ one-column-per-example layout.
     read_table(path)            a file as read: Table(X, y, names) — or DataError, one line
     read_rows(path, start, stop) rows start…stop−1 of it, reading no more of the file than needed
     row_count(path)             its number of rows, from a footer, a header or a scan of lines
-    split_indices(m, ...)       seeded shuffle into train / val / test index arrays
-    prepare(table, ...)         split, standardise with train statistics, encode targets
+    SplitSpec(m, …, seed)       the seeded split into train / val / test; .rows(name): a split's rows
+    split_indices(m, ...)       the same as sorted index arrays
+    prepare_rows(rows, spec, …) the one preparation path: labels, standardisation, whitening from sums over
+                                rows in memory, in a memory map or on a cluster (Rows), → Prepared
+    prepare(table, ...)         split, standardise with train statistics, encode targets: a Table's splits
     Preprocessing               what it takes to treat new data exactly as the training data:
                                 mean, std, label set; stored in checkpoints via to_meta()
     MappedRows                  the train split of a memory-mapped file, read a chunk at a time
@@ -22,8 +25,9 @@ One job per module:
     arrays.py       .npz and .npy (memory-mapped)
     parquet.py      .parquet, through pyarrow (optional), by row group
     preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
-    split.py        split_indices and prepare
-    mapped.py       MappedRows, MappedTargets: a lazy train split, x̂ and encoded y made per chunk
+    split.py        SplitSpec, SplitRows (a split's rows, one byte per row), split_indices
+    prepare.py      the one preparation path (Rows, TableRows, prepare_rows, held_splits, prepare)
+    mapped.py       MappedRows, MappedTargets: a lazy split, x̂ and encoded y made per chunk
 
 Left out on purpose: no terminal output, no config parsing, no network code. Every problem with
 the input is a DataError whose message is one line naming the file and, where there is one, the
@@ -34,7 +38,8 @@ from .arrays import table_of_arrays
 from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
 from .readers import file_kind, read_inputs, read_rows, read_table, row_count
-from .split import prepare, split_indices
+from .prepare import Prepared, Rows, TableRows, held_splits, prepare, prepare_rows
+from .split import SplitRows, SplitSpec, split_indices
 from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
@@ -44,4 +49,5 @@ __all__ = [
     "as_rows",
     "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
     "prepare", "read_rows", "read_table", "row_count", "split_indices",
+    "Prepared", "Rows", "TableRows", "held_splits", "prepare_rows", "SplitRows", "SplitSpec",
 ]

@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .preprocess import Preprocessing
+from .split import SplitRows
 from .table import _labels_from_array
 
 class MappedRows:
@@ -27,13 +28,13 @@ class MappedRows:
     """
 
     def __init__(
-        self, X: np.ndarray, rows: np.ndarray, pre: "Preprocessing", dtype: Any, y: Optional[np.ndarray] = None
+        self, X: np.ndarray, rows: SplitRows, pre: "Preprocessing", dtype: Any, y: Optional[np.ndarray] = None
     ) -> None:
-        """y: the raw targets of every row of X — a view of the memory map (Table.y_mapped) or the
-        Table's y — read a chunk at a time by targets(); None: targets() is not available."""
-        self.X, self.rows, self.pre, self.dtype, self.y = X, np.asarray(rows), pre, np.dtype(dtype), y
+        """rows: the split's rows (split.SplitRows). y: the raw targets of every row of X — a view of the memory
+        map (Table.y_mapped) or the Table's y — read a chunk at a time by targets(); None: targets() is not
+        available."""
+        self.X, self.rows, self.pre, self.dtype, self.y = X, rows, pre, np.dtype(dtype), y
         self.shape = (len(self.rows), X.shape[1])
-        self._range = bool(len(self.rows)) and int(self.rows[-1]) - int(self.rows[0]) + 1 == len(self.rows)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -54,10 +55,10 @@ class MappedRows:
     def _block(self, A: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Rows start…stop−1 of the split, taken from A (X, or the raw targets): a slice of the map
         where the split's rows are contiguous, else the rows gathered."""
-        if self._range:
-            r0 = int(self.rows[0])
+        r0 = self.rows.first
+        if r0 is not None:
             return A[r0 + start : r0 + stop]
-        return A[self.rows[start:stop]]
+        return A[self.rows.take(start, stop)]
 
 
 class MappedTargets:

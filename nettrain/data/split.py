@@ -1,27 +1,36 @@
-"""The seeded split into train / val / test, and prepare: split, standardise, encode.
+"""The seeded split into train / val / test: which row of the data goes to which split.
 
-Left out on purpose: reading files; what the statistics and encodings mean (preprocess.py).
+    SplitSpec(m, train, val, test, seed)   the split as plain data: anyone holding it (a cluster's worker)
+                                           draws the same split; .sizes() needs no draw at all
+    SplitSpec.rows(name)                   SplitRows: the split's rows in file order, read a range at a time
+    split_indices(m, …)                    each split's rows as sorted arrays of row numbers
+
+The split is one seeded shuffle: np.random.default_rng(seed).permutation(m), train = its first n_train
+entries, then val, then test; each split's rows are taken in file order (membership is what the shuffle
+decides; rows in order read a memory-mapped file front to back). It is held as one byte per row — the
+split each row belongs to — not as m row numbers of eight bytes: SplitRows.take(start, stop) finds the
+rows of split positions start…stop−1 from an anchor every ANCHOR positions.
+
+Left out on purpose: reading files; what preparation does with the splits (prepare.py).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import functools
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
-from .mapped import MappedRows
-from .messages import _error, _list, _py, _show
-from .preprocess import Preprocessing
-from .table import Table
+from .messages import _error, _show
 
-def split_indices(m: int, train: float, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
-    """Row indices of each split, from one seeded shuffle.
+SPLITS = ("train", "val", "test")
+ANCHOR = 4096  # split positions between two anchors of SplitRows (its index: 8 bytes per ANCHOR rows)
+SCAN_ROWS = 1 << 20  # rows of the membership array looked at a time while anchoring
 
-    n_val = round(val·m), n_test = round(test·m), train gets the rest (at least 1). The shuffle
-    is np.random.default_rng(seed).permutation(m): train = the first n_train, then val, then test.
-    Each split's indices are returned sorted (membership is what the shuffle decides; sorted
-    rows read a memory-mapped file front to back).
-    """
+
+def _sizes(m: int, train: float, val: float, test: float) -> tuple[int, int, int]:
+    """(n_train, n_val, n_test): n_val = round(val·m), n_test = round(test·m), train gets the rest (at least 1)."""
     fractions = {"train": train, "val": val, "test": test}
     for name, f in fractions.items():
         if not isinstance(f, (int, float)) or isinstance(f, bool) or not (0.0 <= f <= 1.0):
@@ -39,129 +48,116 @@ def split_indices(m: int, train: float, val: float, test: float, seed: int) -> d
             f"the train split would be empty: {m} examples, {n_val} for val and {n_test} for test; "
             "lower data.split.val / data.split.test"
         )
-    perm = np.random.default_rng(seed).permutation(m)
-    return {
-        "train": np.sort(perm[:n_train]),
-        "val": np.sort(perm[n_train : n_train + n_val]),
-        "test": np.sort(perm[n_train + n_val :]),
-    }
+    return n_train, n_val, n_test
 
 
+@functools.lru_cache(maxsize=2)
+def _membership(m: int, n_train: int, n_val: int, seed: int) -> np.ndarray:
+    """codes[r] = 0, 1 or 2: the split of row r (train, val, test), read-only; made once per process and split.
 
-STATS_ROWS = 65536  # rows of X read at a time for the standardisation statistics
-
-
-def feature_stats(X: Any, rows: np.ndarray, chunk: int = STATS_ROWS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(μ, σ, constant) per feature over X's `rows`, read STATS_ROWS rows at a time (a memory-mapped X is
-    never copied whole), in float64, in two passes: μ = Σ x / m, then σ = √(Σ (x − μ)² / m) (the
-    population standard deviation, as np.std; the second pass keeps it accurate when |μ| ≫ σ);
-    constant: max = min exactly. The sums are additive over chunks, taken in row order: with one chunk
-    they are np.mean's and np.std's own bits."""
-    m = len(rows)
-    total = None
-    lo = hi = None
-    for s in range(0, m, chunk):
-        block = np.asarray(X[rows[s : s + chunk]])
-        part = np.add.reduce(block, axis=0, dtype=np.float64)
-        total = part if total is None else total + part
-        bmin, bmax = block.min(axis=0), block.max(axis=0)
-        lo = bmin if lo is None else np.minimum(lo, bmin)
-        hi = bmax if hi is None else np.maximum(hi, bmax)
-    mu = total / m
-    ss = None
-    for s in range(0, m, chunk):
-        d = np.subtract(np.asarray(X[rows[s : s + chunk]]), mu, dtype=np.float64)
-        np.multiply(d, d, out=d)
-        part = np.add.reduce(d, axis=0)
-        ss = part if ss is None else ss + part
-    return mu, np.sqrt(ss / m), lo == hi
+    The permutation is default_rng(seed).permutation(m)'s own: Generator.permutation(m) shuffles arange(m),
+    and a shuffle draws the same swaps whatever the array's dtype, so an int32 arange gives the same order
+    in half the memory (it is freed once the codes are written)."""
+    perm = np.arange(m, dtype=np.int32 if m < 2**31 else np.int64)
+    np.random.default_rng(seed).shuffle(perm)
+    codes = np.empty(m, np.uint8)
+    codes[perm[:n_train]] = 0
+    codes[perm[n_train : n_train + n_val]] = 1
+    codes[perm[n_train + n_val :]] = 2
+    codes.flags.writeable = False
+    return codes
 
 
-def prepare(
-    table: Table,
-    split: dict[str, float],
-    standardize: bool,
-    seed: int,
-    n_outputs: Optional[int] = None,
-    dtype: Any = np.float64,
-    lazy: bool = False,
-    lazy_targets: bool = False,
-    scale: Optional[tuple[float, float]] = None,
-) -> tuple[dict[str, tuple[Any, Any]], Preprocessing]:
-    """Split the table, standardise X with train statistics and encode Y.
+@dataclass(frozen=True)
+class SplitSpec:
+    """The seeded split of m rows into fractions train, val and test (they add up to 1; DataError otherwise)."""
 
-    lazy (for training): a memory-mapped X's train split is returned as MappedRows, read a chunk
-    at a time while training, instead of being copied (the other splits are copied as usual).
-    lazy_targets (with lazy): that split's Y is not encoded either: its slot holds the column
-    source MappedRows.targets() — y (s_nl, m_split), read a chunk at a time — so that memory
-    beyond the mapped file is bounded by the chunk, not by m.
+    m: int
+    train: float
+    val: float
+    test: float
+    seed: int
 
-    Returns ({"train": (X, Y), "val": ..., "test": ...}, Preprocessing); empty splits are left
-    out. X is (m_split, n), Y is (m_split, n_outputs), both of dtype. The label set is the sorted
-    labels of the WHOLE table, so every split encodes alike. n_outputs (the model's output width)
-    picks the binary encoding for 2 classes when it is 1, and must match the data otherwise.
-    """
-    X, y, path = table.X, table.y, table.path
-    m = int(X.shape[0])
-    val = float(split.get("val", 0.0))
-    test = float(split.get("test", 0.0))
-    train = float(split.get("train", 1.0 - val - test))
-    idx = split_indices(m, train, val, test, seed)
-    task = "regression" if y.ndim == 2 else "classification"
-    if y.shape[0] != m:
-        raise _error(f"{path}: {m} rows of features but {y.shape[0]} targets")
+    def __post_init__(self) -> None:
+        _sizes(self.m, self.train, self.val, self.test)  # checked once, here
 
-    labels: Optional[list] = None
-    binary = False
-    if task == "classification":
-        labels = [_py(v) for v in np.unique(y)]
-        if len(labels) < 2:
-            only = _show(labels[0]) if labels else "none"
-            raise _error(f"{path}: the target has only one class ({only}): classification needs at least 2")
-        binary = len(labels) == 2 and n_outputs == 1
-        width = 1 if binary else len(labels)
-        if n_outputs is not None and n_outputs != width:
-            raise _error(
-                f"{path}: the model has {n_outputs} outputs but the data has {len(labels)} classes "
-                f"({_list(labels)}): set the last layer to {len(labels)}"
-                + (" (or 1 for a 0/1 output)" if len(labels) == 2 else "")
-            )
-    else:
-        k = y.shape[1]
-        if n_outputs is not None and n_outputs != k:
-            raise _error(
-                f"{path}: the model has {n_outputs} outputs but the data has {k} target column(s) "
-                f"({_list(table.target_names)}): set the last layer to {k}"
-            )
+    @classmethod
+    def of(cls, m: int, split: dict, seed: int) -> "SplitSpec":
+        """From {"train": …, "val": …, "test": …} (a missing val or test is 0; a missing train the rest)."""
+        val, test = float(split.get("val", 0.0)), float(split.get("test", 0.0))
+        return cls(int(m), float(split.get("train", 1.0 - val - test)), val, test, int(seed))
 
-    mean = std = None
-    if scale is not None:  # data.scale: x̂ = (x − min)/(max − min), stored as the same μ, σ a standardisation keeps
-        lo, hi = float(scale[0]), float(scale[1])
-        n = int(X.shape[1])
-        mean, std = [lo] * n, [hi - lo] * n
-    elif standardize:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # overflow is checked below
-            mu, sigma, constant = feature_stats(X, idx["train"])
-        # A constant feature (max = min exactly; its computed σ can be ~1e-17, not 0) gets σ = 1,
-        # as does a σ that underflows to 0 (differences of subnormal numbers).
-        sigma[constant | (sigma == 0)] = 1.0
-        bad = np.flatnonzero(~(np.isfinite(mu) & np.isfinite(sigma)))
-        if bad.size:
-            name = table.feature_names[bad[0]] if bad[0] < len(table.feature_names) else str(bad[0])
-            raise _error(
-                f"{path}: feature {_show(name)} is too large to standardise (its mean or spread overflows float64): "
-                "rescale that column"
-            )
-        mean, std = [float(v) for v in mu], [float(v) for v in sigma]
+    def sizes(self) -> dict[str, int]:
+        """Rows per split, by arithmetic alone (no permutation is drawn)."""
+        return dict(zip(SPLITS, _sizes(self.m, self.train, self.val, self.test)))
 
-    pre = Preprocessing(task, list(table.feature_names), list(table.target_names), mean, std, labels, binary)
-    splits = {}
-    for name in ("train", "val", "test"):
-        rows = idx[name]
-        if rows.size and lazy and name == "train" and isinstance(X, np.memmap):
-            raw = table.y_mapped if table.y_mapped is not None else y
-            mapped = MappedRows(X, rows, pre, dtype, raw)
-            splits[name] = (mapped, mapped.targets() if lazy_targets else pre.encode_y(y[rows], path, dtype))
-        elif rows.size:
-            splits[name] = (pre.transform_x(X[rows], dtype), pre.encode_y(y[rows], path, dtype))
-    return splits, pre
+    def rows(self, name: str) -> "SplitRows":
+        n_train, n_val, _ = _sizes(self.m, self.train, self.val, self.test)
+        n = self.sizes()[name]
+        if n == self.m:  # every row: no draw needed, and nothing of size m is made
+            return SplitRows(n, None, 0, first=0)
+        return SplitRows(n, _membership(self.m, n_train, n_val, self.seed), SPLITS.index(name))
+
+
+class SplitRows:
+    """The rows of one split, in file order: n of them, as the positions of `code` in the membership array
+    `codes` (None: the rows first … first + n − 1). take(start, stop) gives the row numbers of split
+    positions start…stop−1, so that a split is read a chunk at a time without m row numbers in memory."""
+
+    def __init__(self, n: int, codes: Optional[np.ndarray], code: int, first: Optional[int] = None) -> None:
+        self.n, self.codes, self.code, self.first = int(n), codes, code, first
+        self._anchors: Optional[np.ndarray] = None
+        if codes is not None and first is None and self.n:
+            lo = int(np.argmax(codes == code))
+            hi = len(codes) - int(np.argmax(codes[::-1] == code))
+            self.first = lo if hi - lo == self.n else None  # the split is one run of rows: slices, not gathers
+
+    @classmethod
+    def of(cls, rows: np.ndarray, m: int) -> "SplitRows":
+        """The SplitRows of sorted, distinct row numbers `rows` out of m."""
+        codes = np.ones(m, np.uint8)
+        codes[rows] = 0
+        return cls(len(rows), codes, 0)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def take(self, start: int, stop: int) -> np.ndarray:
+        """Row numbers (int64) of split positions start…stop−1 (0 ≤ start; a stop past n is taken as n)."""
+        stop = min(stop, self.n)
+        if self.first is not None:
+            return np.arange(self.first + start, self.first + stop, dtype=np.int64)
+        if stop <= start:
+            return np.empty(0, np.int64)
+        anchors = self._anchors if self._anchors is not None else self._anchor()
+        pos = (start // ANCHOR) * ANCHOR
+        row, need, found, codes = int(anchors[start // ANCHOR]), stop - pos, [], self.codes
+        step = max(ANCHOR, -(-need * len(codes) // max(1, self.n)) + ANCHOR)  # the rows that usually hold them
+        while need > 0 and row < len(codes):
+            hits = np.flatnonzero(codes[row : row + step] == self.code) + row
+            found.append(hits[:need])
+            need -= len(found[-1])
+            row += step
+        return np.concatenate(found)[start - pos :].astype(np.int64, copy=False) if found else np.empty(0, np.int64)
+
+    def indices(self) -> np.ndarray:
+        """Every row of the split, sorted (int64): what a split held in memory is gathered with."""
+        return self.take(0, self.n)
+
+    def _anchor(self) -> np.ndarray:
+        """The row of every ANCHOR-th split position, from one pass over the membership array."""
+        codes, parts, seen = self.codes, [], 0
+        for s in range(0, len(codes), SCAN_ROWS):
+            hits = np.flatnonzero(codes[s : s + SCAN_ROWS] == self.code)
+            first = -(-seen // ANCHOR) * ANCHOR - seen  # the first anchor position inside this block
+            parts.append(hits[first::ANCHOR] + s)
+            seen += len(hits)
+        self._anchors = np.concatenate(parts) if parts else np.zeros(1, np.int64)
+        return self._anchors
+
+
+def split_indices(m: int, train: float, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+    """Row indices of each split (sorted int64 arrays, empty for an empty split), from one seeded shuffle:
+    n_val = round(val·m), n_test = round(test·m), train gets the rest (at least 1); see SplitSpec."""
+    spec = SplitSpec(m, train, val, test, seed)
+    return {name: spec.rows(name).indices() for name in SPLITS}

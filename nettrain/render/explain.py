@@ -121,6 +121,8 @@ def _render_output_delta(out: Console, L: dict, full: bool) -> None:
                 parts += f" + {rest} more"
             nums = _sum_text(vals, (rest, sum(col) - sum(vals)) if rest else None)
             line = f"δ{u}{s} = Σⱼ Jⱼₖgⱼ = {parts} = {nums} = {_g(delta[k])}"
+        elif form == "dloss/dz":
+            line = f"δ{u}{s} = ∂loss/∂z{u} = {_g(delta[k])}  (a{u} = {_g(od['a'][k])}, y{u} = {_g(od['y'][k])})"
         elif form == "a sum(y) - y":
             line = f"δ{u}{s} = a{u}·Σy − y{u} = {_g(od['a'][k])}·{_g(od['sum_y'])} − {_g(od['y'][k])} = {_g(delta[k])}"
         else:
@@ -237,7 +239,7 @@ def _render_batch(out: Console, L: dict, res: dict, full: bool) -> None:
     s = _sup(l)
     t = Table(title=f"∂J/∂W{s} = (1/m) Σᵢ δ{_sup(l + 1)}a{s}ᵀ + λW{s}, m = {res['m']}, λ = {res['lam']:g}",
               title_justify="left")
-    cols = ("entry", f"example {res['example']}'s term", "(1/m) Σ over the batch", "+ λW", "= ∂J/∂W (network.backprop)")
+    cols = ("entry", f"example {res['example']}'s term", "(1/m) Σ over the batch", "+ λW", "= ∂J/∂W (sums.backprop)")
     for col in cols:
         t.add_column(col, justify="left" if col == "entry" else "right")
     w_rows = _entries(L, full)[: None if full else 4]
@@ -288,8 +290,7 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
             _render_forward(out, L, full)
     if pick(nl):
         od = layers[-1]["output_delta"]
-        fn = "losses.squared_error_delta" if arch["loss"] == "squared_error" else "losses.cross_entropy_delta"
-        _section(out, f"2. output error:  {od['equation']}", fn)
+        _section(out, f"2. output error:  {od['equation']}", od["function"])
         _render_output_delta(out, layers[-1], full)
     hidden = [L for L in layers[1:-1] if pick(L["l"])]
     if hidden and "sparsity" in res:
@@ -301,20 +302,20 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
     if hidden:
         _section(out, "3. errors carried back:  δᵢ⁽ˡ⁾ = (Σⱼ Wⱼᵢ⁽ˡ⁾ δⱼ⁽ˡ⁺¹⁾" + (" + sᵢ⁽ˡ⁾" if "sparsity" in res else "")
                  + ")·f′(zᵢ⁽ˡ⁾),  i.e. δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀδ⁽ˡ⁺¹⁾" + (" + s⁽ˡ⁾" if "sparsity" in res else "") + ")·f′(z⁽ˡ⁾)",
-                 "network.backprop")
+                 "sums.backprop")
         for L in reversed(hidden):
             _render_hidden_delta(out, L, layers[L["l"]], full)
     blocks = [L for L in layers[:-1] if pick(L["l"])]
     if blocks:
         _section(out, "4. this example's gradient:  ∂J/∂Wᵢⱼ⁽ˡ⁾ = aⱼ⁽ˡ⁾δᵢ⁽ˡ⁺¹⁾,  ∂J/∂bᵢ⁽ˡ⁾ = δᵢ⁽ˡ⁺¹⁾",
-                 "network.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0"
+                 "sums.backprop; numerical: gradcheck.numerical_gradient on this example's cost, λ = 0"
                  + ("; with the penalty, loss + Σₗ s⁽ˡ⁾·a⁽ˡ⁾(x), s held at the batch's ρ̂ (its share of "
                     "m·∂J_sparse)" if "sparsity" in res else ""))
         for L in blocks:
             _render_gradients(out, L, layers[L["l"]], full)
         _section(out, "5. from one example to the batch:  "
                  "∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ + λW⁽ˡ⁾,  ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾",
-                 "network.backprop on the whole train split")
+                 "sums.backprop on the whole train split")
         for L in blocks:
             _render_batch(out, L, res, full)
     if not full:
