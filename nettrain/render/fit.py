@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.console import Console
-from rich.table import Table
 
 from .console import num as _num
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class FitReporter:
@@ -102,7 +104,9 @@ class FitReporter:
             self.task = None
 
 
-def _summary_table(res: Any) -> Table:
+def _summary_table(res: Any) -> "Table":
+    from rich.table import Table  # here, not at the top: only a fit that ends with a summary draws one
+
     t = Table(title=f"run {res.run_dir}: {res.reason} at epoch {res.epoch}", title_justify="left")
     t.add_column("split")
     parts = list(res.cost.parts)
