@@ -72,7 +72,8 @@ EPOCHS = {"tiny": 20_000, "small": 1_000, "medium64": 30}  # per timed run: ~0.3
 CADENCE = {"tiny": (500, 1000), "small": (200, 500), "medium64": (200, 500)}  # fit/log: log.every, checkpoint_every
 CONFIG = """name: epoch-{name}
 seed: 0
-data: {{path: {data}, {target}task: classification, standardize: {standardize}, split: {{train: 1.0, val: 0.0, test: 0.0}}}}
+data: {{path: {data}, {target}task: classification, standardize: {standardize},
+       split: {{train: 1.0, val: 0.0, test: 0.0}}}}
 model: {{layers: {layers}, activation: sigmoid, output_activation: {out}, init: {{scheme: glorot_uniform}}}}
 loss: cross_entropy
 train: {{learning_rate: {alpha}, weight_decay: {lam}, epochs: 0, tolerance: 0}}
@@ -365,7 +366,8 @@ def count(names: list[str], peers_counted: list[str]) -> str:
             print(f"{name} {p}: {per[p]:,.0f} instructions an epoch", file=sys.stderr, flush=True)
         extra = f"{per['fit'] - per['bare']:,.0f}" if {"fit", "bare"} <= set(per) else "—"
         vs = f"{per['fit'] / per['lean']:.2f}×" if {"fit", "lean"} <= set(per) else "—"
-        lines.append(f"| {name} | {N} | " + " | ".join(f"{per[p]:,.0f}" for p in peers_counted) + f" | {extra} | {vs} |")
+        counts = " | ".join(f"{per[p]:,.0f}" for p in peers_counted)
+        lines.append(f"| {name} | {N} | {counts} | {extra} | {vs} |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,10 +12,10 @@ commands (each a fresh process of this interpreter, sys.executable; their order 
 Per command: wall seconds and CPU seconds (user + system of the child process), median of --runs rounds
 [lowest, highest], and the CPU other processes used meanwhile (a busy machine stretches wall time, much less
 CPU time). --instructions: the instructions valgrind's callgrind counts for one run of each command (the
-same whatever else the machine runs; ~50× slower). Every command runs from .pyc files, as an installed package
-does (PYTHONDONTWRITEBYTECODE is dropped for them; the warm-up writes them). --imports: for fit0, the modules `python -X importtime`
-lists, the largest cumulative ones, and which of the heavy optional ones (pandas, pyarrow, scipy, matplotlib,
-rich's table, torch) were imported at all.
+same whatever else the machine runs; ~50× slower). Every command runs from .pyc files, as an installed
+package does (PYTHONDONTWRITEBYTECODE is dropped for them; a warm-up run writes them). --imports: for fit0,
+the modules `python -X importtime` lists, the largest cumulative ones, and which of the heavy optional ones
+(pandas, pyarrow, scipy, matplotlib, rich's table, torch, …) were imported at all.
 
 To compare with another checkout, run this script with PYTHONPATH=/that/checkout (its nettrain is imported).
 """

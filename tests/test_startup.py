@@ -51,5 +51,6 @@ def test_a_csv_past_the_careful_parsers_size_is_read_by_pandas(tmp_path):
     (tmp_path / "big.csv").write_text("a,b,label\n" + rows + "\n")
     assert (tmp_path / "big.csv").stat().st_size > 1 << 20
     imported = heavy_imports(tmp_path, "fit", str(ROOT / "configs" / "xor.yaml"), "--set",
-                             f"data.path={tmp_path / 'big.csv'}", "--set", "train.epochs=0", "--out", str(tmp_path / "big"))
+                             f"data.path={tmp_path / 'big.csv'}", "--set", "train.epochs=0",
+                             "--out", str(tmp_path / "big"))
     assert "pandas" in imported and "scipy" not in imported
