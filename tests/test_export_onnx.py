@@ -331,7 +331,7 @@ def test_the_model_passes_the_checker_and_describes_itself():
     assert [i["name"] for i in inputs] == ["x", "island", "sex"]
     assert inputs[0]["columns"][0] == {"name": "bill_length_mm", "fill": 43.9}
     assert inputs[1] == {"name": "island", "dtype": "string", "categories": ["Biscoe", "Dream", "Torgersen"],
-                         "unknown": "ignore"}
+                         "unknown": "ignore", "empty": "unknown"}
     sess = session(model)
     assert [(i.name, i.type, i.shape) for i in sess.get_inputs()] == [
         ("x", "tensor(double)", ["N", 4]), ("island", "tensor(string)", ["N", 1]), ("sex", "tensor(string)", ["N", 1])]
