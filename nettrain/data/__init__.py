@@ -41,7 +41,7 @@ line (1-based; the header is line 1) and the column.
 """
 
 from .arrays import table_of_arrays
-from .columns import AUTO, MISSING, ColumnRules
+from .columns import AUTO, MISSING, ColumnRules, as_text, frame_of, table_of_frame
 from .encoding import UNKNOWN, Encoding, described, encode_train_split, fit_encoding, notes
 from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
@@ -52,7 +52,7 @@ from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
-    "AUTO", "MISSING", "UNKNOWN", "ColumnRules", "Encoding", "described", "encode_train_split", "fit_encoding", "notes",
+    "AUTO", "MISSING", "UNKNOWN", "ColumnRules", "as_text", "frame_of", "table_of_frame", "Encoding", "described", "encode_train_split", "fit_encoding", "notes",
     "table_of_arrays",
     "read_inputs",
     "as_rows",

@@ -154,3 +154,88 @@ def nothing_left(path: Path, dropped: int) -> Exception:
     return _error(f"{path}: every one of the {dropped} rows has an empty cell in a used column, and data.missing: "
                   "drop leaves none: fill the cells in, leave the emptiest column out with data.features, or set "
                   "data.missing: mean")
+
+
+# ---- rows given in Python: a DataFrame, a list of dicts, a dict of columns, an array
+
+
+def frame_of(rows: Any, names: list[str], what: str) -> Any:
+    """Rows given in Python as a pandas DataFrame of the columns `names`, taken by name (a DataFrame, a list of
+    dicts, a dict of columns) or by position (a 2-D array or nested lists: len(names) columns in this order)."""
+    import pandas as pd
+
+    if isinstance(rows, (list, tuple)) and rows and all(isinstance(r, dict) for r in rows):
+        rows = pd.DataFrame(list(rows))
+    elif isinstance(rows, dict):
+        rows = pd.DataFrame(rows)
+    if isinstance(rows, pd.DataFrame):
+        absent = [n for n in names if n not in rows.columns]
+        if absent:
+            raise _error(f"{what} has no column {_show(absent[0])}: the model takes the columns {_list(names)}")
+        return rows[names].reset_index(drop=True)
+    array = np.asarray(rows, dtype=object if not isinstance(rows, np.ndarray) else None)
+    if array.ndim != 2 or array.shape[1] != len(names):
+        raise _error(f"{what} must be 2-D with {len(names)} columns, {_list(names)} in this order, one row per "
+                     f"example (got shape {array.shape}); or a DataFrame or a list of dicts, columns by name")
+    return pd.DataFrame(array, columns=names)
+
+
+def as_text(column: Any) -> Any:
+    """A column of categories as text cells (pandas' object Series; None, NaN → missing): numbers become their
+    text, a whole float as an integer's (3 and 3.0 → '3', 2.5 → '2.5'), as a csv would write them."""
+    import pandas as pd
+
+    def text(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, (bool, np.bool_)):
+            return str(bool(v))
+        if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()):
+            return str(int(v))
+        return str(v)
+
+    if column.dtype.kind in "OSU" or isinstance(column.dtype, pd.CategoricalDtype):
+        if all(isinstance(v, str) or v is None for v in column.array):
+            return column.astype(object)
+    return column.astype(object).map(text)
+
+
+def table_of_frame(frame: Any, categorical: Sequence[str], missing: str, what: str, y: Any = None,
+                   target_names: Sequence[str] = (), fitted: bool = True) -> Any:
+    """A raw table (Table.levels set) of a DataFrame's columns, all features: `categorical` as codes of their text,
+    the others numbers (a cell that is not one: a one-line DataError naming the row and column). An empty cell
+    (None, NaN, blank text) is NaN with missing "mean"; refused with "refuse"; its row left out (with y's) with
+    "drop". y: the targets, one per row (None: features only). fitted: the columns are a trained model's (for the
+    message about a text cell in a numeric column)."""
+    import pandas as pd
+
+    from .table import Table
+
+    m = len(frame)
+    X, levels, empty = np.empty((m, frame.shape[1]), dtype=np.float64), {}, np.zeros(m, dtype=bool)
+    for k, name in enumerate(frame.columns):
+        column = frame[name]
+        if name in categorical:
+            X[:, k], levels[name] = category_codes(as_text(column))
+        else:
+            cells = column.astype(object)
+            blank = cells.isna().to_numpy() | np.array([isinstance(c, str) and not c.strip() for c in cells])
+            values = pd.to_numeric(cells.where(~blank, np.nan), errors="coerce").to_numpy(dtype=np.float64)
+            bad = np.flatnonzero(~np.isfinite(values) & ~blank)
+            if bad.size:
+                i = int(bad[0])
+                hint = "the model takes this column as numbers" if fitted else "a category? name it in categorical"
+                raise _error(f"{what}: row {i + 1}, column {_show(name)}: {_show(cells[i])} is not a finite number "
+                             f"({hint})")
+            X[:, k] = np.where(blank, np.nan, values)
+        blank = np.isnan(X[:, k])
+        if blank.any() and missing == "refuse":
+            raise _error(f"{what}: row {int(np.argmax(blank)) + 1}, column {_show(name)}: is empty (a missing value): "
+                         "fill it in (the model has no value for it: it was not trained with data.missing: mean)")
+        empty |= blank
+    kept = np.flatnonzero(~empty) if missing == "drop" else np.arange(m)
+    if not kept.size:
+        raise nothing_left(Path(what), m)
+    Y = np.empty((len(kept), 0)) if y is None else np.asarray(y)[kept]
+    return Table(X[kept], Y, [str(c) for c in frame.columns], list(target_names), Path(what), levels=levels,
+                 dropped=m - len(kept))
