@@ -106,6 +106,17 @@ def category_codes(cells: Any) -> tuple[np.ndarray, list[str]]:
     return out, found
 
 
+def kept_levels(codes: np.ndarray, levels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The codes and levels of the rows left after a drop: the levels no row holds any more left out, the codes
+    renumbered (as category_codes of those rows alone gives them)."""
+    used = np.unique(codes[~np.isnan(codes)]).astype(np.intp)
+    if len(used) == len(levels):
+        return codes, levels
+    new = np.full(len(levels) + 1, np.nan)
+    new[used] = np.arange(len(used))
+    return new[np.where(np.isnan(codes), len(levels), codes).astype(np.intp)], [levels[i] for i in used]
+
+
 def numbers_or_empty(cells: Any) -> Optional[np.ndarray]:
     """A text column (a pandas Series of str) of numbers and empty cells as float64, NaN where a cell is empty
     (or blank); None when a non-empty cell is not a finite number (the careful parser then words it). Each
@@ -237,5 +248,9 @@ def table_of_frame(frame: Any, categorical: Sequence[str], missing: str, what: s
     if not kept.size:
         raise nothing_left(Path(what), m)
     Y = np.empty((len(kept), 0)) if y is None else np.asarray(y)[kept]
-    return Table(X[kept], Y, [str(c) for c in frame.columns], list(target_names), Path(what), levels=levels,
+    X = X[kept]
+    for k, name in enumerate(frame.columns):
+        if name in levels:
+            X[:, k], levels[name] = kept_levels(X[:, k], levels[name])
+    return Table(X, Y, [str(c) for c in frame.columns], list(target_names), Path(what), levels=levels,
                  dropped=m - len(kept))

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .columns import ColumnRules, category_codes, nothing_left
+from .columns import ColumnRules, category_codes, kept_levels, nothing_left
 from .messages import _error, _first_line, _show
 from .table import Table, _check_classes, _labels_from_array, select_columns
 
@@ -70,7 +70,7 @@ def read_parquet(
         raise _error(f"{path}: the file has no rows")
     if not rules.plain:
         return _ruled(path, table, [names[j] for j in feature_cols], [names[j] for j in target_cols], task, rules,
-                      named is not None and [names[j] for j in named], check_classes)
+                      None if named is None else [names[j] for j in named], check_classes)
     X = np.empty((m, len(feature_cols)), dtype=np.float64)
     for k, j in enumerate(feature_cols):
         X[:, k] = _numbers(path, table.column(names[j]), names[j], first)
@@ -139,6 +139,9 @@ def _ruled(path: Path, table: Any, features: list[str], targets: list[str], task
     if not kept.size:
         raise nothing_left(path, m)
     X = np.ascontiguousarray(np.column_stack([values[f][kept] for f in features]), dtype=np.float64)
+    for k, f in enumerate(features):
+        if f in levels:
+            X[:, k], levels[f] = kept_levels(X[:, k], levels[f])
     if not targets:
         return Table(X, np.empty((len(kept), 0)), features, [], path, levels=levels, dropped=m - len(kept))
     if task == "regression":

@@ -31,7 +31,7 @@ import numpy as np
 
 from .careful import (DELIMITERS, PLAIN, _decode, _header_columns, _parse_rows, _read_bytes, _read_careful,
                       _resolve_delimiter, _table)
-from .columns import ColumnRules, RowsKept, category_codes, mostly_numbers, numbers_or_empty
+from .columns import ColumnRules, RowsKept, category_codes, kept_levels, mostly_numbers, numbers_or_empty
 from .messages import _error
 from .table import Table, _as_whole, _check_classes, _labels_from_strings
 
@@ -197,6 +197,10 @@ def _ruled_columns(frame: Any, feature_cols: list[int], target_cols: list[int], 
         raise _Refused  # nothing left: the careful parser says so
     pick = (lambda a: a) if kept is None else (lambda a: a.iloc[kept] if hasattr(a, "iloc") else a[kept])
     X = np.ascontiguousarray(np.column_stack([pick(values[j]) for j in feature_cols]), dtype=np.float64)
+    if kept is not None:  # the levels of the rows kept, as the careful parser finds them
+        for k, j in enumerate(feature_cols):
+            if j in cats:
+                X[:, k], levels[names[j]] = kept_levels(X[:, k], levels[names[j]])
     y = None
     if label is not None:
         y = _label_values(pick(values[label]))
