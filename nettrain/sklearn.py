@@ -250,7 +250,11 @@ class _NetEstimator(BaseEstimator):
                     isinstance(frame[c].dtype, (pd.CategoricalDtype, pd.StringDtype))]
         cats = [] if cats is None else [cats] if isinstance(cats, str) else [str(c) for c in cats]
         self._categorical = cats
-        return data_mod.table_of_frame(frame, cats, self.missing, api.IN_MEMORY, y=y, target_names=["y"], fitted=False)
+        if self._task == "regression":  # a regression's targets are columns (m, k); a label column is 1-D
+            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        stem = next(t for t in ("y", "target", "_y") if not any(c.startswith(t) for c in frame.columns))
+        names = [stem] if np.ndim(y) == 1 or np.shape(y)[1] == 1 else [f"{stem}{k}" for k in range(np.shape(y)[1])]
+        return data_mod.table_of_frame(frame, cats, self.missing, api.IN_MEMORY, y=y, target_names=names, fitted=False)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
