@@ -89,7 +89,8 @@ def test_the_two_parsers_read_the_same_raw_table(tmp_path, monkeypatch):
 
 def test_a_file_pandas_refuses_is_read_by_the_careful_parser_alike(tmp_path):
     """A quoted line break in a category: pandas' rows would not be lines, so the careful parser reads it."""
-    t = read_table(write(tmp_path / "q.csv", 'a,c,label\n1,"x\ny",0\n2,x,1\n,z,0\n'), rules=ColumnRules.of("auto", "mean"))
+    path = write(tmp_path / "q.csv", 'a,c,label\n1,"x\ny",0\n2,x,1\n,z,0\n')
+    t = read_table(path, rules=ColumnRules.of("auto", "mean"))
     assert t.levels == {"c": ["x", "x\ny", "z"]} and list(t.lines) == [2, 4, 5]
     np.testing.assert_array_equal(t.X, [[1, 1], [2, 0], [np.nan, 2]])
 

@@ -52,7 +52,8 @@ from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
-    "AUTO", "MISSING", "UNKNOWN", "ColumnRules", "as_text", "frame_of", "table_of_frame", "Encoding", "described", "encode_train_split", "fit_encoding", "notes",
+    "AUTO", "MISSING", "UNKNOWN", "ColumnRules", "as_text", "frame_of", "table_of_frame",
+    "Encoding", "described", "encode_train_split", "fit_encoding", "notes",
     "table_of_arrays",
     "read_inputs",
     "as_rows",

@@ -239,7 +239,8 @@ def _parse_rows(
 
 _EMPTY = ("is empty (a missing value): fill it in or drop the row, or set data.missing: drop (or mean, which fills "
           "a feature)")
-_EMPTY_TARGET = "is empty (a missing value): a target is never filled in: fill it in, drop the row, or set data.missing: drop"
+_EMPTY_TARGET = ("is empty (a missing value): a target is never filled in: fill it in, drop the row, or set "
+                 "data.missing: drop")
 
 
 def _cell_problem(cell: str, delimiter: str, hint: str = "", target: bool = False) -> Optional[str]:
