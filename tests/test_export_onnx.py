@@ -50,7 +50,11 @@ COLUMNS = [  # raw columns in order: 4 numeric (2 with a fill) and 2 categorical
 
 
 def session(model):
-    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    """ONNX Runtime on one thread, its own log lines held back (a failed run is the exception it raises)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
 # ------------------------------------------------------------------------------------------- the reference
@@ -398,11 +402,7 @@ def cli(*args):
 
 
 def ort_session(path):
-    """ONNX Runtime on one thread, its own log lines held back (a failed run is the exception it raises)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return session(onnx.load(path))
 
 
 def raw_feeds(sess, path, meta):
