@@ -46,7 +46,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from .errors import MissingExtra, ModelError
 
