@@ -158,8 +158,9 @@ class Model:
         prep, cfg = self._loaded.prep, self._loaded.cfg
         named = not isinstance(X, np.ndarray) and (isinstance(X, dict) or hasattr(X, "columns") or (
             isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(r, dict) for r in X)))
-        if prep.encoding is None:
-            return data_mod.as_rows(data_mod.frame_of(X, self.feature_names, "X") if named else X)
+        if prep.encoding is None:  # numbers: a DataFrame without the columns' names is taken by position, as before
+            by_name = named and (not hasattr(X, "columns") or set(self.feature_names) <= set(map(str, X.columns)))
+            return data_mod.as_rows(data_mod.frame_of(X, self.feature_names, "X") if by_name else X)
         missing = "refuse" if cfg.data.missing == "drop" else cfg.data.missing  # no row may be left out
         table = data_mod.table_of_frame(data_mod.frame_of(X, self.feature_names, "X"), prep.encoding.categorical,
                                         missing, "X")

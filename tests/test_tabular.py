@@ -224,3 +224,13 @@ def test_a_plain_estimator_pickles_to_the_same_predictions(tmp_path):
     clf = NetClassifier(hidden_layer_sizes=(4,), epochs=20, random_state=0).fit(X, y)
     joblib.dump(clf, tmp_path / "c.joblib")
     np.testing.assert_array_equal(joblib.load(tmp_path / "c.joblib").predict_proba(X), clf.predict_proba(X))
+
+
+def test_a_numeric_model_takes_a_data_frame_by_name_or_by_position(proj):
+    model = nettrain.fit("configs/iris.yaml", {"train.epochs": 20}, out="runs/iris").model
+    frame = pd.read_csv("data/iris.csv")
+    X = frame.drop(columns="species").to_numpy()
+    want = model.predict_proba(X)
+    np.testing.assert_array_equal(model.predict_proba(frame[frame.columns[::-1]]), want)  # by name, label and all
+    np.testing.assert_array_equal(model.predict_proba(pd.DataFrame(X)), want)  # no such names: by position
+    np.testing.assert_array_equal(model.predict_proba(frame.drop(columns="species").to_dict("records")), want)
