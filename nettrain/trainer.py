@@ -269,7 +269,8 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
     rep.start({"run_dir": str(plan.run_dir), "start_epoch": start.epoch, "epochs": tc.epochs, "every": cfg.log.every,
                "columns": plan.columns, "optimizer": tc.optimizer,
                "batch_size": min(tc.batch_size, m) if plan.minibatch else None, "m": m,
-               "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept], "on": on})
+               "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept], "on": on,
+               "data": list(plan.problem.encoded)})  # rows dropped or filled (data.missing), categories val/test add
     for text in cfg.warnings() + plan.problem.notes + ([advice] if advice else []):
         rep.note(f"warning: {text}")
     if plan.minibatch and tc.batch_size >= m:

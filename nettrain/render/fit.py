@@ -53,6 +53,8 @@ class FitReporter:
             f"{what} {info['layers']} on {info['m']} examples{on} with {how}, epoch {info['start_epoch']} → "
             f"{info['epochs']}; run folder {info['run_dir']}", soft_wrap=False
         )
+        for line in info.get("data", []):  # what data.missing and data.categorical did to the rows
+            self.console.print(line, markup=False)
         for p in info.get("swept", []):
             self.console.print(f"removed a temp file left by an interrupted save: {p}")
         self.console.print("  ".join(f"{self.HEAD.get(c, c):>12}" for c in self.columns), style="bold")
