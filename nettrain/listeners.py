@@ -202,7 +202,7 @@ class Row(Listener):
         columns = run.history.columns
         self.j_grad = columns.index("grad_norm")  # after the epoch, J and its parts
         self.j_evals = columns.index("evaluations") if "evaluations" in columns else None
-        self.j_val = columns.index("val_cost") if val_metrics is not None else None
+        self.j_val = columns.index("val_data_cost") if val_metrics is not None else None
         self.empty = [None] * len(columns)
         self.base = run.evaluations  # a resumed run counts on from its checkpoint's count
 

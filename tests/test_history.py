@@ -9,7 +9,7 @@ import pytest
 from nettrain.history import History
 from nettrain.network import Cost
 
-COLUMNS = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "evaluations", "val_cost"]
+COLUMNS = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "evaluations", "val_data_cost"]
 
 
 def line(row) -> str:

@@ -18,7 +18,7 @@ from nettrain.trainer import SilentReporter
 
 from .helpers import fit_config
 
-COLUMNS = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "val_cost", "val_accuracy"]
+COLUMNS = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "val_data_cost", "val_accuracy"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
