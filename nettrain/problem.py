@@ -37,10 +37,11 @@ class Problem:
     cfg: Config
     arch: Architecture
     prep: data_mod.Preprocessing
-    splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (X (m, n), Y (m, k)), rows = examples
+    splits: dict[str, tuple[Any, Any]]  # name → (X (m, n), Y (m, k)), rows = examples: arrays, or read by the chunk
     dtype: type
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
+    sizes: dict = field(default_factory=dict)  # split → its examples (an empty split: 0)
     _columns: dict = field(default_factory=dict, repr=False)
 
     def sums(self, split: str) -> Optional[Source]:
@@ -56,18 +57,18 @@ class Problem:
                                            chunk_width(self.arch, m, self.cfg.train.chunk_size, self.dtype))
         return self.sources[split]
 
-    def columns(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """x (s_1, m), y (s_nl, m): examples in columns, contiguous, as the math core takes them.
-
-        The transposed copy is made once per split and kept.
-        """
+    def columns(self, split: str) -> tuple[Any, Any]:
+        """x (s_1, m), y (s_nl, m): examples in columns, as the math core takes them — contiguous arrays (the
+        transposed copy made once per split and kept), or column sources read a chunk at a time (a split left
+        in a memory map: data.MappedRows, MappedTargets)."""
         if split not in self._columns:
             X, Y = self.splits[split]
-            if isinstance(X, data_mod.MappedRows):  # load_problem(lazy=True): read chunk by chunk while training
-                y = Y if isinstance(Y, data_mod.MappedTargets) else np.ascontiguousarray(Y.T, dtype=self.dtype)
+            if isinstance(X, data_mod.MappedRows):  # load_problem(lazy=True): read chunk by chunk
+                y = Y.columns() if isinstance(Y, data_mod.MappedRows) else Y  # an autoencoder's y is x̂ again
                 self._columns[split] = (X.columns(), y)
             else:
-                self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype), np.ascontiguousarray(Y.T, dtype=self.dtype))
+                self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype),
+                                        np.ascontiguousarray(Y.T, dtype=self.dtype))
         return self._columns[split]
 
 
@@ -107,36 +108,50 @@ def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
                                **kwargs)
 
 
-def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None,
-                 session: Any = None) -> Problem:
+def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None, session: Any = None,
+                 fitted: Optional[tuple] = None, names: tuple = data_mod.SPLITS) -> Problem:
     """Read cfg's data, check the widths, split it, fit the preprocessing on the train split and encode it
-    (nothing is written). table: the data already in memory (data.table_of_arrays), instead of data.path's
-    file. session (a cluster.session.Session): the data stays on its workers, which supply every sum and hold
-    the train split (Problem.sources["train"]); this process reads the file's header alone.
+    (nothing is written) — one path (data.prepare_rows) for rows in memory, in a memory map, or on a cluster.
 
-    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk (not with data.whiten
-    or task autoencode). data.whiten: ZCA fitted on the (standardised) train split, applied to every split.
-    autoencode: each split's Y is its X.
+    table: the data already in memory (data.table_of_arrays), instead of data.path's file. lazy (fit, eval): a
+    memory-mapped .npy's splits stay on disk, every one, read a chunk at a time (data.MappedRows), its target
+    column too: memory beyond the map is bounded by the chunk, whatever m is. session (a cluster.session
+    .Session): the data stays on the workers, which supply every sum and hold every split (Problem.sources);
+    this process reads the file's header alone. fitted: (Preprocessing, whitening) of a trained run (eval):
+    nothing is fitted, the run's own preprocessing is applied. names: the splits to hold (the others are sized
+    only). data.whiten: ZCA fitted on the standardised train split, applied to every split; autoencode: each
+    split's Y is its X.
     """
-    arch, dtype, d = cfg.architecture(), np.dtype(cfg.train.dtype).type, cfg.data
+    d = cfg.data
     if session is not None:
         from .cluster.session import ClusterRows
 
         rows: Any = ClusterRows(session, cfg)
     else:
-        rows = data_mod.TableRows(read_data(cfg, d.path) if table is None else table)
+        npy = table is None and data_mod.file_kind(d.path) == ".npy"
+        rows = data_mod.TableRows(table if table is not None else
+                                  read_data(cfg, d.path, **({"scan_targets": True} if lazy and npy else {})))
+    spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
+    prepared = _prepared(cfg, rows, spec) if fitted is None else data_mod.Prepared(fitted[0], fitted[1], spec)
+    arch, dtype = cfg.architecture(), np.dtype(cfg.train.dtype).type
+    out = Problem(cfg, arch, prepared.pre, {}, dtype, prepared.zca, sizes=spec.sizes())
+    if session is not None:
+        out.sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size, names)
+    else:
+        out.splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode",
+                                          names=names)
+    return out
+
+
+def _prepared(cfg: Config, rows: Any, spec: data_mod.SplitSpec) -> data_mod.Prepared:
+    """The labels (a scan of rows), the widths checked against them, the preprocessing fitted on the train split."""
+    d = cfg.data
     labels = rows.labels() if rows.task == "classification" else None
     check_widths(cfg, rows, labels)
-    spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
-    prepared = data_mod.prepare_rows(
-        rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=dtype, labels=labels,
-        scale=None if d.scale is None else (d.scale.min, d.scale.max),
+    return data_mod.prepare_rows(
+        rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=np.dtype(cfg.train.dtype).type,
+        labels=labels, scale=None if d.scale is None else (d.scale.min, d.scale.max),
         whiten=None if d.whiten is None else d.whiten.epsilon)
-    if session is not None:
-        sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size)
-        return Problem(cfg, arch, prepared.pre, rows.gathered(prepared, dtype), dtype, prepared.zca, sources)
-    splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode")
-    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca)
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:

@@ -84,8 +84,8 @@ def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, report
     runs/<name>). table: the data in memory instead of data.path's file. write False: no run folder at
     all — the same training and the same numbers, the history kept in memory (the estimators).
 
-    With a cluster section, the train split's sums come from the cluster (nettrain.cluster: the workers read
-    and hold the train split); validation and test metrics are computed here, as those splits are small."""
+    With a cluster section, every split's sums come from the cluster (nettrain.cluster: the workers read and
+    hold the train, validation and test splits); this process holds none of their rows."""
     rep = reporter or SilentReporter()
     if not write and resume:
         raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
@@ -150,7 +150,7 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
     source = None if session is None else problem.sums("train")  # on a cluster, the workers' sums train it
     tc = cfg.train
     opt = optimizers.make(tc.optimizer, **tc.model_dump())
-    has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
+    has_val = problem.sizes["val"] > 0
     optimizer_columns = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
     names = cost_names(cfg.sparsity())
     columns = ["epoch", "cost", *names, "grad_norm", *optimizer_columns]

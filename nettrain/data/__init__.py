@@ -39,7 +39,7 @@ from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
 from .readers import file_kind, read_inputs, read_rows, read_table, row_count
 from .prepare import Prepared, Rows, TableRows, held_splits, prepare, prepare_rows
-from .split import SplitRows, SplitSpec, split_indices
+from .split import SPLITS, SplitRows, SplitSpec, split_indices
 from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
@@ -49,5 +49,5 @@ __all__ = [
     "as_rows",
     "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
     "prepare", "read_rows", "read_table", "row_count", "split_indices",
-    "Prepared", "Rows", "TableRows", "held_splits", "prepare_rows", "SplitRows", "SplitSpec",
+    "Prepared", "Rows", "TableRows", "held_splits", "prepare_rows", "SPLITS", "SplitRows", "SplitSpec",
 ]

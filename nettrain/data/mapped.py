@@ -1,11 +1,15 @@
-"""The train split of a memory-mapped file, read a chunk at a time while training.
+"""A split of a memory-mapped file — any split: train, val, test, or every row of a file to evaluate —
+read a chunk at a time while training or measuring.
 
-Both sides of an example are made per chunk: x̂ by Preprocessing's transform (MappedRows.columns),
-and the encoded target — one-hot, one 0/1 column or regression values — by Preprocessing's
-encoding (MappedRows.targets). Beyond the mapped file, memory is bounded by the chunk, not by m:
-the raw target column stays in the map (a .npy file) and nothing of size m × s_nl is made.
+Both sides of an example are made per chunk: x̂ by Preprocessing's transform, then the run's whitening
+when it has one (MappedRows.columns), and the encoded target — one-hot, one 0/1 column or regression
+values — by Preprocessing's encoding (MappedRows.targets; an autoencoder's target is x̂ itself, its
+columns again). Beyond the mapped file, memory is bounded by the chunk, not by m: the split's rows are
+found a range at a time (split.SplitRows), the raw target column stays in the map (a .npy file), and
+nothing of size m × s_1 or m × s_nl is made.
 
-Left out on purpose: reading files; the transform and the encoding themselves (Preprocessing's).
+Left out on purpose: reading files; the transform, the whitening and the encoding themselves
+(Preprocessing's, whiten.py's).
 """
 
 from __future__ import annotations
@@ -18,23 +22,27 @@ from .preprocess import Preprocessing
 from .split import SplitRows
 from .table import _labels_from_array
 
-class MappedRows:
-    """Rows `rows` of a memory-mapped X, transformed as Preprocessing.transform_x would — but only
-    a chunk at a time, when read. The training split of a .npy file larger than RAM stays on disk.
 
-    shape is (m_split, n), as the array it stands for. columns() gives the transposed view the
-    math core trains on: x (n, m_split) with .shape and .read(start, stop, out), which writes
-    x̂ columns start…stop−1 into out (n, stop − start) — the same numbers transform_x gives.
+class MappedRows:
+    """Rows `rows` of a memory-mapped X, prepared as the run prepares rows in memory — Preprocessing.transform_x,
+    then whitening.apply when given — but only a chunk at a time, when read. A split of a .npy file larger than
+    RAM stays on disk.
+
+    shape is (m_split, n), as the array it stands for (n: the whitening's width when it has one). columns()
+    gives the transposed view the math core reads: x (n, m_split) with .shape and .read(start, stop, out),
+    which writes x̂ columns start…stop−1 into out (n, stop − start) — the numbers transform_x (and the
+    whitening) give.
     """
 
-    def __init__(
-        self, X: np.ndarray, rows: SplitRows, pre: "Preprocessing", dtype: Any, y: Optional[np.ndarray] = None
-    ) -> None:
+    def __init__(self, X: np.ndarray, rows: SplitRows, pre: "Preprocessing", dtype: Any,
+                 y: Optional[np.ndarray] = None, whitening: Any = None) -> None:
         """rows: the split's rows (split.SplitRows). y: the raw targets of every row of X — a view of the memory
         map (Table.y_mapped) or the Table's y — read a chunk at a time by targets(); None: targets() is not
-        available."""
+        available. whitening: whiten.ZCA or PCA, applied after the standardisation (None: none)."""
         self.X, self.rows, self.pre, self.dtype, self.y = X, rows, pre, np.dtype(dtype), y
-        self.shape = (len(self.rows), X.shape[1])
+        self.whitening = whitening
+        width = X.shape[1] if whitening is None or not hasattr(whitening, "width") else whitening.width
+        self.shape = (len(self.rows), width)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -50,7 +58,12 @@ class MappedRows:
 
     def read_rows(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
         """x̂ of rows start…stop−1 of the split, written into out (stop − start, n) (or a view of it)."""
-        return self.pre.transform_into(self._block(self.X, start, stop), out)  # the transform transform_x applies
+        block = self._block(self.X, start, stop)
+        if self.whitening is None:
+            return self.pre.transform_into(block, out)  # the transform transform_x applies
+        xhat = self.pre.transform_into(block, np.empty((stop - start, self.X.shape[1]), self.dtype))
+        np.copyto(out, self.whitening.apply(xhat, self.dtype))  # as whitening.apply(transform_x(X, dtype), dtype)
+        return out
 
     def _block(self, A: np.ndarray, start: int, stop: int) -> np.ndarray:
         """Rows start…stop−1 of the split, taken from A (X, or the raw targets): a slice of the map

@@ -92,11 +92,17 @@ class SplitSpec:
         return dict(zip(SPLITS, _sizes(self.m, self.train, self.val, self.test)))
 
     def rows(self, name: str) -> "SplitRows":
-        n_train, n_val, _ = _sizes(self.m, self.train, self.val, self.test)
-        n = self.sizes()[name]
-        if n == self.m:  # every row: no draw needed, and nothing of size m is made
-            return SplitRows(n, None, 0, first=0)
-        return SplitRows(n, _membership(self.m, n_train, n_val, self.seed), SPLITS.index(name))
+        """The rows of split `name` (train, val or test), made once per process (their anchors with them)."""
+        return _split_rows(self, name)
+
+
+@functools.lru_cache(maxsize=6)
+def _split_rows(spec: SplitSpec, name: str) -> "SplitRows":
+    n_train, n_val, n_test = _sizes(spec.m, spec.train, spec.val, spec.test)
+    n = {"train": n_train, "val": n_val, "test": n_test}[name]
+    if n == spec.m:  # every row: no draw needed, and nothing of size m is made
+        return SplitRows(n, None, 0, first=0)
+    return SplitRows(n, _membership(spec.m, n_train, n_val, spec.seed), SPLITS.index(name))
 
 
 class SplitRows:
