@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -23,7 +23,8 @@ from . import network
 from .errors import DataError
 from .network import Params
 from .objective import Source
-from .problem import Problem, read_data
+from .config import Config
+from .problem import Problem, load_problem
 from .sums import Backprop
 from .train import chunk_width
 from .trained import Trained, load_trained, read_like_training
@@ -45,10 +46,11 @@ class SplitMetrics:
         self._measure = functools.partial(metrics.metric_sums, n_labels=self.n_labels)
 
     def __call__(self, params: Params, full: bool = True) -> dict:
-        fs = self.source.forward_sums(params, self._measure)
+        cheap = self.n_labels and not full  # the accuracy alone: Σ hits / m (the confusion matrix's trace)
+        fs = self.source.forward_sums(params, metrics.hits if cheap else self._measure)
         J_data = fs.loss / self.m
-        if self.n_labels and not full:  # the accuracy alone: trace / m of the summed confusion matrices
-            found = {"accuracy": float(np.trace(sum(fs.parts[1:], fs.parts[0]))) / self.m}
+        if cheap:
+            found = {"accuracy": float(sum(fs.parts)) / self.m}
         else:
             found = metrics.metrics_of_sums(fs.parts, self.labels if self.n_labels else None, self.m)
         J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
@@ -69,54 +71,64 @@ def split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
     return SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, problem.prep.labels, cfg.sparsity())
 
 
-def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
-              ) -> tuple[np.ndarray, np.ndarray, str, Optional[str], Optional[str]]:
-    """Rows X (m, n) preprocessed, Y (m, k) encoded, a description of where they came from, the split
-    used (None for a --data file) and a note when it is not the one asked for.
-
-    split None means "test, as nothing else was asked for": a run whose test split is empty (the
-    XOR run trains on all 4 examples) is then measured on its train split, and the note says so.
-    """
-    cfg, prep = trained.cfg, trained.prep
-    dtype = trained.params.W[1].dtype
-    note = None
-    if data is None:
-        table = read_data(cfg, cfg.data.path)
-        idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
-        if split is None:
-            split = "test"
-            if len(idx.get("test", ())) == 0:
-                split = "train"
-                note = (f"the run's test split is empty (data.split.test = {cfg.data.split.test}): evaluated on "
-                        "the train split, which the network was fitted to")
-        if split not in idx or len(idx[split]) == 0:
-            raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
-                            f"use --split train or --data FILE")
-        rows = idx[split]
-        X, Y_raw, where = table.X[rows], table.y[rows], f"{cfg.data.path} ({split} split, {len(rows)} examples)"
-        path = Path(cfg.data.path)
-        lines = None if table.lines is None else [table.lines[i] for i in rows]
-    else:
-        # labels come from the checkpoint: a file holding one class (a slice of the test set) is fine
-        table = read_like_training(cfg, Path(data), one_class=True)
-        X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
-        lines = table.lines
-        split = None
-    X = trained.transform_x(X, path)
+def _file_rows(trained: Trained, data: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """Rows X (m, n) of a --data file prepared as the run's were, its targets Y (m, k) encoded (the labels come
+    from the checkpoint: a file holding one class, a slice of the test set, is fine), and where they came from."""
+    cfg = trained.cfg
+    table = read_like_training(cfg, Path(data), one_class=True)
+    X = trained.transform_x(table.X, Path(data))
     if cfg.data.task == "autoencode":
-        return X, X, where, split, note  # y = x, as in training
-    return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note
+        return X, X, f"{data} ({len(X)} examples)"  # y = x, as in training
+    dtype = trained.params.W[1].dtype
+    return X, trained.prep.encode_y(table.y, Path(data), dtype, table.lines), f"{data} ({len(X)} examples)"
 
+
+def _which_split(cfg: Config, sizes: dict, split: Optional[str]) -> tuple[str, Optional[str]]:
+    """The split to measure, and a note when it is not the one asked for. split None means "test, as nothing
+    else was asked for": a run whose test split is empty (the XOR run trains on all 4 examples) is then
+    measured on its train split, and the note says so."""
+    note = None
+    if split is None:
+        split = "test"
+        if not sizes["test"]:
+            split = "train"
+            note = (f"the run's test split is empty (data.split.test = {cfg.data.split.test}): evaluated on "
+                    "the train split, which the network was fitted to")
+    if not sizes.get(split):
+        raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
+                        f"use --split train or --data FILE")
+    return split, note
 
 
 def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None) -> dict:
     """J, J_data, J_reg and accuracy/confusion/per-class scores (classification) or MSE/RMSE/R² (regression).
 
-    `split` None: the test split, or the train split when the test split is empty (`note` says so);
-    the result's `split` names the split used (None when `data` is a file)."""
+    `data` None: a split of the run's own data — `split`, or None for the test split (the train split when the
+    test split is empty; `note` says so) — prepared with the checkpoint's preprocessing and measured from sums
+    (objective.Source) as a run measures it: a .npy's split read from its memory map a chunk at a time, a cluster
+    run's split (its config's cluster section) held and summed on the cluster's workers, this process holding
+    none of its rows. The result's `split` names the split used (None when `data` is a file)."""
     trained = load_trained(target)
-    X, Y, where, used, note = _data_for(trained, data, split)
-    return evaluate_rows(trained, X, Y, where, used, note)
+    if data is not None:
+        X, Y, where = _file_rows(trained, Path(data))
+        return evaluate_rows(trained, X, Y, where)
+    if trained.cfg.cluster is None:
+        return _evaluate_split(trained, split)
+    from . import cluster
+
+    with cluster.open_session(trained.cfg.cluster) as session:
+        return _evaluate_split(trained, split, session)
+
+
+def _evaluate_split(trained: Trained, split: Optional[str], session: Any = None) -> dict:
+    cfg, d = trained.cfg, trained.cfg.data
+    spec = data_mod.SplitSpec(data_mod.row_count(d.path, d.delimiter), d.split.train, d.split.val, d.split.test,
+                              cfg.seed)
+    split, note = _which_split(cfg, spec.sizes(), split)
+    problem = load_problem(cfg, lazy=True, session=session, fitted=(trained.prep, trained.zca), names=(split,))
+    m = problem.sizes[split]
+    return _result(trained, f"{d.path} ({split} split, {m} examples)", split, note, m,
+                   split_metrics(problem, split)(trained.params))
 
 
 def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, used: Optional[str] = None,
@@ -129,5 +141,9 @@ def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, us
     dtype, m = y.dtype, int(x.shape[1])
     source = Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, m, cfg.train.chunk_size, dtype))
     measure = SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, trained.prep.labels, cfg.sparsity())
+    return _result(trained, where, used, note, m, measure(trained.params))
+
+
+def _result(trained: Trained, where: str, used: Optional[str], note: Optional[str], m: int, found: dict) -> dict:
     return {"checkpoint": str(trained.path), "data": where, "split": used, **({"note": note} if note else {}),
-            "epoch": trained.meta.get("epoch"), "m": int(x.shape[1]), "task": cfg.data.task, **measure(trained.params)}
+            "epoch": trained.meta.get("epoch"), "m": m, "task": trained.cfg.data.task, **found}
