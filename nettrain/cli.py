@@ -227,17 +227,16 @@ def predict(
     from . import prediction
     from .runfolder import checkpoint_of
 
-    header, rows = prediction.predict_rows(target, data)
+    header, chunks = prediction.predictions(target, data)  # computed and written a chunk at a time
     used = checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
                   "J_data); give RUN/last.npz for the last one", markup=False)
-    text = prediction.predictions_csv(header, rows)
     if out_file is None:
-        sys.stdout.write(text)
+        prediction.write_csv(sys.stdout, header, chunks)
     else:
-        prediction.write_predictions(out_file, text)
-        err.print(f"wrote {len(rows)} predictions to {out_file}")
+        n = prediction.write_predictions(out_file, header, chunks)
+        err.print(f"wrote {n} predictions to {out_file}")
 
 
 @app.command()

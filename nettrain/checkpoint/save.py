@@ -72,8 +72,15 @@ def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path]
 def write_text(path: Path, text: str) -> None:
     """Write a text file (UTF-8, line ends as given) the way a checkpoint is saved: atomically and
     durably, a failure leaving the previous file as it was and no temp file (RunIOError naming it)."""
-    path, data = Path(path), text.encode("utf-8")
-    _publish(path, lambda folder: _written_temp(folder, path.name, lambda f: f.write(data)),
+    data = text.encode("utf-8")
+    write_file(path, lambda f: f.write(data))
+
+
+def write_file(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """write_text for a file written a piece at a time: write(f) writes its bytes into the binary file f
+    (a temp file beside path), which is then put at path as write_text puts its text."""
+    path = Path(path)
+    _publish(path, lambda folder: _written_temp(folder, path.name, write),
              lambda target, e: f"cannot write {target}: {e.strerror or e}: check free space and permissions")
 
 
