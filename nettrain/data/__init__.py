@@ -25,7 +25,7 @@ One job per module:
     arrays.py       .npz and .npy (memory-mapped)
     parquet.py      .parquet, through pyarrow (optional), by row group
     preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
-    split.py        SplitSpec, SplitRows (a split's rows, one byte per row), split_indices
+    split.py        SplitSpec, SplitRows (a split's rows, two bits per row), split_indices
     prepare.py      the one preparation path (Rows, TableRows, prepare_rows, held_splits, prepare)
     mapped.py       MappedRows, MappedTargets: a lazy split, x̂ and encoded y made per chunk
 
