@@ -43,6 +43,7 @@ class MappedRows:
         self.whitening = whitening
         width = X.shape[1] if whitening is None or not hasattr(whitening, "width") else whitening.width
         self.shape = (len(self.rows), width)
+        self._taken: dict = {}  # (start, stop) → row numbers: a chunk's x and y, read one after the other, share them
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -71,7 +72,13 @@ class MappedRows:
         r0 = self.rows.first
         if r0 is not None:
             return A[r0 + start : r0 + stop]
-        return A[self.rows.take(start, stop)]
+        rows = self._taken.pop((start, stop), None)  # the second of a chunk's two reads: found, and let go
+        if rows is None:
+            rows = self.rows.take(start, stop)
+            if len(self._taken) > 8:  # reads of x alone (no targets read after them) leave no more than this
+                self._taken.clear()
+            self._taken[(start, stop)] = rows
+        return A[rows]
 
 
 class MappedTargets:
@@ -81,20 +88,30 @@ class MappedTargets:
     column, as Preprocessing.encode_y on the whole split (transposed) gives.
 
     Per chunk: the raw targets are read from the map, turned into labels as read_table turns the
-    whole column (numbers; whole ones as int64), and encoded by Preprocessing.encode_y.
+    whole column (numbers; whole ones as int64), and encoded as Preprocessing.encode_y encodes them —
+    a label's place in the sorted label set by binary search, written into out in place.
     """
 
     def __init__(self, rows: MappedRows) -> None:
         self.rows, self.pre, self.dtype = rows, rows.pre, rows.dtype
         self.shape = (rows.pre.n_outputs, rows.shape[0])
+        labels = rows.pre.labels
+        self._labels = np.asarray(labels) if labels and not isinstance(labels[0], str) else None
 
     def read(self, start: int, stop: int, out: np.ndarray) -> np.ndarray:
         raw = np.asarray(self.rows._block(self.rows.y, start, stop))
         if self.pre.task == "regression":
-            values = np.asarray(raw, dtype=np.float64)  # as read_table: float64 first, then the run's dtype
-        else:
-            values = _labels_from_array("the targets", raw.reshape(-1), "y")
-        out[...] = self.pre.encode_y(values, dtype=self.dtype).T
+            out[...] = self.pre.encode_y(np.asarray(raw, dtype=np.float64), dtype=self.dtype).T  # float64 first
+            return out
+        values = _labels_from_array("the targets", raw.reshape(-1), "y")
+        codes = None if self._labels is None else np.searchsorted(self._labels, values)
+        if codes is None or codes.max(initial=0) >= len(self._labels) or (self._labels[codes] != values).any():
+            out[...] = self.pre.encode_y(values, dtype=self.dtype).T  # an unknown label: encode_y's own message
+        elif self.pre.binary:  # 1 ⇔ labels[1], as encode_y's 0/1 column
+            out[0] = codes
+        else:  # one-hot, written in place: the column of example i has its 1 in row codes[i]
+            out.fill(0)
+            out[codes, np.arange(len(codes))] = 1
         return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
