@@ -137,8 +137,8 @@ def hits(h: np.ndarray, y: np.ndarray) -> int:
     predicted class's target is 1 exactly where it is the true class: no argmax of y, as the confusion needs."""
     if h.shape[0] == 1:
         return int(np.count_nonzero((h[0] >= 0.5) == (y[0] >= 0.5)))
-    k, w = h.shape
-    return int(np.count_nonzero(y.T.ravel()[np.argmax(h, axis=0) + np.arange(w) * k]))  # y[pred_i, i]
+    w = h.shape[1]
+    return int(np.count_nonzero(np.ravel(y)[np.argmax(h, axis=0) * w + np.arange(w)]))  # y[pred_i, i]
 
 
 def merged(a: RegressionSums, b: RegressionSums) -> RegressionSums:
