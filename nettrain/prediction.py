@@ -25,7 +25,7 @@ import numpy as np
 from . import checkpoint as ckpt
 from .trained import Trained, class_probabilities, load_trained, network_outputs, read_like_training
 
-PREDICT_ROWS = 65536  # rows of the data file predicted (and their CSV rows made) at a time
+PREDICT_ROWS = 8192  # rows of the data file predicted (and their CSV rows made, some 600 bytes each) at a time
 
 
 def predictions(target: Path, data: Path) -> tuple[list[str], Iterator[list[list]]]:
