@@ -61,12 +61,7 @@ class Membership:
 
     @classmethod
     def of(cls, m: int, val_rows: np.ndarray, test_rows: np.ndarray) -> "Membership":
-        planes = []
-        for rows in (val_rows, test_rows):
-            mask = np.zeros(m, bool)
-            mask[rows] = True
-            planes.append(np.packbits(mask))
-        return cls(m, *planes)
+        return cls(m, _plane(m, val_rows), _plane(m, test_rows))
 
     @property
     def nbytes(self) -> int:
@@ -83,6 +78,16 @@ class Membership:
         if code == 0:
             return (bits(self.val) | bits(self.test)) == 0
         return bits(self.val if code == 1 else self.test).view(bool)
+
+
+def _plane(m: int, rows: np.ndarray) -> np.ndarray:
+    """m bits in np.packbits' order (row r is bit 7 − r mod 8 of byte r div 8), set for each row of `rows`,
+    SCAN_ROWS rows at a time: nothing of size m is made but the plane itself."""
+    plane = np.zeros((m + 7) >> 3, np.uint8)
+    for s in range(0, len(rows), SCAN_ROWS):
+        r = rows[s : s + SCAN_ROWS]
+        np.bitwise_or.at(plane, r >> 3, np.uint8(128) >> (r & 7).astype(np.uint8))
+    return plane
 
 
 @functools.lru_cache(maxsize=2)
