@@ -132,7 +132,8 @@ def make_nettrain(name, x, y, W, b, threads, every_thread=False):
     pool = ctx.__enter__()
     _KEEP.append(ctx)  # open until the process ends
     def gd(E, on_step=None):
-        train.minimize(arch, params, x, y, w["lam"], "gd", E, on_step=on_step, pool=pool, learning_rate=w["alpha"])
+        train.minimize(arch, params, x, y, lam=w["lam"], epochs=E, on_step=on_step, pool=pool,
+                       learning_rate=w["alpha"])
 
     gd(1, record)
 
@@ -545,7 +546,7 @@ def fit_worker(threads: int, quick: bool, variant: str, epochs: int = 1000) -> d
         def bare(epochs):
             with parallel.for_training(problem.arch, x.shape[1], None, x.dtype) as pool:
                 t = time.perf_counter()
-                real_minimize(problem.arch, p0, x, y, 1e-4, "gd", epochs, pool=pool, learning_rate=0.5)
+                real_minimize(problem.arch, p0, x, y, lam=1e-4, epochs=epochs, pool=pool, learning_rate=0.5)
                 return time.perf_counter() - t
 
         fit(1)

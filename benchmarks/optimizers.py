@@ -82,7 +82,7 @@ def nettrain_fit(X, y, params, arch, target):
     x = np.ascontiguousarray(X.T)
     t = time.perf_counter()
     with parallel.for_training(arch, x.shape[1]):  # the threads nettrain fit would use (BLAS held to match)
-        res = train.minimize(arch, params, x, Y, LAM, "lbfgs", 2000, memory=10,
+        res = train.minimize(arch, params, x, Y, lam=LAM, optimizer="lbfgs", epochs=2000, memory=10,
                              on_step=lambda s: s.cost.J <= target)
     return time.perf_counter() - t, res.cost.J, res.epoch
 
@@ -218,9 +218,9 @@ def minibatch(rounds: int, threads: int = 1) -> None:
         def nt(rule, lr, size, E, every):
             t = time.perf_counter()
             with parallel.for_training(arch, size, size, dt, threads):  # as nettrain fit with train.threads
-                train.minimize(arch, p, x, y, LAM, rule, E, batch_size=size, rng=np.random.default_rng(0),
-                               cost_at=None if every else (lambda e: False),
-                               learning_rate=lr, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8)
+                train.minimize(arch, p, x, y, lam=LAM, optimizer=rule, epochs=E, batch_size=size,
+                               rng=np.random.default_rng(0), cost_at=None if every else (lambda e: False),
+                               learning_rate=lr)  # μ = 0.9, β₁ = 0.9, β₂ = 0.999, ε = 1e-8: the defaults
             return time.perf_counter() - t
 
         def npl(rule, lr, size, E, every):

@@ -11,6 +11,7 @@
 # It takes a few seconds. tests/test_docs.py runs it.
 
 # %%
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -20,7 +21,8 @@ import numpy as np
 import nettrain
 
 # The repository's folder: this file's parent's parent, or (in a notebook opened in docs/) the parent
-# of the working folder. The run folders go to a new temporary folder, out of the way of runs/.
+# of the working folder. The run folders go to a new temporary folder, out of the way of runs/; the last
+# cell removes it.
 ROOT = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
 CONFIG = ROOT / "configs" / "digits.yaml"
 OUT = Path(tempfile.mkdtemp(prefix="nettrain-notebook-"))
@@ -89,3 +91,6 @@ for lam, r in runs.items():
 # Σ‖W‖² stays several times smaller: the training cost stays higher, and the validation cost is
 # lower, and still falling when the run ends. That trade — a little worse on the data it sees,
 # better on the data it does not — is why the tutorial adds (λ/2) Σ‖W⁽ˡ⁾‖² to J.
+
+# %%
+shutil.rmtree(OUT)  # the run folders were for this page only

@@ -220,18 +220,19 @@ def _rows_by_column(history: Any) -> dict[str, np.ndarray]:
 
 
 def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, out: Union[str, os.PathLike, None] = None,
-        resume: bool = False, progress: bool = False) -> Run:
+        resume: bool = False, progress: bool = False, overwrite: bool = False) -> Run:
     """Train the config's network as `nettrain fit` does, leaving the same run folder (out, default
     runs/<name>). config: a YAML file, or a dict of the same keys (relative paths read from the current
-    folder). progress: render the CLI's live output (progress bar, cost rows, summary)."""
+    folder). progress: render the CLI's live output (progress bar, cost rows, summary). resume: continue
+    the run in `out`; overwrite: replace it with a new run (a run folder only, never silently)."""
     cfg = _config(config, overrides)
     out = None if out is None else Path(out)
     if not progress:
-        return Run(trainer.fit(cfg, out=out, resume=resume))
+        return Run(trainer.fit(cfg, out=out, resume=resume, overwrite=overwrite, api=True))
     from .render.console import out as console
     from .render.fit import run_fit
 
-    return Run(run_fit(console, cfg, out_dir=out, resume=resume))
+    return Run(run_fit(console, cfg, out_dir=out, resume=resume, overwrite=overwrite, api=True))
 
 
 def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLike, None] = None,
@@ -248,7 +249,7 @@ def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLi
         cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": IN_MEMORY}}, source)
         task = cfg.data.task
         table = data_mod.table_of_arrays(Path(IN_MEMORY), {"X": X, "y": y}, None, None, task, True, True)
-        return Run(trainer.fit(cfg, table=table, write=False))
+        return Run(trainer.fit(cfg, table=table, write=False, api=True))
     run_dir = Path(out)
     data_path = run_dir.parent / f"{run_dir.name}.npz"
     if data_path.exists():
@@ -261,7 +262,7 @@ def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLi
     except OSError as e:
         raise RunIOError(f"cannot write {data_path}: {e.strerror or e}: check the path and permissions") from None
     try:
-        res = trainer.fit(cfg, out=run_dir)
+        res = trainer.fit(cfg, out=run_dir, api=True)
     except BaseException:
         data_path.unlink(missing_ok=True)  # no run folder names it
         raise

@@ -8,20 +8,65 @@ traceback. An unexpected exception prints one line and how to see the traceback 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
+from .cluster import SHOW_DASK_LOGS
 from .errors import EXIT_CODES, NettrainError
-from .render.console import err, out, print_json, progress_bar
+from .render.console import err, out, print_json, progress_bar, stdout
 from .version import __version__
 
 EXIT_CODE_HELP = "Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + "."
 
+# click's UsageError and ClickException (typer.BadParameter's bases), from click itself or typer's vendored copy
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class _Command(TyperCommand):
+    """A command whose help reads as plain click's: an argument is NAME in the usage line and in its list, not
+    typer's {NAME} and NAME <path>."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for p in self.params:
+            if isinstance(p, TyperArgument):
+                p.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+                p._usage_display_name = (lambda p: lambda: p.display_name_raw if p.required  # type: ignore
+                                         else f"[{p.display_name_raw}]")(p)
+
+
+class _Group(TyperGroup):
+    """The app: a usage error is one line on stderr and exit 2, as every other error is one line."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except _USAGE_ERROR as e:
+            if e.ctx is None or not e.args or type(e).__name__ == "NoArgsIsHelpError":
+                e.show()  # no command at all: the help itself
+                sys.exit(e.exit_code)
+            err.print(f"nettrain: usage error: {e.format_message()} (see: {e.ctx.command_path} --help)", markup=False)
+            sys.exit(2)
+        except _CLICK_EXCEPTION as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except typer.Abort:
+            err.print("nettrain: interrupted", markup=False)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
     name="nettrain",
+    cls=_Group,
     help="Train fully-connected neural networks from YAML configs, exactly as the UFLDL equations say.\n\n"
     "Example: nettrain fit configs/digits.yaml",
     epilog=EXIT_CODE_HELP,
@@ -34,10 +79,6 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
-# click's ClickException (typer.BadParameter's base), from click itself or typer's vendored copy of it
-_USAGE_ERRORS = tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-
-
 def handle_errors(command: Callable) -> Callable:
     """Map nettrain's errors to a one-line message and exit code; anything else to exit 70."""
 
@@ -45,7 +86,7 @@ def handle_errors(command: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit, *_USAGE_ERRORS):  # usage errors: click prints them, exit 2
+        except (typer.Exit, typer.Abort, SystemExit, _CLICK_EXCEPTION):  # usage errors: _Group says them, exit 2
             raise
         except NettrainError as e:
             if _state["debug"]:
@@ -76,27 +117,33 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors (and on a "
+                               "cluster, Dask's own log lines)."),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     _state["debug"] = debug
+    if debug and SHOW_DASK_LOGS not in os.environ:  # nettrain.cluster.quiet_dask: Dask's log lines too, this command
+        os.environ[SHOW_DASK_LOGS] = "1"
+        ctx.call_on_close(lambda: os.environ.pop(SHOW_DASK_LOGS, None))
 
 
 ENTRIES = 2000  # gradcheck CONFIG: entries checked per block (a random sample of a bigger block)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def gradcheck(
     config: Optional[Path] = typer.Argument(
-        None, help="A config file: check that network on a small sample of its data. Without it: the built-in suite."
+        None, metavar="CONFIG", help="A config file: check that network on a small sample of its data. Without it: the built-in suite."
     ),
-    set_: list[str] = typer.Option([], "--set", help="Override a config key, e.g. --set model.layers=[64,5,10]."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                   help="Override a config key, e.g. --set model.layers=[64,5,10]."),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Built-in suite: show every block of every case."),
-    sample: int = typer.Option(20, "--sample", min=1, help="With CONFIG: how many training examples to check on."),
+    sample: int = typer.Option(20, "--sample", min=1, metavar="N", help="With CONFIG: how many training examples to check on."),
     entries: int = typer.Option(
-        ENTRIES, "--entries", min=0, help="With CONFIG: check at most this many entries of each block, drawn at "
+        ENTRIES, "--entries", min=0, metavar="N", help="With CONFIG: check at most this many entries of each block, drawn at "
         "random (seeded: the same every time); 0 = every entry. Each costs four evaluations of J."
     ),
     plain: bool = typer.Option(
@@ -139,13 +186,15 @@ def gradcheck(
 SET_HELP = "Override a config key before validation (repeatable), e.g. --set train.learning_rate=0.1."
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def fit(
-    config: Path = typer.Argument(..., help="The YAML config file."),
-    set_: list[str] = typer.Option([], "--set", help=SET_HELP),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Run folder (default runs/<name>)."),
+    config: Path = typer.Argument(..., metavar="CONFIG", help="The YAML config file."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
+    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<name>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in the run folder from its last.npz."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run folder (a run folder only) with a "
+                                   "new run."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config with every default and exit."),
 ) -> None:
     """Train the config's network with its optimizer, logging J, J_data and J_reg every epoch.
@@ -159,31 +208,31 @@ def fit(
     Examples:  nettrain fit configs/digits.yaml
                nettrain fit configs/digits-lbfgs.yaml
                nettrain fit configs/digits-adam.yaml --set log.train_cost=logged
-               nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short
+               nettrain fit configs/xor.yaml --set train.epochs=500 --out xor2
     """
     from . import config as config_mod
     from .render.fit import run_fit
 
     cfg = config_mod.load_config(config, set_)
     if print_config:
-        sys.stdout.write(config_mod.dump_config_yaml(cfg))
+        stdout.write(config_mod.dump_config_yaml(cfg))
         return
-    run_fit(out, cfg, out_dir=out_dir, resume=resume)
+    run_fit(out, cfg, out_dir=out_dir, resume=resume, overwrite=overwrite)
 
 
 # ----------------------------------------------------------------------------- eval, predict, schema
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 @handle_errors
 def eval_(
-    target: Path = typer.Argument(..., help="A run folder (its last.npz) or a checkpoint .npz."),
+    target: Path = typer.Argument(..., metavar="RUN_OR_CHECKPOINT", help="A run folder (its last.npz) or a checkpoint .npz."),
     data: Optional[Path] = typer.Option(
-        None, "--data", help="Evaluate on this file instead of a split of the run's data: a csv, .npz or .npy with "
+        None, "--data", metavar="FILE", help="Evaluate on this file instead of a split of the run's data: a csv, .npz or .npy with "
         "the training features and a target per row (any rows: a single class is fine)."
     ),
     split: Optional[str] = typer.Option(
-        None, "--split", help="Which split of the run's data: test, val or train. Default: test, or train when "
+        None, "--split", metavar="test|val|train", help="Which split of the run's data: test, val or train. Default: test, or train when "
         "the run's test split is empty (the output says which)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
@@ -213,12 +262,13 @@ def eval_(
     render_evaluation.render(out, res)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def predict(
-    target: Path = typer.Argument(..., help="A run folder (its last.npz) or a checkpoint .npz."),
-    data: Path = typer.Option(..., "--data", help="The examples to predict (same columns as the training data)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Write the CSV here instead of stdout."),
+    target: Path = typer.Argument(..., metavar="RUN_OR_CHECKPOINT", help="A run folder (its last.npz) or a checkpoint .npz."),
+    data: Path = typer.Option(..., "--data", metavar="FILE", help="The examples to predict (same columns as the training data)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
+                                            help="Write the CSV here instead of stdout."),
 ) -> None:
     """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
 
@@ -233,13 +283,13 @@ def predict(
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
                   "J_data); give RUN/last.npz for the last one", markup=False)
     if out_file is None:
-        prediction.write_csv(sys.stdout, header, chunks)
+        prediction.write_csv(stdout, header, chunks)  # the console's stdout: a reader that went away stops it
     else:
         n = prediction.write_predictions(out_file, header, chunks)
         err.print(f"wrote {n} predictions to {out_file}")
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def schema() -> None:
     """Print the config's JSON Schema, for editors that validate and complete YAML.
@@ -254,21 +304,22 @@ def schema() -> None:
 # ----------------------------------------------------------------------------- explain, plot
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def explain(
     target: Path = typer.Argument(
-        ..., help="A config (its initial weights), or a run folder / checkpoint .npz (its trained weights)."
+        ..., metavar="CONFIG_OR_RUN", help="A config (its initial weights), or a run folder / checkpoint .npz (its trained weights)."
     ),
-    example: int = typer.Option(0, "--example", "-i", help="Which example of the train split (0-based)."),
+    example: int = typer.Option(0, "--example", "-i", metavar="I", help="Which example of the train split (0-based)."),
     layer: Optional[int] = typer.Option(
-        None, "--layer", "-l", help="Show every number of layer l only: its z, a, f′, δ, and the gradient of W⁽ˡ⁾, "
+        None, "--layer", "-l", metavar="L", help="Show every number of layer l only: its z, a, f′, δ, and the gradient of W⁽ˡ⁾, "
         "b⁽ˡ⁾ (the weights leaving it); 1 = input … nl = output."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object with every array in full."),
-    set_: list[str] = typer.Option([], "--set", help="With a config: override a key, e.g. --set loss=squared_error."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE",
+                                   help="With a config: override a key, e.g. --set loss=squared_error."),
     entries: int = typer.Option(
-        ENTRIES, "--entries", min=0, help="The numerical derivative of at most this many entries of a block (a "
+        ENTRIES, "--entries", min=0, metavar="N", help="The numerical derivative of at most this many entries of a block (a "
         "random sample, with the largest and the first; the --layer shown: all); 0 = every entry."
     ),
 ) -> None:
@@ -298,12 +349,12 @@ def explain(
     render_explain.render(out, res, layer)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def plot(
-    run_dir: Path = typer.Argument(..., help="A run folder written by nettrain fit (its metrics.csv is read)."),
+    run_dir: Path = typer.Argument(..., metavar="RUN_DIR", help="A run folder written by nettrain fit (its metrics.csv is read)."),
     out_file: Optional[Path] = typer.Option(
-        None, "--out", help="The picture to write, .png or .svg (default RUN_DIR/cost.png, with --weights "
+        None, "--out", metavar="FILE", help="The picture to write, .png or .svg (default RUN_DIR/cost.png, with --weights "
         "RUN_DIR/weights.png)."
     ),
     weights: bool = typer.Option(
@@ -320,7 +371,7 @@ def plot(
     --weights draws W⁽¹⁾ of the run's last.npz (best.npz for an early-stopped run; or a checkpoint
     given instead of the folder): row j, the weights into hidden unit j, as a square tile.
 
-    Needs matplotlib: pip install "nettrain[plot]". Without it, exits 1 with a one-line message.
+    Needs matplotlib: pip install -e ".[plot]". Without it, exits 1 with a one-line message.
 
     \b
     Examples:  nettrain plot runs/digits
@@ -348,6 +399,103 @@ def plot(
     err.print(f"wrote {target}", markup=False)
 
 
+# ----------------------------------------------------------------------------- sweep, compare, report
+
+
+@app.command()
+@handle_errors
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="The sweep file (YAML): its base config, grid or search and space, "
+                                      "metric, prune, workers, cluster."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default runs/<name>)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the sweep in the sweep folder: ended trials are "
+                                "kept, interrupted ones start over."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Trials at once (the file's workers); 1 = "
+                                          "in this process."),
+    set_: list[str] = typer.Option([], "--set", help="Override a key of the base config in every trial (repeatable), "
+                                   "e.g. --set train.epochs=500."),
+) -> None:
+    """Train many trials of one base config — every combination of a grid, or Optuna's random or TPE draws
+    (with median pruning) — in parallel on Dask workers, each into its own run folder.
+
+    Writes the sweep folder: trial-<k>/ (run folders), trials.csv (a row per trial: its values, status, epochs,
+    J, J_data, J_reg, val J_data and accuracy or R², seconds, error), best.yaml (the best trial's config, for
+    nettrain fit) and sweep.yaml (the sweep as run, what --resume checks). Trial k is the run that
+    `nettrain fit BASE --set KEY=VALUE …` makes of its values, bit for bit. Ctrl-C stops and says how to
+    resume. Exit 9 when the sweep ended with failed trials. Needs pip install -e ".[sweep]".
+
+    \b
+    Examples:  nettrain sweep configs/sweeps/digits-lambda.yaml
+               nettrain sweep configs/sweeps/digits-tpe.yaml --workers 2
+               nettrain sweep configs/sweeps/digits-lambda.yaml --set train.epochs=500 --out runs/lambda-500
+    """
+    from .errors import TrialsFailed
+    from .render.sweep import run_sweep_shown
+    from .sweep import load_sweep
+
+    res = run_sweep_shown(out, load_sweep(sweep_file, set_, workers), out_dir=out_dir, resume=resume)
+    if res.failed:
+        first = res.rows[res.failed[0]]
+        raise TrialsFailed(f"{len(res.failed)} of {len(res.rows)} trials failed (trial-{res.failed[0]}: "
+                           f"{first.get('error')}); trials.csv's error column has each reason")
+
+
+@app.command()
+@handle_errors
+def compare(
+    folders: list[Path] = typer.Argument(..., help="Run folders (nettrain fit) and sweep folders (nettrain sweep: "
+                                         "each stands for its trials)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Also draw the figure to this .png or .svg: every "
+                                            "run's J, J_data, J_reg and val J_data against the epoch; per sweep, "
+                                            "its metric against each swept key (needs matplotlib)."),
+    json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of the table."),
+) -> None:
+    """Runs side by side: the config keys that differ between them (and only those), epochs, J, J_data, J_reg
+    (J_sparse), val J_data and accuracy or R², test metrics (from summary.json), seconds.
+
+    \b
+    Examples:  nettrain compare runs/digits runs/digits-300
+               nettrain compare runs/digits-lambda --out runs/digits-lambda/compare.png
+               nettrain compare runs/a runs/b --json
+    """
+    from . import compare as compare_mod
+    from . import plot as plot_mod
+    from .render import compare as render_compare
+
+    if out_file is not None and out_file.suffix.lower() not in plot_mod.FORMATS:
+        err.print(f"nettrain: usage error: --out {out_file}: the picture must be .png or .svg", markup=False)
+        raise typer.Exit(2)
+    c = compare_mod.compare(folders)
+    if json_out:
+        print_json(c.to_dict())
+    else:
+        render_compare.render(out, c.to_dict())
+    if out_file is not None:
+        compare_mod.plot_comparison(c, out_file)
+        err.print(f"wrote {out_file}", markup=False)
+
+
+@app.command()
+@handle_errors
+def report(
+    folder: Path = typer.Argument(..., help="A run folder (nettrain fit) or a sweep folder (nettrain sweep)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", help="The page to write (default FOLDER/report.html)."),
+) -> None:
+    """One self-contained HTML page of a run or a sweep: its config, cost curves, metrics, confusion matrix or
+    residuals, first-layer filters, gradient check; for a sweep the sortable trials table, the validation
+    curves and the best trial. Figures are inline; the page loads nothing else (needs matplotlib).
+
+    \b
+    Examples:  nettrain report runs/digits
+               nettrain report runs/digits-lambda --out digits-lambda.html
+    """
+    from . import report as report_mod
+
+    target = out_file if out_file is not None else folder / "report.html"
+    report_mod.write_report(folder, target)
+    err.print(f"wrote {target}", markup=False)
+
+
 def main() -> None:
     """Entry point of the `nettrain` console script."""
-    app()
+    app(prog_name="nettrain")

@@ -20,7 +20,7 @@ The folders read (README.md, "The run folder"):
     <sweep>/  trial-0/, trial-1/, … (run folders); trials.csv: trial, status (done | pruned | failed |
               running), one column per swept key named by its dotted key, epochs, cost, data_cost, reg_cost,
               val_data_cost, val_accuracy | val_r2, seconds, error; best.yaml (the best trial's config);
-              sweep.yaml (name, base, grid or search/space, metric, …)
+              sweep.yaml (name, base, grid or search/space, metric: {name, goal}, …)
 
 Every file is read as data that may be hostile: YAML without aliases or tags, sizes bounded, numbers
 checked; a required file that cannot be read is one RunIOError line, an optional one a note.
@@ -285,10 +285,12 @@ def _swept_keys(spec: dict, header: list[str]) -> list[str]:
 
 def _metric(spec: dict, header: list[str]) -> tuple[str, str]:
     """The sweep's metric (a trials.csv column) and direction, from sweep.yaml (`metric: NAME` or
-    `metric: {name, direction}`, `direction:`), else val_data_cost (minimize) when trials.csv has it."""
+    `metric: {name, goal: min | max}` as nettrain sweep writes it; `direction: minimize | maximize` also read),
+    else val_data_cost (minimize) when trials.csv has it."""
     m = spec.get("metric")
     name = m.get("name") if isinstance(m, dict) else m
-    direction = (m.get("direction") if isinstance(m, dict) else None) or spec.get("direction")
+    goal = {"min": "minimize", "max": "maximize"}.get(m.get("goal")) if isinstance(m, dict) else None
+    direction = goal or (m.get("direction") if isinstance(m, dict) else None) or spec.get("direction")
     if not isinstance(name, str) or not name:
         name = "val_data_cost" if ("val_data_cost" in header or "val_cost" in header) else "cost"
     name = name.removeprefix("metrics.").replace("val_cost", "val_data_cost")

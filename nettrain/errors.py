@@ -109,6 +109,13 @@ class ClusterError(NettrainError):
     kind = "cluster error"
 
 
+class TrialsFailed(NettrainError):
+    """A sweep ended, and some of its trials failed (trials.csv's error column says why)."""
+
+    exit_code = 9
+    kind = "failed trials"
+
+
 EXIT_CODES = {
     0: "success",
     1: "gradient check failed (or plot without matplotlib)",
@@ -119,6 +126,7 @@ EXIT_CODES = {
     DivergenceError.exit_code: "training diverged (cost became NaN or infinite)",
     RunIOError.exit_code: "I/O error (run folder exists, disk full, permission denied)",
     ClusterError.exit_code: "cluster error (scheduler unreachable or lost); the run can be resumed",
+    TrialsFailed.exit_code: "a sweep ended with failed trials (trials.csv's error column says why)",
     70: "internal error (a bug: rerun with --debug for the traceback)",
     130: "interrupted (Ctrl-C); the run can be resumed",
 }

@@ -5,6 +5,7 @@ columns of a run.
                                           from a source of sums (objective.Source)
     split_metrics(problem, split)         the SplitMetrics of a split of a run's problem (train, val or test)
     evaluate_run(target, data, split)     `nettrain eval --json`
+    eval_form(metrics, …)                 a split's metrics in that form (summary.json holds one per split)
 
 Left out on purpose: the metric formulas (metrics.py), printing.
 """
@@ -127,8 +128,9 @@ def _evaluate_split(trained: Trained, split: Optional[str], session: Any = None)
     split, note = _which_split(cfg, spec.sizes(), split)
     problem = load_problem(cfg, lazy=True, session=session, fitted=(trained.prep, trained.zca), names=(split,))
     m = problem.sizes[split]
-    return _result(trained, f"{d.path} ({split} split, {m} examples)", split, note, m,
-                   split_metrics(problem, split)(trained.params))
+    return eval_form(split_metrics(problem, split)(trained.params), checkpoint=trained.path,
+                     where=split_where(d.path, split, m), split=split, epoch=trained.meta.get("epoch"), m=m,
+                     task=cfg.data.task, note=note)
 
 
 def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, used: Optional[str] = None,
@@ -141,9 +143,17 @@ def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, us
     dtype, m = y.dtype, int(x.shape[1])
     source = Backprop(arch, x, y, 0.0, dtype, chunk_width(arch, m, cfg.train.chunk_size, dtype))
     measure = SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, trained.prep.labels, cfg.sparsity())
-    return _result(trained, where, used, note, m, measure(trained.params))
+    return eval_form(measure(trained.params), checkpoint=trained.path, where=where, split=used,
+                     epoch=trained.meta.get("epoch"), m=m, task=cfg.data.task, note=note)
 
 
-def _result(trained: Trained, where: str, used: Optional[str], note: Optional[str], m: int, found: dict) -> dict:
-    return {"checkpoint": str(trained.path), "data": where, "split": used, **({"note": note} if note else {}),
-            "epoch": trained.meta.get("epoch"), "m": m, "task": trained.cfg.data.task, **found}
+def split_where(data_path: Any, split: str, m: int) -> str:
+    """How eval names a split of the run's data: 'data/iris.csv (test split, 15 examples)'."""
+    return f"{data_path} ({split} split, {m} examples)"
+
+
+def eval_form(metrics: dict, *, checkpoint: Any, where: str, split: Optional[str], epoch: Any, m: int, task: str,
+              note: Optional[str] = None) -> dict:
+    """What `nettrain eval --json` prints: which checkpoint, which examples, then the metrics."""
+    return {"checkpoint": str(checkpoint), "data": where, "split": split, **({"note": note} if note else {}),
+            "epoch": epoch, "m": m, "task": task, **metrics}

@@ -81,8 +81,7 @@ class History:
         """(History, text) of the rows a checkpoint's record names: metrics.csv's header and first
         record["rows"] rows, checked against its digest. Any row after them (written after that
         checkpoint) is left out: the caller rewrites the file with `text` when it holds more."""
-        restart = ("start a new run from these weights with --set model.init.scheme=null --set model.init.std=null "
-                   f"--set {shlex.quote(f'model.init.from={ckpt_path}')}")
+        restart = f"start a new run from these weights with --set {shlex.quote(f'model.init.from={ckpt_path}')}"
         try:
             n, digest = int(record["rows"]), str(record["sha256"])
             if n < 1 or record["columns"] != columns:

@@ -20,7 +20,12 @@ prediction saturates to exactly 0 or 1, and no clipping alters the gradient.
 The training loop uses `output_step(loss, act)`: one function per loss/output pair that computes
 a⁽ⁿˡ⁾ = f(z⁽ⁿˡ⁾), δ⁽ⁿˡ⁾ and the summed loss together, into preallocated buffers, sharing what
 they have in common (softmax with cross-entropy computes exp(z − max z) once for a, the cost and
-δ). It computes the same equations as f, `fn` and `delta` above, up to rounding.
+δ). It computes the same equations as f, `fn` and `delta` above, up to rounding. Each Loss owns its
+kernel (`Loss.fused`, a factory per output activation); a loss without one trains with
+`reference_step`, f then its own `delta`.
+
+LOSSES is the registry (nettrain.registry): the config's choices follow it. Adding a loss is one
+`Loss(name, fn, delta, outputs[, fused, about])` and `register(loss)`.
 
 Left out on purpose: no file, terminal or configuration code; nothing but numpy.
 """
@@ -28,12 +33,13 @@ Left out on purpose: no file, terminal or configuration code; nothing but numpy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from .activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, Activation, log_softmax
-from .errors import ModelError
+from .errors import ModelError, UsageError
+from .registry import Registration, Registry
 
 
 def squared_error(z: np.ndarray, a: np.ndarray, y: np.ndarray) -> float:
@@ -212,30 +218,66 @@ def _cross_entropy_softmax_step(z, a, y, ysum, delta, s) -> float:
     return cost
 
 
-def output_step(loss: "Loss", act: Activation) -> OutputStep:
-    """The training loop's output step for this loss on this output activation (see OutputStep)."""
-    if loss.name == "cross_entropy":
-        return _cross_entropy_softmax_step if act.name == "softmax" else _cross_entropy_sigmoid_step(act)
+def _squared_error_fused(act: Activation) -> OutputStep:
     return _squared_error_softmax_step if act.name == "softmax" else _squared_error_step(act)
+
+
+def _cross_entropy_fused(act: Activation) -> OutputStep:
+    return _cross_entropy_softmax_step if act.name == "softmax" else _cross_entropy_sigmoid_step(act)
+
+
+def reference_step(loss: "Loss", act: Activation) -> OutputStep:
+    """The output step of a loss without a fused one: a = f(z), then the loss's own delta (δ and Σᵢ loss)."""
+    f, delta = act.loop_f, loss.delta
+
+    def step(z, a, y, ysum, out, s) -> float:
+        f(z, a)  # a = f(z)  (identity: a is z, nothing is written)
+        return delta(z, a, y, act, out)
+
+    return step
+
+
+def output_step(loss: "Loss", act: Activation) -> OutputStep:
+    """The training loop's output step for this loss on this output activation (see OutputStep): the loss's
+    fused step when it has one, else reference_step from its delta."""
+    return loss.fused(act) if loss.fused is not None else reference_step(loss, act)
 
 
 @dataclass(frozen=True)
 class Loss:
+    """A loss: J_data's summand and the output δ it implies, and the training loop's kernel for them.
+
+    fused(act) gives the output step (OutputStep) for output activation act: a, δ and Σᵢ loss in one pass
+    over preallocated buffers; None: reference_step, made from fn and delta (correct, a little slower)."""
+
     name: str
-    fn: Callable  # fn(z, a, y[, act]) -> Σ over examples of the cost
+    fn: Callable  # fn(z, a, y, act) -> Σ over examples of the cost
     delta: Callable  # delta(z, a, y, act, out) -> summed cost, δ⁽ⁿˡ⁾ written to out
     outputs: tuple[str, ...]  # output activations this loss may sit on
+    fused: Optional[Callable[[Activation], OutputStep]] = None
+    about: str = ""  # what it sums, in a few words (the config's description of `loss`)
 
 
-LOSSES: dict[str, Loss] = {
-    "squared_error": Loss(
-        "squared_error",
-        lambda z, a, y, act: squared_error(z, a, y),
-        squared_error_delta,
-        OUTPUT_ACTIVATIONS,
-    ),
-    "cross_entropy": Loss("cross_entropy", cross_entropy, cross_entropy_delta, ("sigmoid", "softmax")),
-}
+def _check(registry: Registry, name: str, loss: Any) -> None:
+    if not isinstance(loss, Loss) or loss.name != name:
+        raise UsageError(f"register a Loss whose name is {name!r} (got {loss!r})")
+    if not loss.outputs or not set(loss.outputs) <= set(OUTPUT_ACTIVATIONS):
+        raise UsageError(f"loss {name}: outputs must be some of {', '.join(OUTPUT_ACTIVATIONS)} (got {loss.outputs!r})")
+    if not (callable(loss.fn) and callable(loss.delta) and (loss.fused is None or callable(loss.fused))):
+        raise UsageError(f"loss {name}: fn, delta and fused (or None) must be functions")
+
+
+LOSSES: Registry = Registry("loss", [(loss.name, loss) for loss in (
+    Loss("squared_error", lambda z, a, y, act: squared_error(z, a, y), squared_error_delta, OUTPUT_ACTIVATIONS,
+         _squared_error_fused, "½‖h − y‖²"),
+    Loss("cross_entropy", cross_entropy, cross_entropy_delta, ("sigmoid", "softmax"), _cross_entropy_fused,
+         "−Σₖ yₖ log hₖ"),
+)], check=_check)
+
+
+def register(loss: Loss) -> Registration:
+    """Register a loss under loss.name (undo() or a `with` block takes it out again)."""
+    return LOSSES.register(getattr(loss, "name", ""), loss)
 
 
 def get_loss(name: str, output_activation: str) -> Loss:
@@ -248,8 +290,10 @@ def get_loss(name: str, output_activation: str) -> Loss:
         )
     loss = LOSSES[name]
     if output_activation not in loss.outputs:
+        others = " or ".join(n for n, other in LOSSES.items() if output_activation in other.outputs)
+        a = "an" if loss.outputs[0][0] in "aeiou" else "a"
         raise ModelError(
-            f"loss {name} needs model.output_activation {' or '.join(loss.outputs)} "
-            f"(got {output_activation!r}): use squared_error, or a sigmoid/softmax output"
+            f"loss {name} needs model.output_activation {' or '.join(loss.outputs)} (got {output_activation!r}): "
+            f"use {others or 'another loss'}, or {a} {'/'.join(loss.outputs)} output"
         )
     return loss

@@ -6,7 +6,7 @@
                                the epoch (log scale when they span more than a decade), the
                                validation J_data, and the validation accuracy or R² in a second
                                panel: how the regularisation term trades against the data term.
-                               Needs matplotlib (`pip install "nettrain[plot]"`), imported only here
+                               Needs matplotlib (`pip install -e ".[plot]"`), imported only here
                                and only when called; drawn with the Agg backend (no display), to
                                .png or .svg.
     filter_grid(W)             W⁽¹⁾'s rows as square image tiles in one grid, each scaled to its own
@@ -141,7 +141,7 @@ def _matplotlib():
         from matplotlib.figure import Figure
     except ImportError:
         raise MissingExtra(
-            'drawing figures needs matplotlib, which is not installed: pip install "nettrain[plot]"'
+            'drawing figures needs matplotlib, which is not installed: pip install -e ".[plot]"'
         ) from None
     return Figure, FigureCanvasAgg
 

@@ -23,7 +23,7 @@ from . import data as data_mod
 from . import network
 from . import whiten as whiten_mod
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .network import Architecture, Params
 from .objective import Source
 from .sums import Backprop
@@ -42,6 +42,7 @@ class Problem:
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
     sizes: dict = field(default_factory=dict)  # split → its examples (an empty split: 0)
+    notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
     _columns: dict = field(default_factory=dict, repr=False)
 
     def sums(self, split: str) -> Optional[Source]:
@@ -80,8 +81,9 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     where = cfg.where("model.layers")
     if layers[0] != n:
         raise ConfigError(
-            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns: "
-            f"set model.layers to [{n}, …]"
+            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns "
+            f"({_names(rows.feature_names)}{'' if cfg.data.features else ': every column but the target'}): "
+            f"set model.layers to [{n}, …], or choose the columns with data.features"
         )
     if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
         return
@@ -92,6 +94,13 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     else:
         k = len(rows.target_names)
         ok, want = layers[-1] == k, f"{k}"
+    if not ok and cfg.data.task == "classification" and looks_continuous(labels or [], rows.m):
+        name = rows.target_names[0] if rows.target_names else "the target"
+        raise ConfigError(
+            f"{where}: {rows.path}'s target {name!r} has {k} different values in {rows.m} rows: a quantity to "
+            f"predict, not classes — set data.task: regression (its last layer: 1 output per target column); "
+            f"for {k} classes, set the last layer size to {k}"
+        )
     if not ok:
         what = "classes" if cfg.data.task == "classification" else "target columns"
         raise ConfigError(
@@ -100,8 +109,29 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
         )
 
 
+CONTINUOUS_MIN_VALUES = 50  # a class column with more different values than this and than a fifth of the rows …
+
+
+def looks_continuous(labels: list, m: int) -> bool:
+    """Whether a target read as class labels looks like a quantity: numbers that are not all whole, or more
+    different values than CONTINUOUS_MIN_VALUES and than a fifth of the rows (a price, not ten digits)."""
+    if not labels or isinstance(labels[0], str):
+        return False
+    fractional = any(float(v) != int(v) for v in labels if isinstance(v, (int, float)) and abs(v) < 2**53)
+    return (fractional and len(labels) > 2) or len(labels) > max(CONTINUOUS_MIN_VALUES, m / 5)
+
+
+def _names(names: list, limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
-    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone."""
+    """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone. The
+    config's own data.path, missing, is named with the config's line (or --set) that gave it."""
+    if Path(path) == Path(cfg.data.path) and not Path(path).exists():
+        raise DataError(f"{cfg.where('data.path')}: data.path: {path} does not exist: check the path (a relative "
+                        "path is read from the config file's folder; one given with --set, from the current folder)")
     if cfg.data.task == "autoencode":
         return data_mod.read_inputs(path, cfg.data.target, cfg.data.delimiter, cfg.data.features)
     return data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
@@ -140,6 +170,10 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
     else:
         out.splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode",
                                           names=names)
+        if fitted is None and d.features is None:  # said when a run is prepared, not when it is measured
+            out.notes = [f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … "
+                         f"{last:g}): a row id? leave it out with data.features"
+                         for name, first, last in row_ids(rows.table)]
     return out
 
 
@@ -152,6 +186,28 @@ def _prepared(cfg: Config, rows: Any, spec: data_mod.SplitSpec) -> data_mod.Prep
         rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=np.dtype(cfg.train.dtype).type,
         labels=labels, scale=None if d.scale is None else (d.scale.min, d.scale.max),
         whiten=None if d.whiten is None else d.whiten.epsilon)
+
+
+ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size
+ROW_ID_BLOCK = 8_192  # of them read at a time: a memory map's first rows are not copied whole
+
+
+def row_ids(table: data_mod.Table) -> list[tuple[str, float, float]]:
+    """(name, first, last) of each feature column that looks like a row id: whole numbers strictly increasing
+    down its first ROW_ID_ROWS rows (0 … m−1, or any counter). Taken as a feature, an id lets a network tell the
+    rows apart rather than learn from them."""
+    n = min(ROW_ID_ROWS, table.X.shape[0])
+    if n < 3:
+        return []
+    counter, last = np.ones(table.X.shape[1], bool), None
+    for s in range(0, n, ROW_ID_BLOCK):
+        X = np.asarray(table.X[s : min(s + ROW_ID_BLOCK, n)], dtype=np.float64)
+        counter &= np.all(X == np.round(X), axis=0) & np.all(np.diff(X, axis=0) > 0, axis=0)
+        if last is not None:
+            counter &= X[0] > last  # increasing across the blocks' seam too
+        last = X[-1]
+    first = np.asarray(table.X[0], dtype=np.float64)
+    return [(str(table.feature_names[j]), float(first[j]), float(last[j])) for j in np.flatnonzero(counter)]
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:

@@ -7,6 +7,8 @@
                                   a hard link to checkpoints/epoch-<e>.npz when that is the same state)
         best.npz                  the state with the lowest validation cost seen (when a val split exists)
         checkpoints/epoch-<e>.npz every log.checkpoint_every epochs
+        summary.json              written last, when the fit ends: {"epoch", "reason", "seconds", "train", "val",
+                                  "test"}, each split as `nettrain eval --json` gives it (null: an empty split)
 
 Left out on purpose: training, and what the metrics mean.
 """
@@ -14,8 +16,10 @@ Left out on purpose: training, and what the metrics mean.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
@@ -29,6 +33,7 @@ from .errors import CheckpointError, ConfigError, RunIOError
 from .history import History
 from .network import Architecture, Params
 
+RUN_FILES = ("config.yaml", "metrics.csv", "last.npz")  # what makes a folder a run folder (claim's overwrite)
 RESUMABLE_KEYS = ("train.epochs", "train.threads", "log.every", "log.checkpoint_every", "log.train_cost",
                   "cluster")  # cluster.*: any
 
@@ -60,6 +65,45 @@ class RunFiles:
                     os.fsync(f.fileno())
         except OSError as e:
             raise RunIOError(f"cannot write {self.metrics_path}: {e.strerror or e}: check free space and permissions") from None
+
+
+def claim(run_dir: Path, *, overwrite: bool, api: bool) -> None:
+    """Make sure a new run may write run_dir: it must not exist, be empty, or — overwrite — be a run folder, which
+    is then removed (deliberately: never a folder that is not a run's). api: messages name the API's arguments."""
+    if not run_dir.exists() or (run_dir.is_dir() and not any(run_dir.iterdir())):
+        return
+    if not overwrite:
+        how = ("resume=True to continue that run, out=… for a new one, or overwrite=True to replace it" if api else
+               "--resume to continue that run, --out (or --set name=…) for a new one, or --overwrite to replace it")
+        raise RunIOError(f"{run_dir} already exists: add {how}")
+    if not run_dir.is_dir() or not any((run_dir / name).exists() for name in RUN_FILES):
+        raise RunIOError(f"{run_dir} is not a run folder (it has none of {', '.join(RUN_FILES)}): "
+                         f"{'overwrite=True' if api else '--overwrite'} replaces only a run folder; choose another "
+                         f"{'out' if api else '--out'}, or remove it yourself")
+    try:
+        shutil.rmtree(run_dir)
+    except OSError as e:
+        raise RunIOError(f"cannot remove {run_dir} to overwrite it: {e.strerror or e}: check permissions") from None
+
+
+SUMMARY = "summary.json"
+
+
+def write_summary(run_dir: Path, summary: dict) -> None:
+    """summary.json, atomically: strict JSON (a non-finite number, such as the R² of a constant target, is null)."""
+    ckpt.write_text(Path(run_dir) / SUMMARY, json.dumps(_finite(summary), allow_nan=False, indent=1) + "\n")
+
+
+def _finite(obj: object) -> object:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _finite(obj.item())
+    return obj
 
 
 def file_size(path: Path) -> int:
@@ -98,12 +142,13 @@ def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: lis
     stored = meta.get("config")
     if not isinstance(stored, dict):
         raise CheckpointError(f"{last}: the checkpoint has no config to compare with")
-    changed = [k for k in config_mod.diff_configs(stored, cfg_dict) if k not in RESUMABLE_KEYS
+    changed = [k for k in config_mod.diff_configs(_as_now(stored, last), cfg_dict) if k not in RESUMABLE_KEYS
                and k.split(".")[0] != "cluster"]  # where the sums are computed: on a cluster, or here
     if changed:
         raise ConfigError(
             f"cannot resume {run_dir}: the config differs from the run's in {', '.join(changed)} "
-            f"(a resume may change only {', '.join(RESUMABLE_KEYS)}); start a new run with another --out instead"
+            f"(a resume may change only {', '.join(RESUMABLE_KEYS)}); to go on from its weights with the new "
+            f"settings, start a new run from them: {shlex.quote(f'--set model.init.from={last}')} --out NEW_FOLDER"
         )
     try:
         epoch = int(meta["epoch"])
@@ -119,11 +164,26 @@ def resume_state(run_dir: Path, cfg_dict: dict, arch: Architecture, columns: lis
     return Resumed(params, history, epoch, tuple(best) if best else None, text, meta)
 
 
-def resume_command(cfg: Config, out: Optional[Path]) -> str:
+def _as_now(stored: dict, last: Path) -> dict:
+    """A checkpoint's config as this nettrain resolves it: a key added since it was saved (a new optimizer's,
+    say) takes its default, so that it is no difference; as stored when it no longer validates (then the
+    comparison names what differs)."""
+    try:
+        return config_mod.config_to_dict(config_mod.config_from_dict(stored, source=str(last)))
+    except ConfigError:
+        return stored
+
+
+def resume_command(cfg: Config, out: Optional[Path], *, api: bool = False) -> str:
     """The command that continues this run: the same config file and --set overrides (without them the
-    resumed run would have another config, and be refused), and --out when it was given."""
-    if cfg.source_path is None:
-        return f"nettrain.fit(config, out={str(out or Path('runs') / cfg.name)!r}, resume=True)"
+    resumed run would have another config, and be refused), and --out when it was given. api: the Python
+    call that does it (the API's arguments, not the command line's flags)."""
+    if api or cfg.source_path is None:
+        config = "config" if cfg.source_path is None else repr(str(cfg.source_path))
+        given = cfg.given_overrides
+        overrides = f", {dict(given)!r}" if isinstance(given, Mapping) and given else (
+            f", {list(given)!r}" if given and not isinstance(given, Mapping) else "")
+        return f"nettrain.fit({config}{overrides}, out={str(out or Path('runs') / cfg.name)!r}, resume=True)"
     config, overrides = cfg.source_path, cfg.given_overrides
     if isinstance(overrides, Mapping):  # the API's {dotted key: value}
         overrides = [f"{k}={json.dumps(v)}" for k, v in overrides.items()]

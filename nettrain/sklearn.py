@@ -7,13 +7,22 @@
 
 A constructor parameter is a config key under a scikit-learn-style name (PARAMETERS: name → dotted
 key; hidden_layer_sizes are model.layers without the input and output sizes, which the data sets;
-random_state is the seed). fit builds the config as a plain dict, the schema validates it (an error
-names the dotted key: `NetClassifier: train.learning_rate: must be greater than 0 (got -1)`), and
-nettrain.api._train trains it through trainer.fit, as `nettrain fit` does: the weights equal those of
-`nettrain fit` on the equivalent config with data.split {train: 1.0} bit for bit (scikit-learn
-splits the data itself). The optimiser keys other than gd's (batch_size, momentum, beta1, beta2,
-epsilon, memory, early_stopping) go into the config only when set, so a config without them is
-today's config. Nothing is written unless run_dir is given (a run folder, kept).
+random_state is the seed), and every key an optimizer reads (optimizers.keys(): learning_rate,
+momentum, beta1, beta2, epsilon, memory, … from the optimizers' Hyper declarations) is a parameter of
+its own name, default None: the chosen optimizer's default. Those and batch_size and early_stopping
+go into the config only when set, so a config without them is today's config. fit builds the config
+as a plain dict, the schema validates it (an error names the dotted key: `NetClassifier:
+train.learning_rate: must be greater than 0 (got -1)`), and nettrain.api._train trains it through
+trainer.fit, as `nettrain fit` does: the weights equal those of `nettrain fit` on the equivalent
+config with data.split {train: 1.0} bit for bit (scikit-learn splits the data itself). Nothing is
+written unless run_dir is given (a run folder, kept).
+
+scikit-learn reads an estimator's parameters from the explicit signature of its __init__ (get_params,
+clone, repr), so __init__ is made from the registry: _make_init builds an inspect.Signature (self,
+hidden_layer_sizes, then keyword-only parameters) and sets it as the function's __signature__, which
+inspect.signature honours; the function binds its arguments to that signature (an unknown one is a
+TypeError, as for any def) and keeps each as an attribute. It is made again whenever the optimizer
+registry changes (optimizers.register): a registered optimizer's keys are parameters at once.
 
 Standardisation stays nettrain's (standardize=True): the mean and σ of the training rows are stored
 with the weights and applied to every X given later. A classifier's labels are encoded as 0 … K−1
@@ -25,8 +34,10 @@ input, partial_fit and warm_start. Needs scikit-learn: `pip install -e ".[sklear
 
 from __future__ import annotations
 
+import inspect
+from inspect import Parameter
 from numbers import Integral
-from typing import Any, Optional
+from typing import Any, Callable
 
 import numpy as np
 
@@ -41,9 +52,10 @@ try:
 except ImportError:
     raise MissingExtra('nettrain.sklearn needs scikit-learn, an optional extra: pip install -e ".[sklearn]"') from None
 
-from . import api
+from . import api, optimizers
 
-# constructor parameter → the config key it sets (None values are left out: the schema's default applies)
+# constructor parameter → the config key it sets (None values are left out: the schema's default applies);
+# every key an optimizer reads is a parameter too (train.<key>, default None), from the registry: config_keys()
 PARAMETERS = {
     "activation": "model.activation",
     "output_activation": "model.output_activation",
@@ -51,15 +63,9 @@ PARAMETERS = {
     "init_std": "model.init.std",
     "loss": "loss",
     "optimizer": "train.optimizer",
-    "learning_rate": "train.learning_rate",
     "weight_decay": "train.weight_decay",
     "epochs": "train.epochs",
     "batch_size": "train.batch_size",
-    "momentum": "train.momentum",
-    "beta1": "train.beta1",
-    "beta2": "train.beta2",
-    "epsilon": "train.epsilon",
-    "memory": "train.memory",
     "early_stopping": "train.early_stopping",
     "tolerance": "train.tolerance",
     "dtype": "train.dtype",
@@ -68,8 +74,58 @@ PARAMETERS = {
     "standardize": "data.standardize",
 }
 
+# the parameters' defaults, in the signature's order; the optimizers' keys come after `optimizer`
+DEFAULTS: dict[str, Any] = {
+    "hidden_layer_sizes": (25,), "activation": "sigmoid", "output_activation": "sigmoid", "loss": "squared_error",
+    "init_scheme": "normal", "init_std": 0.01, "optimizer": "gd", "weight_decay": 0.0, "epochs": 1000,
+    "batch_size": None, "early_stopping": None, "validation_fraction": 0.1, "tolerance": 0.0, "dtype": "float64",
+    "standardize": True, "threads": None, "chunk_size": None, "random_state": None, "run_dir": None,
+}
 
-PARAMETER_NAMES = ("hidden_layer_sizes", *PARAMETERS, "validation_fraction", "random_state", "run_dir")
+
+def config_keys() -> dict[str, str]:
+    """Every parameter that sets a config key → that dotted key: PARAMETERS and the optimizers' keys."""
+    return {**PARAMETERS, **{key: f"train.{key}" for key in optimizers.keys()}}
+
+
+def _signature(defaults: dict[str, Any]) -> inspect.Signature:
+    """__init__'s signature: self, hidden_layer_sizes, then keyword-only parameters (those of DEFAULTS with
+    the optimizers' keys after `optimizer`, each defaulting to None: the chosen optimizer's own default)."""
+    clash = [k for k in optimizers.keys() if k in defaults]
+    if clash:
+        raise UsageError(f"train.{clash[0]} is an estimator parameter of its own: give the optimizer's key "
+                         "another name")
+    names = list(defaults)
+    at = names.index("optimizer") + 1
+    names[at:at] = optimizers.keys()
+    kinds = {"self": Parameter.POSITIONAL_OR_KEYWORD, "hidden_layer_sizes": Parameter.POSITIONAL_OR_KEYWORD}
+    return inspect.Signature([Parameter("self", Parameter.POSITIONAL_OR_KEYWORD)] + [
+        Parameter(n, kinds.get(n, Parameter.KEYWORD_ONLY), default=defaults.get(n)) for n in names])
+
+
+def _make_init(cls: type) -> Callable[..., None]:
+    """An __init__ that takes exactly _signature(cls._defaults) — scikit-learn's get_params and clone read it
+    (inspect.signature honours __signature__) — and keeps every parameter as an attribute of that name."""
+    signature = _signature(cls._defaults)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)  # an unknown or repeated parameter: TypeError, as a def's
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    __init__.__doc__ = f"Keep every parameter as an attribute of its name: {signature}."
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    __init__.__module__ = __name__
+    return __init__
+
+
+def _install() -> None:
+    """Every estimator's __init__ made (again) from the optimizer registry: a registered optimizer's keys are
+    parameters at once, and gone again when it is."""
+    for cls in (_NetEstimator, NetClassifier, NetRegressor):
+        cls.__init__ = _make_init(cls)
 
 
 def _seed(random_state: Any) -> Any:
@@ -96,60 +152,7 @@ class _NetEstimator(BaseEstimator):
     """
 
     _task = ""
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (25,),
-        activation: str = "sigmoid",
-        output_activation: str = "sigmoid",
-        loss: str = "squared_error",
-        init_scheme: Optional[str] = "normal",
-        init_std: Optional[float] = 0.01,
-        optimizer: str = "gd",
-        learning_rate: Optional[float] = None,
-        weight_decay: float = 0.0,
-        epochs: int = 1000,
-        batch_size: Optional[int] = None,
-        momentum: Optional[float] = None,
-        beta1: Optional[float] = None,
-        beta2: Optional[float] = None,
-        epsilon: Optional[float] = None,
-        memory: Optional[int] = None,
-        early_stopping: Optional[Any] = None,
-        validation_fraction: float = 0.1,
-        tolerance: float = 0.0,
-        dtype: str = "float64",
-        standardize: bool = True,
-        threads: Optional[int] = None,
-        chunk_size: Optional[int] = None,
-        random_state: Any = None,
-        run_dir: Any = None,
-    ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.output_activation = output_activation
-        self.loss = loss
-        self.init_scheme = init_scheme
-        self.init_std = init_std
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.memory = memory
-        self.early_stopping = early_stopping
-        self.tolerance = tolerance
-        self.dtype = dtype
-        self.standardize = standardize
-        self.threads = threads
-        self.chunk_size = chunk_size
-        self.random_state = random_state
-        self.run_dir = run_dir
-        self.validation_fraction = validation_fraction
+    _defaults = DEFAULTS
 
     def config(self, n_features: int, n_outputs: int) -> dict:
         """The nettrain config these parameters make, for n_features inputs and n_outputs outputs (data.path
@@ -170,8 +173,8 @@ class _NetEstimator(BaseEstimator):
             cfg["log"]["every"] = 1
         elif isinstance(epochs, Integral) and epochs >= 1:
             cfg["log"]["every"] = int(epochs)  # ‖∇J‖ at the first and last epochs only; J is in every row
-        for name, key in PARAMETERS.items():
-            value = getattr(self, name)
+        for name, key in config_keys().items():
+            value = getattr(self, name, None)
             if value is None:
                 continue
             *path, leaf = key.split(".")
@@ -209,37 +212,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     by default); see the module docstring. classes_: the labels, sorted."""
 
     _task = "classification"
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (25,),
-        activation: str = "sigmoid",
-        output_activation: str = "softmax",
-        loss: str = "cross_entropy",
-        init_scheme: Optional[str] = "normal",
-        init_std: Optional[float] = 0.01,
-        optimizer: str = "gd",
-        learning_rate: Optional[float] = None,
-        weight_decay: float = 0.0,
-        epochs: int = 1000,
-        batch_size: Optional[int] = None,
-        momentum: Optional[float] = None,
-        beta1: Optional[float] = None,
-        beta2: Optional[float] = None,
-        epsilon: Optional[float] = None,
-        memory: Optional[int] = None,
-        early_stopping: Optional[Any] = None,
-        validation_fraction: float = 0.1,
-        tolerance: float = 0.0,
-        dtype: str = "float64",
-        standardize: bool = True,
-        threads: Optional[int] = None,
-        chunk_size: Optional[int] = None,
-        random_state: Any = None,
-        run_dir: Any = None,
-    ) -> None:
-        params = dict(locals())
-        super().__init__(**{k: params[k] for k in PARAMETER_NAMES})  # only the defaults differ
+    _defaults = {**DEFAULTS, "output_activation": "softmax", "loss": "cross_entropy"}
 
     def fit(self, X: Any, y: Any) -> "NetClassifier":
         """Train on rows X (m, n) and labels y (m,): numbers or strings, at least two classes."""
@@ -281,37 +254,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     squared error by default); see the module docstring. y may have several columns."""
 
     _task = "regression"
-
-    def __init__(
-        self,
-        hidden_layer_sizes: Any = (25,),
-        activation: str = "sigmoid",
-        output_activation: str = "identity",
-        loss: str = "squared_error",
-        init_scheme: Optional[str] = "normal",
-        init_std: Optional[float] = 0.01,
-        optimizer: str = "gd",
-        learning_rate: Optional[float] = None,
-        weight_decay: float = 0.0,
-        epochs: int = 1000,
-        batch_size: Optional[int] = None,
-        momentum: Optional[float] = None,
-        beta1: Optional[float] = None,
-        beta2: Optional[float] = None,
-        epsilon: Optional[float] = None,
-        memory: Optional[int] = None,
-        early_stopping: Optional[Any] = None,
-        validation_fraction: float = 0.1,
-        tolerance: float = 0.0,
-        dtype: str = "float64",
-        standardize: bool = True,
-        threads: Optional[int] = None,
-        chunk_size: Optional[int] = None,
-        random_state: Any = None,
-        run_dir: Any = None,
-    ) -> None:
-        params = dict(locals())
-        super().__init__(**{k: params[k] for k in PARAMETER_NAMES})  # only the defaults differ
+    _defaults = {**DEFAULTS, "output_activation": "identity", "loss": "squared_error"}
 
     def fit(self, X: Any, y: Any) -> "NetRegressor":
         """Train on rows X (m, n) and targets y, (m,) or (m, k)."""
@@ -330,3 +273,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True  # y (m, k): k output units
         return tags
+
+
+_install()
+optimizers.OPTIMIZERS.watch(_install)

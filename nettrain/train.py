@@ -90,6 +90,7 @@ def minimize(
     params: Params,
     x: Any,
     y: np.ndarray,
+    *,
     lam: float,
     optimizer: "str | optimizers.Optimizer" = "gd",
     epochs: int = 1000,

@@ -1,12 +1,13 @@
 """A config's fit into a run folder: prepare → listeners → train → finish.
 
-    fit(cfg, *, out, resume, reporter, table, write)   → FitResult
+    fit(cfg, *, out, resume, reporter, table, write, listeners)   → FitResult
 
 prepare: the problem (data read, checked, split, encoded; on a cluster, its train split left on the
 workers), the optimizer and metrics.csv's columns, and where training starts (seeded weights, or a
 resumed run's last.npz); the run folder is created only after all of it is valid. listeners: one small
 object per job at every reported step (listeners.py). train: train.minimize drives the objective with
-the optimizer. finish: the state saved, each split's metrics, the FitResult.
+the optimizer. finish: the state saved, each split's metrics, summary.json (runfolder.write_summary), the
+FitResult.
 
 A function here returns plain results and reports progress through a Reporter; it never prints.
 Left out on purpose: the run folder's format (runfolder.py, history.py), rendering (render/fit.py).
@@ -15,9 +16,10 @@ Left out on purpose: the run folder's format (runfolder.py, history.py), renderi
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -28,12 +30,12 @@ from . import listeners as ls
 from . import network, optimizers, parallel, train
 from .config import Config
 from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
-from .evaluation import split_metrics
+from .evaluation import eval_form, split_metrics, split_where
 from .history import History
 from .network import Cost, Params
 from .objective import cost_names
 from .problem import Problem, initial_params, load_problem
-from .runfolder import RunFiles, file_size, resume_command, resume_state
+from .runfolder import SUMMARY, RunFiles, claim, file_size, resume_command, resume_state, write_summary
 from .trained import Trained
 
 
@@ -79,19 +81,28 @@ class FitResult:
 
 
 def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, reporter: Optional[Reporter] = None,
-        table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
+        table: Optional[data_mod.Table] = None, write: bool = True, overwrite: bool = False, api: bool = False,
+        listeners: Sequence[Any] = ()) -> FitResult:
     """Train the config's network with its optimizer, leaving a complete run folder (out, default
-    runs/<name>). table: the data in memory instead of data.path's file. write False: no run folder at
-    all — the same training and the same numbers, the history kept in memory (the estimators).
+    runs/<name>) that ends with summary.json. table: the data in memory instead of data.path's file. write
+    False: no run folder at all — the same training and the same numbers, the history kept in memory (the
+    estimators). overwrite: a new run replaces the run folder out (only a run folder). api: messages name the
+    Python API's arguments (resume=True, out=…) instead of the command line's flags. listeners: more
+    listeners, called after the built-in ones at every reported step (listeners.py: each returns a reason to
+    stop, or None); a reason that has a `reason` attribute (a sweep's "pruned") is how the run ended,
+    FitResult.reason and summary.json's, instead of "early stopped".
 
     With a cluster section, every split's sums come from the cluster (nettrain.cluster: the workers read and
     hold the train, validation and test splits); this process holds none of their rows."""
     rep = reporter or SilentReporter()
     if not write and resume:
         raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
+    if resume and overwrite:
+        raise ConfigError("resume continues the run folder and overwrite replaces it: give one of them")
     run_dir = Path(out) if out is not None else Path("runs") / cfg.name
+    how = _How(out, overwrite, api, tuple(listeners), time.perf_counter())
     if cfg.cluster is None:
-        return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, table=table, write=write)
+        return _fit(cfg, run_dir, how=how, resume=resume, rep=rep, table=table, write=write)
     if table is not None or not write:
         raise ConfigError("a cluster section trains from data.path's file into a run folder: leave it out here "
                           "(cluster: null)")
@@ -99,14 +110,26 @@ def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, report
 
     with cluster.open_session(cfg.cluster) as session:
         try:
-            return _fit(cfg, run_dir, out=out, resume=resume, rep=rep, session=session)
+            return _fit(cfg, run_dir, how=how, resume=resume, rep=rep, session=session)
         except ClusterError as e:
             last = run_dir / "last.npz"
             if not last.exists():
                 raise
             epoch = ckpt.read_meta(last).get("epoch")
-            raise ClusterError(f"{e}; {last} holds epoch {epoch}: continue with {resume_command(cfg, out)} (on the "
-                               "cluster, or here with --set cluster=null)") from None
+            here = "{'cluster': None}" if api else "--set cluster=null"
+            raise ClusterError(f"{e}; {last} holds epoch {epoch}: continue with {resume_command(cfg, out, api=api)} "
+                               f"(on the cluster, or here with {here})") from None
+
+
+@dataclass(frozen=True)
+class _How:
+    """What the caller asked of the run folder, and whose words its messages use."""
+
+    out: Optional[Path]  # as given (None: runs/<name>), for the command that resumes
+    overwrite: bool
+    api: bool
+    listeners: tuple  # the caller's, after the built-in ones
+    started: float  # time.perf_counter() when fit was called: summary.json's seconds
 
 
 # ----------------------------------------------------------------------------- prepare
@@ -149,7 +172,7 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
     problem = load_problem(cfg, lazy=True, table=table, session=session)
     source = None if session is None else problem.sums("train")  # on a cluster, the workers' sums train it
     tc = cfg.train
-    opt = optimizers.make(tc.optimizer, **tc.model_dump())
+    opt = optimizers.make(tc.optimizer, **tc.hyperparameters())
     has_val = problem.sizes["val"] > 0
     optimizer_columns = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
     names = cost_names(cfg.sparsity())
@@ -162,16 +185,13 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
                  tc.batch_size is not None and opt.minibatches, names, optimizer_columns, columns)
 
 
-def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool) -> _Start:
+def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool, how: _How) -> _Start:
     """A new run's seeded weights (drawn from rng), or the resumed run's last.npz (rng and the optimizer's
     state restored from it)."""
     cfg, run_dir = plan.cfg, plan.run_dir
     if not resume:
-        if write and run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
-            raise RunIOError(
-                f"{run_dir} already exists: add --resume to continue that run, or choose another "
-                f"--out (or --set name=…) for a new one"
-            )
+        if write:
+            claim(run_dir, overwrite=how.overwrite, api=how.api)
         return _Start(initial_params(cfg, plan.problem.arch, plan.problem.dtype, rng), History(plan.columns), 0)
     r = resume_state(run_dir, plan.cfg_dict, plan.problem.arch, plan.columns)
     n = sum(w.size + v.size for w, v in zip(r.params.W.values(), r.params.b.values()))
@@ -189,15 +209,20 @@ def _split_results(plan: _Plan, params: Params) -> tuple[Optional[dict], Optiona
     return train_m, val, test
 
 
-def _already_trained(plan: _Plan, start: _Start) -> FitResult:
-    """A resume of a run already at train.epochs: nothing is written; say so, and how to go on."""
+def _already_trained(plan: _Plan, start: _Start, *, how: _How, write: bool) -> FitResult:
+    """A resume of a run already at train.epochs: nothing is written (but summary.json, when a kill came
+    between the last save and it); say so, and how to go on."""
     epochs = plan.cfg.train.epochs
     train_m, val, test = _split_results(plan, start.params)
     cost = Cost({k: train_m[k] for k in plan.names}) if train_m else None
+    more = max(2 * start.epoch, start.epoch + 1)
+    further = (f"{{'train.epochs': {more}}} with resume=True" if how.api else f"--set train.epochs={more} --resume")
     note = (f"the run in {plan.run_dir} is already at train.epochs = {epochs} (epoch {start.epoch}): nothing to "
-            f"do; to train it further, raise train.epochs: --set train.epochs={max(2 * start.epoch, start.epoch + 1)}"
-            " --resume")
+            f"do; to train it further, raise train.epochs: {further}")
     notes = [f"removed a temp file left by an interrupted save: {p}" for p in start.swept] + [note]
+    if write and not (plan.run_dir / SUMMARY).exists():
+        write_summary(plan.run_dir, _summary(plan, start.epoch, "done", time.perf_counter() - how.started,
+                                             {"train": train_m, "val": val, "test": test}))
     return FitResult(plan.run_dir, start.epoch, cost, "already at train.epochs", start.history, train_m, val, test,
                      start.epoch, start.swept, notes, start.best)
 
@@ -231,11 +256,18 @@ def _open_folder(plan: _Plan, start: _Start, *, resume: bool) -> RunFiles:
 def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> None:
     """The reporter's start, and one line for each setting that will not do what it might seem to."""
     cfg, tc, m = plan.cfg, plan.cfg.train, plan.m
+    arch = plan.problem.arch
+    on = advice = None
+    if plan.source is not None:  # the train split's sums on a cluster
+        from . import cluster
+
+        on = cluster.describe(plan.source)
+        advice = cluster.step_advice(train.epoch_flops(arch, m), train.epoch_flops(arch, 1))
     rep.start({"run_dir": str(plan.run_dir), "start_epoch": start.epoch, "epochs": tc.epochs, "every": cfg.log.every,
                "columns": plan.columns, "optimizer": tc.optimizer,
                "batch_size": min(tc.batch_size, m) if plan.minibatch else None, "m": m,
-               "layers": list(plan.problem.arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept]})
-    for text in cfg.warnings():
+               "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept], "on": on})
+    for text in cfg.warnings() + plan.problem.notes + ([advice] if advice else []):
         rep.note(f"warning: {text}")
     if plan.minibatch and tc.batch_size >= m:
         rep.note(f"warning: train.batch_size = {tc.batch_size} is at least the {m} training rows: every step takes "
@@ -248,22 +280,22 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
 # ----------------------------------------------------------------------------- listeners, train
 
 
-def _fit(cfg: Config, run_dir: Path, *, out: Optional[Path], resume: bool, rep: Reporter, session: Any = None,
+def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, session: Any = None,
          table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
     plan = _plan(cfg, run_dir, session=session, table=table)
     rng = np.random.default_rng(cfg.seed)  # the initial weights, then every epoch's permutation
-    start = _start(plan, rng, resume=resume, write=write)
+    start = _start(plan, rng, resume=resume, write=write, how=how)
     if resume and start.epoch >= cfg.train.epochs:
-        return _already_trained(plan, start)
+        return _already_trained(plan, start, how=how, write=write)
     files = _open_folder(plan, start, resume=resume) if write else None
     _announce(rep, plan, start, resume=resume)
     arch, dtype = plan.problem.arch, plan.problem.dtype
     state = ls.RunState(files, start.history, plan.optimizer, rng if plan.minibatch else None, cfg.log.every,
                         cfg.log.checkpoint_every, start.best, best_buffer=network.flat_params(arch.layers, dtype),
                         evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns))
-    listeners = _listeners(plan, state, rep)
+    listeners = _listeners(plan, state, rep) + list(how.listeners)  # the caller's after the built-in ones
     result, stopped = _train(plan, start, state, listeners, rng)
-    return _finish(plan, start, state, result, stopped, out=out, write=write)
+    return _finish(plan, start, state, result, stopped, how=how, write=write)
 
 
 def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
@@ -344,21 +376,38 @@ def _save_last_finite(plan: _Plan, state: ls.RunState, d: Diverged) -> None:
 
 
 def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.Result, stopped: list[str], *,
-            out: Optional[Path], write: bool) -> FitResult:
-    """The final state saved (a run that ended before train.epochs), how it ended, each split's metrics."""
+            how: _How, write: bool) -> FitResult:
+    """The final state saved (a run that ended before train.epochs), how it ended, each split's metrics,
+    summary.json."""
     if result.reason != "done":
         state.flush(result.params, result.epoch, state=result.state)
     reason, note = result.reason, result.note
     if reason == "stopped" and stopped and stopped[0] != "interrupted":
-        reason, note = "early stopped", stopped[0]
+        reason, note = getattr(stopped[0], "reason", "early stopped"), stopped[0]
     elif reason == "stopped":
         raise Interrupted(f"stopped at epoch {result.epoch}; saved {plan.run_dir / 'last.npz'}: continue with "
-                          f"{resume_command(plan.cfg, out)}")
+                          f"{resume_command(plan.cfg, how.out, api=how.api)}")
     train_m, val, test = _split_results(plan, result.params)
     notes = ([note] if note else []) + state.notes
     problem = plan.problem
     trained = Trained(plan.run_dir / "last.npz" if write else None, plan.cfg, problem.arch, result.params,
                       problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca)
     best_params = state.best_params if not write and state.best_params is not None else None
+    if write:  # last: a run folder with summary.json is a finished fit
+        write_summary(plan.run_dir, _summary(plan, result.epoch, reason, time.perf_counter() - how.started,
+                                             {"train": train_m, "val": val, "test": test}))
     return FitResult(plan.run_dir if write else None, result.epoch, result.cost, reason, state.history, train_m, val,
                      test, start.resumed_from, start.swept, notes, state.best, trained, best_params)
+
+
+def _summary(plan: _Plan, epoch: int, reason: str, seconds: float, splits: dict) -> dict:
+    """summary.json: how the fit ended, and each split's metrics as `nettrain eval RUN/last.npz --split S
+    --json` gives them (None for an empty split)."""
+    cfg, problem = plan.cfg, plan.problem
+    doc: dict = {"epoch": epoch, "reason": reason, "seconds": round(seconds, 4)}
+    for name, metrics in splits.items():
+        m = plan.m if name == "train" else problem.sizes[name]  # a cluster's splits are sized, not held, here
+        doc[name] = None if metrics is None else eval_form(
+            metrics, checkpoint=plan.run_dir / "last.npz", where=split_where(cfg.data.path, name, m), split=name,
+            epoch=epoch, m=m, task=cfg.data.task)
+    return doc

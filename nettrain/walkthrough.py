@@ -91,8 +91,11 @@ def output_delta(arch: Architecture, z: np.ndarray, a: np.ndarray, y: np.ndarray
         parts = {"a": a, "y": y, "sum_y": float(y.sum())}
     else:
         parts = {"a": a, "y": y}
-    form, equation = OUTPUT_FORMS[arch.loss, out]
-    return delta, {"form": form, "equation": equation, **parts}
+    delta_fn = arch.loss_fn.delta
+    where = f"{delta_fn.__module__.rpartition('.')[2]}.{delta_fn.__name__}"  # e.g. losses.squared_error_delta
+    # a loss registered beside the shipped ones: its own δ, shown as the number it computes
+    form, equation = OUTPUT_FORMS.get((arch.loss, out), ("dloss/dz", f"δ⁽ⁿˡ⁾ = ∂loss/∂z⁽ⁿˡ⁾ ({arch.loss})"))
+    return delta, {"form": form, "equation": equation, "function": where, **parts}
 
 
 def _lists(d: dict) -> dict:

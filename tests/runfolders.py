@@ -1,6 +1,7 @@
-"""Run and sweep folders for the compare and report tests: trained for real (nettrain.trainer.fit) and
-completed with the files nettrain fit and nettrain sweep write beside the checkpoints — summary.json,
-and for a sweep trials.csv, sweep.yaml and best.yaml — as README.md's "The run folder" describes them."""
+"""Run and sweep folders for the compare and report tests: trained for real (nettrain.trainer.fit, which
+ends a run folder with summary.json) and, for a sweep, completed with the files nettrain sweep writes —
+trials.csv, sweep.yaml and best.yaml — as README.md describes them (tests/test_sweep.py checks that the
+sweep engine's own files read the same)."""
 
 from __future__ import annotations
 
@@ -35,13 +36,11 @@ def strict(obj: Any) -> Any:
 
 
 def fit_run(out: Path, config: Path, overrides: Optional[dict] = None, summary: bool = True) -> trainer.FitResult:
-    """Train config (with overrides) into `out`; summary.json too unless summary is False (an older run)."""
-    t = time.perf_counter()
+    """Train config (with overrides) into `out`, which ends with the summary.json nettrain fit writes; summary
+    False: without it, as an older run's folder."""
     res = trainer.fit(config_mod.load_config(Path(config), overrides or {}), out=Path(out))
-    if summary:
-        doc = {"epoch": res.epoch, "reason": res.reason, "seconds": round(time.perf_counter() - t, 4),
-               "train": res.train, "val": res.val, "test": res.test}
-        (Path(out) / "summary.json").write_text(json.dumps(strict(doc), allow_nan=False), encoding="utf-8")
+    if not summary:
+        (Path(out) / "summary.json").unlink()
     return res
 
 

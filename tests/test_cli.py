@@ -77,7 +77,7 @@ def test_help_of_every_command_has_an_example():
 def test_help_examples_are_one_to_a_line():
     lines = [line.strip() for line in run("fit", "--help").stdout.splitlines()]
     assert "Examples:  nettrain fit configs/digits.yaml" in lines
-    assert "nettrain fit configs/xor.yaml --set train.epochs=500 --out runs/xor-short" in lines
+    assert "nettrain fit configs/xor.yaml --set train.epochs=500 --out xor2" in lines
     lines = [line.strip() for line in run("eval", "--help").stdout.splitlines()]
     assert "Examples:  nettrain eval runs/digits" in lines
 
@@ -89,7 +89,8 @@ def test_fit_eval_predict_round_trip(proj):
     res = run("fit", "configs/iris.yaml", "--set", "train.epochs=300", "--set", "log.checkpoint_every=100")
     assert res.exit_code == 0, res.output
     run_dir = proj / "runs" / "iris"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["best.npz", "checkpoints", "config.yaml", "last.npz", "metrics.csv"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["best.npz", "checkpoints", "config.yaml", "last.npz", "metrics.csv",
+                                                         "summary.json"]
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch-100.npz", "epoch-200.npz", "epoch-300.npz"]
 
     rows = read_metrics(run_dir / "metrics.csv")
@@ -167,8 +168,9 @@ def test_xor_is_learned(proj):
     assert "test split is empty" in json.loads(res.stdout)["note"]
     res = run("eval", "runs/xor")
     assert res.exit_code == 0, res.output
-    assert "test split is empty" in res.stdout and "evaluated on the train split" in res.stdout
-    assert "(train split, 4 examples)" in res.stdout
+    said = " ".join(res.stdout.split())  # a note wraps at the terminal's width
+    assert "test split is empty" in said and "evaluated on the train split" in said
+    assert "(train split, 4 examples)" in said
     res = run("eval", "runs/xor", "--split", "test")  # asked for by name: refused, with what to do
     assert res.exit_code == 4 and "--split train" in res.stderr
     assert json.loads(run("eval", "runs/xor", "--data", "data/xor.csv", "--json").stdout)["split"] is None
@@ -652,3 +654,31 @@ def test_the_digits_sparse_autoencoder_scales_its_pixels_to_0_1_and_trains(proj)
     assert data["sparse_cost"] > 0 and math.isfinite(data["r2"])  # R² over the pixels that are not always blank
     refused = run("fit", "configs/sparse_autoencoder_digits.yaml", "--set", "data.standardize=true")
     assert refused.exit_code == 3 and "cannot be used with data.standardize: true" in refused.stderr
+
+
+def test_a_refused_resume_says_how_to_go_on_from_its_weights_and_that_works(proj):
+    assert run("fit", "configs/iris.yaml", "--set", "train.epochs=4", "--out", "r").exit_code == 0
+    res = run("fit", "configs/iris.yaml", "--set", "train.epochs=8", "--set", "train.learning_rate=0.01",
+              "--out", "r", "--resume")
+    assert res.exit_code == 3 and "differs from the run's in train.learning_rate" in res.stderr
+    advice = " ".join(res.stderr.split()).split("start a new run from them: ")[1]
+    new = [a.strip("'") for a in advice.replace("NEW_FOLDER", "r2").split()]
+    res = run("fit", "configs/iris.yaml", "--set", "train.epochs=3", "--set", "train.learning_rate=0.01", *new)
+    assert res.exit_code == 0, res.output
+    # the new run's epoch 0 is the old run's last state: the same J on the same split
+    old_last = (proj / "r" / "metrics.csv").read_text().splitlines()[-1].split(",")
+    new_first = (proj / "r2" / "metrics.csv").read_text().splitlines()[1].split(",")
+    assert new_first[1] == old_last[1] and new_first[0] == "0"
+
+
+def test_shipped_small_configs_train_without_a_warning_and_a_rising_j_still_exits_0(proj):
+    """xor, iris and diabetes train cleanly as shipped (no rising-J warning); a learning rate far too large ends
+    with exit 0 (a finished run, as the README's exit codes say) and the warning, with its fix, under the summary."""
+    for name in ("xor", "iris", "diabetes"):
+        res = run("fit", f"configs/{name}.yaml", "--out", f"clean-{name}")
+        assert res.exit_code == 0 and "warning" not in res.output, (name, res.output)
+    res = run("fit", "configs/iris.yaml", "--set", "train.learning_rate=500", "--set", "train.epochs=60",
+              "--out", "too-fast")
+    assert res.exit_code == 0
+    tail = res.stdout[res.stdout.index("run too-fast"):]  # the summary and what follows it
+    assert "warning: J rose from" in tail and "try a smaller train.learning_rate (now 500)" in " ".join(tail.split())

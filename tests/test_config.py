@@ -683,3 +683,19 @@ def test_the_schema_choices_are_the_registries():
     assert schema["properties"]["loss"]["enum"] == list(LOSSES)
     scheme = schema["$defs"]["InitConfig"]["properties"]["scheme"]
     assert [c for c in scheme["anyOf"] if "enum" in c][0]["enum"] == list(INIT_SCHEMES)
+
+
+def test_a_from_given_with_set_replaces_the_files_scheme_and_std(tmp_path, monkeypatch):
+    """--set model.init.from=RUN/last.npz on a config whose init is {scheme, std} starts from the checkpoint (the
+    README's way to go on from trained weights); giving both in one file stays a mistake, named."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text("data: {path: d.csv}\nmodel:\n  layers: [2, 1]\n  init: {scheme: normal, std: 0.5}\n")
+    cfg = load_config(tmp_path / "c.yaml", ["model.init.from=runs/x/last.npz"])
+    assert cfg.model.init.from_ == tmp_path / "runs" / "x" / "last.npz"
+    assert cfg.model.init.scheme is None and cfg.model.init.std is None
+    back = load_config(tmp_path / "c.yaml", ["model.init.from=runs/x/last.npz", "model.init.scheme=he_normal"])
+    assert back.model.init.from_ is None and back.model.init.scheme == "he_normal"  # the latest override wins
+    (tmp_path / "both.yaml").write_text("data: {path: d.csv}\nmodel:\n  layers: [2, 1]\n"
+                                        "  init: {scheme: normal, from: x.npz}\n")
+    with pytest.raises(ConfigError, match=r"both\.yaml:4: model\.init\.from: cannot be used together with scheme"):
+        load_config(tmp_path / "both.yaml")

@@ -7,7 +7,8 @@ import pytest
 
 from nettrain.activations import ACTIVATIONS
 from nettrain.errors import ModelError
-from nettrain.losses import LOSSES, cross_entropy, get_loss, squared_error
+from nettrain.losses import (LOSSES, OutputScratch, cross_entropy, get_loss, output_step, reference_step,
+                             squared_error, target_sums)
 
 PAIRS = [(loss, out) for loss, spec in LOSSES.items() for out in spec.outputs]
 
@@ -81,3 +82,22 @@ def test_cross_entropy_refused_with_identity_output():
         get_loss("cross_entropy", "identity")
     with pytest.raises(ModelError, match="loss must be one of"):
         get_loss("hinge", "sigmoid")
+
+
+@pytest.mark.parametrize("loss,out", PAIRS)
+def test_the_reference_step_is_the_fused_step_to_rounding(loss, out):
+    """reference_step (f, then the loss's delta: what a loss without a fused kernel trains with) against the
+    loss's own fused step: the same a, δ and Σ loss."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(3, 6))
+    y = _targets(out, rng, z.shape)
+    act, L = ACTIVATIONS[out], LOSSES[loss]
+    got = {}
+    for name, step in (("reference", reference_step(L, act)), ("fused", output_step(L, act))):
+        a, delta = np.empty_like(z), np.empty_like(z)
+        cost = step(z.copy(), a, y, target_sums(y), delta, OutputScratch(3, 6, np.float64).view(6))
+        got[name] = (cost, a, delta)
+    assert got["reference"][0] == pytest.approx(got["fused"][0], rel=1e-13)
+    np.testing.assert_allclose(got["reference"][1], got["fused"][1], rtol=1e-14)
+    np.testing.assert_allclose(got["reference"][2], got["fused"][2], rtol=1e-12, atol=1e-15)
+    assert L.fused is not None  # the shipped losses train by their own fused kernels

@@ -183,9 +183,10 @@ def test_resume_with_sparsity_is_bit_identical():
     """Training with the penalty, stopped at epoch 4 and started again from θ_4: the same θ_12 bit for bit."""
     arch, params, x, y = autoencoder((6, 4, 6), m=15, seed=1)
     sp = Sparsity(0.05, 3.0)
-    whole = train.minimize(arch, params, x, y, 1e-3, "gd", 12, learning_rate=0.5, sparsity=sp)
-    half = train.minimize(arch, params, x, y, 1e-3, "gd", 4, learning_rate=0.5, sparsity=sp)
-    rest = train.minimize(arch, half.params, x, y, 1e-3, "gd", 12, start_epoch=4, learning_rate=0.5, sparsity=sp)
+    whole = train.minimize(arch, params, x, y, lam=1e-3, epochs=12, learning_rate=0.5, sparsity=sp)
+    half = train.minimize(arch, params, x, y, lam=1e-3, epochs=4, learning_rate=0.5, sparsity=sp)
+    rest = train.minimize(arch, half.params, x, y, lam=1e-3, epochs=12, start_epoch=4, learning_rate=0.5,
+                          sparsity=sp)
     assert rest.cost == whole.cost and list(whole.cost.parts) == list(SPARSE_NAMES)
     for l in params.W:
         np.testing.assert_array_equal(rest.params.W[l], whole.params.W[l])

@@ -10,12 +10,12 @@ import pytest
 
 from nettrain import checkpoint as ckpt
 from nettrain import config as config_mod
-from nettrain import network, sums, train
+from nettrain import network, optimizers, sums, train
 from nettrain.network import Architecture, Params, init_params
 from nettrain.sums import backprop
 from nettrain.objective import Objective
 from nettrain.optimizers import OPTIMIZERS, users_of
-from nettrain.errors import Interrupted
+from nettrain.errors import ConfigError, Interrupted
 from nettrain.evaluation import evaluate_run
 from nettrain.problem import load_problem
 from nettrain.trainer import SilentReporter
@@ -24,6 +24,10 @@ from .helpers import fit_config
 
 HYPER = dict(learning_rate=0.05, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8, memory=10)
 
+
+def hyper(rule):
+    """HYPER's keys that `rule` reads (an optimizer takes exactly its own)."""
+    return {k: HYPER[k] for k in OPTIMIZERS[rule].keys()}
 
 
 def problem(m=40, seed=0, layers=(5, 8, 3)):
@@ -81,7 +85,7 @@ def reference(rule, arch, p0, x, y, lam, steps, batches=None):
 @pytest.mark.parametrize("rule", ["gd", "momentum", "nesterov", "adam"])
 def test_each_full_batch_rule_is_its_formula(rule):
     arch, p0, x, y = problem()
-    got = train.minimize(arch, p0, x, y, 0.01, rule, 12, **HYPER)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer=rule, epochs=12, **hyper(rule))
     want = reference(rule, arch, p0, x, y, 0.01, 12)
     np.testing.assert_allclose(flat(got.params), want, rtol=1e-12, atol=1e-14)
     assert got.epoch == 12 and got.reason == "done"
@@ -91,7 +95,8 @@ def test_each_full_batch_rule_is_its_formula(rule):
 def test_minibatches_follow_the_seeded_permutation_with_a_smaller_last_batch(rule):
     arch, p0, x, y = problem(m=23)
     epochs, size = 3, 5
-    got = train.minimize(arch, p0, x, y, 0.01, rule, epochs, batch_size=size, rng=np.random.default_rng(7), **HYPER)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer=rule, epochs=epochs, batch_size=size,
+                         rng=np.random.default_rng(7), **hyper(rule))
     rng = np.random.default_rng(7)
     batches = []
     for _ in range(epochs):
@@ -119,8 +124,9 @@ def test_each_rule_agrees_with_torch_optim(rule, size):
     the same cost, (1/|B|) Σ cross-entropy + (λ/2) Σ‖W‖², from the same weights: the same θ to rounding."""
     torch = pytest.importorskip("torch")
     arch, p0, x, y = problem(m=40)
-    hyper, name, torch_hyper = TORCH_RULES[rule]
-    got = train.minimize(arch, p0, x, y, 0.01, rule, 10, batch_size=size, rng=np.random.default_rng(5), **hyper)
+    ours, name, torch_hyper = TORCH_RULES[rule]
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer=rule, epochs=10, batch_size=size,
+                         rng=np.random.default_rng(5), **ours)
     ps = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (p0.W[1], p0.b[1], p0.W[2], p0.b[2])]
     opt = getattr(torch.optim, name)(ps, **torch_hyper)
     X, labels, order = torch.tensor(x.T), torch.tensor(y.argmax(0)), np.random.default_rng(5)
@@ -165,7 +171,7 @@ def test_lbfgs_is_scipy_driven_on_the_exact_cost():
     from scipy.optimize import minimize
 
     arch, p0, x, y = problem()
-    got = train.minimize(arch, p0, x, y, 0.01, "lbfgs", 25, memory=7)
+    got = train.minimize(arch, p0, x, y, lam=0.01, optimizer="lbfgs", epochs=25, memory=7)
 
     def fun(theta):
         c, g = backprop(arch, unflat(theta, arch.layers), x, y, 0.01)
@@ -175,14 +181,58 @@ def test_lbfgs_is_scipy_driven_on_the_exact_cost():
                    options={"maxiter": 25, "maxcor": 7, "ftol": np.finfo(float).eps, "gtol": 0.0})
     np.testing.assert_allclose(flat(got.params), ref.x, rtol=1e-9, atol=1e-12)
     assert got.cost.J == pytest.approx(ref.fun, rel=1e-12)
-    assert got.cost.J < train.minimize(arch, p0, x, y, 0.01, "gd", 25, learning_rate=0.5).cost.J
+    assert got.cost.J < train.minimize(arch, p0, x, y, lam=0.01, epochs=25, learning_rate=0.5).cost.J
 
 
 def test_every_key_is_read_by_the_optimizers_that_the_config_says():
     assert set(OPTIMIZERS) == {"gd", "momentum", "nesterov", "adam", "lbfgs"}
+    assert optimizers.keys() == ("learning_rate", "momentum", "beta1", "beta2", "epsilon", "memory")
     assert users_of("momentum") == ["momentum", "nesterov"]
     assert users_of("batch_size") == ["gd", "momentum", "nesterov", "adam"]
     assert users_of("memory") == ["lbfgs"]
+    defaults = {name: h.default for name, h in optimizers.declarations("learning_rate")}
+    assert defaults == {"gd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
+    train_keys = config_mod.train_model().model_fields
+    assert [k for k in train_keys if k in optimizers.keys()] == list(optimizers.keys())  # after `optimizer`, in order
+    assert train_keys["learning_rate"].default is None and train_keys["momentum"].default == 0.9
+
+
+def test_an_optimizer_takes_exactly_its_keys_and_fills_its_defaults():
+    assert optimizers.make("adam", learning_rate=0.01).hyper == {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999,
+                                                                 "epsilon": 1e-8}
+    assert optimizers.make("nesterov", learning_rate=None).hyper == {"learning_rate": 0.01, "momentum": 0.9}
+    assert optimizers.make("lbfgs", memory=np.int64(4)).hyper == {"memory": 4}
+    refused = [
+        (("gd",), dict(learning_rat=0.1),
+         "optimizer gd has no key 'learning_rat', did you mean 'learning_rate'? (its keys: learning_rate)"),
+        (("adam",), dict(momentum=0.9), "optimizer adam has no key 'momentum' (its keys: learning_rate, beta1, beta2, "
+                                        "epsilon)"),
+        (("momentum",), dict(momentum=1.0), "optimizer momentum: momentum must be less than 1 (got 1)"),
+        (("gd",), dict(learning_rate=-0.5), "optimizer gd: learning_rate must be greater than 0 (got -0.5)"),
+        (("gd",), dict(learning_rate=True), "optimizer gd: learning_rate must be a number (got True)"),
+        (("gd",), dict(learning_rate=float("nan")), "optimizer gd: learning_rate must be a finite number (got nan)"),
+        (("lbfgs",), dict(memory=2.5), "optimizer lbfgs: memory must be a whole number (got 2.5)"),
+        (("sgd",), {}, "optimizer must be one of gd, momentum, nesterov, adam, lbfgs (got 'sgd')"),
+    ]
+    for args, keys, message in refused:
+        with pytest.raises(ConfigError) as err:
+            optimizers.make(*args, **keys)
+        assert str(err.value) == message
+    with pytest.raises(ConfigError, match="^optimizer gd has no key 'learning_rat', did you mean 'learning_rate'"):
+        optimizers.GD(learning_rat=0.1)  # the class itself, as make() builds it
+    for key, huge in (("learning_rate", 10**400), ("memory", -(10**400))):  # beyond a float: a line, not OverflowError
+        with pytest.raises(ConfigError, match=f"^optimizer (gd|lbfgs): {key} must be .* \\(got -?1000"):
+            optimizers.make("gd" if key == "learning_rate" else "lbfgs", **{key: huge})
+
+
+def test_the_bare_call_trains_with_the_optimizers_default():
+    """minimize(arch, params, x, y, lam=…, optimizer=…): no key given, the optimizer's own default (gd: α = 0.1)."""
+    arch, p0, x, y = problem()
+    bare = train.minimize(arch, p0, x, y, lam=0.0, optimizer="gd", epochs=3)
+    assert np.array_equal(flat(bare.params), flat(train.minimize(arch, p0, x, y, lam=0.0, epochs=3,
+                                                                 learning_rate=0.1).params))
+    with pytest.raises(TypeError):
+        train.minimize(arch, p0, x, y, 0.0, "gd")  # λ and what follows are keyword-only
 
 
 # ----------------------------------------------------------------------------- runs
@@ -273,7 +323,7 @@ def test_train_cost_on_a_full_batch_run_is_named_in_one_warning(root):
 def test_train_cost_logged_with_a_tolerance_compares_the_computed_costs():
     arch, p0, x, y = problem(m=60)
     seen = []
-    res = train.minimize(arch, p0, x, y, 0.01, "gd", 500, tolerance=1e-3, batch_size=10,
+    res = train.minimize(arch, p0, x, y, lam=0.01, epochs=500, tolerance=1e-3, batch_size=10,
                          rng=np.random.default_rng(3), learning_rate=0.05, cost_at=lambda e: e % 7 == 0,
                          on_step=lambda s: seen.append((s.epoch, None if s.cost is None else s.cost.J)))
     assert res.reason == "converged" and res.epoch % 7 == 0

@@ -148,7 +148,7 @@ def test_without_matplotlib_plot_says_how_to_install(tmp_path, monkeypatch):
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib…` now raises ImportError
     line = one_line_error(run("plot", tmp_path / "r"), 1)
-    assert "matplotlib" in line and 'pip install "nettrain[plot]"' in line
+    assert "matplotlib" in line and 'pip install -e ".[plot]"' in line
     assert not (tmp_path / "r" / "cost.png").exists()
 
 

@@ -46,27 +46,6 @@ def test_readme_commands_run_as_written(tmp_path):
     assert (tmp_path / "runs" / "digits" / "predictions.csv").read_text().startswith("label,p_0,")
 
 
-def test_the_config_block_says_what_configs_digits_yaml_says():
-    """The README's config block is digits.yaml with every default written in: each key the file
-    sets has the file's value there."""
-    import yaml
-
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"## The config\n\n```yaml\n(.*?)```", text, flags=re.S).group(1)
-    shown = yaml.safe_load(block)
-    shipped = yaml.safe_load((ROOT / "configs" / "digits.yaml").read_text(encoding="utf-8"))
-
-    def walk(file_part, readme_part, path):
-        for key, value in file_part.items():
-            assert key in readme_part, f"{path}{key}"
-            if isinstance(value, dict):
-                walk(value, readme_part[key], f"{path}{key}.")
-            else:
-                assert readme_part[key] == value, f"{path}{key}: README {readme_part[key]!r}, digits.yaml {value!r}"
-
-    walk(shipped, shown, "")
-
-
 def test_readme_writes_its_predictions_where_git_ignores_them():
     """A file the README's commands write is under runs/ (ignored by .gitignore), not beside the sources."""
     for cmd in readme_commands():
@@ -106,3 +85,38 @@ def test_the_readme_lists_exactly_the_keys_a_resume_may_change():
     para = text[text.index("`nettrain fit CONFIG --resume` continues"):].split("\n\n")[0]
     listed = re.findall(r"`((?:train|log)\.[a-z_]+|cluster)`", para.split("(`runfolder.RESUMABLE_KEYS`")[0])
     assert listed == list(RESUMABLE_KEYS)
+
+
+def test_the_config_reference_is_the_digits_config_with_every_key_and_its_defaults():
+    """README's config block is what `--print-config` gives for configs/digits.yaml: every key of the schema (a
+    new key cannot be left out), every value the same; where a value is not the default, its comment says the
+    default (or what null means)."""
+    import yaml
+
+    from nettrain import config as config_mod
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## The config\n\n.*?```yaml\n(.*?)```", text, flags=re.S).group(1)
+    shown = yaml.safe_load(block)
+    shown["data"]["path"] = str((ROOT / "configs" / shown["data"]["path"]).resolve())
+    printed = config_mod.config_to_dict(config_mod.load_config(ROOT / "configs" / "digits.yaml"))
+    assert _flat(shown) == _flat(printed)
+    defaults = _flat(config_mod.config_to_dict(config_mod.config_from_dict({"data": {"path": "x"},
+                                                                            "model": {"layers": [2, 1]}})))
+    comments = dict(re.findall(r"^(?: *)([a-z_0-9]+): .*?# (.*)$", block, flags=re.M))
+    for key, value in _flat(printed).items():
+        if key in ("data.path", "model.layers") or value == defaults[key]:
+            continue
+        leaf = next(part for part in reversed(key.split(".")) if part in comments)
+        assert "default" in comments[leaf] or "null:" in comments[leaf], (key, value, defaults[key])
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """Dotted keys to values; a mapping's inline parts (split, init) flattened too."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out

@@ -230,7 +230,7 @@ def test_without_matplotlib_the_report_says_how_to_install_it(folders, tmp_path,
     for name in [n for n in sys.modules if n == "matplotlib" or n.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib…` now raises ImportError
-    with pytest.raises(MissingExtra, match=r'matplotlib, which is not installed: pip install "nettrain\[plot\]"'):
+    with pytest.raises(MissingExtra, match=r'matplotlib, which is not installed: pip install -e "\.\[plot\]"'):
         report.write_report(folders["run"], tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
 

@@ -41,7 +41,8 @@ def gd(arch, params, x, y, alpha, lam, epochs, on_epoch=None, **kw):
             g = network.flat_params(arch.layers, s.theta.vec.dtype)
             g.vec[:] = s.grad()
             return on_epoch(s.epoch, s.cost, s.params, g.params, s.final)
-    return train.minimize(arch, params, x, y, lam, "gd", epochs, on_step=on_step, learning_rate=alpha, **kw)
+    return train.minimize(arch, params, x, y, lam=lam, optimizer="gd", epochs=epochs, on_step=on_step,
+                          learning_rate=alpha, **kw)
 
 
 def same_bits(a: Params, b: Params) -> bool:
@@ -320,7 +321,7 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
         with pytest.raises(RunIOError, match=says + r": .*last\.npz was saved after rows 0 … 2 of it; restore"):
             History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     f.unlink()
-    with pytest.raises(RunIOError, match=r"metrics\.csv is missing: .* --set model\.init\.scheme=null --set model\.init\.std=null --set model\.init\.from="):
+    with pytest.raises(RunIOError, match=r"metrics\.csv is missing: .* start a new run from these weights with --set model\.init\.from="):
         History.resumed(f, h.record(), h.columns, tmp_path / "last.npz")
     for record in ({"rows": 3}, dict(h.record(), rows=0), dict(h.record(), rows=-1), dict(h.record(), columns=["e"])):
         with pytest.raises(CheckpointError, match="no valid record of metrics.csv"):
@@ -378,7 +379,7 @@ def test_minibatches_from_a_memory_map_equal_minibatches_from_memory(tmp_path):
     x, y = eager.columns("train")
     rng = np.random.default_rng(cfg.seed)
     p0 = initial_params(cfg, eager.arch, np.float32, rng)
-    want = train.minimize(eager.arch, p0, x, y, 0.001, "adam", 6, chunk_size=64, batch_size=32, rng=rng,
-                          learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    want = train.minimize(eager.arch, p0, x, y, lam=0.001, optimizer="adam", epochs=6, chunk_size=64, batch_size=32,
+                          rng=rng, learning_rate=0.01, beta1=0.9, beta2=0.999, epsilon=1e-8)
     got, _ = ckpt.load_checkpoint(tmp_path / "run" / "last.npz")
     assert res.cost == want.cost and same_bits(got, want.params)

@@ -17,21 +17,28 @@ address every 30 s, and the step hung instead of failing.)
 Faults. A worker that dies takes its partitions with it: Dask recomputes them from their recipe (the worker
 that takes them over reads the rows from the file), but a scattered θ is not recomputed, so the step under way
 fails; it is retried whole (θ scattered again, every partition's sums asked again) up to RETRIES times, and
-its result is the same bits as an undisturbed step's (the same partitions, added in the same order). A
-scheduler that stops answering ends the run with a ClusterError naming its address; trainer.fit adds the command
-that resumes from last.npz.
+its result is the same bits as an undisturbed step's (the same partitions, added in the same order). A lost
+scheduler ends the run with a ClusterError naming its address (trainer.fit adds the command that resumes from
+last.npz): at once when the client's own connection to it closes (a killed scheduler, a broken network; Dask then
+cancels every future the client holds, the partitions' too), and at most BEAT + PING_TIMEOUT seconds after it
+stops answering with its connections open (SIGSTOP, a frozen machine): every blocking call to the client is
+waited for in slices, pinging the scheduler between them (Session._waited). What Dask logs about these faults
+itself is held back while the session is open (quiet.py, by open_session).
 
 Left out on purpose: what the numbers mean (partitions.py, network.finish), files and printing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import dataclasses
 import functools
 import logging
+import time
 import uuid
 from concurrent.futures import CancelledError
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional, Sequence
 
 import numpy as np
 from distributed import Client, KilledWorker, LocalCluster
@@ -43,7 +50,10 @@ from ..sums import SumsBase
 from . import partitions as pt
 
 CONNECT_TIMEOUT = 5.0  # seconds to reach a scheduler before the run is refused
-PING_TIMEOUT = 5.0  # seconds a scheduler may take to answer after a failed step before it counts as lost
+PING_TIMEOUT = 5.0  # seconds a scheduler may take to answer (after a failed step, or during a long one) before it
+# counts as lost
+BEAT = 2.0  # seconds a step waits before asking whether the scheduler still answers (and again every BEAT seconds)
+POLL = 0.05  # seconds between two looks at the client's own connection to the scheduler while a step waits
 WAIT_FOR_WORKERS = 30.0  # seconds to wait for a worker when none is left (a restarted one, a new one)
 RETRIES = 3  # times one step is retried after losing workers before the run ends
 # What a lost worker or connection raises from scatter/gather. Anything else a task raises (a DataError while
@@ -65,8 +75,11 @@ class Session:
 
             n = cfg.workers or cores()
             try:
+                # no dashboard; the scheduler's HTTP server (always started) on a free port, not on 8787: with
+                # 8787 taken (another cluster, another local run) Dask warns on the terminal
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                       silence_logs=logging.ERROR)
             except Exception as e:
                 raise ClusterError(_one_line(f"cannot start a local Dask cluster of {n} workers: {e}")) from None
             return cls(Client(cluster), cluster, "local")
@@ -78,15 +91,24 @@ class Session:
                                f"`dask worker {cfg.address}`, or fix cluster.address") from None
         session = cls(client, None, cfg.address)
         try:
-            client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            session._waited(lambda: client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS), "the wait for a worker")
         except (OSError, TimeoutError):
             session.close()
             raise ClusterError(f"the scheduler at {cfg.address} has no workers (waited {WAIT_FOR_WORKERS:g} s): start "
                                f"some with `dask worker {cfg.address}`") from None
+        except ClusterError:
+            session.close()
+            raise
         return session
 
     def workers(self) -> list[str]:
-        return sorted(self.client.scheduler_info().get("workers", {}))
+        """The workers' addresses, sorted; a ClusterError when the scheduler does not answer in PING_TIMEOUT."""
+        try:
+            info = self.client.sync(self.client.scheduler.identity, callback_timeout=PING_TIMEOUT)
+        except LOST:
+            why = "its connection closed" if self.client.status != "running" else f"no answer within {PING_TIMEOUT:g} s"
+            raise ClusterError(f"lost the scheduler at {self._where()} ({why})") from None
+        return sorted(info.get("workers", {}))
 
     def close(self) -> None:
         """Close the client, and the local cluster when this session started it; quietly: the scheduler
@@ -115,9 +137,9 @@ class Session:
         client = self.client
         for attempt in range(RETRIES + 1):
             try:
-                scattered = () if theta is None else (client.scatter(theta, hash=False),)
+                scattered = () if theta is None else (self._waited(lambda: client.scatter(theta, hash=False)),)
                 futures = [client.submit(fn, item, *scattered, pure=False) for item in items]
-                return client.gather(futures)
+                return self._waited(functools.partial(client.gather, futures))
             except NettrainError:
                 raise
             except LOST as e:
@@ -125,29 +147,81 @@ class Session:
                 log.warning("a step was retried after losing a worker at %s (%s)", self._where(), _one_line(e))
         raise AssertionError("unreachable")  # _recover raises on the last attempt
 
+    def _waited(self, call: Callable[[], Awaitable], during: str = "a step") -> Any:
+        """The result of call() — a blocking method of the client (scatter, gather, wait_for_workers), called on
+        the client's event loop, where it returns its coroutine — or a ClusterError once the scheduler is lost.
+
+        A step takes as long as its sums do, but it may never end by itself: a killed scheduler leaves a gather
+        retrying its connection, and one that stops answering (SIGSTOP, a frozen machine) keeps its connections
+        open. So while call() runs, the client's own connection to the scheduler must stay open (looked at every
+        POLL seconds), and every BEAT seconds the scheduler must answer a ping within PING_TIMEOUT: a stopped
+        scheduler ends the run at most BEAT + PING_TIMEOUT seconds after it stopped.
+        """
+        pending = self._on_loop(call)
+        ping_at = time.monotonic() + BEAT
+        while True:
+            try:
+                return pending.result(timeout=POLL)
+            except concurrent.futures.TimeoutError:
+                if pending.done():  # call's own TimeoutError
+                    raise
+            if self.client.status == "running" and time.monotonic() < ping_at:
+                continue
+            why = self._scheduler_lost()
+            if why is None:
+                ping_at = time.monotonic() + BEAT
+                continue
+            pending.cancel()
+            raise ClusterError(f"lost the scheduler at {self._where()} ({why} during {during})")
+
+    def _on_loop(self, call: Callable[[], Awaitable]) -> concurrent.futures.Future:
+        """call() run on the client's event loop (in its thread), as a future this thread can wait on."""
+
+        async def run() -> Any:
+            return await call()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.client.loop.asyncio_loop)
+
     def _recover(self, e: BaseException, attempt: int) -> None:
         """After a failed round trip: ClusterError if the scheduler is gone or the retries are spent; else
         wait until at least one worker is there to retry on."""
-        what = _one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
-        if not self._scheduler_answers():
-            raise ClusterError(f"lost the scheduler at {self._where()} ({what})")
+        what = _what(e)
+        why = self._scheduler_lost()
+        if why is not None:
+            raise ClusterError(f"lost the scheduler at {self._where()} ({why} during a step)")
         if attempt >= RETRIES:
             raise ClusterError(f"a step failed {RETRIES + 1} times on the cluster at {self._where()}, losing workers "
                                f"each time (last: {what})")
         try:
-            self.client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            self._waited(lambda: self.client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS), "the wait for a worker")
         except (OSError, TimeoutError):
             raise ClusterError(f"no workers left at {self._where()} after {WAIT_FOR_WORKERS:g} s (last: {what}): "
                                "start workers with `dask worker ADDRESS`") from None
 
-    def _scheduler_answers(self) -> bool:
-        if self.client.status not in ("running", "connecting"):
-            return False
-        try:
-            self.client.sync(self.client.scheduler.identity, callback_timeout=PING_TIMEOUT)
-            return True
-        except Exception:
-            return False
+    def _scheduler_lost(self) -> Optional[str]:
+        """None while the scheduler answers a ping within PING_TIMEOUT; else why it counts as lost. A client
+        whose own connection to the scheduler has closed has lost it at once, without waiting for the ping (a
+        killed scheduler's port refuses, and Dask would retry the ping's connection until the timeout): Dask
+        then cancels every future the client holds, the partitions' too, so the run cannot go on there even if
+        the client reconnects."""
+        client = self.client
+        if client.status != "running":
+            return "its connection closed"
+        ping = self._on_loop(client.scheduler.identity)
+        deadline = time.monotonic() + PING_TIMEOUT
+        while client.status == "running" and time.monotonic() < deadline:
+            try:
+                ping.result(timeout=POLL)
+                return None
+            except concurrent.futures.TimeoutError:
+                if ping.done():  # the ping's own TimeoutError
+                    break
+            except OSError:  # its connection reset or refused (CommClosedError), before the client's own noticed
+                return "its connection closed"
+            except Exception as e:
+                return f"no answer: {_what(e)}"
+        ping.cancel()
+        return "its connection closed" if client.status != "running" else f"no answer within {PING_TIMEOUT:g} s"
 
     def _where(self) -> str:
         if self.cluster is not None:
@@ -157,6 +231,10 @@ class Session:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def _what(e: BaseException) -> str:
+    return _one_line(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
 
 
 # ----------------------------------------------------------------------------- the data, read by partition

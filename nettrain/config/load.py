@@ -10,6 +10,8 @@ import copy
 import difflib
 import os
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
@@ -20,22 +22,43 @@ from ..errors import ConfigError
 from .locate import _dotted, _int_text, _Locator, _short_repr
 from .overrides import Overrides, _apply_overrides, _plain
 from .schema import Config, _UnknownKey
+from .section import field_model
 from .yamlfile import _Dumper, _parse_yaml, _problem_error, _read_text, _YamlProblem
 
 BYTES_PER_NUMBER = 8  # float64
 COPIES = 4  # weights, gradient, scratch, checkpoint copy
 
 
-def _model_at(path: Sequence[Any]) -> Optional[type[BaseModel]]:
-    """The schema model that validates the mapping at `path` (None if that is not a mapping)."""
-    model: type[BaseModel] = Config
-    for seg in path:
-        field = next((f for n, f in model.model_fields.items() if seg in (n, f.alias)), None)
-        target = getattr(field, "annotation", None)
-        if not (isinstance(target, type) and issubclass(target, BaseModel)):
+def _model_at(path: Sequence[Any], root: type[BaseModel] = Config) -> Optional[type[BaseModel]]:
+    """The schema model that validates the mapping at `path` below `root` (None if that is not a mapping of
+    known keys). An optional section is its model; a field mapping names to a model (a sweep's space) takes
+    one more segment, the name."""
+    model: Any = root
+    segs = list(path)
+    while segs:
+        seg = segs.pop(0)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None
-        model = target
-    return model
+        field = next((f for n, f in model.model_fields.items() if seg in (n, f.alias)), None)
+        model, named = _section_of(None if field is None else field_model(field))
+        if named and segs:
+            segs.pop(0)  # the name in dict[str, Model]
+        elif named:
+            return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _section_of(annotation: Any) -> tuple[Any, bool]:
+    """(the model inside Optional[Model], Annotated[Model, …] or dict[str, Model], whether it is a dict's value),
+    else (annotation, False)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _section_of(args[0])
+    if typing.get_origin(annotation) is dict and len(args) == 2:
+        return _section_of(args[1])[0], True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return _section_of(args[0])
+    return annotation, False
 
 
 def _keys_of(model: type[BaseModel]) -> list[str]:
@@ -46,8 +69,8 @@ def _where_in(path: Sequence[Any]) -> str:
     return f"in {_dotted(path)}" if path else "at the top level"
 
 
-def _unknown_key_message(path: Sequence[Any], key: str) -> str:
-    model = _model_at(path)
+def _unknown_key_message(path: Sequence[Any], key: str, root: type[BaseModel] = Config) -> str:
+    model = _model_at(path, root)
     allowed = _keys_of(model) if model else []
     msg = f"unknown key {key!r} {_where_in(path)}"
     close = difflib.get_close_matches(key, allowed, n=1)
@@ -56,12 +79,12 @@ def _unknown_key_message(path: Sequence[Any], key: str) -> str:
     return f"{msg}; allowed keys: {', '.join(allowed)}" if allowed else msg
 
 
-def _describe(err: dict) -> str:
-    """One readable line for one pydantic error (without the location)."""
+def _describe(err: dict, root: type[BaseModel] = Config) -> str:
+    """One readable line for one pydantic error (without the location); root: the model validated."""
     kind, loc, value = err["type"], err["loc"], err.get("input")
     got = f" (got {_short_repr(value)})"
     if kind == "extra_forbidden":
-        return _unknown_key_message(loc[:-1], str(loc[-1]))
+        return _unknown_key_message(loc[:-1], str(loc[-1]), root)
     if kind == "missing":
         return f"missing required key {loc[-1]!r} {_where_in(loc[:-1])}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
@@ -92,13 +115,13 @@ def _describe(err: dict) -> str:
     return msg if "(got " in msg else msg + got
 
 
-def _from_validation_error(e: ValidationError, locator: _Locator) -> ConfigError:
+def _from_validation_error(e: ValidationError, locator: _Locator, root: type[BaseModel] = Config) -> ConfigError:
     err = e.errors(include_url=False)[0]
     loc = err["loc"]
     if isinstance(err.get("ctx", {}).get("error"), _UnknownKey):
         loc = (*loc, str(err["ctx"]["error"]))
         err = {**err, "type": "extra_forbidden", "loc": loc}
-    return locator.error(loc, _describe(err))
+    return locator.error(loc, _describe(err, root))
 
 
 
@@ -178,10 +201,11 @@ def _validate(
 
 
 
-def load_config(path: str | Path, overrides: Overrides = ()) -> Config:
+def load_config(path: str | Path, overrides: Overrides = (), *, labels: Optional[Mapping[str, str]] = None) -> Config:
     """Read, parse, override and validate a config file; every problem is one ConfigError line.
 
-    overrides: `--set` texts, or a mapping of dotted keys to values applied the same way."""
+    overrides: `--set` texts, or a mapping of dotted keys to values applied the same way. labels: how errors
+    name the override of a dotted key, instead of its `--set` text (a sweep names its own file's line)."""
     label = str(path)
     text = _read_text(Path(path), label)
     try:
@@ -197,6 +221,7 @@ def load_config(path: str | Path, overrides: Overrides = ()) -> Config:
             f"(got {kind})"
         )
     applied = _apply_overrides(data, lines, overrides)
+    applied.update({k: labels[k] for k in applied if labels and k in labels})
     absolute = Path(os.path.abspath(path))
     cfg = _validate(data, source=label, lines=lines, overrides=applied, base_dir=absolute.parent, source_path=absolute)
     cfg._given = overrides

@@ -15,6 +15,11 @@ from ..errors import ConfigError
 from .locate import _one_line, _short_repr
 from .yamlfile import _parse_yaml, _YamlProblem
 
+# An override of the key replaces these sibling keys of the file: --set model.init.from=RUN/last.npz on a config
+# whose init is {scheme: normal, std: 0.01} starts from the checkpoint, as the README says (in one file, giving
+# both stays a mistake the schema names).
+REPLACES = {"model.init.from": ("scheme", "std"), "model.init.scheme": ("from",)}
+
 _PATH_KEYS = ("data.path", "model.init.from")
 _TEXT_KEYS = ("data.delimiter",)  # one character typed is that character
 
@@ -116,6 +121,9 @@ def _set_key(data: dict, lines: dict[str, int], overrides: dict[str, str], key: 
             )
         if last:
             node[seg_key] = _paths_from_cwd(key, value)
+            if value is not None and isinstance(node, dict):
+                for other in REPLACES.get(key, ()):  # an override given is what the user wants now
+                    node.pop(other, None)
         else:
             node = node[seg_key]
     for k in [k for k in lines if k == key or k.startswith(key + ".")]:

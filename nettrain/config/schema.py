@@ -4,8 +4,13 @@ Dotted keys name list items by their index: `model.layers.2`. The names here are
 (`learning_rate`, `weight_decay`); network.py maps them to the tutorial's α and λ. The choices of
 activations, losses, init schemes and optimizers are their registries' names.
 
-Left out on purpose: reading YAML (yamlfile.py), --set (overrides.py), turning a validation error
-into one line (load.py).
+The train section is made from the optimizer registry (train.py: train_model()). Config's loss and train
+fields are Annotated with a Current marker (section.py), and a change of either registry rebuilds Config:
+what is registered later is a choice of the config, with its keys, in its JSON Schema, with no other file
+edited.
+
+Left out on purpose: the train section (train.py), reading YAML (yamlfile.py), --set (overrides.py),
+turning a validation error into one line (load.py).
 """
 
 from __future__ import annotations
@@ -28,12 +33,15 @@ from pydantic import (
     model_validator,
 )
 
+from .. import optimizers
 from ..activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ..errors import ModelError
 from ..losses import LOSSES, get_loss
 from ..network import INIT_SCHEMES, Architecture, Sparsity
 from ..optimizers import OPTIMIZERS
 from .locate import _Locator, _split_key
+from .section import _STRICT, Current, _Section
+from .train import _TrainSection, train_model
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
@@ -41,12 +49,22 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Literal[("a", "b")] is Literal["a", "b"]; pydantic's "must be one of" messages list them.
 HiddenActivation = Literal[HIDDEN_ACTIVATIONS]  # type: ignore[valid-type]
 OutputActivation = Literal[OUTPUT_ACTIVATIONS]  # type: ignore[valid-type]
-LossName = Literal[tuple(LOSSES)]  # type: ignore[valid-type]
 InitScheme = Literal[INIT_SCHEMES]  # type: ignore[valid-type]
-OptimizerName = Literal[tuple(OPTIMIZERS)]  # type: ignore[valid-type]
 
-_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
+def _loss_name() -> Any:
+    return Literal[tuple(LOSSES)]  # type: ignore[valid-type]
+
+
+def _loss_description() -> str:
+    """J_data: squared_error (½‖h − y‖²) | cross_entropy (−Σₖ yₖ log hₖ; needs a sigmoid/softmax output)."""
+    parts = []
+    for name, loss in LOSSES.items():
+        notes = [loss.about] if loss.about else []
+        if set(loss.outputs) != set(OUTPUT_ACTIVATIONS):
+            notes.append(f"needs a {'/'.join(loss.outputs)} output")
+        parts.append(f"{name} ({'; '.join(notes)})" if notes else name)
+    return "J_data: " + " | ".join(parts) + "."
 
 def _path_text(value: Any) -> Any:
     """A path must be written as text; a Path object (built in Python) passes through."""
@@ -71,17 +89,6 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
 
 
 FilePath = Annotated[Path, BeforeValidator(_path_text), AfterValidator(_resolve_path)]
-
-
-class _Section(BaseModel):
-    """A mapping of the config file: strict types, unknown keys refused, null read as {}."""
-
-    model_config = _STRICT
-
-    @model_validator(mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: Any) -> Any:
-        return {} if value is None else value  # `train:` with every key commented out is null
 
 
 class SplitConfig(_Section):
@@ -301,78 +308,6 @@ class ModelConfig(_Section):
         return value
 
 
-class EarlyStoppingConfig(_Section):
-    """Stop when the validation data cost has not improved for `patience` logged rows."""
-
-    patience: int = Field(ge=1, description="Logged rows (every log.every epochs) without improvement before stopping.")
-    min_delta: float = Field(0.0, ge=0, description="An improvement must lower val J_data by more than this.")
-
-
-# learning_rate when not given: each optimizer's own default (lbfgs takes none: its line search chooses each step)
-DEFAULT_LEARNING_RATE = {name: cls.default_learning_rate for name, cls in OPTIMIZERS.items()
-                         if "learning_rate" in cls.uses}
-
-
-class TrainConfig(_Section):
-    """The optimizer and its settings; J(W, b) = J_data + (λ/2) Σ‖W⁽ˡ⁾‖² for every optimizer."""
-
-    optimizer: OptimizerName = Field(
-        "gd", description="gd | momentum | nesterov | adam | lbfgs (the README's table says when to use which)."
-    )
-    learning_rate: Optional[Annotated[float, Field(gt=0)]] = Field(
-        None, description="α, the step size (gd, momentum, nesterov, adam); null = 0.1 for gd, 0.01 for momentum "
-        "and nesterov, 0.001 for adam."
-    )
-    momentum: float = Field(0.9, ge=0, lt=1, description="μ (momentum, nesterov).")
-    beta1: float = Field(0.9, ge=0, lt=1, description="β₁, the decay of Adam's mean of g.")
-    beta2: float = Field(0.999, ge=0, lt=1, description="β₂, the decay of Adam's mean of g².")
-    epsilon: float = Field(1.0e-8, gt=0, description="ε in Adam's denominator.")
-    memory: int = Field(10, ge=1, description="L-BFGS: the correction pairs kept (scipy's maxcor).")
-    batch_size: Optional[Annotated[int, Field(ge=1)]] = Field(
-        None, description="null: every step uses the whole train split; N: minibatches of N rows, drawn from a "
-        "seeded permutation every epoch (gd, momentum, nesterov, adam)."
-    )
-    weight_decay: float = Field(0.0, ge=0, description="λ, the weight decay (L2) strength, part of J for every "
-                                "optimizer; biases are not decayed.")
-    epochs: int = Field(1000, ge=0, description="Passes over the train split (lbfgs: iterations).")
-    tolerance: float = Field(0.0, ge=0, description="Stop early when |ΔJ| between epochs < tolerance (between "
-                             "rows with J under log.train_cost: logged; lbfgs: the relative decrease, scipy's "
-                             "ftol); 0 = never.")
-    early_stopping: Optional[EarlyStoppingConfig] = Field(
-        None, description="{patience: K, min_delta: 0}: stop when val J_data has not improved for K logged rows "
-        "(needs a val split); eval and predict then use best.npz."
-    )
-    dtype: Literal["float64", "float32"] = Field("float64", description="Floating point type of the computation.")
-    chunk_size: Optional[Annotated[int, Field(ge=1)]] = Field(
-        None,
-        description="Examples per forward/backward chunk (bounds memory); null = automatic: the whole batch for "
-        "small problems, else chunks of about 8 MiB of activations (see train.chunk_width).",
-    )
-    threads: Optional[Annotated[int, Field(ge=1)]] = Field(
-        None,
-        description="Threads to train with, at most the cores this process may use; null = automatic: one for "
-        "a small network (below train.PARALLEL_MIN_FLOPS multiply-adds per epoch), else one per core (within "
-        "OPENBLAS_NUM_THREADS). benchmarks/README.md gives the measurements behind the threshold.",
-    )
-
-    @model_validator(mode="after")
-    def _optimizer_defaults(self) -> "TrainConfig":
-        if self.learning_rate is None and self.optimizer in DEFAULT_LEARNING_RATE:
-            self.__dict__["learning_rate"] = DEFAULT_LEARNING_RATE[self.optimizer]
-        return self
-
-    def unused_keys(self) -> list[str]:
-        """One line per hyperparameter set in the config (or by --set) that the chosen optimizer does not read."""
-        from ..optimizers import HYPERPARAMETERS, users_of
-
-        lines = []
-        for key in HYPERPARAMETERS:
-            if key in self.model_fields_set and getattr(self, key) is not None and self.optimizer not in users_of(key):
-                lines.append(f"train.{key} is not used by optimizer {self.optimizer} (it is used by "
-                             f"{', '.join(users_of(key))}); it is ignored")
-        return lines
-
-
 class LogConfig(_Section):
     """How often to record metrics and save checkpoints."""
 
@@ -422,11 +357,9 @@ class Config(BaseModel):
     seed: int = Field(0, ge=0, description="Seed of the random split and the random initial weights.")
     data: DataConfig = Field(description="The dataset.")
     model: ModelConfig = Field(description="The network.")
-    loss: LossName = Field(
-        "squared_error",
-        description="J_data: squared_error (½‖h − y‖²) or cross_entropy (needs a sigmoid/softmax output).",
-    )
-    train: TrainConfig = Field(default_factory=TrainConfig, description="Gradient descent settings.")
+    loss: Annotated[str, Current(_loss_name, _loss_description)] = "squared_error"
+    train: Annotated[_TrainSection, Current(train_model)] = Field(
+        default_factory=lambda: train_model()(), description="Gradient descent settings.")
     log: LogConfig = Field(default_factory=LogConfig, description="Logging and checkpoint settings.")
     cluster: Optional[ClusterConfig] = Field(
         None, description="Sum the train split on a Dask cluster (needs the dask extra); null = in this process."
@@ -486,12 +419,12 @@ class Config(BaseModel):
         if self.cluster is not None and self.cluster.workers is not None and self.cluster.address != "local":
             more.append(f"cluster.workers applies to address: local only; the workers of {self.cluster.address} "
                         "are those started with dask worker: it is ignored")
-        from ..optimizers import users_of
-
+        users = optimizers.users_of("batch_size")
         if self.log.train_cost != "every_epoch" and not (self.train.batch_size is not None
-                                                        and self.train.optimizer in users_of("batch_size")):
-            more.append("log.train_cost applies to minibatch runs (train.batch_size with gd, momentum, nesterov or "
-                        "adam); a full-batch step computes J every epoch anyway: it is ignored")
+                                                        and self.train.optimizer in users):
+            named = ", ".join(users[:-1]) + " or " + users[-1] if len(users) > 1 else "".join(users)
+            more.append(f"log.train_cost applies to minibatch runs (train.batch_size with {named}); a full-batch "
+                        "step computes J every epoch anyway: it is ignored")
         return self.train.unused_keys() + more
 
     def where(self, key: str) -> str:
@@ -512,3 +445,11 @@ class Config(BaseModel):
 class _UnknownKey(ValueError):
     """Raised inside validation for a key the schema does not take under another name."""
 
+
+def _rebuild() -> None:
+    """A registry changed: Config's loss and train fields are made again from the registries."""
+    Config.model_rebuild(force=True)
+
+
+OPTIMIZERS.watch(_rebuild)
+LOSSES.watch(_rebuild)

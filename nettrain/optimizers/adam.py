@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FirstOrder
+from .base import FirstOrder, Hyper, learning_rate
 
 
 class Adam(FirstOrder):
     name = "adam"
-    uses = ("learning_rate", "beta1", "beta2", "epsilon")
-    default_learning_rate = 0.001
+    hypers = (
+        learning_rate(0.001),
+        Hyper("beta1", float, 0.9, "β₁, the decay of the mean of g", ge=0, lt=1),
+        Hyper("beta2", float, 0.999, "β₂, the decay of the mean of g²", ge=0, lt=1),
+        Hyper("epsilon", float, 1.0e-8, "ε in the denominator √v̂ + ε", gt=0),
+    )
     state_names = ("m", "v")
 
     def update(self, t, theta, g, out, s, s_new) -> None:

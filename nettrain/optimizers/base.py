@@ -22,18 +22,24 @@ the next one turns out non-finite.
                                          on the epochs fit.cost_at names (all by default), the first
                                          and the last; the others report cost None
 
+An optimizer declares the train.* keys it reads, `hypers`: one Hyper(name, type, default, description,
+bounds) each, as optax's adam(learning_rate, b1=0.9, …) declares its arguments. Optimizer(**hyper)
+takes exactly those keys (an unknown one refused, a missing one its default); the config's train
+section and the estimators' parameters are made from the same declarations (optimizers/__init__.py).
+
 Left out on purpose: files, terminal output, signals (the listeners' jobs), and scipy (lbfgs.py).
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..errors import Diverged
+from ..errors import ConfigError, Diverged, UsageError
 from ..network import Cost, FlatParams, Params, flat_params
 
 
@@ -93,18 +99,116 @@ class Result:
     state: dict = field(default_factory=dict)  # the optimizer's state at `epoch` (train.minimize fills it)
 
 
+@dataclass(frozen=True)
+class Hyper:
+    """One train.* key an optimizer reads: its name, type (float or int), default, what it is (a few words,
+    the symbol first), and its bounds (gt, ge, lt, le, as pydantic names them; None: no bound).
+
+    The config's train section, its JSON Schema, the warning about a key the optimizer does not read,
+    the README's config lines and the estimators' parameters are all made from these declarations.
+    A key several optimizers read (learning_rate) is declared by each, with the same type, bounds and
+    description and each optimizer's own default.
+    """
+
+    name: str
+    type: type
+    default: Any
+    description: str
+    gt: Optional[float] = None
+    ge: Optional[float] = None
+    lt: Optional[float] = None
+    le: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if not (self.name.isidentifier() and self.name.isascii() and self.name == self.name.lower()):
+            raise UsageError(f"a hyperparameter's name must be a lower-case Python name (got {self.name!r})")
+        if self.type not in (float, int):
+            raise UsageError(f"hyperparameter {self.name}: its type must be float or int (got {self.type!r})")
+        problem = self._problem(self.default)
+        if problem:
+            raise UsageError(f"hyperparameter {self.name}: its default {problem}")
+
+    def bounds(self) -> dict[str, float]:
+        """The bounds that are set, by pydantic's names: {"ge": 0, "lt": 1}."""
+        return {k: getattr(self, k) for k in _BOUNDS if getattr(self, k) is not None}
+
+    def check(self, value: Any, optimizer: str) -> Any:
+        """value as this key's type (a Python float or int), within its bounds; None: the default. Else one
+        ConfigError line naming the optimizer and the key."""
+        if value is None:
+            return self.default
+        problem = self._problem(value)
+        if problem:
+            raise ConfigError(f"optimizer {optimizer}: {self.name} {problem}")
+        return self.type(value)
+
+    def _problem(self, value: Any) -> str:
+        """What is wrong with value for this key ("must be less than 1 (got 1)"), or "" when nothing is."""
+        got = repr(value) if len(repr(value)) <= 40 else repr(value)[:39] + "…"
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            return f"must be a number (got {got})"
+        if self.type is int and not isinstance(value, (int, np.integer)):
+            return f"must be a whole number (got {got})"
+        try:
+            finite = math.isfinite(value)  # an int too large for a float overflows here
+        except OverflowError:
+            finite = self.type is int
+        if not finite:
+            return f"must be a finite number (got {got})"
+        for key, bound in self.bounds().items():
+            text, holds = _BOUNDS[key]
+            if not holds(value, bound):
+                return f"must be {text} {bound:g} (got {value:g})" if finite and abs(value) < 1e300 else (
+                    f"must be {text} {bound:g} (got {got})")
+        return ""
+
+
+_BOUNDS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
+    "gt": ("greater than", lambda v, b: v > b),
+    "ge": ("greater than or equal to", lambda v, b: v >= b),
+    "lt": ("less than", lambda v, b: v < b),
+    "le": ("less than or equal to", lambda v, b: v <= b),
+}
+
+
+def learning_rate(default: float) -> Hyper:
+    """α, which every first-order rule reads, each with its own default (one config key: null is the
+    chosen optimizer's default)."""
+    return Hyper("learning_rate", float, default, "α, the step size", gt=0)
+
+
 class Optimizer:
-    """Base of every optimizer: its name, the train.* keys it reads, and its state."""
+    """Base of every optimizer: its name, the train.* keys it reads (hypers), and its state.
+
+    Optimizer(**hyper) takes exactly its keys: an unknown one is refused (one line, naming the keys),
+    a missing one (or None) is its default, and self.hyper holds them all for update() or run().
+    """
 
     name = ""
-    uses: tuple[str, ...] = ()  # train.* hyperparameters this optimizer reads (the config warns of others)
+    hypers: tuple[Hyper, ...] = ()  # train.* keys this optimizer reads (the config warns of the others)
     minibatches = False  # whether train.batch_size applies
-    state_names: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()  # its state's flat arrays: opt_<name> in a checkpoint
 
     def __init__(self, **hyper: Any) -> None:
-        self.hyper = {k: hyper[k] for k in self.uses if k in hyper}
+        self.hyper = self.settle(hyper)
         self._state: dict[str, np.ndarray] = {}
         self._loaded: Optional[dict[str, np.ndarray]] = None
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(h.name for h in cls.hypers)
+
+    @classmethod
+    def settle(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """Every key this optimizer reads, with its value from `given` (checked) or its default."""
+        keys = cls.keys()
+        for key in given:
+            if key not in keys:
+                close = difflib.get_close_matches(key, keys, n=1)
+                hint = f", did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"optimizer {cls.name} has no key {key!r}{hint} (its keys: "
+                                  f"{', '.join(keys) or 'none'})")
+        return {h.name: h.check(given.get(h.name), cls.name) for h in cls.hypers}
 
     def state(self) -> dict[str, np.ndarray]:
         """The state at the last reported epoch: named flat arrays, for the checkpoint."""
@@ -121,9 +225,7 @@ class Optimizer:
 class FirstOrder(Optimizer):
     """The loop of every first-order rule, full batch or minibatch; subclasses give update()."""
 
-    uses = ("learning_rate",)
     minibatches = True
-    default_learning_rate = 0.1  # train.learning_rate when the config gives none
 
     def update(self, t: int, theta: np.ndarray, g: np.ndarray, out: np.ndarray, s: dict, s_new: dict) -> None:
         raise NotImplementedError  # pragma: no cover - abstract

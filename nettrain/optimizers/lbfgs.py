@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import Diverged
 from ..network import Cost
-from .base import Emit, Fitting, Optimizer, Result, Step
+from .base import Emit, Fitting, Hyper, Optimizer, Result, Step
 
 
 class _Stop(Exception):
@@ -44,7 +44,7 @@ class _Stop(Exception):
 
 class LBFGS(Optimizer):
     name = "lbfgs"
-    uses = ("memory",)
+    hypers = (Hyper("memory", int, 10, "the correction pairs kept, scipy's maxcor", ge=1),)
     minibatches = False
 
     def run(self, fit: Fitting, start: int, epochs: int, emit: Emit) -> Result:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FirstOrder
+from .base import FirstOrder, Hyper, learning_rate
+
+MOMENTUM = Hyper("momentum", float, 0.9, "μ, the decay of the velocity v", ge=0, lt=1)  # nesterov's too
 
 
 class Momentum(FirstOrder):
     name = "momentum"
-    uses = ("learning_rate", "momentum")
-    default_learning_rate = 0.01
+    hypers = (learning_rate(0.01), MOMENTUM)
     state_names = ("v",)
 
     def update(self, t, theta, g, out, s, s_new) -> None:

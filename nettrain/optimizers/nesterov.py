@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import FirstOrder
+from .base import FirstOrder, learning_rate
+from .momentum import MOMENTUM
 
 
 class Nesterov(FirstOrder):
     name = "nesterov"
-    uses = ("learning_rate", "momentum")
-    default_learning_rate = 0.01
+    hypers = (learning_rate(0.01), MOMENTUM)
     state_names = ("v",)
 
     def update(self, t, theta, g, out, s, s_new) -> None:

@@ -7,12 +7,48 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from typing import Any, Callable, Optional
 
 from rich.console import Console
 
-out = Console(highlight=False, soft_wrap=True)
+
+class _Stdout:
+    """sys.stdout as the commands write to it (whatever sys.stdout is at the time): a reader that went away
+    (`nettrain fit … | head`) ends the printing, never the command — training goes on and saves, and the
+    rest of the output goes to /dev/null (so that Python's own flush at exit finds nowhere to fail)."""
+
+    closed_reader = False
+
+    def write(self, text: str) -> int:
+        try:
+            return sys.stdout.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        type(self).closed_reader = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # a stdout with no file descriptor (a test's buffer)
+            pass
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno…: those of sys.stdout
+        return getattr(sys.stdout, name)
+
+
+stdout = _Stdout()
+out = Console(file=stdout, highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -38,8 +74,8 @@ def json_safe(obj: Any) -> Any:
 
 def print_json(obj: Any) -> None:
     """Exactly one JSON object on stdout."""
-    sys.stdout.write(json.dumps(json_safe(obj), allow_nan=False) + "\n")
-    sys.stdout.flush()
+    stdout.write(json.dumps(json_safe(obj), allow_nan=False) + "\n")
+    stdout.flush()
 
 
 class progress_bar:

@@ -22,7 +22,7 @@ def _score(v: float) -> str:
 
 
 def _measures(res: dict) -> Table:
-    t = Table(title=f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", title_justify="left")
+    t = Table()
     t.add_column("measure")
     t.add_column("value", justify="right")
     for k in ("cost", "data_cost", "reg_cost", "sparse_cost", "rho_hat_mean", "accuracy", "mse", "rmse", "r2"):
@@ -42,8 +42,7 @@ def _confusion(res: dict) -> Table:
 
 
 def _per_class(res: dict) -> Table:
-    p = Table(title="per class (precision: of those predicted, the share right; recall: of those true, the "
-              "share found; F1: their harmonic mean; —: undefined, 0/0)", title_justify="left")
+    p = Table(title="per class", title_justify="left")
     for col in ("label", "precision", "recall", "F1", "support"):
         p.add_column(col, justify="left" if col == "label" else "right")
     for n, s in enumerate(res["per_class"], 1):
@@ -57,9 +56,13 @@ def _per_class(res: dict) -> Table:
 def render(out: Console, res: dict) -> None:
     """res: evaluation.evaluate_run's dict (what --json prints)."""
     if "note" in res:
-        out.print(res["note"], markup=False)
+        out.print(res["note"], markup=False, soft_wrap=False)
+    # the title as a line of its own: a long path wraps at the terminal's width instead of widening the table
+    out.print(f"{res['checkpoint']} (epoch {res['epoch']}) on {res['data']}", markup=False, soft_wrap=False)
     out.print(_measures(res))
     if "confusion" in res:
         out.print(_confusion(res))
     if "per_class" in res:
         out.print(_per_class(res))
+        out.print("precision: of those predicted, the share right; recall: of those true, the share found; F1: "
+                  "their harmonic mean; —: undefined (0/0)", soft_wrap=False, markup=False)

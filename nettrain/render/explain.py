@@ -121,6 +121,8 @@ def _render_output_delta(out: Console, L: dict, full: bool) -> None:
                 parts += f" + {rest} more"
             nums = _sum_text(vals, (rest, sum(col) - sum(vals)) if rest else None)
             line = f"δ{u}{s} = Σⱼ Jⱼₖgⱼ = {parts} = {nums} = {_g(delta[k])}"
+        elif form == "dloss/dz":
+            line = f"δ{u}{s} = ∂loss/∂z{u} = {_g(delta[k])}  (a{u} = {_g(od['a'][k])}, y{u} = {_g(od['y'][k])})"
         elif form == "a sum(y) - y":
             line = f"δ{u}{s} = a{u}·Σy − y{u} = {_g(od['a'][k])}·{_g(od['sum_y'])} − {_g(od['y'][k])} = {_g(delta[k])}"
         else:
@@ -288,8 +290,7 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
             _render_forward(out, L, full)
     if pick(nl):
         od = layers[-1]["output_delta"]
-        fn = "losses.squared_error_delta" if arch["loss"] == "squared_error" else "losses.cross_entropy_delta"
-        _section(out, f"2. output error:  {od['equation']}", fn)
+        _section(out, f"2. output error:  {od['equation']}", od["function"])
         _render_output_delta(out, layers[-1], full)
     hidden = [L for L in layers[1:-1] if pick(L["l"])]
     if hidden and "sparsity" in res:

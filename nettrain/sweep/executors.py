@@ -1,0 +1,180 @@
+"""Where trials run: in this process, one after another, or as tasks on Dask workers.
+
+    open_executor(sweep) -> InProcess | OnDask     a context manager: what it started, it stops
+
+Both take trial.TrialTask's (submit), say how many may run at once (slots), and hand back trial.TrialOutcome's
+as trials end (next). OnDask runs trial.run_trial as one task per trial on the workers of a LocalCluster of
+`workers` processes started here (one thread each; they ignore Ctrl-C, which is this process's to handle), or
+of a running scheduler (cluster.address). A worker imports nettrain once and runs trial after trial. A worker
+lost mid-trial: Dask runs the task again on another worker (the trial starts over in its folder); a task that
+loses its worker again and again ends as a failed trial. A scheduler that stops answering ends the sweep with a
+ClusterError.
+
+Left out on purpose: which trials to run (engine.py), what a trial does (trial.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import uuid
+import warnings
+from collections import deque
+from concurrent.futures import CancelledError
+from typing import Any, Iterator, Optional
+
+from ..errors import ClusterError
+from .trial import TrialOutcome, TrialTask, error_line, run_trial
+
+POLL_SECONDS = 1.0  # how often a wait for a trial checks that the scheduler still answers
+PING_SECONDS = 5.0  # how long the scheduler may take to answer that check
+
+
+class InProcess:
+    """The trials one after another in this process (workers: 1)."""
+
+    slots, queued = 1, 0
+    threads: Optional[int] = None  # a fit alone's choice
+
+    def __init__(self) -> None:
+        self.queue: deque = deque()
+
+    def submit(self, task: TrialTask) -> None:
+        self.queue.append(task)
+
+    def busy(self) -> int:
+        return len(self.queue)
+
+    def next(self) -> TrialOutcome:
+        return run_trial(self.queue.popleft())
+
+    def cancel(self) -> None:
+        self.queue.clear()
+
+
+class OnDask:
+    """Trials as tasks on a Dask cluster's workers, at most `slots` at once."""
+
+    queued = 1  # one trial waits at the scheduler: a worker that ends one starts the next at once
+
+    def __init__(self, session: Any, slots: int, threads: int) -> None:
+        self.session, self.slots, self.threads = session, max(1, slots), threads
+        self.futures: dict[int, Any] = {}  # trial number → its future
+        self.run = uuid.uuid4().hex[:8]
+
+    def warm_up(self) -> None:
+        """Every worker imports the trial code now, in parallel, not in its first trial."""
+        import importlib
+
+        self.session.client.run(importlib.import_module, "nettrain.sweep.trial")
+
+    def submit(self, task: TrialTask) -> None:
+        self.futures[task.number] = self.session.client.submit(
+            run_trial, task, key=f"nettrain-trial-{task.number}-{self.run}", pure=False)
+
+    def busy(self) -> int:
+        return len(self.futures)
+
+    def next(self) -> TrialOutcome:
+        """The outcome of a trial that ended (the lowest-numbered of those that have)."""
+        from distributed import wait
+
+        while True:
+            done = [k for k, f in self.futures.items() if f.done()]
+            if done:
+                k = min(done)
+                return self._outcome(k, self.futures.pop(k))
+            try:
+                wait(list(self.futures.values()), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except Exception as e:  # noqa: BLE001 - a timeout, or the futures cancelled by a lost connection
+                if not self._scheduler_answers():
+                    raise ClusterError(f"lost the scheduler at {self._where()} ({_cause(e)})") from None
+
+    def _outcome(self, k: int, future: Any) -> TrialOutcome:
+        from distributed import KilledWorker
+
+        try:
+            return future.result()
+        except KilledWorker:
+            return TrialOutcome(k, "failed", {}, "its worker died each time it ran (Dask's KilledWorker): check the "
+                                "workers' memory and logs")
+        except Exception as e:  # noqa: BLE001 - a lost scheduler, or raised outside the fit (its folder not claimed)
+            if not self._scheduler_answers():  # not the trial's doing: the sweep ends, resumable
+                raise ClusterError(f"lost the scheduler at {self._where()} ({_cause(e)})") from None
+            if isinstance(e, CancelledError):
+                return TrialOutcome(k, "failed", {}, "its task was cancelled on the cluster")
+            return TrialOutcome(k, "failed", {}, error_line(e))
+
+    def _scheduler_answers(self) -> bool:
+        """The scheduler answers a ping within PING_SECONDS."""
+        client = self.session.client
+        if client.status not in ("running", "connecting"):
+            return False
+        try:
+            client.sync(client.scheduler.identity, callback_timeout=PING_SECONDS)
+            return True
+        except Exception:  # noqa: BLE001 - any failure to answer is a lost scheduler
+            return False
+
+    def _where(self) -> str:
+        cluster = self.session.cluster
+        return f"local ({cluster.scheduler_address})" if cluster is not None else self.session.address
+
+    def cancel(self) -> None:
+        """Cancel every trial under way: their tasks stop at their next step (pruning.Abandoned)."""
+        try:
+            self.session.client.cancel(list(self.futures.values()))
+        except Exception:  # a lost scheduler: nothing left to cancel
+            pass
+        self.futures.clear()
+
+
+def _cause(e: BaseException) -> str:
+    """An exception in a few words: its type and its message's first line."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored while worker processes start: they inherit it (Python keeps an ignored SIGINT ignored),
+    so Ctrl-C reaches this process alone, which cancels the trials and stops the cluster itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+@contextlib.contextmanager
+def open_executor(sweep: Any) -> Iterator[Any]:
+    """InProcess for workers: 1 without a cluster; else OnDask on a LocalCluster or the cluster's scheduler."""
+    spec = sweep.spec
+    if spec.cluster is None and spec.workers == 1:
+        yield InProcess()
+        return
+    from ..cluster import open_session
+    from ..config import ClusterConfig
+    from ..parallel import available_threads
+
+    local = spec.cluster is None
+    cfg = ClusterConfig(address="local", workers=spec.workers) if local else ClusterConfig(
+        address=spec.cluster.address)
+    with contextlib.ExitStack() as stack:
+        # (quiet_dask() from nettrain.cluster belongs around this session, Dask's own log lines off the terminal;
+        # where open_session holds the session in it, this block has it)
+        with _sigint_ignored(), warnings.catch_warnings():
+            # LocalCluster starts its dashboard even with dashboard_address=None, and warns when 8787 is taken
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            session = stack.enter_context(open_session(cfg))
+        if local:
+            slots, threads = spec.workers, max(1, available_threads() // spec.workers)
+        else:  # every thread of the cluster's workers runs a trial, with one BLAS thread (as the cluster backend)
+            slots, threads = sum(session.client.nthreads().values()), 1
+        ex = OnDask(session, slots, threads)
+        ex.warm_up()
+        yield ex
