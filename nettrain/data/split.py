@@ -134,8 +134,8 @@ class SplitSpec:
 def _split_rows(spec: SplitSpec, name: str) -> "SplitRows":
     n_train, n_val, n_test = _sizes(spec.m, spec.train, spec.val, spec.test)
     n = {"train": n_train, "val": n_val, "test": n_test}[name]
-    if n == spec.m:  # every row: no draw needed, and nothing of size m is made
-        return SplitRows(n, None, 0, first=0)
+    if n in (0, spec.m):  # no row or every row: no draw needed, and nothing of size m is made
+        return SplitRows(n, None, SPLITS.index(name), first=0)
     return SplitRows(n, _membership(spec.m, n_train, n_val, spec.seed), SPLITS.index(name))
 
 
