@@ -25,7 +25,7 @@ from .errors import DataError
 from .network import Params
 from .objective import Source
 from .config import Config
-from .problem import Problem, load_problem
+from .problem import Problem, load_problem, read_data
 from .sums import Backprop
 from .train import chunk_width
 from .trained import Trained, load_trained, read_like_training
@@ -72,16 +72,46 @@ def split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
     return SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, problem.prep.labels, cfg.sparsity())
 
 
-def _file_rows(trained: Trained, data: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """Rows X (m, n) of a --data file prepared as the run's were, its targets Y (m, k) encoded (the labels come
-    from the checkpoint: a file holding one class, a slice of the test set, is fine), and where they came from."""
-    cfg = trained.cfg
-    table = read_like_training(cfg, Path(data), one_class=True)
-    X = trained.transform_x(table.X, Path(data))
-    if cfg.data.task == "autoencode":
-        return X, X, f"{data} ({len(X)} examples)"  # y = x, as in training
+def _data_for(trained: Trained, data: Optional[Path], split: Optional[str], unknown: str = "error"
+              ) -> tuple[np.ndarray, np.ndarray, str, Optional[str], Optional[str], Optional[dict]]:
+    """Rows X (m, n) preprocessed, Y (m, k) encoded, a description of where they came from, the split
+    used (None for a --data file) and a note when it is not the one asked for.
+
+    split None means "test, as nothing else was asked for": a run whose test split is empty (the
+    XOR run trains on all 4 examples) is then measured on its train split, and the note says so.
+    The last: what data.missing did to these rows (None when it is refuse).
+    """
+    cfg, prep = trained.cfg, trained.prep
     dtype = trained.params.W[1].dtype
-    return X, trained.prep.encode_y(table.y, Path(data), dtype, table.lines), f"{data} ({len(X)} examples)"
+    note = None
+    encoding = prep.encoding
+    if data is None:
+        table = read_data(cfg, cfg.data.path, encoding=encoding)
+        idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
+        if split is None:
+            split = "test"
+            if len(idx.get("test", ())) == 0:
+                split = "train"
+                note = (f"the run's test split is empty (data.split.test = {cfg.data.split.test}): evaluated on "
+                        "the train split, which the network was fitted to")
+        if split not in idx or len(idx[split]) == 0:
+            raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
+                            f"use --split train or --data FILE")
+        rows = idx[split]
+        X, Y_raw, where = table.X[rows], table.y[rows], split_where(cfg.data.path, split, len(rows))
+        path = Path(cfg.data.path)
+        lines = None if table.lines is None else [table.lines[i] for i in rows]
+    else:
+        # labels come from the checkpoint: a file holding one class (a slice of the test set) is fine
+        table = read_like_training(cfg, Path(data), one_class=True, encoding=encoding, unknown=unknown)
+        X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
+        lines, rows = table.lines, None
+        split = None
+    missing = None if cfg.data.missing == "refuse" else data_mod.described(table, cfg.data.missing, rows)
+    X = trained.transform_x(X, path)
+    if cfg.data.task == "autoencode":
+        return X, X, where, split, note, missing  # y = x, as in training
+    return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note, missing
 
 
 def _which_split(cfg: Config, sizes: dict, split: Optional[str]) -> tuple[str, Optional[str]]:
@@ -101,24 +131,30 @@ def _which_split(cfg: Config, sizes: dict, split: Optional[str]) -> tuple[str, O
     return split, note
 
 
-def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None) -> dict:
+def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None, unknown: str = "error"
+                 ) -> dict:
     """J, J_data, J_reg and accuracy/confusion/per-class scores (classification) or MSE/RMSE/R² (regression).
 
-    `data` None: a split of the run's own data — `split`, or None for the test split (the train split when the
-    test split is empty; `note` says so) — prepared with the checkpoint's preprocessing and measured from sums
-    (objective.Source) as a run measures it: a .npy's split read from its memory map a chunk at a time, a cluster
-    run's split (its config's cluster section) held and summed on the cluster's workers, this process holding
-    none of its rows. The result's `split` names the split used (None when `data` is a file)."""
-    trained = load_trained(target)
-    if data is not None:
-        X, Y, where = _file_rows(trained, Path(data))
-        return evaluate_rows(trained, X, Y, where)
-    if trained.cfg.cluster is None:
-        return _evaluate_split(trained, split)
-    from . import cluster
+    `split` None: the test split, or the train split when the test split is empty (`note` says so);
+    the result's `split` names the split used (None when `data` is a file). unknown: "error" or "ignore" (all
+    zeros) for a category of `data` the model lacks. With data.missing other than refuse, "missing": the rows
+    dropped (of the file), filled and with a category the model lacks (of the rows measured).
 
-    with cluster.open_session(trained.cfg.cluster) as session:
-        return _evaluate_split(trained, split, session)
+    A split of the run's own data (with data.missing refuse) is prepared with the checkpoint's preprocessing and
+    measured from sums (objective.Source) as a run measures it: a .npy's split read from its memory map a chunk
+    at a time, a cluster run's split held and summed on the cluster's workers, this process holding none of its
+    rows."""
+    trained = load_trained(target)
+    if data is None and trained.cfg.data.missing == "refuse":
+        if trained.cfg.cluster is None:
+            return _evaluate_split(trained, split)
+        from . import cluster
+
+        with cluster.open_session(trained.cfg.cluster) as session:
+            return _evaluate_split(trained, split, session)
+    X, Y, where, used, note, missing = _data_for(trained, data, split, unknown)
+    res = evaluate_rows(trained, X, Y, where, used, note)
+    return res if missing is None else {**res, "missing": missing}
 
 
 def _evaluate_split(trained: Trained, split: Optional[str], session: Any = None) -> dict:

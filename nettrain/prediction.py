@@ -1,6 +1,6 @@
 """Predictions for new rows: `nettrain predict`'s CSV (the label and per-class probabilities, or the outputs).
 
-    predictions(target, data)        the header and the rows of predictions, PREDICT_ROWS rows at a time
+    predictions(target, data, unknown)  the header and the rows of predictions, PREDICT_ROWS rows at a time
     write_csv(stream, header, rows)  those rows into a text stream as they come (stdout)
     write_predictions(path, …)       the same into a file, atomically (a failure leaves no half file)
     predict_rows(target, data)       header and every row at once, for a file small enough to hold them
@@ -28,13 +28,15 @@ from .trained import Trained, class_probabilities, load_trained, network_outputs
 PREDICT_ROWS = 8192  # rows of the data file predicted (and their CSV rows made, some 600 bytes each) at a time
 
 
-def predictions(target: Path, data: Path) -> tuple[list[str], Iterator[list[list]]]:
+def predictions(target: Path, data: Path, unknown: str = "error") -> tuple[list[str], Iterator[list[list]]]:
     """Header and the rows of predictions — label and per-class probabilities, or the regression outputs —
     as an iterator of chunks of PREDICT_ROWS rows, each computed when it is asked for. The file is read
-    (and checked) here; a .npy file's target column is left in its map, unread."""
+    (and checked) here; a .npy file's target column is left in its map, unread. unknown: "error" or "ignore"
+    (all zeros) for a category the model lacks."""
     trained = load_trained(target)
     cfg, prep = trained.cfg, trained.prep
-    table = read_like_training(cfg, Path(data), require_target=False, scan_targets=True)
+    table = read_like_training(cfg, Path(data), require_target=False, encoding=prep.encoding, unknown=unknown,
+                               drop=False, scan_targets=True)
     header = (["label"] + [f"p_{lab}" for lab in prep.labels] if cfg.data.task == "classification"
               else list(prep.target_names))
     return header, _chunks(trained, table.X, Path(data))
@@ -81,9 +83,10 @@ def write_predictions(path: Path, header: list[str], chunks: Iterable[list[list]
     return written[0]
 
 
-def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:
-    """Header and every row of predictions at once: label and per-class probabilities, or the regression outputs."""
-    header, chunks = predictions(target, data)
+def predict_rows(target: Path, data: Path, unknown: str = "error") -> tuple[list[str], list[list]]:
+    """Header and every row of predictions at once: label and per-class probabilities, or the regression outputs
+    (unknown as predictions)."""
+    header, chunks = predictions(target, data, unknown)
     return header, [row for rows in chunks for row in rows]
 
 

@@ -43,6 +43,7 @@ class Problem:
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
     sizes: dict = field(default_factory=dict)  # split → its examples (an empty split: 0)
     notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
+    encoded: list = field(default_factory=list)  # what data.missing and data.categorical did (rows dropped, filled)
     _columns: dict = field(default_factory=dict, repr=False)
 
     def sums(self, split: str) -> Optional[Source]:
@@ -79,12 +80,14 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     layers = cfg.model.layers
     n = len(rows.feature_names)
     where = cfg.where("model.layers")
+    encoding = getattr(getattr(rows, "table", None), "encoding", None)
     if layers[0] != n:
-        raise ConfigError(
-            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns "
-            f"({_names(rows.feature_names)}{'' if cfg.data.features else ': every column but the target'}): "
-            f"set model.layers to [{n}, …], or choose the columns with data.features"
-        )
+        chosen = "" if cfg.data.features else ": every column but the target"
+        what = f"{n} feature columns ({_names(rows.feature_names)}{chosen})"
+        if encoding is not None and encoding.categorical:  # one input per category
+            what = f"{n} inputs ({len(encoding.columns)} feature columns, {', '.join(encoding.categorical)} one-hot)"
+        raise ConfigError(f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {what}: "
+                          f"set model.layers to [{n}, …], or choose the columns with data.features")
     if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
         return
     if cfg.data.task == "classification":
@@ -126,16 +129,23 @@ def _names(names: list, limit: int = 8) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
+def read_data(cfg: Config, path: Any, *, encoding: Optional[data_mod.Encoding] = None, **kwargs: Any
+              ) -> data_mod.Table:
     """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone. The
-    config's own data.path, missing, is named with the config's line (or --set) that gave it."""
+    config's own data.path, missing, is named with the config's line (or --set) that gave it.
+
+    With data.categorical or data.missing, a raw table (data.ColumnRules) — or, given a trained model's encoding,
+    its columns made numbers as the model's were (a category the train split lacked: all zeros, as in the fit)."""
     if Path(path) == Path(cfg.data.path) and not Path(path).exists():
         raise DataError(f"{cfg.where('data.path')}: data.path: {path} does not exist: check the path (a relative "
                         "path is read from the config file's folder; one given with --set, from the current folder)")
     if cfg.data.task == "autoencode":
         return data_mod.read_inputs(path, cfg.data.target, cfg.data.delimiter, cfg.data.features)
-    return data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
-                               **kwargs)
+    rules = data_mod.ColumnRules.of(cfg.data.categorical if encoding is None else encoding.categorical,
+                                    cfg.data.missing, fitted=encoding is not None)
+    table = data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
+                                rules=rules, **kwargs)
+    return table if encoding is None else encoding.apply(table, unknown="ignore")
 
 
 def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None, session: Any = None,
@@ -157,12 +167,18 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
         from .cluster.session import ClusterRows
 
         rows: Any = ClusterRows(session, cfg)
-    else:
-        npy = table is None and data_mod.file_kind(d.path) == ".npy"
-        rows = data_mod.TableRows(table if table is not None else
-                                  read_data(cfg, d.path, **({"scan_targets": True} if lazy and npy else {})))
+    else:  # data.categorical's one-hot columns and data.missing's fills, fitted on the train split
+        if table is None:  # a .npy's target column left in the map when its splits are (lazy)
+            npy = data_mod.file_kind(d.path) == ".npy"
+            table = read_data(cfg, d.path, encoding=None if fitted is None else fitted[0].encoding,
+                              **({"scan_targets": True} if lazy and npy else {}))
+        if table.levels is not None:  # a raw table: text or empty cells
+            train = data_mod.SplitSpec(len(table.X), d.split.train, d.split.val, d.split.test, cfg.seed).rows("train")
+            table = data_mod.encode_train_split(table, train.indices(), d.missing)
+        rows = data_mod.TableRows(table)
     spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
-    prepared = _prepared(cfg, rows, spec) if fitted is None else data_mod.Prepared(fitted[0], fitted[1], spec)
+    prepared = (_prepared(cfg, rows, spec, None if session is not None else rows.table.encoding) if fitted is None
+                else data_mod.Prepared(fitted[0], fitted[1], spec))
     arch, dtype = cfg.architecture(), np.dtype(cfg.train.dtype).type
     out = Problem(cfg, arch, prepared.pre, {}, dtype, prepared.zca, sizes=spec.sizes())
     if session is not None:
@@ -174,18 +190,20 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
             out.notes = [f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … "
                          f"{last:g}): a row id? leave it out with data.features"
                          for name, first, last in row_ids(rows.table)]
+        out.encoded = data_mod.notes(rows.table, d.missing)
     return out
 
 
-def _prepared(cfg: Config, rows: Any, spec: data_mod.SplitSpec) -> data_mod.Prepared:
-    """The labels (a scan of rows), the widths checked against them, the preprocessing fitted on the train split."""
+def _prepared(cfg: Config, rows: Any, spec: data_mod.SplitSpec, encoding: Any) -> data_mod.Prepared:
+    """The labels (a scan of rows), the widths checked against them, the preprocessing fitted on the train split
+    (encoding: the table's data.categorical and data.missing encoding, kept with it)."""
     d = cfg.data
     labels = rows.labels() if rows.task == "classification" else None
     check_widths(cfg, rows, labels)
     return data_mod.prepare_rows(
         rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=np.dtype(cfg.train.dtype).type,
         labels=labels, scale=None if d.scale is None else (d.scale.min, d.scale.max),
-        whiten=None if d.whiten is None else d.whiten.epsilon)
+        whiten=None if d.whiten is None else d.whiten.epsilon, encoding=encoding)
 
 
 ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size

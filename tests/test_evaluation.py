@@ -160,7 +160,7 @@ def test_eval_early_stopping_and_best_npz_on_a_mapped_run_s_sums(tmp_path):
     cfg = config(path, "classification", chunk=30, train={"epochs": 30, "early_stopping": {"patience": 2}})
     res = fit_config(cfg, out=tmp_path / "run")
     rows = list(csv.DictReader(io.StringIO((tmp_path / "run" / "metrics.csv").read_text())))
-    val = [float(r["val_cost"]) for r in rows]
+    val = [float(r["val_data_cost"]) for r in rows]
     assert res.reason == "early stopped" and res.best == (min(val), val.index(min(val)))
     for split in ("val", "test"):
         ev = evaluate_run(tmp_path / "run", split=split)  # best.npz, read by the chunk from the map

@@ -72,7 +72,11 @@ def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path]
 def write_text(path: Path, text: str) -> None:
     """Write a text file (UTF-8, line ends as given) the way a checkpoint is saved: atomically and
     durably, a failure leaving the previous file as it was and no temp file (RunIOError naming it)."""
-    data = text.encode("utf-8")
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file of these bytes as write_text writes text: atomically and durably."""
     write_file(path, lambda f: f.write(data))
 
 
