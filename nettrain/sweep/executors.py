@@ -62,6 +62,7 @@ class OnDask:
         self.session, self.slots, self.threads = session, max(1, slots), threads
         self.futures: dict[int, Any] = {}  # trial number → its future
         self.run = uuid.uuid4().hex[:8]
+        self.submitted = 0
 
     def warm_up(self) -> None:
         """Every worker imports the trial code now, in parallel, not in its first trial."""
@@ -70,8 +71,9 @@ class OnDask:
         self.session.client.run(importlib.import_module, "nettrain.sweep.trial")
 
     def submit(self, task: TrialTask) -> None:
+        self.submitted += 1  # a key per submission: halving submits a trial again for each rung it reaches
         self.futures[task.number] = self.session.client.submit(
-            run_trial, task, key=f"nettrain-trial-{task.number}-{self.run}", pure=False)
+            run_trial, task, key=f"nettrain-trial-{task.number}-{self.run}-{self.submitted}", pure=False)
 
     def busy(self) -> int:
         return len(self.futures)

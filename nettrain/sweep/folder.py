@@ -125,15 +125,16 @@ def check_resume(folder: Path, resolved: dict, command: str) -> None:
                           f"instead of {command}")
 
 
-def check_trial_config(folder: Path, k: int, cfg: config_mod.Config) -> None:
-    """A kept trial's config.yaml is the config the sweep gives trial k now (the base config was not edited)."""
+def check_trial_config(folder: Path, k: int, cfg: config_mod.Config, ignore: tuple = ()) -> None:
+    """A kept trial's config.yaml is the config the sweep gives trial k now (the base config was not edited),
+    but for the dotted keys in `ignore` (halving: train.epochs, its rung's)."""
     path = trial_dir(folder, k) / "config.yaml"
     try:
         stored = config_mod.read_document(path, "config").data
     except ConfigError:
         raise RunIOError(f"cannot resume: {path} is missing or unreadable, though trials.csv says trial {k} ended: "
                          "remove its row from trials.csv to run it again") from None
-    changed = config_mod.diff_configs(stored, config_mod.config_to_dict(cfg))
+    changed = [c for c in config_mod.diff_configs(stored, config_mod.config_to_dict(cfg)) if c not in ignore]
     if changed:
         raise ConfigError(f"cannot resume {folder}: trial-{k}'s config differs from the one the sweep gives it now "
                           f"in {', '.join(changed)} (was the base config edited?); start a new sweep with another "
