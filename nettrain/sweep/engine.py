@@ -6,7 +6,9 @@
 The loop is ours (ask-and-tell): while a slot is free and trials remain, the next trial number k gets its
 values (search.propose: the grid's k-th combination, or a draw from the trials known at that moment), its
 row goes into trials.csv as running, and its task is submitted; then the next trial to end is recorded — its
-row in trials.csv, best.yaml, a line through the reporter. A trial's number and values never depend on the
+row in trials.csv, a line through the reporter. best.yaml is written when the sweep ends or stops (it is the
+config of a trial, loaded and validated: too slow to rewrite whenever the best changes; a killed sweep's is
+written again by its --resume). A trial's number and values never depend on the
 order in which trials end; its folder is the fit `nettrain fit BASE --set …` makes of its values alone.
 
 Resume (--resume): sweep.yaml must hold the same sweep (only workers and cluster may change), and each kept
@@ -28,7 +30,6 @@ Left out on purpose: printing (render/sweep.py), what a trial does (trial.py), w
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ class SweepResult:
     rows: dict[int, dict]  # trials.csv's rows by trial number
     best: Optional[int]  # the best done trial (best.yaml holds its config)
     kept: int = 0  # trials that had ended before this run (--resume)
+    timings: dict[int, dict] = field(default_factory=dict)  # this run's trials: TrialOutcome's seconds (benchmarks)
 
     @property
     def failed(self) -> list[int]:
@@ -92,6 +94,7 @@ class _State:
     under_way: dict[int, "Job"] = field(default_factory=dict)  # the jobs submitted and not yet ended
     rung: int = 0  # halving: the rung last announced
     notes: list[str] = field(default_factory=list)  # for the reporter: a rung's trials chosen
+    timings: dict[int, dict] = field(default_factory=dict)  # SweepResult.timings
 
     def save(self) -> None:
         files.write_trials(self.folder, self.header, self.rows)
@@ -163,7 +166,7 @@ def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
             state.next_k = max(state.rows) + 1 if state.rows else 0
         _kept(state)
     except BaseException:
-        os.close(state.lock)
+        files.unlock(state.lock)
         raise
     return state
 
@@ -253,6 +256,9 @@ def _ended(state: _State, outcome: TrialOutcome) -> dict:
             seconds += state.rows[k].get("seconds") or 0.0
     row = {"trial": k, "status": status, **params, **outcome.values, "seconds": round(seconds, 3),
            "error": outcome.error}
+    t = state.timings.setdefault(k, {"seconds": 0.0, "fit_seconds": 0.0, "cpu": 0.0, "fit_cpu": 0.0})
+    for key, v in zip(t, (outcome.seconds, outcome.fit_seconds or 0.0, *outcome.cpu)):
+        t[key] += v
     state.rows[k] = row
     state.known[k] = _known(state, k, params, row)
     return row
@@ -287,10 +293,7 @@ def _loop(state: _State, ex: Any, rep: SweepReporter) -> None:
             state.save()
         if row is not None:
             sweep = state.sweep
-            best = files.best_trial(state.rows, sweep.metric.name, sweep.metric.goal)
-            if best != state.best:
-                files.write_best(state.folder, sweep.spec.name, best)
-                state.best = best
+            state.best = files.best_trial(state.rows, sweep.metric.name, sweep.metric.goal)
             rep.trial(row)
         for text in state.notes:  # halving: the trials a rung takes, once the rung before has ended
             rep.note(text)
@@ -310,7 +313,7 @@ def run_sweep(sweep: Sweep, *, out: Optional[Path] = None, resume: bool = False,
     try:
         return _run(state, rep, command)
     finally:
-        os.close(state.lock)
+        files.unlock(state.lock)
 
 
 def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
@@ -331,14 +334,16 @@ def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
                 raise
     except (KeyboardInterrupt, Interrupted):
         state.save()
+        files.write_best(folder, sweep.spec.name, state.best)
         ended = sum(1 for r in state.rows.values() if r["status"] != "running")
         raise Interrupted(f"stopped with {ended} of {sweep.total} trials ended (those under way start over): "
                           f"continue with {command}") from None
     except ClusterError as e:
         state.save()
+        files.write_best(folder, sweep.spec.name, state.best)
         raise ClusterError(f"{e}; continue with {command}") from None
     files.write_best(folder, sweep.spec.name, state.best)
-    return SweepResult(folder, sweep, state.header, state.rows, state.best, kept)
+    return SweepResult(folder, sweep, state.header, state.rows, state.best, kept, state.timings)
 
 
 def _rung_info(state: _State) -> dict:

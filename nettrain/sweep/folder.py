@@ -37,9 +37,27 @@ TRIALS, SPEC, BEST = "trials.csv", "sweep.yaml", "best.yaml"
 STATUSES = ("done", "pruned", "failed", "running")
 
 
+_HELD: set[int] = set()  # the descriptors of the sweep folders this process holds locked
+
+
+def _let_go_in_child() -> None:
+    """A process forked from this one (a LocalCluster's worker) closes its copies of the locked descriptors: a
+    flock belongs to the open file, so a worker that outlives a killed sweep would otherwise hold its lock."""
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_let_go_in_child)
+
+
 def lock(folder: Path) -> int:
     """The sweep folder locked for this sweep (flock on the folder: released when the process ends, however
-    it ends); the open descriptor, to close at the end. A folder another sweep holds is one RunIOError."""
+    it ends); the open descriptor, to close at the end (unlock). A folder another sweep holds is one RunIOError."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -47,7 +65,13 @@ def lock(folder: Path) -> int:
         os.close(fd)
         raise RunIOError(f"{folder} is in use by another nettrain sweep: wait for it to end, or stop it and continue "
                          "with --resume") from None
+    _HELD.add(fd)
     return fd
+
+
+def unlock(fd: int) -> None:
+    _HELD.discard(fd)
+    os.close(fd)
 
 
 def trial_dir(folder: Path, k: int) -> Path:

@@ -64,6 +64,7 @@ class TrialOutcome:
     seconds: float = 0.0  # the whole trial on its worker: config, folder, fit, metrics
     fit_seconds: Optional[float] = None  # trainer.fit alone
     worker: str = ""  # host:pid of the process that ran it
+    cpu: tuple = (0.0, 0.0)  # CPU seconds of the thread that ran it: the whole trial, trainer.fit alone
 
 
 @contextlib.contextmanager
@@ -126,23 +127,25 @@ def error_line(e: BaseException) -> str:
 def run_trial(task: TrialTask) -> TrialOutcome:
     """The trial of `task`, trained into task.folder (module docstring). Interrupted (Ctrl-C, in this process)
     and pruning.TrialAbandoned are raised; any other failure is the outcome's error."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     where = f"{socket.gethostname()}:{os.getpid()}"
     with claimed(Path(task.folder), empty=not task.resume):
-        fit_seconds = None
+        fit_seconds, fit_cpu = None, 0.0
         try:
             cfg = config_mod.load_config(task.base, task.overrides)
             threads = parallel.blas_limited(task.threads) if task.threads else contextlib.nullcontext()
-            t1 = time.perf_counter()
             with threads:
+                t1, c1 = time.perf_counter(), time.thread_time()
                 res = trainer.fit(cfg, out=Path(task.folder), resume=task.resume, listeners=_listeners(task))
-            fit_seconds = time.perf_counter() - t1
+                fit_seconds, fit_cpu = time.perf_counter() - t1, time.thread_time() - c1
         except (Interrupted, pruning.TrialAbandoned, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001 - a trial's failure of any kind is its row's error; the sweep goes on
-            return TrialOutcome(task.number, "failed", {}, error_line(e), time.perf_counter() - t0, fit_seconds, where)
+            return TrialOutcome(task.number, "failed", {}, error_line(e), time.perf_counter() - t0, fit_seconds, where,
+                                (time.thread_time() - c0, fit_cpu))
     status = "pruned" if res.reason == pruning.Stop.reason else "done"
-    return TrialOutcome(task.number, status, _values(res), None, time.perf_counter() - t0, fit_seconds, where)
+    return TrialOutcome(task.number, status, _values(res), None, time.perf_counter() - t0, fit_seconds, where,
+                        (time.thread_time() - c0, fit_cpu))
 
 
 def logged_steps(folder: Path, metric: str, every: int) -> dict:
