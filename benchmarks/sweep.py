@@ -3,6 +3,7 @@ GridSearchCV on the same grid, and a TPE search with pruning against the full gr
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py overhead [--trials 40]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py cpu
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep] [--set key=value] [--workers N]
     python benchmarks/sweep.py figure runs/digits-lambda [--out docs/images/digits-lambda.png]
@@ -21,6 +22,8 @@ overhead: a grid of --trials iris trials of one epoch each (each fit a few ms), 
     written (medians, wall and CPU).
 speedup: `nettrain sweep configs/sweeps/digits-lambda.yaml` (10 trials) as a whole command, with --workers 1
     and --workers 2, --rounds times each, alternating; the median walls and their ratio.
+cpu: the same grid swept in this process with workers 2, then 1: wall and CPU seconds, where they go (this
+    process, the worker processes, the fits).
 sklearn: GridSearchCV(MLPClassifier(solver="lbfgs"), n_jobs=2) over the same grid — λ as alpha = λ·m (m the
     train split's rows: scikit-learn divides its L2 term by m), the two widths as hidden_layer_sizes — on
     the same rows and splits (nettrain's seeded split; the inputs standardised with the train split's
@@ -44,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -142,24 +146,49 @@ def parts(n: int) -> None:
         print(f"| {name} | {w * 1000:.1f} ms | {c * 1000:.1f} ms |")
 
 
-def _sweep_seconds(workers: int, out: Path, sets: tuple = ()) -> float:
+def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False) -> Any:
+    """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started)."""
     shutil.rmtree(out, ignore_errors=True)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers), "--out",
                     str(out), *(a for x in sets for a in ("--set", x))], check=True, env=ENV, capture_output=True)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    return (wall, _children_cpu() - c) if cpu else wall
 
 
 def speedup(args: argparse.Namespace) -> None:
     walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
-                walls[workers].append(_sweep_seconds(workers, Path(tmp) / "out"))
-                print(f"round {r + 1}: workers {workers}: {walls[workers][-1]:.1f} s", flush=True)
+                wall, cpu = _sweep_seconds(workers, Path(tmp) / "out", cpu=True)
+                walls[workers].append(wall)
+                cpus[workers].append(cpu)
+                print(f"round {r + 1}: workers {workers}: {wall:.1f} s, {cpu:.1f} s of CPU; load average "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
     one, two = statistics.median(walls[1]), statistics.median(walls[2])
+    c1, c2 = statistics.median(cpus[1]), statistics.median(cpus[2])
     print(f"digits-lambda (10 trials): workers 1 {one:.1f} s, workers 2 {two:.1f} s (medians of {args.rounds}): "
-          f"ratio {two / one:.2f}")
+          f"ratio {two / one:.2f}; CPU seconds {c1:.1f} and {c2:.1f}: on two free cores, workers 2 would take at "
+          f"least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
+
+
+def cpu(args: argparse.Namespace) -> None:
+    """The digits-lambda grid swept in this process (run_sweep) with workers 2, then 1: wall, this process's CPU,
+    the worker processes' CPU (reaped children), and the fits' CPU and wall (SweepResult.timings)."""
+    from nettrain.sweep import load_sweep, run_sweep
+
+    print("| workers | wall | CPU of this process | CPU of the worker processes | Σ fits' CPU | Σ fits' wall |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in (2, 1):
+            t, c, kids = time.perf_counter(), time.process_time(), _children_cpu()
+            res = run_sweep(load_sweep(GRID, workers=w), out=Path(tmp) / f"w{w}")
+            wall, own, kids = time.perf_counter() - t, time.process_time() - c, _children_cpu() - kids
+            fits = res.timings.values()
+            print(f"| {w} | {wall:.1f} s | {own:.1f} s | {kids:.1f} s | {sum(x['fit_cpu'] for x in fits):.1f} s | "
+                  f"{sum(x['fit_seconds'] for x in fits):.1f} s |  (load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def _splits() -> tuple:
@@ -291,6 +320,7 @@ def main() -> None:
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("overhead").add_argument("--trials", type=int, default=40)
     sub.add_parser("speedup").add_argument("--rounds", type=int, default=3)
+    sub.add_parser("cpu")
     sub.add_parser("sklearn")
     tpe_ = sub.add_parser("tpe")
     tpe_.add_argument("--out", default="runs/bench-sweep")
@@ -300,7 +330,7 @@ def main() -> None:
     fig.add_argument("folder")
     fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -250,7 +250,7 @@ def _ended(state: _State, outcome: TrialOutcome) -> dict:
     params, job = state.known[k].params, state.under_way.pop(k, None)
     status, seconds = outcome.status, outcome.seconds
     if job is not None and job.epochs is not None:
-        if status == "done" and job.epochs < state.rungs.epochs and outcome.values.get("epochs") == job.epochs:
+        if status == "done" and job.epochs < state.rungs.epochs and outcome.reason == "done":  # all its epochs
             status = "pruned"
         if job.resume:
             seconds += state.rows[k].get("seconds") or 0.0

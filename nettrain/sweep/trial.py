@@ -65,6 +65,7 @@ class TrialOutcome:
     fit_seconds: Optional[float] = None  # trainer.fit alone
     worker: str = ""  # host:pid of the process that ran it
     cpu: tuple = (0.0, 0.0)  # CPU seconds of the thread that ran it: the whole trial, trainer.fit alone
+    reason: str = ""  # how its fit ended (FitResult.reason: "done" when it trained all its epochs)
 
 
 @contextlib.contextmanager
@@ -145,7 +146,7 @@ def run_trial(task: TrialTask) -> TrialOutcome:
                                 (time.thread_time() - c0, fit_cpu))
     status = "pruned" if res.reason == pruning.Stop.reason else "done"
     return TrialOutcome(task.number, status, _values(res), None, time.perf_counter() - t0, fit_seconds, where,
-                        (time.thread_time() - c0, fit_cpu))
+                        (time.thread_time() - c0, fit_cpu), res.reason)
 
 
 def logged_steps(folder: Path, metric: str, every: int) -> dict:
