@@ -336,7 +336,8 @@ def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
         state.save()
         files.write_best(folder, sweep.spec.name, state.best)
         ended = sum(1 for r in state.rows.values() if r["status"] != "running")
-        raise Interrupted(f"stopped with {ended} of {sweep.total} trials ended (those under way start over): "
+        again = "start over" if state.rungs is None else "start over, or continue from their last.npz"
+        raise Interrupted(f"stopped with {ended} of {sweep.total} trials ended (those under way {again}): "
                           f"continue with {command}") from None
     except ClusterError as e:
         state.save()

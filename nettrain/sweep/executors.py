@@ -155,17 +155,22 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def _forked_workers(local: bool) -> Any:
-    """Dask's worker processes forked from this one while the LocalCluster starts (spawned ones import numpy,
-    Dask and nettrain again: 4–8 s of the 2-core machine against 0.6 s). A worker that a nanny restarts later
-    is spawned, as Dask does by default. Without fork (not POSIX), Dask's default."""
+    """Dask's settings while the LocalCluster starts: its worker processes forked from this one (spawned ones
+    import numpy, Dask and nettrain again: 4–8 s of the 2-core machine against 0.6 s; a worker that a nanny
+    restarts later is spawned, as Dask does by default; without fork, not POSIX, Dask's default), and neither
+    the workers' statistical profiler (a stack sample every 10 ms) nor a 20 ms tick on their event loops: idle
+    Dask costs half the CPU (0.05 against 0.1 s a second, client and workers), which the trials need."""
     import multiprocessing
 
-    if not local or "fork" not in multiprocessing.get_all_start_methods():
+    if not local:
         return contextlib.nullcontext()
     import dask
     import distributed  # noqa: F401 - its defaults in dask.config first: leaving the block restores them as they were
 
-    return dask.config.set({"distributed.worker.multiprocessing-method": "fork"})
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms"}
+    if "fork" in multiprocessing.get_all_start_methods():
+        quiet["distributed.worker.multiprocessing-method"] = "fork"
+    return dask.config.set(quiet)
 
 
 @contextlib.contextmanager
