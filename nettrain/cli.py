@@ -37,8 +37,8 @@ class _Command(TyperCommand):
         for p in self.params:
             if isinstance(p, TyperArgument):
                 p.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
-                p._usage_display_name = (lambda p: lambda: p.display_name_raw if p.required  # type: ignore
-                                         else f"[{p.display_name_raw}]")(p)
+                p._usage_display_name = (lambda p, more: lambda: f"{p.display_name_raw}{more}" if p.required  # type: ignore
+                                         else f"[{p.display_name_raw}{more}]")(p, "..." if p.nargs == -1 else "")
 
 
 class _Group(TyperGroup):
@@ -223,6 +223,16 @@ def fit(
 # ----------------------------------------------------------------------------- eval, predict, schema
 
 
+UNKNOWN_HELP = ("A category of --data the model lacks (data.categorical): error (one line naming it) or ignore (all "
+                "zeros, as scikit-learn's handle_unknown='ignore').")
+
+
+def _unknown(value: str) -> str:
+    if value not in ("error", "ignore"):
+        raise typer.BadParameter(f"--unknown must be error or ignore (got {value!r})")
+    return value
+
+
 @app.command("eval", cls=_Command)
 @handle_errors
 def eval_(
@@ -236,6 +246,7 @@ def eval_(
         "the run's test split is empty (the output says which)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
+    unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help=UNKNOWN_HELP),
 ) -> None:
     """Measure a trained network: J, J_data, J_reg (J_sparse and the mean ρ̂ with a sparsity penalty), and
     accuracy, the confusion matrix and per-class precision, recall and F1 (with their macro averages),
@@ -252,7 +263,7 @@ def eval_(
 
     if split is not None and split not in ("test", "val", "train"):
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
-    res = evaluate_run(target, data, split)
+    res = evaluate_run(target, data, split, _unknown(unknown))
     if Path(target).is_dir() and Path(res["checkpoint"]).name == "best.npz" and not json_out:
         err.print(f"using {res['checkpoint']} (epoch {res['epoch']}): the run has train.early_stopping, and this is "
                   "its best state (lowest validation J_data); give RUN/last.npz for the last one", markup=False)
@@ -269,15 +280,22 @@ def predict(
     data: Path = typer.Option(..., "--data", metavar="FILE", help="The examples to predict (same columns as the training data)."),
     out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
                                             help="Write the CSV here instead of stdout."),
+    unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help=UNKNOWN_HELP),
 ) -> None:
     """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
 
-    Example:  nettrain predict runs/iris --data data/iris.csv --out runs/iris/predictions.csv
+    Raw rows as the training file had them: the run's data.categorical columns as text (a category the train
+    split lacked: an error naming it, or with --unknown ignore all zeros), empty cells filled with data.missing:
+    mean (refused otherwise).
+
+    \b
+    Examples:  nettrain predict runs/iris --data data/iris.csv --out pred.csv
+               nettrain predict runs/penguins --data new.csv --unknown ignore
     """
     from . import prediction
     from .runfolder import checkpoint_of
 
-    header, rows = prediction.predict_rows(target, data)
+    header, rows = prediction.predict_rows(target, data, _unknown(unknown))
     used = checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
@@ -288,6 +306,43 @@ def predict(
     else:
         prediction.write_predictions(out_file, text)
         err.print(f"wrote {len(rows)} predictions to {out_file}")
+
+
+@app.command("export", cls=_Command)
+@handle_errors
+def export(
+    target: Path = typer.Argument(..., metavar="RUN_OR_CHECKPOINT", help="A run folder (its last.npz, or best.npz "
+                                  "after early stopping) or a checkpoint .npz."),
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE.onnx", help="The model to write (default "
+                                            "RUN/model.onnx, or the checkpoint's name with .onnx); its folder must "
+                                            "exist."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", metavar="float32|float64", help="The network's arithmetic "
+                                        "in the model (default: the run's train.dtype); x is float64 either way."),
+    unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help="A category the model lacks: "
+                                "ONNX Runtime refuses the run (error) or encodes it as all zeros (ignore)."),
+) -> None:
+    """Write the trained network as an ONNX model of the whole prediction path from raw rows.
+
+    The model holds what the checkpoint holds: data.missing: mean's fills, data.categorical's one-hot columns,
+    the standardisation (or data.scale), data.whiten's ZCA, every layer with its activation; its outputs are
+    probabilities and label (classification) or y (regression, autoencode). Inputs: x (N, numeric columns),
+    float64, and one (N, 1) string input per categorical column, named by it. The label set, the columns and
+    the layout are in the model's metadata. Checked with onnx.checker; needs pip install -e ".[onnx]".
+
+    \b
+    Examples:  nettrain export runs/iris
+               nettrain export runs/penguins --out penguins.onnx --dtype float32
+    """
+    from .export import DTYPES, export_run
+
+    if dtype is not None and dtype not in DTYPES:
+        raise typer.BadParameter(f"--dtype must be float32 or float64 (got {dtype!r})")
+    res = export_run(target, out_file, dtype=dtype, unknown=_unknown(unknown))
+    if Path(target).is_dir() and res.checkpoint.name == "best.npz":
+        err.print(f"using {res.checkpoint}: the run has train.early_stopping, and this is its best state (lowest "
+                  "validation J_data); give RUN/last.npz for the last one", markup=False)
+    err.print(f"wrote {res.out} ({res.size:,} bytes, {res.dtype}; inputs {', '.join(res.inputs)}; outputs "
+              f"{', '.join(res.outputs)})", markup=False)
 
 
 @app.command(cls=_Command)
@@ -403,17 +458,17 @@ def plot(
 # ----------------------------------------------------------------------------- sweep, compare, report
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def sweep(
-    sweep_file: Path = typer.Argument(..., help="The sweep file (YAML): its base config, grid or search and space, "
+    sweep_file: Path = typer.Argument(..., metavar="SWEEP_FILE", help="The sweep file (YAML): its base config, grid or search and space, "
                                       "metric, prune, workers, cluster."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default runs/<name>)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Sweep folder (default runs/<name>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the sweep in the sweep folder: ended trials are "
                                 "kept, interrupted ones start over."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Trials at once (the file's workers); 1 = "
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N", help="Trials at once (the file's workers); 1 = "
                                           "in this process."),
-    set_: list[str] = typer.Option([], "--set", help="Override a key of the base config in every trial (repeatable), "
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a key of the base config in every trial (repeatable), "
                                    "e.g. --set train.epochs=500."),
 ) -> None:
     """Train many trials of one base config — every combination of a grid, or Optuna's random or TPE draws
@@ -428,7 +483,7 @@ def sweep(
     \b
     Examples:  nettrain sweep configs/sweeps/digits-lambda.yaml
                nettrain sweep configs/sweeps/digits-tpe.yaml --workers 2
-               nettrain sweep configs/sweeps/digits-lambda.yaml --set train.epochs=500 --out runs/lambda-500
+               nettrain sweep configs/sweeps/digits-lambda.yaml --resume
     """
     from .errors import TrialsFailed
     from .render.sweep import run_sweep_shown
@@ -441,12 +496,12 @@ def sweep(
                            f"{first.get('error')}); trials.csv's error column has each reason")
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def compare(
-    folders: list[Path] = typer.Argument(..., help="Run folders (nettrain fit) and sweep folders (nettrain sweep: "
+    folders: list[Path] = typer.Argument(..., metavar="RUN_OR_SWEEP", help="Run folders (nettrain fit) and sweep folders (nettrain sweep: "
                                          "each stands for its trials)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Also draw the figure to this .png or .svg: every "
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Also draw the figure to this .png or .svg: every "
                                             "run's J, J_data, J_reg and val J_data against the epoch; per sweep, "
                                             "its metric against each swept key (needs matplotlib)."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of the table."),
@@ -456,7 +511,7 @@ def compare(
 
     \b
     Examples:  nettrain compare runs/digits runs/digits-300
-               nettrain compare runs/digits-lambda --out runs/digits-lambda/compare.png
+               nettrain compare runs/digits-lambda --out compare.png
                nettrain compare runs/a runs/b --json
     """
     from . import compare as compare_mod
@@ -476,11 +531,11 @@ def compare(
         err.print(f"wrote {out_file}", markup=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def report(
-    folder: Path = typer.Argument(..., help="A run folder (nettrain fit) or a sweep folder (nettrain sweep)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="The page to write (default FOLDER/report.html)."),
+    folder: Path = typer.Argument(..., metavar="RUN_OR_SWEEP", help="A run folder (nettrain fit) or a sweep folder (nettrain sweep)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE.html", help="The page to write (default FOLDER/report.html)."),
 ) -> None:
     """One self-contained HTML page of a run or a sweep: its config, cost curves, metrics, confusion matrix or
     residuals, first-layer filters, gradient check; for a sweep the sortable trials table, the validation

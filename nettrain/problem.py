@@ -42,6 +42,7 @@ class Problem:
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
     notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
+    encoded: list = field(default_factory=list)  # what data.missing and data.categorical did (rows dropped, filled)
     _columns: dict = field(default_factory=dict, repr=False)
 
     def sums(self, split: str) -> Optional[Source]:
@@ -78,12 +79,14 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     layers = cfg.model.layers
     n = len(rows.feature_names)
     where = cfg.where("model.layers")
+    encoding = getattr(getattr(rows, "table", None), "encoding", None)
     if layers[0] != n:
-        raise ConfigError(
-            f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {n} feature columns "
-            f"({_names(rows.feature_names)}{'' if cfg.data.features else ': every column but the target'}): "
-            f"set model.layers to [{n}, …], or choose the columns with data.features"
-        )
+        chosen = "" if cfg.data.features else ": every column but the target"
+        what = f"{n} feature columns ({_names(rows.feature_names)}{chosen})"
+        if encoding is not None and encoding.categorical:  # one input per category
+            what = f"{n} inputs ({len(encoding.columns)} feature columns, {', '.join(encoding.categorical)} one-hot)"
+        raise ConfigError(f"{where}: model.layers starts with {layers[0]} inputs but {rows.path} has {what}: "
+                          f"set model.layers to [{n}, …], or choose the columns with data.features")
     if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
         return
     if cfg.data.task == "classification":
@@ -125,16 +128,23 @@ def _names(names: list, limit: int = 8) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def read_data(cfg: Config, path: Any, **kwargs: Any) -> data_mod.Table:
+def read_data(cfg: Config, path: Any, *, encoding: Optional[data_mod.Encoding] = None, **kwargs: Any
+              ) -> data_mod.Table:
     """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone. The
-    config's own data.path, missing, is named with the config's line (or --set) that gave it."""
+    config's own data.path, missing, is named with the config's line (or --set) that gave it.
+
+    With data.categorical or data.missing, a raw table (data.ColumnRules) — or, given a trained model's encoding,
+    its columns made numbers as the model's were (a category the train split lacked: all zeros, as in the fit)."""
     if Path(path) == Path(cfg.data.path) and not Path(path).exists():
         raise DataError(f"{cfg.where('data.path')}: data.path: {path} does not exist: check the path (a relative "
                         "path is read from the config file's folder; one given with --set, from the current folder)")
     if cfg.data.task == "autoencode":
         return data_mod.read_inputs(path, cfg.data.target, cfg.data.delimiter, cfg.data.features)
-    return data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
-                               **kwargs)
+    rules = data_mod.ColumnRules.of(cfg.data.categorical if encoding is None else encoding.categorical,
+                                    cfg.data.missing, fitted=encoding is not None)
+    table = data_mod.read_table(path, cfg.data.target, cfg.data.delimiter, cfg.data.task, features=cfg.data.features,
+                                rules=rules, **kwargs)
+    return table if encoding is None else encoding.apply(table, unknown="ignore")
 
 
 def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None,
@@ -153,15 +163,20 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
         from .cluster.session import ClusterRows
 
         rows: Any = ClusterRows(session, cfg)
-    else:
-        rows = data_mod.TableRows(read_data(cfg, d.path) if table is None else table)
+    else:  # data.categorical's one-hot columns and data.missing's fills, fitted on the train split
+        table = read_data(cfg, d.path) if table is None else table
+        if table.levels is not None:  # a raw table: text or empty cells
+            train = data_mod.SplitSpec(len(table.X), d.split.train, d.split.val, d.split.test, cfg.seed).rows("train")
+            table = data_mod.encode_train_split(table, train.indices(), d.missing)
+        rows = data_mod.TableRows(table)
     labels = rows.labels() if rows.task == "classification" else None
     check_widths(cfg, rows, labels)
     spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
     prepared = data_mod.prepare_rows(
         rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=dtype, labels=labels,
         scale=None if d.scale is None else (d.scale.min, d.scale.max),
-        whiten=None if d.whiten is None else d.whiten.epsilon)
+        whiten=None if d.whiten is None else d.whiten.epsilon,
+        encoding=None if session is not None else rows.table.encoding)
     if session is not None:
         sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size)
         return Problem(cfg, arch, prepared.pre, rows.gathered(prepared, dtype), dtype, prepared.zca, sources)
@@ -169,7 +184,8 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
     notes = [] if d.features is not None else [
         f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … {last:g}): a row id? "
         "leave it out with data.features" for name, first, last in row_ids(rows.table)]
-    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, notes=notes)
+    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, notes=notes,
+                   encoded=data_mod.notes(rows.table, d.missing))
 
 
 ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size
