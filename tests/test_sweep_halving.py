@@ -124,7 +124,7 @@ def test_each_trial_is_the_fit_of_its_values_at_the_epochs_it_reached(halved, tm
 
 def files_val(run_dir: Path, epoch: int) -> float:
     with open(run_dir / "metrics.csv", newline="") as f:
-        return next(float(r["val_cost"]) for r in csv.DictReader(f) if int(r["epoch"]) == epoch)
+        return next(float(r["val_data_cost"]) for r in csv.DictReader(f) if int(r["epoch"]) == epoch)
 
 
 @pytest.mark.robustness  # a LocalCluster's start: 5–15 s on a busy 2-core machine
