@@ -14,7 +14,8 @@ Each command runs in a child process (a fresh interpreter: its memory is its own
 child's RssAnon (resident memory that is not file-backed: the mapped file's pages are not counted) from
 /proc/PID/status every 50 ms and reports its peak. The fit child times its epochs through the reporter's
 progress() calls: the per-epoch time is the median of the epochs' intervals (each includes the validation
-pass). Results print as a Markdown table; --json adds the raw numbers.
+pass), as wall time and as the CPU time of the process (every thread's; less sensitive to other processes on a
+shared machine). Results print as a Markdown table; --json adds the raw numbers.
 """
 
 from __future__ import annotations
@@ -99,10 +100,10 @@ def child_fit(config: str, out: str) -> None:
 
     class Clock(SilentReporter):
         def __init__(self) -> None:
-            self.at: dict[int, float] = {}
+            self.at: dict[int, tuple[float, float]] = {}
 
         def progress(self, epoch: int) -> None:
-            self.at.setdefault(epoch, time.perf_counter())
+            self.at.setdefault(epoch, (time.perf_counter(), time.process_time()))
 
     base = rss_anon(os.getpid())
     clock = Clock()
@@ -110,9 +111,11 @@ def child_fit(config: str, out: str) -> None:
     res = fit(config_mod.load_config(Path(config)), out=Path(out), reporter=clock)
     total = time.perf_counter() - t
     epochs = sorted(clock.at)
-    per_epoch = [clock.at[b] - clock.at[a] for a, b in zip(epochs, epochs[1:])]
-    print(json.dumps({"base": base, "seconds": total, "per_epoch": per_epoch, "cost": res.cost.J,
-                      "val_accuracy": (res.val or {}).get("accuracy"), "test_accuracy": (res.test or {}).get("accuracy")}))
+    per_epoch = [clock.at[b][0] - clock.at[a][0] for a, b in zip(epochs, epochs[1:])]
+    cpu = [clock.at[b][1] - clock.at[a][1] for a, b in zip(epochs, epochs[1:])]
+    print(json.dumps({"base": base, "seconds": total, "per_epoch": per_epoch, "cpu_per_epoch": cpu, "cost": res.cost.J,
+                      "val_accuracy": (res.val or {}).get("accuracy"),
+                      "test_accuracy": (res.test or {}).get("accuracy")}))
 
 
 def child_command(args: list[str]) -> None:
@@ -140,7 +143,8 @@ def measure(m: int, split: str, folder: Path, *, do_eval: bool, do_predict: bool
     peak, seconds, text = watched([__file__, "--child-fit", str(config), str(run)])
     r = json.loads(text.strip().splitlines()[-1])
     rows.append({**r, "command": "fit", "rows": m, "split": split, "file_bytes": data.stat().st_size, "peak": peak,
-                 "seconds": seconds, "epochs": r["per_epoch"], "per_epoch": statistics.median(r["per_epoch"])})
+                 "seconds": seconds, "epochs": r["per_epoch"], "per_epoch": statistics.median(r["per_epoch"]),
+                 "cpu_per_epoch": statistics.median(r["cpu_per_epoch"])})
     if do_eval and split == "default":
         peak, seconds, _ = watched([__file__, "--child", "eval", str(run), "--split", "test", "--json"])
         rows.append({"command": "eval --split test", "rows": m, "split": split, "peak": peak, "seconds": seconds})
@@ -155,11 +159,13 @@ def measure(m: int, split: str, folder: Path, *, do_eval: bool, do_predict: bool
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| command | rows | data.split | peak RssAnon | wall time | per epoch |", "|---|---:|---|---:|---:|---:|"]
+    lines = ["| command | rows | data.split | peak RssAnon | wall time | per epoch | CPU per epoch |",
+             "|---|---:|---|---:|---:|---:|---:|"]
     for r in rows:
         per = f"{r['per_epoch']:.2f} s" if "per_epoch" in r else "—"
+        cpu = f"{r['cpu_per_epoch']:.2f} s" if "cpu_per_epoch" in r else "—"
         lines.append(f"| {r['command']} | {r['rows']:,} | {r['split']} | {r['peak'] / 2**20:,.0f} MiB | "
-                     f"{r['seconds']:.1f} s | {per} |")
+                     f"{r['seconds']:.1f} s | {per} | {cpu} |")
     return "\n".join(lines)
 
 

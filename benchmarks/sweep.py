@@ -3,26 +3,35 @@ GridSearchCV on the same grid, and a TPE search with pruning against the full gr
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py overhead [--trials 40]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py cpu
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
-    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep] [--set key=value] [--workers N]
     python benchmarks/sweep.py figure runs/digits-lambda [--out docs/images/digits-lambda.png]
 
 overhead: a grid of --trials iris trials of one epoch each (each fit a few ms), swept in this process
     (workers: 1) and on a LocalCluster of 2 workers. The overhead of a trial is what the sweep spends beyond
     its fit: (the loop's wall time × the trials at once − Σ the fits' own seconds) / trials, where the loop
     is from the first submission to the last result (the cluster's start-up, its workers' first imports and
-    its stop are fixed costs, printed apart) and a fit's seconds are trainer.fit's alone. Per trial, that is
-    loading its config, claiming and emptying its folder, the pruner's study when any, the task's round trip
-    through the scheduler, trials.csv and best.yaml written (atomically, fsynced) and the progress line.
+    its stop are fixed costs, printed apart) and a fit's seconds are each trainer.fit call's, whole. Per trial,
+    that is loading its config, claiming and emptying its folder, the pruner's study when any, the task's round
+    trip through the scheduler, trials.csv written (atomically, fsynced) and the progress line. Wall time on a
+    shared machine is what the load leaves, so the CPU seconds are printed beside it: this process's in the
+    loop (the client, and the LocalCluster's scheduler, which runs in it), the trial's task beyond its fit (on
+    the worker), and all of the worker processes' beyond the fits (their Dask threads and start included).
+    Then the parts, one by one, in this process: a config loaded, a folder claimed, trials.csv and best.yaml
+    written (medians, wall and CPU).
 speedup: `nettrain sweep configs/sweeps/digits-lambda.yaml` (10 trials) as a whole command, with --workers 1
     and --workers 2, --rounds times each, alternating; the median walls and their ratio.
+cpu: the same grid swept in this process with workers 2, then 1: wall and CPU seconds, where they go (this
+    process, the worker processes, the fits).
 sklearn: GridSearchCV(MLPClassifier(solver="lbfgs"), n_jobs=2) over the same grid — λ as alpha = λ·m (m the
     train split's rows: scikit-learn divides its L2 term by m), the two widths as hidden_layer_sizes — on
     the same rows and splits (nettrain's seeded split; the inputs standardised with the train split's
     statistics, as nettrain does), scored on the validation split (PredefinedSplit, refit=False): its wall,
     best validation accuracy and that trial's validation log-loss (J_data), beside the nettrain sweep's.
-tpe: `nettrain sweep configs/sweeps/digits-tpe.yaml` (30 TPE trials, median pruning) and the digits-lambda grid
-    into --out: the best val J_data each found, and the epochs each spent (Σ trials.csv's epochs).
+tpe: `nettrain sweep configs/sweeps/digits-tpe.yaml` (30 TPE trials, successive halving) and the digits-lambda
+    grid into --out: the best val J_data each found, and the epochs each spent (Σ trials.csv's epochs: a trial
+    continued through rungs counts its epochs once). --set goes to the TPE sweep (train.epochs=3000: the grid's).
 figure: the README's validation curve, drawn from a digits-lambda sweep folder.
 """
 
@@ -38,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,24 +57,30 @@ ENV = dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS
 
 
 class Clock:
-    """A sweep reporter that notes when the loop starts (after the executor is up) and each trial ends."""
+    """A sweep reporter that notes when the loop starts (after the executor is up) and each trial ends, in
+    wall seconds and in this process's CPU seconds."""
 
     def __init__(self) -> None:
-        self.started = self.last = 0.0
+        self.started = self.last = self.cpu_started = self.cpu_last = 0.0
 
     def start(self, info: dict) -> None:
-        self.started = time.perf_counter()
+        self.started, self.cpu_started = time.perf_counter(), time.process_time()
 
     def trial(self, row: dict) -> None:
-        self.last = time.perf_counter()
+        self.last, self.cpu_last = time.perf_counter(), time.process_time()
 
     def note(self, text: str) -> None:
         pass
 
 
-def overhead(args: argparse.Namespace) -> None:
-    import json
+def _children_cpu() -> float:
+    import resource
 
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)  # the ended worker processes (and what they started)
+    return r.ru_utime + r.ru_stime
+
+
+def overhead(args: argparse.Namespace) -> None:
     from nettrain.sweep import load_sweep, run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,40 +88,107 @@ def overhead(args: argparse.Namespace) -> None:
         path.write_text(f"name: tiny\nbase: {ROOT / 'configs' / 'iris.yaml'}\nset: [train.epochs=1, log.every=1]\n"
                         f"grid: {{seed: {list(range(args.trials))}}}\n")
         print("| workers | trials | whole sweep | fixed (start-up, stop) | loop | Σ fits | overhead per trial | of it on "
-              "the worker |")
-        print("|---|---|---|---|---|---|---|---|")
+              "the worker | CPU per trial beyond the fit: this process / the workers' task / the worker processes |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for workers in (1, 2):
             clock = Clock()
-            t0 = time.perf_counter()
+            t0, children = time.perf_counter(), _children_cpu()
             res = run_sweep(load_sweep(path, workers=workers), out=Path(tmp) / f"w{workers}", reporter=clock)
-            wall = time.perf_counter() - t0
-            loop = clock.last - clock.started
-            fit = [json.loads((res.folder / f"trial-{k}" / "summary.json").read_text())["seconds"] for k in res.rows]
-            fits = sum(fit)
-            per = (loop * workers - fits) / len(res.rows)
-            worker = statistics.mean(res.rows[k]["seconds"] - f for k, f in zip(res.rows, fit))  # the task beyond the fit
-            print(f"| {workers} | {len(res.rows)} | {wall:.2f} s | {wall - loop:.2f} s | {loop:.2f} s | {fits:.2f} s "
-                  f"| {per * 1000:.0f} ms | {worker * 1000:.0f} ms |")
+            wall, children = time.perf_counter() - t0, _children_cpu() - children
+            loop, n, t = clock.last - clock.started, len(res.rows), res.timings.values()
+            fits = sum(x["fit_seconds"] for x in t)  # trainer.fit's calls, each whole
+            per = (loop * workers - fits) / n
+            worker = statistics.mean(x["seconds"] - x["fit_seconds"] for x in t)  # the task beyond the fit
+            client_cpu = (clock.cpu_last - clock.cpu_started) / n - (0 if workers > 1 else statistics.mean(
+                x["cpu"] for x in t))  # in this process (workers: 1) the trials' own CPU is this process's
+            task_cpu = statistics.mean(x["cpu"] - x["fit_cpu"] for x in t)
+            procs = (children - sum(x["fit_cpu"] for x in t)) / n if workers > 1 else task_cpu
+            print(f"| {workers} | {n} | {wall:.2f} s | {wall - loop:.2f} s | {loop:.2f} s | {fits:.2f} s "
+                  f"| {per * 1000:.0f} ms | {worker * 1000:.0f} ms | {client_cpu * 1000:.0f} / {task_cpu * 1000:.0f} / "
+                  f"{procs * 1000:.0f} ms |")
+    parts(args.trials)
 
 
-def _sweep_seconds(workers: int, out: Path, sets: tuple = ()) -> float:
+def _claim(claimed, folder: Path) -> None:
+    with claimed(folder):
+        pass
+
+
+def parts(n: int) -> None:
+    """What a trial costs beyond its fit, part by part, in this process: its config loaded (on the worker), its
+    folder claimed (on the worker), trials.csv written (atomically and fsynced: the client, once per trial ended)
+    and best.yaml (once, at the end): medians of n calls, wall and CPU."""
+    from nettrain import config as config_mod
+    from nettrain import trainer
+    from nettrain.sweep import folder as files
+    from nettrain.sweep.trial import claimed
+
+    base, times = ROOT / "configs" / "iris.yaml", {}
+    with tempfile.TemporaryDirectory() as tmp:
+        top = Path(tmp)
+        trainer.fit(config_mod.load_config(base, ["train.epochs=1"]), out=top / "trial-0")
+        rows = {k: {"trial": k, "status": "done", "seed": k, "epochs": 1, "cost": 0.1 * k} for k in range(40)}
+        jobs = {"config loaded": lambda k: config_mod.load_config(base, ["train.epochs=1", "log.every=1", f"seed={k}"]),
+                "folder claimed": lambda k: _claim(claimed, top / f"c-{k}"),
+                "trials.csv written (40 rows)": lambda k: files.write_trials(top, ["trial", "status", "seed", "epochs",
+                                                                                  "cost"], rows),
+                "best.yaml written": lambda k: files.write_best(top, "tiny", 0)}
+        for name, job in jobs.items():
+            wall, cpu = [], []
+            for k in range(n):
+                t, c = time.perf_counter(), time.process_time()
+                job(k)
+                wall.append(time.perf_counter() - t)
+                cpu.append(time.process_time() - c)
+            times[name] = (statistics.median(wall), statistics.median(cpu))
+    print("\n| part (median of %d) | wall | CPU |\n|---|---|---|" % n)
+    for name, (w, c) in times.items():
+        print(f"| {name} | {w * 1000:.1f} ms | {c * 1000:.1f} ms |")
+
+
+def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False) -> Any:
+    """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started)."""
     shutil.rmtree(out, ignore_errors=True)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers), "--out",
                     str(out), *(a for x in sets for a in ("--set", x))], check=True, env=ENV, capture_output=True)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    return (wall, _children_cpu() - c) if cpu else wall
 
 
 def speedup(args: argparse.Namespace) -> None:
     walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
-                walls[workers].append(_sweep_seconds(workers, Path(tmp) / "out"))
-                print(f"round {r + 1}: workers {workers}: {walls[workers][-1]:.1f} s", flush=True)
+                wall, cpu = _sweep_seconds(workers, Path(tmp) / "out", cpu=True)
+                walls[workers].append(wall)
+                cpus[workers].append(cpu)
+                print(f"round {r + 1}: workers {workers}: {wall:.1f} s, {cpu:.1f} s of CPU; load average "
+                      f"{os.getloadavg()[0]:.1f}", flush=True)
     one, two = statistics.median(walls[1]), statistics.median(walls[2])
+    c1, c2 = statistics.median(cpus[1]), statistics.median(cpus[2])
     print(f"digits-lambda (10 trials): workers 1 {one:.1f} s, workers 2 {two:.1f} s (medians of {args.rounds}): "
-          f"ratio {two / one:.2f}")
+          f"ratio {two / one:.2f}; CPU seconds {c1:.1f} and {c2:.1f}: on two free cores, workers 2 would take at "
+          f"least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
+
+
+def cpu(args: argparse.Namespace) -> None:
+    """The digits-lambda grid swept in this process (run_sweep) with workers 2, then 1: wall, this process's CPU,
+    the worker processes' CPU (reaped children), and the fits' CPU and wall (SweepResult.timings)."""
+    from nettrain.sweep import load_sweep, run_sweep
+
+    print("| workers | wall | CPU of this process | CPU of the worker processes | Σ fits' CPU | Σ fits' wall |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for w in (2, 1):
+            t, c, kids = time.perf_counter(), time.process_time(), _children_cpu()
+            res = run_sweep(load_sweep(GRID, workers=w), out=Path(tmp) / f"w{w}")
+            wall, own, kids = time.perf_counter() - t, time.process_time() - c, _children_cpu() - kids
+            fits = res.timings.values()
+            print(f"| {w} | {wall:.1f} s | {own:.1f} s | {kids:.1f} s | {sum(x['fit_cpu'] for x in fits):.1f} s | "
+                  f"{sum(x['fit_seconds'] for x in fits):.1f} s |  (load average {os.getloadavg()[0]:.1f})", flush=True)
 
 
 def _splits() -> tuple:
@@ -178,8 +261,10 @@ def tpe(args: argparse.Namespace) -> None:
     for name, path in (("grid", GRID), ("tpe", TPE)):
         shutil.rmtree(out / name, ignore_errors=True)
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(path), "--out", str(out / name)], env=ENV,
-                       check=True, capture_output=True)
+        sets = [a for x in (args.set if name == "tpe" else []) for a in ("--set", x)]
+        subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(path), "--out", str(out / name), *sets,
+                        *(["--workers", str(args.workers)] if args.workers else [])], env=ENV, check=True,
+                       capture_output=True)
         wall = time.perf_counter() - t
         with open(out / name / "trials.csv", newline="") as f:
             trials = list(csv.DictReader(f))
@@ -235,13 +320,17 @@ def main() -> None:
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("overhead").add_argument("--trials", type=int, default=40)
     sub.add_parser("speedup").add_argument("--rounds", type=int, default=3)
+    sub.add_parser("cpu")
     sub.add_parser("sklearn")
-    sub.add_parser("tpe").add_argument("--out", default="runs/bench-sweep")
+    tpe_ = sub.add_parser("tpe")
+    tpe_.add_argument("--out", default="runs/bench-sweep")
+    tpe_.add_argument("--set", action="append", default=[], help="--set for the TPE sweep, e.g. train.epochs=3000")
+    tpe_.add_argument("--workers", type=int, default=None, help="both sweeps' --workers (default: the files')")
     fig = sub.add_parser("figure")
     fig.add_argument("folder")
     fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -295,17 +295,16 @@ def predict(
     from . import prediction
     from .runfolder import checkpoint_of
 
-    header, rows = prediction.predict_rows(target, data, _unknown(unknown))
+    header, chunks = prediction.predictions(target, data, _unknown(unknown))  # computed and written by the chunk
     used = checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
                   "J_data); give RUN/last.npz for the last one", markup=False)
-    text = prediction.predictions_csv(header, rows)
     if out_file is None:
-        stdout.write(text)
+        prediction.write_csv(stdout, header, chunks)  # the console's stdout: a reader that went away stops it
     else:
-        prediction.write_predictions(out_file, text)
-        err.print(f"wrote {len(rows)} predictions to {out_file}")
+        n = prediction.write_predictions(out_file, header, chunks)
+        err.print(f"wrote {n} predictions to {out_file}")
 
 
 @app.command("export", cls=_Command)

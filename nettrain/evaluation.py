@@ -24,7 +24,8 @@ from . import network
 from .errors import DataError
 from .network import Params
 from .objective import Source
-from .problem import Problem, read_data
+from .config import Config
+from .problem import Problem, load_problem, read_data
 from .sums import Backprop
 from .train import chunk_width
 from .trained import Trained, load_trained, read_like_training
@@ -46,10 +47,11 @@ class SplitMetrics:
         self._measure = functools.partial(metrics.metric_sums, n_labels=self.n_labels)
 
     def __call__(self, params: Params, full: bool = True) -> dict:
-        fs = self.source.forward_sums(params, self._measure)
+        cheap = self.n_labels and not full  # the accuracy alone: Σ hits / m (the confusion matrix's trace)
+        fs = self.source.forward_sums(params, metrics.hits if cheap else self._measure)
         J_data = fs.loss / self.m
-        if self.n_labels and not full:  # the accuracy alone: trace / m of the summed confusion matrices
-            found = {"accuracy": float(np.trace(sum(fs.parts[1:], fs.parts[0]))) / self.m}
+        if cheap:
+            found = {"accuracy": float(sum(fs.parts)) / self.m}
         else:
             found = metrics.metrics_of_sums(fs.parts, self.labels if self.n_labels else None, self.m)
         J_reg = network.reg_cost(params.W, self.lam) if full else 0.0
@@ -112,6 +114,22 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str], unkn
     return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note, missing
 
 
+def _which_split(cfg: Config, sizes: dict, split: Optional[str]) -> tuple[str, Optional[str]]:
+    """The split to measure, and a note when it is not the one asked for. split None means "test, as nothing
+    else was asked for": a run whose test split is empty (the XOR run trains on all 4 examples) is then
+    measured on its train split, and the note says so."""
+    note = None
+    if split is None:
+        split = "test"
+        if not sizes["test"]:
+            split = "train"
+            note = (f"the run's test split is empty (data.split.test = {cfg.data.split.test}): evaluated on "
+                    "the train split, which the network was fitted to")
+    if not sizes.get(split):
+        raise DataError(f"the run's {split} split is empty (data.split.{split} = {getattr(cfg.data.split, split)}): "
+                        f"use --split train or --data FILE")
+    return split, note
+
 
 def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None, unknown: str = "error"
                  ) -> dict:
@@ -120,11 +138,35 @@ def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str]
     `split` None: the test split, or the train split when the test split is empty (`note` says so);
     the result's `split` names the split used (None when `data` is a file). unknown: "error" or "ignore" (all
     zeros) for a category of `data` the model lacks. With data.missing other than refuse, "missing": the rows
-    dropped (of the file), filled and with a category the model lacks (of the rows measured)."""
+    dropped (of the file), filled and with a category the model lacks (of the rows measured).
+
+    A split of the run's own data (with data.missing refuse) is prepared with the checkpoint's preprocessing and
+    measured from sums (objective.Source) as a run measures it: a .npy's split read from its memory map a chunk
+    at a time, a cluster run's split held and summed on the cluster's workers, this process holding none of its
+    rows."""
     trained = load_trained(target)
+    if data is None and trained.cfg.data.missing == "refuse":
+        if trained.cfg.cluster is None:
+            return _evaluate_split(trained, split)
+        from . import cluster
+
+        with cluster.open_session(trained.cfg.cluster) as session:
+            return _evaluate_split(trained, split, session)
     X, Y, where, used, note, missing = _data_for(trained, data, split, unknown)
     res = evaluate_rows(trained, X, Y, where, used, note)
     return res if missing is None else {**res, "missing": missing}
+
+
+def _evaluate_split(trained: Trained, split: Optional[str], session: Any = None) -> dict:
+    cfg, d = trained.cfg, trained.cfg.data
+    spec = data_mod.SplitSpec(data_mod.row_count(d.path, d.delimiter), d.split.train, d.split.val, d.split.test,
+                              cfg.seed)
+    split, note = _which_split(cfg, spec.sizes(), split)
+    problem = load_problem(cfg, lazy=True, session=session, fitted=(trained.prep, trained.zca), names=(split,))
+    m = problem.sizes[split]
+    return eval_form(split_metrics(problem, split)(trained.params), checkpoint=trained.path,
+                     where=split_where(d.path, split, m), split=split, epoch=trained.meta.get("epoch"), m=m,
+                     task=cfg.data.task, note=note)
 
 
 def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, used: Optional[str] = None,

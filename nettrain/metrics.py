@@ -131,12 +131,23 @@ def metric_sums(h: np.ndarray, y: np.ndarray, n_labels: int) -> Any:
     return RegressionSums(w, np.add.reduce(d * d, axis=1), mean, np.add.reduce(c * c, axis=1))
 
 
+def hits(h: np.ndarray, y: np.ndarray) -> int:
+    """Σᵢ [predicted classᵢ = true classᵢ] over one part, outputs h and targets y as columns (s_nl, w): additive,
+    the accuracy's numerator alone, for every logged epoch. The targets are one-hot (or one 0/1 output), so the
+    predicted class's target is 1 exactly where it is the true class: no argmax of y, as the confusion needs."""
+    if h.shape[0] == 1:
+        return int(np.count_nonzero((h[0] >= 0.5) == (y[0] >= 0.5)))
+    w = h.shape[1]
+    return int(np.count_nonzero(np.ravel(y)[np.argmax(h, axis=0) * w + np.arange(w)]))  # y[pred_i, i]
+
+
 def merged(a: RegressionSums, b: RegressionSums) -> RegressionSums:
     """Two parts' RegressionSums as one part's: n = w_a + w_b, δ = ȳ_b − ȳ_a, ȳ = ȳ_a + δ·w_b/n,
     M₂ = M₂_a + M₂_b + δ²·w_a·w_b/n."""
     n = a.w + b.w
     delta = b.mean - a.mean
-    return RegressionSums(n, a.ss_res + b.ss_res, a.mean + delta * (b.w / n), a.M2 + b.M2 + delta * delta * (a.w * b.w / n))
+    M2 = a.M2 + b.M2 + delta * delta * (a.w * b.w / n)
+    return RegressionSums(n, a.ss_res + b.ss_res, a.mean + delta * (b.w / n), M2)
 
 
 def metrics_of_sums(parts: list, labels: Optional[list], m: int) -> dict:

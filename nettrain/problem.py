@@ -37,10 +37,11 @@ class Problem:
     cfg: Config
     arch: Architecture
     prep: data_mod.Preprocessing
-    splits: dict[str, tuple[np.ndarray, np.ndarray]]  # name → (X (m, n), Y (m, k)), rows = examples
+    splits: dict[str, tuple[Any, Any]]  # name → (X (m, n), Y (m, k)), rows = examples: arrays, or read by the chunk
     dtype: type
     zca: Optional[whiten_mod.ZCA] = None  # data.whiten, fitted on the train split
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
+    sizes: dict = field(default_factory=dict)  # split → its examples (an empty split: 0)
     notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
     encoded: list = field(default_factory=list)  # what data.missing and data.categorical did (rows dropped, filled)
     _columns: dict = field(default_factory=dict, repr=False)
@@ -58,18 +59,18 @@ class Problem:
                                            chunk_width(self.arch, m, self.cfg.train.chunk_size, self.dtype))
         return self.sources[split]
 
-    def columns(self, split: str) -> tuple[np.ndarray, np.ndarray]:
-        """x (s_1, m), y (s_nl, m): examples in columns, contiguous, as the math core takes them.
-
-        The transposed copy is made once per split and kept.
-        """
+    def columns(self, split: str) -> tuple[Any, Any]:
+        """x (s_1, m), y (s_nl, m): examples in columns, as the math core takes them — contiguous arrays (the
+        transposed copy made once per split and kept), or column sources read a chunk at a time (a split left
+        in a memory map: data.MappedRows, MappedTargets)."""
         if split not in self._columns:
             X, Y = self.splits[split]
-            if isinstance(X, data_mod.MappedRows):  # load_problem(lazy=True): read chunk by chunk while training
-                y = Y if isinstance(Y, data_mod.MappedTargets) else np.ascontiguousarray(Y.T, dtype=self.dtype)
+            if isinstance(X, data_mod.MappedRows):  # load_problem(lazy=True): read chunk by chunk
+                y = Y.columns() if isinstance(Y, data_mod.MappedRows) else Y  # an autoencoder's y is x̂ again
                 self._columns[split] = (X.columns(), y)
             else:
-                self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype), np.ascontiguousarray(Y.T, dtype=self.dtype))
+                self._columns[split] = (np.ascontiguousarray(X.T, dtype=self.dtype),
+                                        np.ascontiguousarray(Y.T, dtype=self.dtype))
         return self._columns[split]
 
 
@@ -147,59 +148,84 @@ def read_data(cfg: Config, path: Any, *, encoding: Optional[data_mod.Encoding] =
     return table if encoding is None else encoding.apply(table, unknown="ignore")
 
 
-def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None,
-                 session: Any = None) -> Problem:
+def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Table] = None, session: Any = None,
+                 fitted: Optional[tuple] = None, names: tuple = data_mod.SPLITS) -> Problem:
     """Read cfg's data, check the widths, split it, fit the preprocessing on the train split and encode it
-    (nothing is written). table: the data already in memory (data.table_of_arrays), instead of data.path's
-    file. session (a cluster.session.Session): the data stays on its workers, which supply every sum and hold
-    the train split (Problem.sources["train"]); this process reads the file's header alone.
+    (nothing is written) — one path (data.prepare_rows) for rows in memory, in a memory map, or on a cluster.
 
-    lazy (fit): a memory-mapped .npy's train split stays on disk, read chunk by chunk (not with data.whiten
-    or task autoencode). data.whiten: ZCA fitted on the (standardised) train split, applied to every split.
-    autoencode: each split's Y is its X.
+    table: the data already in memory (data.table_of_arrays), instead of data.path's file. lazy (fit, eval): a
+    memory-mapped .npy's splits stay on disk, every one, read a chunk at a time (data.MappedRows), its target
+    column too: memory beyond the map is bounded by the chunk, whatever m is. session (a cluster.session
+    .Session): the data stays on the workers, which supply every sum and hold every split (Problem.sources);
+    this process reads the file's header alone. fitted: (Preprocessing, whitening) of a trained run (eval):
+    nothing is fitted, the run's own preprocessing is applied. names: the splits to hold (the others are sized
+    only). data.whiten: ZCA fitted on the standardised train split, applied to every split; autoencode: each
+    split's Y is its X.
     """
-    arch, dtype, d = cfg.architecture(), np.dtype(cfg.train.dtype).type, cfg.data
+    d = cfg.data
     if session is not None:
         from .cluster.session import ClusterRows
 
         rows: Any = ClusterRows(session, cfg)
     else:  # data.categorical's one-hot columns and data.missing's fills, fitted on the train split
-        table = read_data(cfg, d.path) if table is None else table
+        if table is None:  # a .npy's target column left in the map when its splits are (lazy)
+            npy = data_mod.file_kind(d.path) == ".npy"
+            table = read_data(cfg, d.path, encoding=None if fitted is None else fitted[0].encoding,
+                              **({"scan_targets": True} if lazy and npy else {}))
         if table.levels is not None:  # a raw table: text or empty cells
             train = data_mod.SplitSpec(len(table.X), d.split.train, d.split.val, d.split.test, cfg.seed).rows("train")
             table = data_mod.encode_train_split(table, train.indices(), d.missing)
         rows = data_mod.TableRows(table)
+    spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
+    prepared = (_prepared(cfg, rows, spec, None if session is not None else rows.table.encoding) if fitted is None
+                else data_mod.Prepared(fitted[0], fitted[1], spec))
+    arch, dtype = cfg.architecture(), np.dtype(cfg.train.dtype).type
+    out = Problem(cfg, arch, prepared.pre, {}, dtype, prepared.zca, sizes=spec.sizes())
+    if session is not None:
+        out.sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size, names)
+    else:
+        out.splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode",
+                                          names=names)
+        if fitted is None and d.features is None:  # said when a run is prepared, not when it is measured
+            out.notes = [f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … "
+                         f"{last:g}): a row id? leave it out with data.features"
+                         for name, first, last in row_ids(rows.table)]
+        out.encoded = data_mod.notes(rows.table, d.missing)
+    return out
+
+
+def _prepared(cfg: Config, rows: Any, spec: data_mod.SplitSpec, encoding: Any) -> data_mod.Prepared:
+    """The labels (a scan of rows), the widths checked against them, the preprocessing fitted on the train split
+    (encoding: the table's data.categorical and data.missing encoding, kept with it)."""
+    d = cfg.data
     labels = rows.labels() if rows.task == "classification" else None
     check_widths(cfg, rows, labels)
-    spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
-    prepared = data_mod.prepare_rows(
-        rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=dtype, labels=labels,
-        scale=None if d.scale is None else (d.scale.min, d.scale.max),
-        whiten=None if d.whiten is None else d.whiten.epsilon,
-        encoding=None if session is not None else rows.table.encoding)
-    if session is not None:
-        sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size)
-        return Problem(cfg, arch, prepared.pre, rows.gathered(prepared, dtype), dtype, prepared.zca, sources)
-    splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode")
-    notes = [] if d.features is not None else [
-        f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … {last:g}): a row id? "
-        "leave it out with data.features" for name, first, last in row_ids(rows.table)]
-    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, notes=notes,
-                   encoded=data_mod.notes(rows.table, d.missing))
+    return data_mod.prepare_rows(
+        rows, spec, standardize=d.standardize, n_outputs=cfg.model.layers[-1], dtype=np.dtype(cfg.train.dtype).type,
+        labels=labels, scale=None if d.scale is None else (d.scale.min, d.scale.max),
+        whiten=None if d.whiten is None else d.whiten.epsilon, encoding=encoding)
 
 
 ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size
+ROW_ID_BLOCK = 8_192  # of them read at a time: a memory map's first rows are not copied whole
 
 
 def row_ids(table: data_mod.Table) -> list[tuple[str, float, float]]:
     """(name, first, last) of each feature column that looks like a row id: whole numbers strictly increasing
     down its first ROW_ID_ROWS rows (0 … m−1, or any counter). Taken as a feature, an id lets a network tell the
     rows apart rather than learn from them."""
-    X = np.asarray(table.X[:ROW_ID_ROWS], dtype=np.float64)
-    if X.shape[0] < 3:
+    n = min(ROW_ID_ROWS, table.X.shape[0])
+    if n < 3:
         return []
-    whole = np.all(X == np.round(X), axis=0) & np.all(np.diff(X, axis=0) > 0, axis=0)
-    return [(str(table.feature_names[j]), float(X[0, j]), float(X[-1, j])) for j in np.flatnonzero(whole)]
+    counter, last = np.ones(table.X.shape[1], bool), None
+    for s in range(0, n, ROW_ID_BLOCK):
+        X = np.asarray(table.X[s : min(s + ROW_ID_BLOCK, n)], dtype=np.float64)
+        counter &= np.all(X == np.round(X), axis=0) & np.all(np.diff(X, axis=0) > 0, axis=0)
+        if last is not None:
+            counter &= X[0] > last  # increasing across the blocks' seam too
+        last = X[-1]
+    first = np.asarray(table.X[0], dtype=np.float64)
+    return [(str(table.feature_names[j]), float(first[j]), float(last[j])) for j in np.flatnonzero(counter)]
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:

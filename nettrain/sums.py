@@ -205,15 +205,20 @@ class Workspace:
         return v["y"]
 
 
-def _reader(x: Any, s: int, e: int, buf: np.ndarray) -> Callable[[], Any]:
-    return lambda: x.read(s, e, buf)
+class _Loader:
+    """A chunk's loader: reads columns s…e−1 of the column source x into xbuf ([1; x]'s rows below the ones) and,
+    when y is one too, of y into ybuf; one small object per chunk (the buffers are the workspace's, shared)."""
 
+    __slots__ = ("x", "y", "s", "e", "xbuf", "ybuf")
 
-def _both(first: Optional[Callable[[], Any]], second: Callable[[], Any]) -> Callable[[], Any]:
-    """A chunk's loader that reads x (when it is a column source) and then y."""
-    if first is None:
-        return second
-    return lambda: (first(), second())
+    def __init__(self, x: Any, y: Any, s: int, e: int, xbuf: Optional[np.ndarray], ybuf: Optional[np.ndarray]) -> None:
+        self.x, self.y, self.s, self.e, self.xbuf, self.ybuf = x, y, s, e, xbuf, ybuf
+
+    def __call__(self) -> None:
+        if self.x is not None:
+            self.x.read(self.s, self.e, self.xbuf)
+        if self.y is not None:
+            self.y.read(self.s, self.e, self.ybuf)
 
 
 def _uses_target_sums(arch: Architecture) -> bool:
@@ -275,23 +280,18 @@ class Backprop(SumsBase):
         self.workspaces = workspaces
         self._decay = decay_scratch(arch.layers, self.lam, self.dtype)
         self._k = Kernels.of(arch)
+        self._shared: dict = {}  # the views chunks share (_views, _listed)
         self.chunks = [self._chunk(c, s, e, x, y) for c, (s, e) in enumerate(bounds)]
         self._asums: Optional[list] = None  # activation_sums' per-chunk vectors, made when first asked for
 
     def _chunk(self, c: int, s: int, e: int, x: Any, y: Any) -> Chunk:
         ws = self.workspaces[c % len(self.workspaces)]
-        nl = self.arch.nl
-        v = ws.views(e - s)
-        aug = dict(v["aug"])
-        a = dict(v["a"])
         if isinstance(x, np.ndarray):  # [1; x] for this chunk, made once
-            aug[1] = _augmented(x.shape[0], e - s, self.dtype)
-            np.copyto(aug[1][1:], x[:, s:e], casting="unsafe")
-            load = None
+            x_aug = _augmented(x.shape[0], e - s, self.dtype)
+            np.copyto(x_aug[1:], x[:, s:e], casting="unsafe")
         else:  # a column source: read into the workspace's [1; x] every epoch
-            aug[1] = ws.x_buffer(e - s)
-            load = _reader(x, s, e, aug[1][1:])
-        a[1] = aug[1][1:]
+            x_aug = ws.x_buffer(e - s)
+        views = self._views(ws, e - s, x_aug)
         if isinstance(y, np.ndarray):
             yc = np.ascontiguousarray(y[:, s:e], dtype=self.dtype)
             ysum = losses.target_sums(yc)
@@ -299,11 +299,31 @@ class Backprop(SumsBase):
             yc = ws.y_buffer(e - s)
             ysum = losses.target_sums(y.read(s, e, yc)) if _uses_target_sums(self.arch) else None
             ysum = None if ysum is None else ysum.copy()  # None for one-hot targets: nothing kept
-            load = _both(load, _reader(y, s, e, yc))
+        xs, ys = (None, None) if isinstance(x, np.ndarray) else (x, views[1][1]), (None, None) if isinstance(
+            y, np.ndarray) else (y, yc)
+        load = None if xs[0] is None and ys[0] is None else _Loader(xs[0], ys[0], s, e, xs[1], ys[1])
         out = self.grad if c == 0 else ws.G
-        return Chunk(load, _listed(v["z"], nl), _listed(a, nl), _listed(aug, nl),
-                     [None] + [aug[l].T for l in range(1, nl)], _listed(v["delta"], nl), _listed(v["fp"], nl), yc,
-                     ysum, v["scratch"], _listed(out.theta, nl), None if c == 0 else ws.G.vec)
+        return Chunk(load, *views, yc, ysum, ws.views(e - s)["scratch"], self._listed(out),
+                     None if c == 0 else ws.G.vec)
+
+    def _views(self, ws: Workspace, w: int, x_aug: np.ndarray) -> tuple:
+        """z, a, [1; a], [1; a]ᵀ, δ and f′ by layer for a chunk of w examples of workspace ws whose [1; x] is x_aug:
+        made once and shared by every chunk they serve (a column source's chunks all read into the same
+        [1; x]: their bookkeeping does not grow with the number of chunks)."""
+        key = (id(ws), w, id(x_aug))
+        if key not in self._shared:
+            nl, v = self.arch.nl, ws.views(w)
+            aug, a = {**v["aug"], 1: x_aug}, {**v["a"], 1: x_aug[1:]}
+            self._shared[key] = (_listed(v["z"], nl), _listed(a, nl), _listed(aug, nl),
+                                 [None] + [aug[l].T for l in range(1, nl)], _listed(v["delta"], nl),
+                                 _listed(v["fp"], nl), x_aug)  # x_aug kept: its id stays its own
+        return self._shared[key][:6]
+
+    def _listed(self, out: FlatParams) -> list:
+        """out.theta by layer (where a chunk's sums go), one list per buffer."""
+        if id(out) not in self._shared:
+            self._shared[id(out)] = (_listed(out.theta, self.arch.nl), out)
+        return self._shared[id(out)][0]
 
     def sums(self, params: Any, delta_terms: Optional[list] = None) -> GradSums:
         """Σᵢ loss and [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] (into self.g, not yet divided by m: finish() does that, once,
@@ -409,7 +429,7 @@ class BatchSums(SumsBase):
         self._cur, self.m = [chunk], len(idx)
 
     def sums(self, params: Any, delta_terms: Optional[list] = None) -> GradSums:
-        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (delta_terms: as Backprop.sums)."""
+        """Σᵢ loss over the current batch; its [Σᵢ δ⁽ˡ⁺¹⁾ | Σᵢ δ⁽ˡ⁺¹⁾a⁽ˡ⁾ᵀ] into self.g (delta_terms as Backprop.sums)."""
         fp, theta, WT = self._resolved.get(id(params)) or self.resolve(params)
         return GradSums(_backprop_chunks(self._k, theta, WT, self._cur, self.g, delta_terms), self.g, fp)
 

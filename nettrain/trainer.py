@@ -97,8 +97,8 @@ def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, report
     stop, or None); a reason that has a `reason` attribute (a sweep's "pruned") is how the run ended,
     FitResult.reason and summary.json's, instead of "early stopped".
 
-    With a cluster section, the train split's sums come from the cluster (nettrain.cluster: the workers read
-    and hold the train split); validation and test metrics are computed here, as those splits are small."""
+    With a cluster section, every split's sums come from the cluster (nettrain.cluster: the workers read and
+    hold the train, validation and test splits); this process holds none of their rows."""
     rep = reporter or SilentReporter()
     if not write and resume:
         raise ConfigError("a run that writes no folder cannot be resumed: give it a run folder")
@@ -178,7 +178,7 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
     source = None if session is None else problem.sums("train")  # on a cluster, the workers' sums train it
     tc = cfg.train
     opt = optimizers.make(tc.optimizer, **tc.hyperparameters())
-    has_val = "val" in problem.splits and len(problem.splits["val"][0]) > 0
+    has_val = problem.sizes["val"] > 0
     optimizer_columns = ("evaluations",) if not isinstance(opt, optimizers.FirstOrder) else ()
     names = cost_names(cfg.sparsity())
     columns = ["epoch", "cost", *names, "grad_norm", *optimizer_columns]
@@ -434,7 +434,7 @@ def _summary(plan: _Plan, epoch: int, reason: str, seconds: float, splits: dict)
     cfg, problem = plan.cfg, plan.problem
     doc: dict = {"epoch": epoch, "reason": reason, "seconds": round(seconds, 4)}
     for name, metrics in splits.items():
-        m = plan.m if name == "train" else len(problem.splits[name][0]) if name in problem.splits else 0
+        m = plan.m if name == "train" else problem.sizes[name]  # a cluster's splits are sized, not held, here
         doc[name] = None if metrics is None else eval_form(
             metrics, checkpoint=plan.run_dir / "last.npz", where=split_where(cfg.data.path, name, m), split=name,
             epoch=epoch, m=m, task=cfg.data.task)

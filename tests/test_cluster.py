@@ -1,8 +1,9 @@
 """nettrain.cluster: the train split summed on Dask workers equals the sum in this process, on any number of
-workers, through a killed worker; a lost scheduler, an unreachable address, a minibatch config and a missing
-dask each end with one clear line. A scheduler killed or stopped under a real `nettrain fit` process ends it
-with nettrain's line alone: Dask's own log lines are held back (nettrain.cluster.quiet_dask) unless
-NETTRAIN_DASK_LOGS=1 or --debug asks for them.
+workers, through a killed worker; the validation and test splits are held and measured there too, the client
+receiving sums alone; a lost scheduler, an unreachable address, a minibatch config and a missing dask each end
+with one clear line. A scheduler killed or stopped under a real `nettrain fit` process ends it with nettrain's
+line alone: Dask's own log lines are held back (nettrain.cluster.quiet_dask) unless NETTRAIN_DASK_LOGS=1 or
+--debug asks for them.
 
 The clusters are real processes on 127.0.0.1: a LocalCluster started by nettrain (address: local), or a
 `dask scheduler` and `dask worker`s started here on free ports (--no-nanny, so that SIGKILL really removes a
@@ -387,7 +388,7 @@ def test_autoencode_and_features_are_refused_on_a_cluster_naming_the_key(data_fi
 
 def test_zca_whitening_fitted_from_the_partitions_sums_equals_the_run_in_this_process(data_file, tmp_path):
     """data.whiten on a cluster: the ZCA fitted from Σ x̂ and Σ (x̂ − μ)ᵀ(x̂ − μ) summed by partition, applied
-    by the workers to their rows and here to the val rows: the run agrees with one in this process."""
+    by the workers to the rows of every split: the run agrees with one in this process."""
     d = config_mod.config_to_dict(config(data_file, epochs=5))
     d["data"]["standardize"] = True
     d["data"]["whiten"] = {"method": "zca", "epsilon": 0.1}
@@ -416,6 +417,64 @@ def test_one_two_and_four_workers_give_the_same_bits_and_a_local_run_to_1e_12(da
         np.testing.assert_allclose(wc[k], wh[k], rtol=1e-12, atol=1e-12 * np.abs(wh[k]).max())
     assert res.train["accuracy"] == here.train["accuracy"]
     assert abs(res.cost.J - here.cost.J) <= 1e-12 * here.cost.J
+
+
+def largest(obj) -> int:
+    """The most numbers any one array (or list) inside obj holds: what a task's result brings to the client."""
+    if isinstance(obj, np.ndarray):
+        return obj.size
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple)):
+        return max([len(obj) if isinstance(obj, list) else 0] + [largest(v) for v in obj])
+    return 0
+
+
+def test_every_split_is_held_and_summed_on_the_workers_the_client_holding_no_row(data_file, tmp_path, monkeypatch):
+    """A cluster run with val and test splits, then eval of each: every task's result the client gathers holds
+    no more numbers than θ (75) — sums and confusion matrices, never a split's rows (60 to 480 of them) — the
+    client's problem holds no split but the workers' futures, it reads the file's header alone, and the
+    numbers are a local run's, bit for bit (compared as JSON: a class never predicted has NaN scores alike)."""
+    import json
+
+    from nettrain import data as data_mod
+    from nettrain import evaluation, trainer
+    from nettrain.cluster import session as sn
+    from nettrain.evaluation import evaluate_run
+
+    d = config_mod.config_to_dict(config(data_file, epochs=4))
+    d["data"]["split"] = {"train": 0.8, "val": 0.1, "test": 0.1}
+    cfg = config_mod.config_from_dict(d)
+    received, read, problems = [], [], []
+    each, real_read = sn.Session.each, data_mod.read_rows
+    monkeypatch.setattr(sn.Session, "each", lambda self, *a: (lambda r: (received.append(largest(r)), r)[1])(
+        each(self, *a)))
+    monkeypatch.setattr(data_mod, "read_rows", lambda path, start, stop, *a, **k: (
+        read.append(stop - start), real_read(path, start, stop, *a, **k))[1])
+    monkeypatch.setattr(data_mod, "read_table", None)  # never called here for a cluster's data file
+    for module in (trainer, evaluation):
+        real = module.load_problem
+        monkeypatch.setattr(module, "load_problem", lambda *a, real=real, **k: (lambda p: (problems.append(p), p)[1])(
+            real(*a, **k)))
+    res = fit_config(cfg, out=tmp_path / "cluster")
+    on_cluster = {split: evaluate_run(tmp_path / "cluster", split=split) for split in ("val", "test")}
+    monkeypatch.undo()
+    theta = sum((a + 1) * b for a, b in zip(cfg.model.layers, cfg.model.layers[1:]))
+    assert theta == 75 and received and max(received) <= theta, max(received)
+    assert read and max(read) <= 1  # the header's first row
+    assert len(problems) == 3 and sorted(problems[0].sources) == ["test", "train", "val"]
+    assert [sorted(p.sources) for p in problems[1:]] == [["val"], ["test"]]
+    for p in problems:
+        assert p.splits == {} and all(isinstance(s, sn.ClusterSums) for s in p.sources.values())
+        for source in p.sources.values():
+            assert max(largest(v) for v in vars(source).values()) <= theta  # θ and ∇J buffers, the futures
+    fit_config(config_mod.config_from_dict(d, overrides={"cluster": None}), out=tmp_path / "here")
+    for split, got in on_cluster.items():
+        here = evaluate_run(tmp_path / "here", split=split)
+        assert json.dumps({**got, "checkpoint": ""}, sort_keys=True) == json.dumps({**here, "checkpoint": ""},
+                                                                                   sort_keys=True)
+    assert on_cluster["val"]["data_cost"] == res.val["data_cost"] and on_cluster["val"]["m"] == M // 10
+    assert on_cluster["test"]["accuracy"] == res.test["accuracy"] and on_cluster["test"]["m"] == M // 10
 
 
 @pytest.mark.robustness
@@ -450,10 +509,10 @@ def test_a_lost_scheduler_ends_the_run_in_one_line_and_it_resumes_here(data_file
     assert_same_run(tmp_path / "run", tmp_path / "here")
 
 
-def test_a_csv_on_a_cluster_equals_the_run_in_this_process_and_the_client_reads_no_train_row(data_file, tmp_path,
-                                                                                             monkeypatch):
-    """A csv file: its label set from the workers' scan of spans, the val rows handed back by them; the client
-    parses only the header row — and the run equals a run in this process."""
+def test_a_csv_on_a_cluster_equals_the_run_in_this_process_and_the_client_reads_no_row(data_file, tmp_path,
+                                                                                      monkeypatch):
+    """A csv file: its label set from the workers' scan of spans, the train and val splits held and summed by
+    them; the client parses only the header row — and the run equals a run in this process."""
     import pandas as pd
 
     A = np.load(data_file)
@@ -474,7 +533,7 @@ def test_a_csv_on_a_cluster_equals_the_run_in_this_process_and_the_client_reads_
     monkeypatch.setattr(data_mod, "read_table", None)  # never called here for a cluster's data file
     res = fit_config(cfg, out=tmp_path / "cluster")
     monkeypatch.undo()
-    assert read and max(read) <= 1  # in this process: the header's first row, and the first train row (the shift)
+    assert read and max(read) <= 1  # in this process: the header's first row
     here = fit_config(local(cfg), out=tmp_path / "here")
     assert res.train["accuracy"] == here.train["accuracy"] and res.val["labels"] == ["a", "b", "c"]
     wa, wb = weights(tmp_path / "cluster"), weights(tmp_path / "here")

@@ -489,11 +489,11 @@ def test_split_errors():
         split_indices(10, 1.5, -0.5, 0.0, seed=0)
 
 
-@pytest.mark.parametrize("m", [1, 10, 4097, 50_001])
+@pytest.mark.parametrize("m", [1, 10, 4097, 70_001])  # 70,001: two blocks of SCAN_ROWS
 @pytest.mark.parametrize("fractions", [(1.0, 0.0, 0.0), (0.8, 0.1, 0.1), (0.5, 0.25, 0.25)])
 def test_split_rows_are_the_permutation_s_sorted_parts_taken_any_range_at_a_time(m, fractions):
     """The split of default_rng(seed).permutation(m) — train its first n_train entries, then val, then test —
-    held as one byte per row: any range of a split's positions gives its rows, as the sorted arrays would."""
+    held as two bits per row: any range of a split's positions gives its rows, as the sorted arrays would."""
     from nettrain.data import SplitSpec
 
     train, val, test = fractions
@@ -513,7 +513,9 @@ def test_split_rows_are_the_permutation_s_sorted_parts_taken_any_range_at_a_time
             a = int(rng.integers(0, len(want) + 1))
             b = int(rng.integers(a, len(want) + 1))
             assert np.array_equal(rows.take(a, b), want[a:b])
-    assert spec.rows("train").codes is None if train == 1.0 else spec.rows("val").codes.nbytes == m  # a byte a row
+    for name, n in spec.sizes().items():  # an empty split, or every row: nothing drawn; else two bits a row
+        membership = spec.rows(name).membership
+        assert membership is None if n in (0, m) else membership.nbytes == 2 * -(-m // 8)
 
 
 class PartsRows:

@@ -180,7 +180,7 @@ def test_a_folder_in_use_is_refused_and_a_changed_sweep_is_not_resumed(here, tmp
         with pytest.raises(RunIOError, match="is in use by another nettrain sweep: wait for it to end"):
             run(path, out, resume=True)
     finally:
-        os.close(held)
+        files.unlock(held)
     run(path, out, resume=True)
 
 

@@ -116,6 +116,22 @@ ERRORS = {
                               'cluster.address="local": cluster: a sweep runs each trial in one process'),
     "a misspelt prune key": ("name: x\nbase: BASE\ngrid: {train.epochs: [5]}\nprune: {warmpu: 3}\n", 4,
                              "prune.warmpu: unknown key 'warmpu' in prune, did you mean 'warmup'?"),
+    "halving's first rung between logged rows": (
+        "name: x\nbase: BASE\nset: [train.epochs=60, log.every=5]\ngrid: {train.learning_rate: [0.1]}\n"
+        "prune: {method: halving, min_epochs: 12}\n", 5,
+        "prune.min_epochs: 12 is not a multiple of log.every, 5: the rungs are compared at the logged rows"),
+    "halving's first rung at the last": (
+        "name: x\nbase: BASE\nset: [train.epochs=60, log.every=5]\ngrid: {train.learning_rate: [0.1]}\n"
+        "prune: {method: halving, min_epochs: 60}\n", 5, "prune.min_epochs: 60 is not below train.epochs, 60"),
+    "halving with L-BFGS": (
+        "name: x\nbase: BASE\nset: [train.epochs=60, log.every=5]\ngrid:\n  train.optimizer: [gd, lbfgs]\n"
+        "prune: {method: halving, min_epochs: 10}\n", 6,
+        'prune.method: halving continues each trial from its last.npz, and L-BFGS does not resume exactly '
+        '(WHERE:5: train.optimizer="lbfgs"): use prune: {method: median}, or a first-order optimizer'),
+    "halving with train.epochs swept": (
+        "name: x\nbase: BASE\nset: [log.every=5]\ngrid:\n  train.epochs: [20, 40]\n"
+        "prune: {method: halving, min_epochs: 10}\n", 5,
+        "train.epochs: prune: halving gives each trial its epochs by rung"),
     "a name with a slash": ("name: a/b\nbase: BASE\ngrid: {train.epochs: [5]}\n", 1, "name: must be a plain folder"),
     "no trials": ("name: x\nbase: BASE\nsearch: {method: tpe, trials: 0}\nspace: {train.epochs: {int: [1, 3]}}\n", 3,
                   "search.trials: must be greater than or equal to 1"),
@@ -130,7 +146,7 @@ def test_each_mistake_is_one_line_naming_the_sweep_files_line(tmp_path, case):
         load_sweep(path)
     assert "\n" not in str(e.value)
     assert str(e.value).startswith(f"{path}:{line}: "), str(e.value)
-    assert message in str(e.value), str(e.value)
+    assert message.replace("WHERE", str(path)) in str(e.value), str(e.value)
 
 
 def test_a_missing_base_and_a_metric_without_a_val_split_are_refused(tmp_path):

@@ -248,8 +248,12 @@ def test_mapped_rows_read_what_transform_x_gives(tmp_path, std, train_frac, val)
     np.testing.assert_array_equal(x_lazy[:, 17:40], x_eager[:, 17:40])
     assert isinstance(y_lazy, data_mod.MappedTargets)  # the targets too are read a chunk at a time
     np.testing.assert_array_equal(y_lazy[:, :], y_eager)
-    if val:
-        assert not isinstance(lazy.splits["val"][0], data_mod.MappedRows)  # only train stays on disk
+    if val:  # the validation split stays on disk too
+        assert isinstance(lazy.splits["val"][0], data_mod.MappedRows)
+        x_lazy, y_lazy = lazy.columns("val")
+        x_eager, y_eager = eager.columns("val")
+        np.testing.assert_array_equal(x_lazy[:, :], x_eager)
+        np.testing.assert_array_equal(y_lazy[:, :], y_eager)
 
 
 @pytest.mark.parametrize("std", ["false", "true"])

@@ -77,8 +77,14 @@ def write_text(path: Path, text: str) -> None:
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Write a file of these bytes as write_text writes text: atomically and durably."""
+    write_file(path, lambda f: f.write(data))
+
+
+def write_file(path: Path, write: Callable[[BinaryIO], Any]) -> None:
+    """write_text for a file written a piece at a time: write(f) writes its bytes into the binary file f
+    (a temp file beside path), which is then put at path as write_text puts its text."""
     path = Path(path)
-    _publish(path, lambda folder: _written_temp(folder, path.name, lambda f: f.write(data)),
+    _publish(path, lambda folder: _written_temp(folder, path.name, write),
              lambda target, e: f"cannot write {target}: {e.strerror or e}: check free space and permissions")
 
 

@@ -1,19 +1,20 @@
-"""The train split's additive sums on a Dask cluster (the config's `cluster:` section; the dask extra).
+"""A run's additive sums on a Dask cluster, every split held by the workers (the config's `cluster:` section; the
+dask extra).
 
     partitions.py   worker side, no Dask: a partition's rows read from the file, kept as a sums.Backprop,
-                    and its sums at θ; standardisation's per-partition statistics
+                    and its sums at θ; the sums over a partition's rows data.prepare asks for
     session.py      client side: connecting (a LocalCluster, or a running scheduler), the partitions held on
                     the workers, ClusterSums (the Objective's source of sums), retrying a step on a lost worker
     quiet.py        quiet_dask(): Dask's own log lines held back while a session is open (no Dask import)
 
 A cluster run is the same computation as a local one with train.chunk_size = ⌈m/partitions⌉: each partition
 is one chunk, and the client adds the chunks' sums in partition order, then network.finish divides by m and
-adds the λ terms as for every other source. Only the statistics of standardisation are combined differently
-(per-partition statistics merged; the last bits may differ from a local run's).
+adds the λ terms as for every other source. Only the statistics of standardisation are added differently
+(the same two passes of sums, over the partitions: the last bits may differ from a local run's).
 
-Left out on purpose: minibatch steps (refused by the config: a round trip per few rows), and validation and
-test metrics, which stay on the client (those splits are small). Importing this package does not import
-Dask; open_session does, and says how to install it when it is missing.
+The validation and test splits are held on the workers as well, their metrics summed there. Left out on
+purpose: minibatch steps (refused by the config: a round trip per few rows). Importing this package does not
+import Dask; open_session does, and says how to install it when it is missing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A cluster's share of the train split: which rows each partition holds, how a worker reads and keeps them,
+"""A cluster's share of a run's splits: which rows each partition holds, how a worker reads and keeps them,
 and the additive sums a partition returns.
 
 Everything here runs as plain functions on plain data, with no Dask in sight: the client (session.py)
@@ -13,11 +13,12 @@ Each step then asks every Part for its sums at θ:
 A further pass of additive sums (a sparsity term's Σᵢ a⁽ˡ⁾ before the gradient pass) is one more method of
 Part with the same shape: θ in, arrays out, added on the client in partition order.
 
-Partition p holds the train split's rows [p·w, (p+1)·w), w = ⌈m/partitions⌉, in the split's sorted order:
-exactly the chunks a local run with train.chunk_size = w sums over, so the two agree bit for bit.
+Partition p of a split holds its rows [p·w, (p+1)·w), w = ⌈m_train/partitions⌉ for every split (the train
+split's partition width), in the split's sorted order: exactly the chunks a local run with train.chunk_size = w
+sums over, so the two agree bit for bit — the validation and test splits as much as the train split.
 
-Left out on purpose: connecting, scheduling, retrying (session.py); the train/val/test split itself, the
-label set and the file checks (data.py, read on the client before anything is sent).
+Left out on purpose: connecting, scheduling, retrying (session.py); what the split and the preprocessing
+are (data.SplitSpec, data.prepare_rows), which arrive here as plain data.
 """
 
 from __future__ import annotations
@@ -41,9 +42,17 @@ def bounds(m: int, partitions: int) -> list[tuple[int, int]]:
     return [(s, min(s + w, m)) for s in range(0, m, w)]
 
 
+def ranges(n: int, width: int) -> list[tuple[int, int]]:
+    """[s, e) of width rows each over n rows, the last one shorter: a split's partitions, all of the train
+    split's width (so that every split is summed in the chunks a local run with that chunk size sums)."""
+    return [(s, min(s + width, n)) for s in range(0, n, max(1, width))]
+
+
 @dataclass(frozen=True)
 class FileRows:
-    """Where a partition's rows are: the data file as data.read_table reads it, and the file rows (sorted)."""
+    """Where a partition's rows are: the data file as data.read_table reads it, and which of its rows — split
+    positions start…stop−1 of split `split` of data.SplitSpec `spec`, which the worker draws itself (nothing of
+    size m travels, nor is made on the client), or with spec None the file's rows start…stop−1."""
 
     path: str
     target: Optional[list]
@@ -51,7 +60,19 @@ class FileRows:
     task: str
     n_features: int  # features come first in a .npy file; its other columns are the target's
     target_columns: Optional[list]  # .npy only: the target's column numbers
-    rows: np.ndarray
+    spec: Optional[data_mod.SplitSpec] = None
+    split: str = "train"
+    start: int = 0
+    stop: int = 0
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def rows(self) -> np.ndarray:
+        """The partition's file rows, sorted (int64)."""
+        if self.spec is None:
+            return np.arange(self.start, self.stop, dtype=np.int64)
+        return self.spec.rows(self.split).take(self.start, self.stop)
 
 
 def read_partition(src: FileRows) -> tuple[np.ndarray, np.ndarray]:
@@ -61,13 +82,14 @@ def read_partition(src: FileRows) -> tuple[np.ndarray, np.ndarray]:
     alone). Other files through data.read_rows, the span of rows from the partition's first to its last
     (a csv's bytes before it are scanned, not parsed; a parquet file's other row groups are not read).
     """
+    rows = src.rows()
     if data_mod.file_kind(src.path) == ".npy":
-        block = np.load(src.path, mmap_mode="r", allow_pickle=False)[src.rows]  # (w, columns): these rows only
+        block = np.load(src.path, mmap_mode="r", allow_pickle=False)[rows]  # (w, columns): these rows only
         y = block[:, src.target_columns]
         return block[:, : src.n_features], (y if src.task == "regression" else y[:, 0])
-    first, last = int(src.rows[0]), int(src.rows[-1])
+    first, last = int(rows[0]), int(rows[-1])
     table = data_mod.read_rows(src.path, first, last + 1, src.target, None, src.delimiter, src.task)
-    return np.asarray(table.X[src.rows - first]), table.y[src.rows - first]
+    return np.asarray(table.X[rows - first]), table.y[rows - first]
 
 
 def part_apply(job: tuple) -> Any:
@@ -100,7 +122,7 @@ def build_part(recipe: Recipe) -> "Part":
 
 
 class Part:
-    """One partition of the train split, held in a worker's memory for the whole run.
+    """One partition of a split (train, val or test), held in a worker's memory for the whole run.
 
     x̂ = (x − μ)/σ computed in float64 and then cast, as data.Preprocessing.transform_x does; targets
     encoded by data.Preprocessing.encode_y. BLAS is held to one thread in the worker (one task per
@@ -182,12 +204,8 @@ def part_forward_sums(part: Part, theta: np.ndarray, measure: Optional[Measure] 
     return part.forward_sums(theta, measure)
 
 
-def scan_span(job: tuple) -> tuple[Optional[list], np.ndarray, np.ndarray]:
-    """A worker's look at rows start…stop−1 of the data file, for a client that reads no rows of it:
-    the labels present there (classification: the label set is the union over the spans), and the rows
-    `wanted` (sorted file row numbers inside the span: the val and test rows) as (X, raw y)."""
-    path, target, delimiter, task, start, stop, wanted = job
-    t = data_mod.read_rows(path, start, stop, target, None, delimiter, task)
-    labels = [v.item() if isinstance(v, np.generic) else v for v in np.unique(t.y)] if task == "classification" else None
-    sel = np.asarray(wanted, dtype=np.intp) - start
-    return labels, np.asarray(t.X[sel]), np.asarray(t.y[sel])
+def scan_span(src: FileRows) -> Optional[list]:
+    """The labels present in the file's rows src.start…src.stop−1 (a classification's label set is the union
+    over the spans), for a client that reads no rows of the file."""
+    t = data_mod.read_rows(src.path, src.start, src.stop, src.target, None, src.delimiter, src.task)
+    return [v.item() if isinstance(v, np.generic) else v for v in np.unique(t.y)]

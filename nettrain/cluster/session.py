@@ -2,8 +2,8 @@
 
     Session.open(cfg.cluster)    a LocalCluster of `workers` processes, or a Client of tcp://host:port
     ClusterRows(session, cfg)    the config's data for problem.load_problem's one preparation path (data.Rows):
-                                 the label set and every sum from the workers; sources(): the train split held
-                                 on them
+                                 the label set and every sum from the workers; sources(): every split held
+                                 on them, this process holding no row
     ClusterSums                  a source of additive sums (objective.Source), as sums.Backprop is
 
 One step (ClusterSums.sums) is one round trip: θ is scattered once (to one worker; every other worker that
@@ -243,10 +243,11 @@ def _what(e: BaseException) -> str:
 class ClusterRows:
     """A data file's rows on the cluster, as data.prepare_rows asks for them (data.Rows), answered by the workers.
 
-    This process reads the file's row count (data.row_count) and header (its first row) alone. The label set
-    is the union of the workers' scans of P spans of rows; every sum of a split (standardisation's, the
-    whitening's) is one task per partition of that split, each worker reading its own rows from the file, the
-    results added here in partition order. sources() then holds the train split on the workers for training.
+    This process reads the file's row count (data.row_count) and header (its first row) alone, and never a row
+    of any split: the label set is the union of the workers' scans of P spans of rows; every sum of a split
+    (standardisation's, the whitening's) is one task per partition of that split, each worker reading its own
+    rows and drawing the split itself (data.SplitSpec), the results added here in partition order. sources()
+    then holds every split on the workers: the train split for training, val and test for their metrics.
     """
 
     def __init__(self, session: Session, cfg: Any) -> None:
@@ -259,15 +260,14 @@ class ClusterRows:
         self.partitions = cfg.cluster.partitions or 2 * max(1, len(session.workers()))
         npy = data_mod.file_kind(d.path) == ".npy"
         self._file = pt.FileRows(str(d.path), d.target, d.delimiter, d.task, len(self.feature_names),
-                                 [int(t) for t in self.target_names] if npy else None, np.empty(0, np.intp))
+                                 [int(t) for t in self.target_names] if npy else None)
 
     def labels(self) -> Optional[list]:
         """The label set: the union of the spans' labels, sorted as the whole column's would be (data.TableRows)."""
         if self.task != "classification":
             return None
-        f = self._file
-        jobs = [(f.path, f.target, f.delimiter, f.task, s, e, f.rows) for s, e in pt.bounds(self.m, self.partitions)]
-        found = {v for r in self.session.each(pt.scan_span, jobs) for v in r[0]}
+        spans = [dataclasses.replace(self._file, start=s, stop=e) for s, e in pt.bounds(self.m, self.partitions)]
+        found = {v for labels in self.session.each(pt.scan_span, spans) for v in labels}
         if any(isinstance(v, str) for v in found):  # a span of numbers where the column holds text: as text
             found = {str(v) for v in found}
         elif any(isinstance(v, float) for v in found):  # whole numbers in some spans only: all as floats
@@ -276,42 +276,27 @@ class ClusterRows:
 
     def each(self, fn: Any, spec: data_mod.SplitSpec, split: str, *args: Any) -> list:
         """[fn(X, *args) for each partition of the split], computed on the workers, in partition order."""
-        return self.session.each(pt.part_apply, [(src, fn, args) for src in self._sources(spec, split)])
+        parts = pt.bounds(spec.sizes()[split], self.partitions)
+        return self.session.each(pt.part_apply, [(self._part(spec, split, s, e), fn, args) for s, e in parts])
 
-    def _sources(self, spec: data_mod.SplitSpec, split: str) -> list:
-        rows = spec.rows(split).indices()
-        return [dataclasses.replace(self._file, rows=rows[s:e]) for s, e in pt.bounds(len(rows), self.partitions)]
+    def _part(self, spec: data_mod.SplitSpec, split: str, start: int, stop: int) -> pt.FileRows:
+        return dataclasses.replace(self._file, spec=spec, split=split, start=start, stop=stop)
 
-    def sources(self, prepared: data_mod.Prepared, arch: Any, dtype: Any, chunk_size: Optional[int]) -> dict:
-        """{"train": ClusterSums}: the train split's partitions built and held on the workers (prepared and
-        encoded there, as data.held_splits would here)."""
+    def sources(self, prepared: data_mod.Prepared, arch: Any, dtype: Any, chunk_size: Optional[int],
+                names: tuple = data_mod.SPLITS) -> dict:
+        """{split: ClusterSums} for every split of `names` with rows: its partitions built and held on the
+        workers (prepared and encoded there, as data.held_splits would here), each partition as wide as the
+        train split's, so that every split is summed in the chunks of a local run with chunk_size = that width."""
         pre, zca, spec = prepared
-        recipes = [pt.Recipe(src, tuple(arch.layers), arch.activation, arch.output_activation, arch.loss,
-                             np.dtype(dtype).name, pre.to_meta(), chunk_size, None if zca is None else zca.to_meta())
-                   for src in self._sources(spec, "train")]
-        return {"train": ClusterSums(self.session, arch, dtype, recipes)}
-
-    def gathered(self, prepared: data_mod.Prepared, dtype: Any) -> dict:
-        """{"val": (X, Y), "test": …}: the validation and test rows, handed back by the workers' scan of spans and
-        prepared here (those splits are small)."""
-        pre, zca, spec = prepared
-        held = {name: spec.rows(name).indices() for name in ("val", "test") if spec.sizes()[name]}
-        if not held:
-            return {}
-        f = self._file
-        wanted = np.sort(np.concatenate(list(held.values())))
-        jobs = [(f.path, f.target, f.delimiter, f.task, s, e, wanted[(wanted >= s) & (wanted < e)])
-                for s, e in pt.bounds(self.m, self.partitions)]
-        results = self.session.each(pt.scan_span, jobs)
-        X = np.concatenate([r[1] for r in results])
-        text = pre.labels is not None and isinstance(pre.labels[0], str)
-        y = np.concatenate([np.asarray(r[2], dtype=object if text else None) for r in results])
-        y = np.array([str(v) for v in y]) if text else y
+        sizes = spec.sizes()
+        width = pt.bounds(sizes["train"], self.partitions)[0][1]
+        meta, white = pre.to_meta(), None if zca is None else zca.to_meta()
         out = {}
-        for name, rows in held.items():
-            at = np.searchsorted(wanted, rows)
-            xhat = pre.transform_x(X[at], dtype)
-            out[name] = (xhat if zca is None else zca.apply(xhat, dtype), pre.encode_y(y[at], self.path, dtype))
+        for name in (n for n in names if sizes[n]):
+            recipes = [pt.Recipe(self._part(spec, name, s, e), tuple(arch.layers), arch.activation,
+                                 arch.output_activation, arch.loss, np.dtype(dtype).name, meta, chunk_size, white)
+                       for s, e in pt.ranges(sizes[name], width)]
+            out[name] = ClusterSums(self.session, arch, dtype, recipes)
         return out
 
 
@@ -330,9 +315,9 @@ class ClusterSums(SumsBase):
     def __init__(self, session: Session, arch: Any, dtype: Any, recipes: list) -> None:
         super().__init__(arch, dtype)
         self.session = session
-        self.m = sum(len(r.src.rows) for r in recipes)
+        self.m = sum(len(r.src) for r in recipes)
         self.partitions = len(recipes)
-        self.width = len(recipes[0].src.rows)
+        self.width = len(recipes[0].src)
         client, workers = session.client, session.workers()
         run = uuid.uuid4().hex[:8]
         self.parts = [client.submit(pt.build_part, r, key=f"nettrain-partition-{p}-{run}", pure=False,

@@ -31,7 +31,7 @@ One job per module:
     arrays.py       .npz and .npy (memory-mapped)
     parquet.py      .parquet, through pyarrow (optional), by row group
     preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
-    split.py        SplitSpec, SplitRows (a split's rows, one byte per row), split_indices
+    split.py        SplitSpec, SplitRows (a split's rows, two bits per row), split_indices
     prepare.py      the one preparation path (Rows, TableRows, prepare_rows, held_splits, prepare)
     mapped.py       MappedRows, MappedTargets: a lazy split, x̂ and encoded y made per chunk
 
@@ -47,7 +47,7 @@ from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
 from .readers import file_kind, read_inputs, read_rows, read_table, row_count
 from .prepare import Prepared, Rows, TableRows, held_splits, prepare, prepare_rows
-from .split import SplitRows, SplitSpec, split_indices
+from .split import SPLITS, SplitRows, SplitSpec, split_indices
 from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
@@ -59,5 +59,5 @@ __all__ = [
     "as_rows",
     "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
     "prepare", "read_rows", "read_table", "row_count", "split_indices",
-    "Prepared", "Rows", "TableRows", "held_splits", "prepare_rows", "SplitRows", "SplitSpec",
+    "Prepared", "Rows", "TableRows", "held_splits", "prepare_rows", "SPLITS", "SplitRows", "SplitSpec",
 ]

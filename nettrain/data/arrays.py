@@ -116,9 +116,10 @@ def _npz_names(path: Path, names: Optional[np.ndarray], count: int, default: lis
 
 
 def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[str]], task: str, require_target: bool,
-             check_classes: bool, rows: Optional[tuple[int, int]] = None) -> Table:
+             check_classes: bool, rows: Optional[tuple[int, int]] = None, scan_targets: bool = False) -> Table:
     """A .npy array as a Table whose X is a memory-mapped view; rows (start, stop): only those rows
-    (a view of them: nothing else is read)."""
+    (a view of them: nothing else is read). scan_targets: y is left in the map too (y is y_mapped, as
+    stored, neither converted nor checked), for a reader that scans it a block at a time (data.TableRows)."""
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)
@@ -160,6 +161,9 @@ def read_npy(path: Path, target: Optional[list[str]], features: Optional[list[st
     _check_finite(path, X, "X", r0)
     feature_names = [str(j) for j in range(first, stop)]
     target_names = [str(j) for j in target_cols]
+    if scan_targets:
+        y_mapped = data[:, n:] if task == "regression" else data[:, n]
+        return Table(X, y_mapped, feature_names, target_names, path, y_mapped=y_mapped)
     if task == "regression":
         y_mapped = data[:, n:]
         y = np.array(y_mapped, dtype=np.float64)  # k columns: small beside X

@@ -220,20 +220,24 @@ class TableRows:
 
 
 def held_splits(table: Table, prepared: Prepared, dtype: Any = np.float64, *, lazy: bool = False,
-                autoencode: bool = False) -> dict[str, tuple[Any, Any]]:
-    """{split: (X, Y)} for every split with rows: X (m_split, n) prepared (standardised, then whitened), Y its
-    encoded targets (m_split, s_nl) — or, autoencode, X itself. lazy, with a memory-mapped X: the train split
-    as MappedRows and its MappedTargets (columns read a chunk at a time while training) instead."""
+                autoencode: bool = False, names: tuple = SPLITS) -> dict[str, tuple[Any, Any]]:
+    """{split: (X, Y)} for every split of `names` with rows: X (m_split, n) prepared (standardised, then
+    whitened), Y its encoded targets (m_split, s_nl) — or, autoencode, X itself. lazy, with a memory-mapped X:
+    each split as MappedRows and its MappedTargets (or, autoencode, the MappedRows again), read a chunk at a
+    time when trained on or measured, so that memory beyond the map is bounded by the chunk for every split."""
     pre, zca, spec = prepared
     splits: dict[str, tuple[Any, Any]] = {}
-    for name in SPLITS:
+    for name in names:
         rows = spec.rows(name)
         if not len(rows):
             continue
-        if lazy and name == "train" and isinstance(table.X, np.memmap) and zca is None and not autoencode:
-            mapped = MappedRows(table.X, rows, pre, dtype, table.y_mapped if table.y_mapped is not None else table.y)
-            splits[name] = (mapped, mapped.targets())
+        if lazy and isinstance(table.X, np.memmap):
+            raw = table.y_mapped if table.y_mapped is not None else table.y
+            mapped = MappedRows(table.X, rows, pre, dtype, None if autoencode else raw, zca)
+            splits[name] = (mapped, mapped if autoencode else mapped.targets())
             continue
+        if table.y_mapped is not None and table.y is table.y_mapped and not autoencode:
+            raise ValueError("a table read with scan_targets is held lazily (lazy=True) or not at all")
         idx = rows.indices()
         X = pre.transform_x(table.X[idx], dtype)
         X = X if zca is None else zca.apply(X, dtype)

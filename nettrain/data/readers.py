@@ -28,6 +28,7 @@ def read_table(
     one_class: bool = False,
     features: Optional[list[str]] = None,
     *,
+    scan_targets: bool = False,
     rules: Optional[ColumnRules] = None,
 ) -> Table:
     """Read a .csv/.txt/.tsv, .npz, .npy or .parquet file into a Table; any problem is a one-line DataError.
@@ -47,6 +48,8 @@ def read_table(
     target is: a csv's header names, a .npz file's feature_names (default "x0", "x1", …), a .npy
     file's column numbers as strings — there a contiguous run of columns, so that X stays a
     memory-mapped view. A column left out (an ID, a text column) is not read as a number.
+    scan_targets (a .npy file): its target column(s) stay in the map unread — y is Table.y_mapped as stored —
+    for a caller that scans them a block at a time (data.TableRows); other kinds read them as usual.
     rules: data.categorical and data.missing (columns.ColumnRules); other than the plain ones, a csv or
     parquet file is read as a raw table (Table.levels set: categorical columns as codes, empty cells NaN or
     their rows dropped), for encoding.Encoding to make numbers of. A .npz or .npy file holds numbers only.
@@ -72,7 +75,7 @@ def read_table(
     if kind == ".npz":
         return read_npz(path, target, features, task, require_target, check_classes)
     if kind == ".npy":
-        return read_npy(path, target, features, task, require_target, check_classes)
+        return read_npy(path, target, features, task, require_target, check_classes, scan_targets=scan_targets)
     return read_text(path, target, features, delimiter, task, require_target, check_classes, rules)
 
 

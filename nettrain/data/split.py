@@ -7,9 +7,10 @@
 
 The split is one seeded shuffle: np.random.default_rng(seed).permutation(m), train = its first n_train
 entries, then val, then test; each split's rows are taken in file order (membership is what the shuffle
-decides; rows in order read a memory-mapped file front to back). It is held as one byte per row — the
-split each row belongs to — not as m row numbers of eight bytes: SplitRows.take(start, stop) finds the
-rows of split positions start…stop−1 from an anchor every ANCHOR positions.
+decides; rows in order read a memory-mapped file front to back). It is held as two bits per row — the
+split each row belongs to (Membership) — not as m row numbers of eight bytes: SplitRows.take(start, stop)
+finds the rows of split positions start…stop−1 from an anchor every ANCHOR positions. Drawing it takes the
+permutation itself, 4 bytes a row, once; it is freed as soon as the bits are written.
 
 Left out on purpose: reading files; what preparation does with the splits (prepare.py).
 """
@@ -26,7 +27,7 @@ from .messages import _error, _show
 
 SPLITS = ("train", "val", "test")
 ANCHOR = 4096  # split positions between two anchors of SplitRows (its index: 8 bytes per ANCHOR rows)
-SCAN_ROWS = 1 << 20  # rows of the membership array looked at a time while anchoring
+SCAN_ROWS = 1 << 16  # rows of the membership array looked at a time while anchoring
 
 
 def _sizes(m: int, train: float, val: float, test: float) -> tuple[int, int, int]:
@@ -51,21 +52,54 @@ def _sizes(m: int, train: float, val: float, test: float) -> tuple[int, int, int
     return n_train, n_val, n_test
 
 
+class Membership:
+    """Which split each of m rows belongs to, in two bit planes (np.packbits) of m bits each — row r is in val
+    where bit r of `val` is set, in test where bit r of `test` is, else in train: 2 bits a row."""
+
+    def __init__(self, m: int, val: np.ndarray, test: np.ndarray) -> None:
+        self.m, self.val, self.test = int(m), val, test
+
+    @classmethod
+    def of(cls, m: int, val_rows: np.ndarray, test_rows: np.ndarray) -> "Membership":
+        return cls(m, _plane(m, val_rows), _plane(m, test_rows))
+
+    @property
+    def nbytes(self) -> int:
+        return self.val.nbytes + self.test.nbytes
+
+    def mask(self, code: int, a: int, b: int) -> np.ndarray:
+        """Whether each of rows a…b−1 is in split `code` (0 train, 1 val, 2 test): bool (b − a,)."""
+        b = min(b, self.m)
+        lo, off = a >> 3, a & 7
+
+        def bits(plane: np.ndarray) -> np.ndarray:  # bits a…b−1 of a plane, one uint8 0 or 1 each
+            return np.unpackbits(plane[lo : (b + 7) >> 3])[off : off + b - a]
+
+        if code == 0:
+            return (bits(self.val) | bits(self.test)) == 0
+        return bits(self.val if code == 1 else self.test).view(bool)
+
+
+def _plane(m: int, rows: np.ndarray) -> np.ndarray:
+    """m bits in np.packbits' order (row r is bit 7 − r mod 8 of byte r div 8), set for each row of `rows`,
+    SCAN_ROWS rows at a time: nothing of size m is made but the plane itself."""
+    plane = np.zeros((m + 7) >> 3, np.uint8)
+    for s in range(0, len(rows), SCAN_ROWS):
+        r = rows[s : s + SCAN_ROWS]
+        np.bitwise_or.at(plane, r >> 3, np.uint8(128) >> (r & 7).astype(np.uint8))
+    return plane
+
+
 @functools.lru_cache(maxsize=2)
-def _membership(m: int, n_train: int, n_val: int, seed: int) -> np.ndarray:
-    """codes[r] = 0, 1 or 2: the split of row r (train, val, test), read-only; made once per process and split.
+def _membership(m: int, n_train: int, n_val: int, seed: int) -> Membership:
+    """The split's Membership, made once per process and split.
 
     The permutation is default_rng(seed).permutation(m)'s own: Generator.permutation(m) shuffles arange(m),
     and a shuffle draws the same swaps whatever the array's dtype, so an int32 arange gives the same order
-    in half the memory (it is freed once the codes are written)."""
+    in half the memory — 4 bytes a row while it is drawn, freed once the bit planes are written."""
     perm = np.arange(m, dtype=np.int32 if m < 2**31 else np.int64)
     np.random.default_rng(seed).shuffle(perm)
-    codes = np.empty(m, np.uint8)
-    codes[perm[:n_train]] = 0
-    codes[perm[n_train : n_train + n_val]] = 1
-    codes[perm[n_train + n_val :]] = 2
-    codes.flags.writeable = False
-    return codes
+    return Membership.of(m, perm[n_train : n_train + n_val], perm[n_train + n_val :])
 
 
 @dataclass(frozen=True)
@@ -92,32 +126,36 @@ class SplitSpec:
         return dict(zip(SPLITS, _sizes(self.m, self.train, self.val, self.test)))
 
     def rows(self, name: str) -> "SplitRows":
-        n_train, n_val, _ = _sizes(self.m, self.train, self.val, self.test)
-        n = self.sizes()[name]
-        if n == self.m:  # every row: no draw needed, and nothing of size m is made
-            return SplitRows(n, None, 0, first=0)
-        return SplitRows(n, _membership(self.m, n_train, n_val, self.seed), SPLITS.index(name))
+        """The rows of split `name` (train, val or test), made once per process (their anchors with them)."""
+        return _split_rows(self, name)
+
+
+@functools.lru_cache(maxsize=6)
+def _split_rows(spec: SplitSpec, name: str) -> "SplitRows":
+    n_train, n_val, n_test = _sizes(spec.m, spec.train, spec.val, spec.test)
+    n = {"train": n_train, "val": n_val, "test": n_test}[name]
+    if n in (0, spec.m):  # no row or every row: no draw needed, and nothing of size m is made
+        return SplitRows(n, None, SPLITS.index(name), first=0)
+    return SplitRows(n, _membership(spec.m, n_train, n_val, spec.seed), SPLITS.index(name))
 
 
 class SplitRows:
-    """The rows of one split, in file order: n of them, as the positions of `code` in the membership array
-    `codes` (None: the rows first … first + n − 1). take(start, stop) gives the row numbers of split
-    positions start…stop−1, so that a split is read a chunk at a time without m row numbers in memory."""
+    """The rows of one split, in file order: n of them, the rows of split `code` in `membership` (None: the rows
+    first … first + n − 1). take(start, stop) gives the row numbers of split positions start…stop−1, so that a
+    split is read a chunk at a time without m row numbers in memory."""
 
-    def __init__(self, n: int, codes: Optional[np.ndarray], code: int, first: Optional[int] = None) -> None:
-        self.n, self.codes, self.code, self.first = int(n), codes, code, first
+    def __init__(self, n: int, membership: Optional[Membership], code: int, first: Optional[int] = None) -> None:
+        self.n, self.membership, self.code, self.first = int(n), membership, code, first
         self._anchors: Optional[np.ndarray] = None
-        if codes is not None and first is None and self.n:
-            lo = int(np.argmax(codes == code))
-            hi = len(codes) - int(np.argmax(codes[::-1] == code))
-            self.first = lo if hi - lo == self.n else None  # the split is one run of rows: slices, not gathers
+        if membership is not None and first is None and self.n:
+            anchors = self._anchor()
+            last = int(self.take(self.n - 1, self.n)[0])
+            self.first = int(anchors[0]) if last - int(anchors[0]) + 1 == self.n else None  # one run of rows: slices
 
     @classmethod
     def of(cls, rows: np.ndarray, m: int) -> "SplitRows":
         """The SplitRows of sorted, distinct row numbers `rows` out of m."""
-        codes = np.ones(m, np.uint8)
-        codes[rows] = 0
-        return cls(len(rows), codes, 0)
+        return cls(len(rows), Membership.of(m, rows, np.empty(0, np.intp)), 1)
 
     def __len__(self) -> int:
         return self.n
@@ -131,10 +169,10 @@ class SplitRows:
             return np.empty(0, np.int64)
         anchors = self._anchors if self._anchors is not None else self._anchor()
         pos = (start // ANCHOR) * ANCHOR
-        row, need, found, codes = int(anchors[start // ANCHOR]), stop - pos, [], self.codes
-        step = max(ANCHOR, -(-need * len(codes) // max(1, self.n)) + ANCHOR)  # the rows that usually hold them
-        while need > 0 and row < len(codes):
-            hits = np.flatnonzero(codes[row : row + step] == self.code) + row
+        row, need, found, m = int(anchors[start // ANCHOR]), stop - pos, [], self.membership.m
+        step = max(ANCHOR, -(-need * m // max(1, self.n)) + ANCHOR)  # the rows that usually hold them
+        while need > 0 and row < m:
+            hits = np.flatnonzero(self.membership.mask(self.code, row, row + step)) + row
             found.append(hits[:need])
             need -= len(found[-1])
             row += step
@@ -145,10 +183,11 @@ class SplitRows:
         return self.take(0, self.n)
 
     def _anchor(self) -> np.ndarray:
-        """The row of every ANCHOR-th split position, from one pass over the membership array."""
-        codes, parts, seen = self.codes, [], 0
-        for s in range(0, len(codes), SCAN_ROWS):
-            hits = np.flatnonzero(codes[s : s + SCAN_ROWS] == self.code)
+        """The row of every ANCHOR-th split position, from one pass over the membership, SCAN_ROWS rows at a
+        time (nothing of size m is made)."""
+        parts, seen, m = [], 0, self.membership.m
+        for s in range(0, m, SCAN_ROWS):
+            hits = np.flatnonzero(self.membership.mask(self.code, s, s + SCAN_ROWS))
             first = -(-seen // ANCHOR) * ANCHOR - seen  # the first anchor position inside this block
             parts.append(hits[first::ANCHOR] + s)
             seen += len(hits)

@@ -41,12 +41,16 @@ class SweepProgress:
         self.console.print(f"sweep of {info['total']} trials ({how} {', '.join(info['keys'])}) in {info['where']}, "
                            f"{info['slots']} at once; metric {info['metric']} ({info['goal']}); folder {info['folder']}",
                            markup=False)
+        if "rungs" in info:
+            self.console.print(f"successive halving: {info['rungs']} (each rung continues the best of the one "
+                               "before from its last.npz)", markup=False)
         if info["kept"] or info["rerun"]:
             again = ", ".join(f"trial-{k}" for k in info["rerun"])
             self.console.print(f"resuming: {info['kept']} trials kept" + (f"; {again} start over" if again else ""),
                                markup=False)
         self.bar.start()
-        self.task = self.bar.add_task("", total=info["total"], completed=info["kept"])
+        self.task = self.bar.add_task("", total=info.get("jobs", info["total"]),  # halving: a trial per rung
+                                      completed=info.get("jobs_ended", info["kept"]))
 
     def trial(self, row: dict) -> None:
         status = row["status"]

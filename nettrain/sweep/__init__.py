@@ -10,6 +10,7 @@ One job per module:
     search.py     trial k's values: a grid's combination, or Optuna's random or TPE draw (ask-and-tell)
     pruning.py    the listeners a trial's fit gets: Optuna's MedianPruner on its logged rows; on a Dask worker,
                   stopping a trial that is no longer wanted
+    halving.py    prune: halving's rungs — which trials train to which epochs next, from the ended ones alone
     trial.py      one trial where it runs: its folder claimed and emptied, its config loaded as `nettrain fit
                   BASE --set …` loads it, trainer.fit, trials.csv's numbers (no Dask here)
     executors.py  where trials run: in this process, or as tasks on a LocalCluster or a running scheduler

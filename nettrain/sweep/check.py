@@ -8,6 +8,9 @@
   loads as `nettrain fit BASE --set …` would: a refusal names the sweep file's line of that value;
 - no trial has a cluster section (a sweep's trials are its parallelism: one level of it);
 - the metric is a column every trial has (a val_ metric needs a validation split; accuracy a classification);
+- prune: halving continues trials exactly at each rung: train.epochs not swept (the rungs set it), min_epochs
+  below it and a multiple of log.every (the rungs are compared at logged rows), no L-BFGS (its resume is not
+  exact), in every trial;
 - Optuna is there for a search or pruning, Dask for more than one worker (else MissingExtra, naming the key).
 
 Left out on purpose: the sweep file's own schema (spec.py).
@@ -52,7 +55,7 @@ def _check_grid(sweep: Any) -> None:
     for idx in itertools.product(*(range(len(grid[k])) for k in keys)):
         params = {k: grid[k][i] for k, i in zip(keys, idx)}
         labels = {k: f"{doc.where(f'grid.{k}.{i}')}: {k}={_value_text(params[k])}" for k, i in zip(keys, idx)}
-        _check_cluster(sweep, _load(sweep, params, labels), labels)
+        _check_trial(sweep, _load(sweep, params, labels), labels)
 
 
 def _check_space(sweep: Any) -> None:
@@ -61,7 +64,37 @@ def _check_space(sweep: Any) -> None:
     for key, dim in sweep.spec.space.items():
         for i, v in enumerate(dim.values):
             labels = {key: f"{doc.where(f'space.{key}.{dim.kind}.{i}')}: {key}={_value_text(v)}"}
-            _check_cluster(sweep, _load(sweep, {key: v}, labels), labels)
+            _check_trial(sweep, _load(sweep, {key: v}, labels), labels)
+
+
+def _check_trial(sweep: Any, cfg: config_mod.Config, labels: dict) -> None:
+    _check_cluster(sweep, cfg, labels)
+    _check_halving(sweep, cfg, labels)
+
+
+def _check_halving(sweep: Any, cfg: config_mod.Config, labels: dict) -> None:
+    """prune: halving's rungs are fits of the trial's config with train.epochs raised, resumed bit for bit."""
+    prune, doc = sweep.spec.prune, sweep.doc
+    if prune is None or prune.method != "halving":
+        return
+    part = "grid" if sweep.spec.grid is not None else "space"
+    if "train.epochs" in sweep.keys:
+        raise ConfigError(f"{doc.where(f'{part}.train.epochs')}: train.epochs: prune: halving gives each trial its "
+                          f"epochs by rung (the base config's train.epochs is the last rung's): remove it from the "
+                          f"{part}, or use prune: {{method: median}}")
+    where = next(iter(labels.values()), None)
+    trial = f" (with {where})" if where else ""
+    if prune.min_epochs >= cfg.train.epochs:
+        raise doc.error(("prune", "min_epochs"), f"{prune.min_epochs} is not below train.epochs, {cfg.train.epochs}"
+                        f"{trial}: the first rung must stop before the last; lower min_epochs or raise train.epochs")
+    if prune.min_epochs % cfg.log.every:
+        raise doc.error(("prune", "min_epochs"), f"{prune.min_epochs} is not a multiple of log.every, "
+                        f"{cfg.log.every}{trial}: the rungs are compared at the logged rows; give a multiple "
+                        "or set log.every")
+    if cfg.train.optimizer == "lbfgs":
+        given = where or f"{cfg.where('train.optimizer')}: train.optimizer: lbfgs"
+        raise doc.error(("prune", "method"), f"halving continues each trial from its last.npz, and L-BFGS does not "
+                        f"resume exactly ({given}): use prune: {{method: median}}, or a first-order optimizer")
 
 
 def _check_cluster(sweep: Any, cfg: config_mod.Config, labels: dict) -> None:
@@ -116,7 +149,7 @@ def check_sweep(sweep: Any) -> None:
     _require_extras(sweep)
     base = _load(sweep, {}, {})
     _refuse_swept_sets(sweep)
-    _check_cluster(sweep, base, {})
+    _check_trial(sweep, base, {})
     if spec.grid is not None:
         _check_grid(sweep)
     else:

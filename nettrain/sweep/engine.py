@@ -6,7 +6,9 @@
 The loop is ours (ask-and-tell): while a slot is free and trials remain, the next trial number k gets its
 values (search.propose: the grid's k-th combination, or a draw from the trials known at that moment), its
 row goes into trials.csv as running, and its task is submitted; then the next trial to end is recorded — its
-row in trials.csv, best.yaml, a line through the reporter. A trial's number and values never depend on the
+row in trials.csv, a line through the reporter. best.yaml is written when the sweep ends or stops (it is the
+config of a trial, loaded and validated: too slow to rewrite whenever the best changes; a killed sweep's is
+written again by its --resume). A trial's number and values never depend on the
 order in which trials end; its folder is the fit `nettrain fit BASE --set …` makes of its values alone.
 
 Resume (--resume): sweep.yaml must hold the same sweep (only workers and cluster may change), and each kept
@@ -16,6 +18,10 @@ trials.csv recorded — then the sweep goes on from the next number. The trials.
 with are those of an uninterrupted sweep (but for seconds; a TPE sweep, or pruning, with more than one
 worker depends on which trials had ended, there as in any run).
 
+With prune: {method: halving} a trial runs in rungs (halving.py): a job is a trial and the epochs of its rung,
+the next rung's jobs continuing the trials' folders; which jobs come next is decided from the rows that have
+ended alone (halving.plan), so that a resumed sweep, or one on more workers, runs the same rungs.
+
 Ctrl-C stops the trials under way (they start over on --resume), saves trials.csv and says how to resume
 (Interrupted); a lost scheduler ends the sweep the same way (ClusterError).
 
@@ -24,7 +30,6 @@ Left out on purpose: printing (render/sweep.py), what a trial does (trial.py), w
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +38,7 @@ from typing import Any, Optional, Protocol
 from .. import config as config_mod
 from ..errors import ClusterError, Interrupted, RunIOError
 from . import folder as files
+from . import halving
 from .executors import open_executor
 from .search import Known, propose
 from .spec import Sweep
@@ -66,6 +72,7 @@ class SweepResult:
     rows: dict[int, dict]  # trials.csv's rows by trial number
     best: Optional[int]  # the best done trial (best.yaml holds its config)
     kept: int = 0  # trials that had ended before this run (--resume)
+    timings: dict[int, dict] = field(default_factory=dict)  # this run's trials: TrialOutcome's seconds (benchmarks)
 
     @property
     def failed(self) -> list[int]:
@@ -83,9 +90,25 @@ class _State:
     next_k: int = 0
     best: Optional[int] = None
     lock: int = -1  # the sweep folder's locked descriptor (folder.lock)
+    rungs: Optional[halving.Rungs] = None  # prune: halving
+    under_way: dict[int, "Job"] = field(default_factory=dict)  # the jobs submitted and not yet ended
+    rung: int = 0  # halving: the rung last announced
+    notes: list[str] = field(default_factory=list)  # for the reporter: a rung's trials chosen
+    timings: dict[int, dict] = field(default_factory=dict)  # SweepResult.timings
 
     def save(self) -> None:
         files.write_trials(self.folder, self.header, self.rows)
+
+
+@dataclass
+class Job:
+    """A trial to run: its number and values; with halving, the epochs of its rung and whether it continues
+    its folder (resume) or starts it."""
+
+    number: int
+    params: dict
+    epochs: Optional[int] = None  # train.epochs of this job (None: the base config's)
+    resume: bool = False
 
 
 def resume_command(sweep: Sweep, out: Optional[Path]) -> str:
@@ -102,14 +125,18 @@ def _steps_needed(sweep: Sweep) -> bool:
 
 
 def _known(state: _State, k: int, params: dict, row: dict) -> Known:
+    """What the samplers, the pruner and halving's plan learn of trial k from its row and its folder (halving:
+    the metric at every rung a trial reached, whatever its status now)."""
     sweep, metric = state.sweep, state.sweep.metric.name
     steps = {}
-    if _steps_needed(sweep) and row["status"] in ("done", "pruned"):
-        d = files.trial_dir(state.folder, k)
+    d = files.trial_dir(state.folder, k)
+    if _steps_needed(sweep) and (row["status"] in ("done", "pruned") or state.rungs is not None) and (
+            d / "config.yaml").exists():
         every = (config_mod.read_document(d / "config.yaml", "config").data.get("log") or {}).get("every", 1)
         steps = logged_steps(d, metric, int(every))
     value = row.get(metric) if row["status"] == "done" else None
-    return Known(k, params, row["status"], value if isinstance(value, (int, float)) else None, steps)
+    epochs = row.get("epochs") if isinstance(row.get("epochs"), int) else None
+    return Known(k, params, row["status"], value if isinstance(value, (int, float)) else None, steps, epochs)
 
 
 def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
@@ -126,6 +153,9 @@ def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
     except OSError as e:
         raise RunIOError(f"cannot create {folder}: {e.strerror or e}: check the path and permissions") from None
     state = _State(sweep, folder, files.columns(sweep.keys, base), {}, lock=files.lock(folder))
+    prune = sweep.spec.prune
+    if prune is not None and prune.method == "halving":
+        state.rungs = halving.Rungs(prune.min_epochs, prune.reduction, base.train.epochs, sweep.total)
     try:
         if resume:
             files.check_resume(folder, sweep.resolved(), command)
@@ -136,7 +166,7 @@ def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
             state.next_k = max(state.rows) + 1 if state.rows else 0
         _kept(state)
     except BaseException:
-        os.close(state.lock)
+        files.unlock(state.lock)
         raise
     return state
 
@@ -147,10 +177,11 @@ def _kept(state: _State) -> None:
     files.write_spec(folder, sweep.resolved())
     for k, row in sorted(rows.items()):
         params = _params(sweep, k, row)
-        if row["status"] in ("done", "pruned"):
-            files.check_trial_config(folder, k, config_mod.load_config(sweep.spec.base, sweep.overrides(params)))
+        if row["status"] in ("done", "pruned"):  # halving: each trial has the epochs of its rung
+            files.check_trial_config(folder, k, config_mod.load_config(sweep.spec.base, sweep.overrides(params)),
+                                     ignore=("train.epochs",) if state.rungs is not None else ())
         if row["status"] == "running":
-            state.rerun.append(k)
+            state.rerun.append(k)  # (halving: its plan runs them again, first)
         state.known[k] = _known(state, k, params, row)
     state.best = files.best_trial(rows, sweep.metric.name, sweep.metric.goal)
 
@@ -163,50 +194,91 @@ def _params(sweep: Sweep, k: int, row: dict) -> dict:
     return propose(sweep, k)
 
 
-def _task(state: _State, k: int, params: dict, threads: Optional[int]) -> TrialTask:
-    sweep = state.sweep
-    prune = sweep.spec.prune
+def _task(state: _State, job: Job, threads: Optional[int]) -> TrialTask:
+    sweep, k = state.sweep, job.number
+    prune = sweep.spec.prune if state.rungs is None else None  # halving's rungs are the fits' epochs
     history = [t for t in state.known.values() if t.status in ("done", "pruned") and t.number < k] if prune else []
-    return TrialTask(k, str(files.trial_dir(state.folder, k).resolve()), str(sweep.spec.base), sweep.overrides(params),
-                     sweep.metric.name, sweep.metric.goal, None if prune is None else prune.model_dump(), history,
-                     threads)
+    epochs = [] if job.epochs is None else [f"train.epochs={job.epochs}"]
+    return TrialTask(k, str(files.trial_dir(state.folder, k).resolve()), str(sweep.spec.base),
+                     sweep.overrides(job.params) + epochs, sweep.metric.name, sweep.metric.goal,
+                     None if prune is None else prune.model_dump(), history, threads, job.resume)
 
 
-def _next_trial(state: _State) -> Optional[tuple[int, dict]]:
-    """The next trial to start and its values: one left running first, then the next number; None when done."""
+def _next_job(state: _State) -> Optional[Job]:
+    """The next trial to start and its values: one left running first, then the next number; None when done
+    (or, with halving, when the next jobs wait for the rung under way to end)."""
+    if state.rungs is not None:
+        return _next_rung_job(state)
     sweep = state.sweep
     if state.rerun:
         k = state.rerun.pop(0)
-        return k, state.known[k].params
+        return Job(k, state.known[k].params)
     if state.next_k >= sweep.total:
         return None
     k, state.next_k = state.next_k, state.next_k + 1
-    return k, propose(sweep, k, list(state.known.values()))
+    return Job(k, propose(sweep, k, list(state.known.values())))
+
+
+def _next_rung_job(state: _State) -> Optional[Job]:
+    """halving.plan's first job: a trial continued or started again, or the next number drawn."""
+    sweep = state.sweep
+    p = halving.plan(state.rungs, state.known, set(state.under_way), sweep.metric.goal)
+    if p.rung > state.rung:
+        state.rung = p.rung
+        state.notes.append(_rung_note(state.rungs, p))
+    if not p.jobs:
+        return None
+    k, epochs, resume = p.jobs[0]
+    if k in state.known:
+        return Job(k, state.known[k].params, epochs, resume)
+    state.next_k = k + 1  # drawn in order: k is the lowest number not drawn
+    return Job(k, propose(sweep, k, list(state.known.values())), epochs)
+
+
+def _rung_note(rungs: halving.Rungs, p: halving.Plan) -> str:
+    sizes = rungs.sizes()
+    before, now = rungs.target(p.rung - 1, sizes[p.rung - 1]), rungs.target(p.rung, sizes[p.rung])
+    return (f"rung {p.rung}: the best {len(p.cohort)} of {sizes[p.rung - 1]} trials at {before} epochs go on to "
+            f"{now}: " + ", ".join(f"trial-{k}" for k in p.cohort))
 
 
 def _ended(state: _State, outcome: TrialOutcome) -> dict:
     """The ended trial's row and what the samplers and the pruner know of it (in memory: saved with the next
-    trials' rows)."""
+    trials' rows). halving: a trial that trained to its rung's epochs short of the last rung's is pruned (it
+    is running again if a later rung takes it), and its seconds add up over its rungs."""
     k = outcome.number
-    params = state.known[k].params
-    row = {"trial": k, "status": outcome.status, **params, **outcome.values, "seconds": round(outcome.seconds, 3),
+    params, job = state.known[k].params, state.under_way.pop(k, None)
+    status, seconds = outcome.status, outcome.seconds
+    if job is not None and job.epochs is not None:
+        if status == "done" and job.epochs < state.rungs.epochs and outcome.reason == "done":  # all its epochs
+            status = "pruned"
+        if job.resume:
+            seconds += state.rows[k].get("seconds") or 0.0
+    row = {"trial": k, "status": status, **params, **outcome.values, "seconds": round(seconds, 3),
            "error": outcome.error}
+    t = state.timings.setdefault(k, {"seconds": 0.0, "fit_seconds": 0.0, "cpu": 0.0, "fit_cpu": 0.0})
+    for key, v in zip(t, (outcome.seconds, outcome.fit_seconds or 0.0, *outcome.cpu)):
+        t[key] += v
     state.rows[k] = row
     state.known[k] = _known(state, k, params, row)
     return row
 
 
 def _fill(state: _State, ex: Any) -> bool:
-    """Submit trials until the executor holds as many as it runs at once (and those it keeps queued)."""
+    """Submit trials until the executor holds as many as it runs at once (and those it keeps queued). A trial
+    continued (halving) keeps the numbers of the rung it ended in its running row, until it ends the next."""
     started = False
     while ex.busy() < ex.slots + ex.queued:
-        nxt = _next_trial(state)
-        if nxt is None:
+        job = _next_job(state)
+        if job is None:
             break
-        k, params = nxt
-        state.rows[k] = {"trial": k, "status": "running", **params}
-        state.known[k] = Known(k, params, "running")
-        ex.submit(_task(state, k, params, ex.threads))
+        k, params, before = job.number, job.params, state.known.get(job.number)
+        kept = state.rows[k] if job.resume else {}
+        state.rows[k] = {**kept, "trial": k, "status": "running", **params}
+        state.known[k] = Known(k, params, "running", None, before.steps if job.resume else {},
+                               before.epochs if job.resume else None)
+        state.under_way[k] = job
+        ex.submit(_task(state, job, ex.threads))
         started = True
     return started
 
@@ -221,11 +293,11 @@ def _loop(state: _State, ex: Any, rep: SweepReporter) -> None:
             state.save()
         if row is not None:
             sweep = state.sweep
-            best = files.best_trial(state.rows, sweep.metric.name, sweep.metric.goal)
-            if best != state.best:
-                files.write_best(state.folder, sweep.spec.name, best)
-                state.best = best
+            state.best = files.best_trial(state.rows, sweep.metric.name, sweep.metric.goal)
             rep.trial(row)
+        for text in state.notes:  # halving: the trials a rung takes, once the rung before has ended
+            rep.note(text)
+        state.notes.clear()
         if not ex.busy():
             return
         row = _ended(state, ex.next())
@@ -241,7 +313,7 @@ def run_sweep(sweep: Sweep, *, out: Optional[Path] = None, resume: bool = False,
     try:
         return _run(state, rep, command)
     finally:
-        os.close(state.lock)
+        files.unlock(state.lock)
 
 
 def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
@@ -254,7 +326,7 @@ def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
             rep.start({"folder": str(folder), "total": sweep.total, "kept": kept, "rerun": list(state.rerun),
                        "method": sweep.method, "keys": sweep.keys, "metric": sweep.metric.name,
                        "goal": sweep.metric.goal, "slots": ex.slots, "threads": ex.threads,
-                       "where": _where(sweep)})
+                       "where": _where(sweep), **_rung_info(state)})
             try:
                 _loop(state, ex, rep)
             except BaseException:
@@ -262,14 +334,25 @@ def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
                 raise
     except (KeyboardInterrupt, Interrupted):
         state.save()
+        files.write_best(folder, sweep.spec.name, state.best)
         ended = sum(1 for r in state.rows.values() if r["status"] != "running")
-        raise Interrupted(f"stopped with {ended} of {sweep.total} trials ended (those under way start over): "
+        again = "start over" if state.rungs is None else "start over, or continue from their last.npz"
+        raise Interrupted(f"stopped with {ended} of {sweep.total} trials ended (those under way {again}): "
                           f"continue with {command}") from None
     except ClusterError as e:
         state.save()
+        files.write_best(folder, sweep.spec.name, state.best)
         raise ClusterError(f"{e}; continue with {command}") from None
     files.write_best(folder, sweep.spec.name, state.best)
-    return SweepResult(folder, sweep, state.header, state.rows, state.best, kept)
+    return SweepResult(folder, sweep, state.header, state.rows, state.best, kept, state.timings)
+
+
+def _rung_info(state: _State) -> dict:
+    """halving: the rungs in words, and the rung fits in all and ended so far (what the bar counts)."""
+    if state.rungs is None:
+        return {}
+    p = halving.plan(state.rungs, state.known, set(), state.sweep.metric.goal)
+    return {"rungs": state.rungs.describe(), "jobs": state.rungs.jobs(), "jobs_ended": p.ended}
 
 
 def _where(sweep: Sweep) -> str:

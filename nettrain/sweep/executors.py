@@ -4,8 +4,10 @@
 
 Both take trial.TrialTask's (submit), say how many may run at once (slots), and hand back trial.TrialOutcome's
 as trials end (next). OnDask runs trial.run_trial as one task per trial on the workers of a LocalCluster of
-`workers` processes started here (one thread each; they ignore Ctrl-C, which is this process's to handle), or
-of a running scheduler (cluster.address). A worker imports nettrain once and runs trial after trial. A worker
+`workers` processes started here (one thread each; they ignore Ctrl-C, which is this process's to handle) —
+forked from this process where the system can (Dask's multiprocessing-method fork): they start with numpy,
+Dask and nettrain already imported, in well under a second where spawned ones take seconds — or of a running
+scheduler (cluster.address). A worker imports nettrain once and runs trial after trial. A worker
 lost mid-trial: Dask runs the task again on another worker (the trial starts over in its folder); a task that
 loses its worker again and again ends as a failed trial. A scheduler that stops answering ends the sweep with a
 ClusterError.
@@ -56,12 +58,13 @@ class InProcess:
 class OnDask:
     """Trials as tasks on a Dask cluster's workers, at most `slots` at once."""
 
-    queued = 1  # one trial waits at the scheduler: a worker that ends one starts the next at once
-
-    def __init__(self, session: Any, slots: int, threads: int) -> None:
-        self.session, self.slots, self.threads = session, max(1, slots), threads
+    def __init__(self, session: Any, slots: int, threads: int, queued: int = 1) -> None:
+        # queued: trials waiting at the scheduler beyond those running, so that a worker that ends one starts
+        # the next at once, without waiting for this process to hear of it and submit another
+        self.session, self.slots, self.threads, self.queued = session, max(1, slots), threads, queued
         self.futures: dict[int, Any] = {}  # trial number → its future
         self.run = uuid.uuid4().hex[:8]
+        self.submitted = 0
 
     def warm_up(self) -> None:
         """Every worker imports the trial code now, in parallel, not in its first trial."""
@@ -70,8 +73,9 @@ class OnDask:
         self.session.client.run(importlib.import_module, "nettrain.sweep.trial")
 
     def submit(self, task: TrialTask) -> None:
+        self.submitted += 1  # a key per submission: halving submits a trial again for each rung it reaches
         self.futures[task.number] = self.session.client.submit(
-            run_trial, task, key=f"nettrain-trial-{task.number}-{self.run}", pure=False)
+            run_trial, task, key=f"nettrain-trial-{task.number}-{self.run}-{self.submitted}", pure=False)
 
     def busy(self) -> int:
         return len(self.futures)
@@ -150,6 +154,25 @@ def _sigint_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, old)
 
 
+def _forked_workers(local: bool) -> Any:
+    """Dask's settings while the LocalCluster starts: its worker processes forked from this one (spawned ones
+    import numpy, Dask and nettrain again: 4–8 s of the 2-core machine against 0.6 s; a worker that a nanny
+    restarts later is spawned, as Dask does by default; without fork, not POSIX, Dask's default), and neither
+    the workers' statistical profiler (a stack sample every 10 ms) nor a 20 ms tick on their event loops: idle
+    Dask costs half the CPU (0.05 against 0.1 s a second, client and workers), which the trials need."""
+    import multiprocessing
+
+    if not local:
+        return contextlib.nullcontext()
+    import dask
+    import distributed  # noqa: F401 - its defaults in dask.config first: leaving the block restores them as they were
+
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms"}
+    if "fork" in multiprocessing.get_all_start_methods():
+        quiet["distributed.worker.multiprocessing-method"] = "fork"
+    return dask.config.set(quiet)
+
+
 @contextlib.contextmanager
 def open_executor(sweep: Any) -> Iterator[Any]:
     """InProcess for workers: 1 without a cluster; else OnDask on a LocalCluster or the cluster's scheduler."""
@@ -167,14 +190,17 @@ def open_executor(sweep: Any) -> Iterator[Any]:
     with contextlib.ExitStack() as stack:
         # (quiet_dask() from nettrain.cluster belongs around this session, Dask's own log lines off the terminal;
         # where open_session holds the session in it, this block has it)
-        with _sigint_ignored(), warnings.catch_warnings():
+        with _sigint_ignored(), warnings.catch_warnings(), _forked_workers(local):
             # LocalCluster starts its dashboard even with dashboard_address=None, and warns when 8787 is taken
             warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            warnings.filterwarnings("ignore", message=".*use of fork\\(\\) may lead to deadlocks", category=DeprecationWarning)
             session = stack.enter_context(open_session(cfg))
         if local:
             slots, threads = spec.workers, max(1, available_threads() // spec.workers)
         else:  # every thread of the cluster's workers runs a trial, with one BLAS thread (as the cluster backend)
             slots, threads = sum(session.client.nthreads().values()), 1
-        ex = OnDask(session, slots, threads)
+        # a grid's or a random search's trials do not depend on the ones that end: one more queued per worker;
+        # a TPE draw learns from the ended trials, so as few as possible are drawn ahead of them
+        ex = OnDask(session, slots, threads, queued=1 if sweep.method == "tpe" else slots)
         ex.warm_up()
         yield ex

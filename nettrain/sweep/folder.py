@@ -37,9 +37,27 @@ TRIALS, SPEC, BEST = "trials.csv", "sweep.yaml", "best.yaml"
 STATUSES = ("done", "pruned", "failed", "running")
 
 
+_HELD: set[int] = set()  # the descriptors of the sweep folders this process holds locked
+
+
+def _let_go_in_child() -> None:
+    """A process forked from this one (a LocalCluster's worker) closes its copies of the locked descriptors: a
+    flock belongs to the open file, so a worker that outlives a killed sweep would otherwise hold its lock."""
+    for fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_let_go_in_child)
+
+
 def lock(folder: Path) -> int:
     """The sweep folder locked for this sweep (flock on the folder: released when the process ends, however
-    it ends); the open descriptor, to close at the end. A folder another sweep holds is one RunIOError."""
+    it ends); the open descriptor, to close at the end (unlock). A folder another sweep holds is one RunIOError."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -47,7 +65,13 @@ def lock(folder: Path) -> int:
         os.close(fd)
         raise RunIOError(f"{folder} is in use by another nettrain sweep: wait for it to end, or stop it and continue "
                          "with --resume") from None
+    _HELD.add(fd)
     return fd
+
+
+def unlock(fd: int) -> None:
+    _HELD.discard(fd)
+    os.close(fd)
 
 
 def trial_dir(folder: Path, k: int) -> Path:
@@ -125,15 +149,16 @@ def check_resume(folder: Path, resolved: dict, command: str) -> None:
                           f"instead of {command}")
 
 
-def check_trial_config(folder: Path, k: int, cfg: config_mod.Config) -> None:
-    """A kept trial's config.yaml is the config the sweep gives trial k now (the base config was not edited)."""
+def check_trial_config(folder: Path, k: int, cfg: config_mod.Config, ignore: tuple = ()) -> None:
+    """A kept trial's config.yaml is the config the sweep gives trial k now (the base config was not edited),
+    but for the dotted keys in `ignore` (halving: train.epochs, its rung's)."""
     path = trial_dir(folder, k) / "config.yaml"
     try:
         stored = config_mod.read_document(path, "config").data
     except ConfigError:
         raise RunIOError(f"cannot resume: {path} is missing or unreadable, though trials.csv says trial {k} ended: "
                          "remove its row from trials.csv to run it again") from None
-    changed = config_mod.diff_configs(stored, config_mod.config_to_dict(cfg))
+    changed = [c for c in config_mod.diff_configs(stored, config_mod.config_to_dict(cfg)) if c not in ignore]
     if changed:
         raise ConfigError(f"cannot resume {folder}: trial-{k}'s config differs from the one the sweep gives it now "
                           f"in {', '.join(changed)} (was the base config edited?); start a new sweep with another "

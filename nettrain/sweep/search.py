@@ -36,6 +36,7 @@ class Known:
     status: str  # done | pruned | failed | running
     value: Optional[float] = None  # the metric, for a done trial
     steps: dict = field(default_factory=dict)  # epoch → the metric at that logged epoch
+    epochs: Optional[int] = None  # the epochs it reached (trials.csv's epochs; halving.py's rungs)
 
 
 def trial_seed(seed: int, k: int) -> int:

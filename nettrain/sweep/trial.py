@@ -6,9 +6,10 @@ What a worker does for a trial, in order:
 1. claims the trial folder: an exclusive lock on it (flock on the folder itself), waiting for an earlier
    attempt that still holds it — a stopped sweep's task ends at its next step (pruning.Abandoned), a killed
    sweep's local workers exit within seconds — then empties it: an interrupted attempt's files are gone,
-   so every attempt starts from nothing and writes the same files (trial k restarts, never resumes);
+   so every attempt starts from nothing and writes the same files (trial k restarts) — but for a trial that
+   continues to its next rung (prune: halving), which keeps its folder and resumes from its last.npz;
 2. loads the config exactly as `nettrain fit BASE --set …` does (spec.Sweep.overrides);
-3. trains it with trainer.fit into the folder, BLAS held to task.threads (workers × threads ≤ cores), with
+3. trains it with trainer.fit into the folder (resume=True for a rung continued), BLAS held to task.threads (workers × threads ≤ cores), with
    the pruner and, on a Dask worker, the check that the task is still wanted;
 4. returns trials.csv's numbers of the trial; a trial that fails (a diverging cost, a config the schema
    refuses, a bug) is status failed with its one-line error, and the sweep goes on.
@@ -51,6 +52,7 @@ class TrialTask:
     prune: Optional[dict] = None  # the sweep's prune section: pruning.Pruning
     history: list = field(default_factory=list)  # search.Known: the earlier ended trials, for the pruner
     threads: Optional[int] = None  # BLAS threads of the fit; None: as a fit alone chooses
+    resume: bool = False  # continue the folder's run from its last.npz (halving: the next rung's epochs)
 
 
 @dataclass
@@ -62,12 +64,15 @@ class TrialOutcome:
     seconds: float = 0.0  # the whole trial on its worker: config, folder, fit, metrics
     fit_seconds: Optional[float] = None  # trainer.fit alone
     worker: str = ""  # host:pid of the process that ran it
+    cpu: tuple = (0.0, 0.0)  # CPU seconds of the thread that ran it: the whole trial, trainer.fit alone
+    reason: str = ""  # how its fit ended (FitResult.reason: "done" when it trained all its epochs)
 
 
 @contextlib.contextmanager
-def claimed(folder: Path, timeout: float = CLAIM_TIMEOUT) -> Iterator[None]:
+def claimed(folder: Path, timeout: float = CLAIM_TIMEOUT, *, empty: bool = True) -> Iterator[None]:
     """The folder, created, locked for this attempt (flock: released when the process ends, however it ends)
-    and emptied; an attempt that still holds it is waited for, up to `timeout` seconds."""
+    and emptied (unless not `empty`: a run resumed); an attempt that still holds it is waited for, up to
+    `timeout` seconds."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder, os.O_RDONLY)
@@ -84,7 +89,7 @@ def claimed(folder: Path, timeout: float = CLAIM_TIMEOUT) -> Iterator[None]:
                     raise RunIOError(f"{folder} is still being written by an earlier attempt after {timeout:g} s: "
                                      "stop the process that runs it, then resume the sweep") from None
                 time.sleep(0.1)
-        for child in folder.iterdir():  # an interrupted attempt's files: this one starts from nothing
+        for child in folder.iterdir() if empty else ():  # an interrupted attempt's files: start from nothing
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         yield
     finally:
@@ -123,23 +128,25 @@ def error_line(e: BaseException) -> str:
 def run_trial(task: TrialTask) -> TrialOutcome:
     """The trial of `task`, trained into task.folder (module docstring). Interrupted (Ctrl-C, in this process)
     and pruning.TrialAbandoned are raised; any other failure is the outcome's error."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     where = f"{socket.gethostname()}:{os.getpid()}"
-    with claimed(Path(task.folder)):
-        fit_seconds = None
+    with claimed(Path(task.folder), empty=not task.resume):
+        fit_seconds, fit_cpu = None, 0.0
         try:
             cfg = config_mod.load_config(task.base, task.overrides)
             threads = parallel.blas_limited(task.threads) if task.threads else contextlib.nullcontext()
-            t1 = time.perf_counter()
             with threads:
-                res = trainer.fit(cfg, out=Path(task.folder), listeners=_listeners(task))
-            fit_seconds = time.perf_counter() - t1
+                t1, c1 = time.perf_counter(), time.thread_time()
+                res = trainer.fit(cfg, out=Path(task.folder), resume=task.resume, listeners=_listeners(task))
+                fit_seconds, fit_cpu = time.perf_counter() - t1, time.thread_time() - c1
         except (Interrupted, pruning.TrialAbandoned, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001 - a trial's failure of any kind is its row's error; the sweep goes on
-            return TrialOutcome(task.number, "failed", {}, error_line(e), time.perf_counter() - t0, fit_seconds, where)
+            return TrialOutcome(task.number, "failed", {}, error_line(e), time.perf_counter() - t0, fit_seconds, where,
+                                (time.thread_time() - c0, fit_cpu))
     status = "pruned" if res.reason == pruning.Stop.reason else "done"
-    return TrialOutcome(task.number, status, _values(res), None, time.perf_counter() - t0, fit_seconds, where)
+    return TrialOutcome(task.number, status, _values(res), None, time.perf_counter() - t0, fit_seconds, where,
+                        (time.thread_time() - c0, fit_cpu), res.reason)
 
 
 def logged_steps(folder: Path, metric: str, every: int) -> dict:
