@@ -281,8 +281,13 @@ def predict(
     out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
                                             help="Write the CSV here instead of stdout."),
     unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help=UNKNOWN_HELP),
+    keep: list[str] = typer.Option([], "--keep", metavar="COLUMN", help="Copy this column of the data file into "
+                                   "the output, before the predictions (repeatable): an id, the true label."),
 ) -> None:
     """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
+
+    Columns: the --keep columns, then predicted_<target> (and p_<class> for each class): named unlike any column
+    of the data file, so the file's own target can be kept beside its prediction.
 
     Raw rows as the training file had them: the run's data.categorical columns as text (a category the train
     split lacked: an error naming it, or with --unknown ignore all zeros), empty cells filled with data.missing:
@@ -291,11 +296,12 @@ def predict(
     \b
     Examples:  nettrain predict runs/iris --data data/iris.csv --out pred.csv
                nettrain predict runs/penguins --data new.csv --unknown ignore
+               nettrain predict runs/iris --data data/iris.csv --keep species
     """
     from . import prediction
     from .runfolder import checkpoint_of
 
-    header, chunks = prediction.predictions(target, data, _unknown(unknown))  # computed and written by the chunk
+    header, chunks = prediction.predictions(target, data, _unknown(unknown), keep)  # computed and written by the chunk
     used = checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "

@@ -164,7 +164,7 @@ def test_load_predicts_what_nettrain_predict_writes(iris_run):
     table = read_table("data/iris.csv")
     res = cli("predict", iris_run, "--data", "data/iris.csv")
     rows = list(csv.reader(io.StringIO(res.stdout)))
-    assert rows[0] == ["label", "p_setosa", "p_versicolor", "p_virginica"]
+    assert rows[0] == ["predicted_species", "p_setosa", "p_versicolor", "p_virginica"]
     assert model.predict(table.X).tolist() == [r[0] for r in rows[1:]]
     proba = model.predict_proba(table.X.tolist())  # nested lists too
     assert np.array_equal(proba, np.array([[float(v) for v in r[1:]] for r in rows[1:]]))

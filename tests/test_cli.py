@@ -136,13 +136,26 @@ def test_fit_eval_predict_round_trip(proj):
     res = run("predict", run_dir, "--data", "data/iris.csv", "--out", "pred.csv")
     assert res.exit_code == 0, res.output
     pred = read_metrics(proj / "pred.csv")
-    assert len(pred) == 150 and list(pred[0]) == ["label", "p_setosa", "p_versicolor", "p_virginica"]
+    assert len(pred) == 150 and list(pred[0]) == ["predicted_species", "p_setosa", "p_versicolor", "p_virginica"]
     for r in pred:
         p = [float(r[k]) for k in ("p_setosa", "p_versicolor", "p_virginica")]
         assert sum(p) == pytest.approx(1.0, abs=1e-12)
-        assert r["label"] == ["setosa", "versicolor", "virginica"][int(np.argmax(p))]
+        assert r["predicted_species"] == ["setosa", "versicolor", "virginica"][int(np.argmax(p))]
     truth = [r["species"] for r in read_metrics(proj / "data" / "iris.csv")]
-    assert np.mean([a["label"] == t for a, t in zip(pred, truth)]) > 0.9
+    assert np.mean([a["predicted_species"] == t for a, t in zip(pred, truth)]) > 0.9
+    # --keep: the file's own columns first, as written there; the true label beside its prediction
+    res = run("predict", run_dir, "--data", "data/iris.csv", "--keep", "species", "--keep", "petal_width",
+              "--out", "kept.csv")
+    assert res.exit_code == 0, res.output
+    kept = list(csv.reader((proj / "kept.csv").open()))
+    raw = list(csv.reader((proj / "data" / "iris.csv").open()))
+    assert kept[0] == ["species", "petal_width", "predicted_species", "p_setosa", "p_versicolor", "p_virginica"]
+    assert [r[:2] for r in kept[1:]] == [[r[4], r[3]] for r in raw[1:]]
+    assert [r[2:] for r in kept[1:]] == [[r[k] for k in pred[0]] for r in pred]  # the same predictions
+    for keep, says in ((["--keep", "id"], "--keep id: data/iris.csv has no column 'id'; its columns: sepal_length"),
+                       (["--keep", "species", "--keep", "species"], "--keep names a column twice")):
+        res = run("predict", run_dir, "--data", "data/iris.csv", *keep)
+        assert res.exit_code == 2 and says in res.stderr and "Traceback" not in res.output
 
 
 def test_regression_eval_and_predict(proj):
@@ -153,7 +166,7 @@ def test_regression_eval_and_predict(proj):
     # J_data = (1/m) Σ ½(h − y)² = MSE/2 for one output
     assert ev["data_cost"] == pytest.approx(ev["mse"] / 2, rel=1e-12)
     out = run("predict", "d", "--data", "data/diabetes.csv").stdout.splitlines()
-    assert out[0] == "progression" and len(out) == 443
+    assert out[0] == "predicted_progression" and len(out) == 443
 
 
 def test_xor_is_learned(proj):
@@ -568,7 +581,7 @@ def test_sparse_autoencoder_fit_eval_plot_and_gradcheck(proj):
     text = run("eval", "sae")
     assert "J_sparse" in text.stdout and "mean ρ̂" in text.stdout
     pred = run("predict", "sae", "--data", "data/patches.npz")
-    assert pred.exit_code == 0 and pred.stdout.splitlines()[0].startswith("p0,p1,")
+    assert pred.exit_code == 0 and pred.stdout.splitlines()[0].startswith("predicted_p0,predicted_p1,")
     plot = run("plot", "sae", "--weights")
     assert plot.exit_code == 0, plot.output
     assert (proj / "sae" / "weights.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -192,7 +192,7 @@ def test_predictions_are_written_a_chunk_at_a_time(tmp_path, monkeypatch):
     assert n == 30_000 and max(seen) == 1000 and len(seen) == 30
     assert peak < 2_000_000  # a chunk's outputs and text, not 30,000 rows of them (some 3 MB of text alone)
     got = list(csv.reader(io.StringIO((tmp_path / "p.csv").read_text())))
-    assert got[0] == header == ["label", "p_0", "p_1", "p_2"] and len(got) == 30_001
+    assert got[0] == header == ["predicted_5", "p_0", "p_1", "p_2"] and len(got) == 30_001  # column 5: the target
     monkeypatch.undo()
     trained = __import__("nettrain").trained.load_trained(tmp_path / "run")
     h = real(trained, np.load(big)[:, :N], big)

@@ -43,7 +43,7 @@ def test_readme_commands_run_as_written(tmp_path):
         res = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, (cmd, res.stderr)
     assert (tmp_path / "runs" / "digits" / "last.npz").exists()
-    assert (tmp_path / "runs" / "digits" / "predictions.csv").read_text().startswith("label,p_0,")
+    assert (tmp_path / "runs" / "digits" / "predictions.csv").read_text().startswith("label,predicted_label,p_0,")
 
 
 def test_readme_writes_its_predictions_where_git_ignores_them():

@@ -73,7 +73,7 @@ def test_eval_json_counts_the_rows_filled(penguins):
 def test_predict_on_raw_rows_equals_the_python_api_by_name(penguins, proj):
     run_dir, _ = penguins
     header, rows = predict_rows(run_dir, proj / "data" / "penguins.csv")
-    assert header == ["label", "p_Adelie", "p_Chinstrap", "p_Gentoo"] and len(rows) == 344
+    assert header == ["predicted_species", "p_Adelie", "p_Chinstrap", "p_Gentoo"] and len(rows) == 344
     model = nettrain.load(run_dir)
     frame = pd.read_csv(proj / "data" / "penguins.csv")  # NaN where a cell is empty
     p = model.predict_proba(frame)
