@@ -113,8 +113,9 @@ def solution(rounds: int) -> None:
             walls = []
             for _ in range(rounds):
                 t = time.perf_counter()
-                subprocess.run(["nettrain", "fit", f"configs/{config}.yaml", "--out", str(Path(d) / f"r{len(walls)}")],
-                               check=True, capture_output=True, cwd=ROOT)
+                # this interpreter's nettrain (a virtual environment need not be activated, its script on PATH)
+                subprocess.run([sys.executable, "-m", "nettrain", "fit", f"configs/{config}.yaml", "--out",
+                                str(Path(d) / f"r{len(walls)}")], check=True, capture_output=True, cwd=ROOT)
                 walls.append(time.perf_counter() - t)
             print(f"CLI: `nettrain fit configs/{config}.yaml`: {statistics.median(walls):.2f} s wall (median of "
                   f"{rounds}), start-up, data, checkpoints and the summary included")

@@ -16,6 +16,8 @@ from array import array
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
+
 from .errors import CheckpointError, RunIOError
 
 OLD_NAMES = {"val_cost": "val_data_cost"}  # metrics.csv columns renamed since (the validation J_data): read as today's
@@ -23,59 +25,163 @@ OLD_NAMES = {"val_cost": "val_data_cost"}  # metrics.csv columns renamed since (
 MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
 
 
-class History:
-    """The run's metrics rows (None = not computed that epoch); metrics.csv holds them all (a run that
-    writes no folder never takes its rows: rows() gives them, in memory).
+INTEGER_COLUMNS = ("epoch", "evaluations")  # counts, written as integers; every other column is a float or empty
 
-    Nothing in memory grows with the run but J itself (8 bytes an epoch, for the summary's
-    sparkline): rows are buffered until the next write, formatted once, appended to metrics.csv,
-    and folded into a running SHA-256 of the file. A checkpoint stores record() — the columns, the
-    row count and that digest — rather than the rows, so a save costs the same at epoch 10 and at
-    epoch 10⁶; a resume checks the file's first rows against it (resumed()).
+
+class History:
+    """The run's metrics rows (an empty cell: not computed that epoch); metrics.csv holds them all (a run
+    that writes no folder never takes its rows: rows() gives them, in memory).
+
+    The rows not yet written are numbers in preallocated float64 columns, NaN for an empty cell. A
+    training epoch costs two stores (add): its epoch, and its Cost, whose J and parts are copied into
+    their columns a block of rows at a time when anything reads them (a Python loop over the parts of
+    every row would cost more than the rest of the row); a logged epoch's ‖∇J‖ and validation cells
+    are stored as they come (put). The text is made when the rows are taken, a column at a time.
+    Nothing else in memory grows with the run but J itself (8 bytes an epoch, for the summary's
+    sparkline and the rising-J check): taken rows are formatted once, appended to metrics.csv, and
+    folded into a running SHA-256 of the file. A checkpoint stores record() — the columns, the row
+    count and that digest — rather than the rows, so a save costs the same at epoch 10 and at epoch
+    10⁶; a resume checks the file's first rows against it (resumed()).
     """
 
-    def __init__(self, columns: list[str]) -> None:
+    def __init__(self, columns: list[str], capacity: int = 1024) -> None:
         self.columns = list(columns)
-        self.n = 0  # rows so far, written or not
-        self.J = array("d")  # column 1 (J) of every row
-        self._pending: list[list] = []
+        self._J = array("d")  # column 1 (J) of the rows already taken
+        self._k = 0  # rows held: the last n − k are taken
+        self._settled = 0  # held rows whose Costs are copied into the columns; the rest are in _costs
+        self._ints = [c in INTEGER_COLUMNS for c in self.columns]
+        self._cells: Any = None
+        self._alloc(max(1, capacity))
+        self._error: Optional[str] = None  # a cell append() could not hold: take() raises it
         self._digest = hashlib.sha256()
         self._header = ",".join(self.columns) + "\n"  # column names are plain identifiers
         self._header_written = False
 
-    def rows(self) -> list[list]:
-        """The rows not yet taken into metrics.csv: every row of a run that writes no folder."""
-        return self._pending
+    def _alloc(self, capacity: int) -> None:
+        """Room for `capacity` held rows, those held so far copied over."""
+        self._settle()
+        cells = np.full((len(self.columns), capacity), np.nan)
+        if self._cells is not None:
+            cells[:, : self._k] = self._cells[:, : self._k]
+        self._cells, self._cap = cells, capacity
+        self._mv = [memoryview(c) for c in cells]  # a memoryview's item store: the cheapest way into an array
+        self._epochs = self._mv[0]
+        self._costs: list = [None] * capacity
+
+    def add(self, epoch: int, cost: Any) -> None:
+        """A training epoch's row: its epoch, J and J's parts (network.Cost; None: not computed) in columns
+        0, 1, 2, … — metrics.csv's layout — and every other cell empty until put()."""
+        k = self._k
+        if k == self._cap:
+            self._alloc(2 * k)
+        self._epochs[k] = epoch
+        self._costs[k] = cost
+        self._k = k + 1
+
+    def _settle(self) -> None:
+        """J and the parts of the rows added since the last call into their columns (the Costs let go)."""
+        s, k = self._settled, self._k
+        if s == k:
+            return
+        costs, cells = self._costs[s:k], self._cells
+        if k - s == 1 and costs[0] is not None:  # a row at a time, as the listeners of a log.every 1 run see it
+            c, mv = costs[0], self._mv
+            mv[1][s] = c.J
+            for j, v in enumerate(c.parts.values(), 2):
+                mv[j][s] = v
+            self._costs[s] = None
+            self._settled = k
+            return
+        try:  # a column at a time: a run's Costs have the same parts, in the same order
+            J = [c.J for c in costs]
+        except AttributeError:  # a None among them (rows of append(), epochs without J): row by row
+            for i, c in enumerate(costs, s):
+                if c is not None:
+                    cells[1 : 2 + len(c.parts), i] = [c.J, *c.parts.values()]
+        else:
+            cells[1, s:k] = J
+            for j, name in enumerate(costs[0].parts, 2):
+                cells[j, s:k] = [c.parts[name] for c in costs]
+        self._costs[s:k] = [None] * (k - s)
+        self._settled = k
+
+    def put(self, j: int, value: Optional[float]) -> None:
+        """Cell j of the last row (None: left empty)."""
+        if value is not None:
+            self._mv[j][self._k - 1] = value
 
     def append(self, row: list[Optional[float]]) -> None:
-        self._pending.append(row)
-        self.J.append(math.nan if row[1] is None else row[1])  # None: not computed that epoch (log.train_cost)
-        self.n += 1
+        """A row of any numbers, one per column (None: empty). A cell that metrics.csv cannot hold (not
+        finite; a count that is not an integer) is refused by the next take()."""
+        k = self._k
+        if k == self._cap:
+            self._alloc(2 * k)
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            f = float(operator.index(v)) if type(v) is int or isinstance(v, np.integer) else float(v)
+            if self._error is None and not math.isfinite(f):
+                self._error = f"{v} is not finite"
+            elif self._error is None and self._ints[j] and not f.is_integer():
+                self._error = f"{self.columns[j]} {v} is not an integer"
+            self._cells[j, k] = f
+        self._k = k + 1
+
+    @property
+    def n(self) -> int:
+        """Rows so far, written or not."""
+        return len(self._J) + self._k
+
+    def rows(self) -> list[list]:
+        """The rows not yet taken into metrics.csv: every row of a run that writes no folder."""
+        return self._row_lists(0, self._k)
+
+    def _row_lists(self, start: int, stop: int) -> list[list]:
+        self._settle()
+        cols = [[None if x != x else int(x) if is_int else x for x in self._cells[j, start:stop].tolist()]
+                for j, is_int in enumerate(self._ints)]
+        return [list(r) for r in zip(*cols)]
+
+    @property
+    def J(self) -> np.ndarray:
+        """J of every row, resumed ones included (NaN: not computed that epoch)."""
+        return self.J_since(0)
+
+    def J_since(self, row: int) -> np.ndarray:
+        """J of rows row … n − 1."""
+        self._settle()
+        taken = len(self._J)
+        held = self._cells[1, max(0, row - taken) : self._k] if len(self.columns) > 1 else np.empty(0)
+        if row >= taken:
+            return held.copy()
+        return np.concatenate([np.frombuffer(self._J, dtype=np.float64)[row:], held])
 
     def take(self) -> str:
         """The text to append to metrics.csv — the header the first time, then the rows added since
-        the last call — folded into the digest. ValueError/TypeError for a cell that is not a
-        finite number or an epoch that is not an integer."""
-        try:  # the common case, a Python int and floats: repr() of each cell, and one scan of the text
-            # for the "n" of inf and nan (a finite float's repr has none)
-            text = "".join([f"{r[0]:d}," + ",".join(["" if v is None else repr(v) if type(v) is int else repr(float(v))
-                                                     for v in r[1:]]) + "\n" for r in self._pending])
-            if "n" in text:
-                raise ValueError
-        except (TypeError, ValueError):  # anything else: cell by cell, raising for the first bad one
-            text = "".join([",".join([_epoch_cell(r[0])] + ["" if v is None else _finite_repr(v) for v in r[1:]])
-                            + "\n" for r in self._pending])
+        the last call — folded into the digest. ValueError for a cell that is not a finite number or a
+        count that is not an integer."""
+        self._settle()
+        k = self._k
+        block = self._cells[:, :k]
+        if self._error is not None:
+            raise ValueError(self._error)
+        if np.isinf(block).any():  # NaN is an empty cell; ±inf cannot be written (readers disagree on it)
+            raise ValueError("a metric is not finite")
+        text = _format(block, self._ints)
         if not self._header_written:
             text = self._header + text
         self._digest.update(text.encode("utf-8"))
-        self._pending.clear()
+        if len(self.columns) > 1:
+            self._J.frombytes(block[1].tobytes())
+        block[:] = np.nan
+        self._k = self._settled = 0
         self._header_written = True
         return text
 
     def record(self) -> dict:
         """What a checkpoint stores of the history: metrics.csv's columns, row count and the SHA-256 of
         its text up to them (every row must have been taken)."""
-        assert not self._pending and self._header_written, "take() the pending rows before recording them"
+        assert not self._k and self._header_written, "take() the pending rows before recording them"
         return {"file": "metrics.csv", "columns": self.columns, "rows": self.n, "sha256": self._digest.hexdigest()}
 
     @classmethod
@@ -111,27 +217,38 @@ class History:
             raise RunIOError(f"{path} {what}: {ckpt_path} was saved after rows 0 … {n - 1} of it; restore the file, "
                              f"or {restart}")
         h = cls(columns)
-        h.n, h._header_written = n, True
+        h._header_written = True
         h._digest.update(text)
-        h.J.extend(float(line.split(b",", 2)[1] or "nan") for line in lines[1:])  # empty: not computed
+        h._J.extend(float(line.split(b",", 2)[1] or "nan") for line in lines[1:])  # empty: not computed
         return h, text
 
 
 
-def _finite_repr(v: Any) -> str:
-    """A metric as metrics.csv writes it: the shortest repr that reads back exactly (a count as an integer)."""
-    if type(v) is int:
-        return str(v)
-    v = float(v)
-    if not math.isfinite(v):
-        raise ValueError(f"{v} is not finite")
-    return repr(v)
+def _format(block: np.ndarray, ints: list[bool]) -> str:
+    """Rows of metrics.csv from columns of numbers (NaN: an empty cell), a column at a time: a count as an
+    integer, any other number as repr() of the float — the shortest text that reads back exactly.
 
-
-def _epoch_cell(v: Any) -> str:
-    if isinstance(v, float):
-        if not v.is_integer():
-            raise ValueError(f"epoch {v} is not an integer")
-        return str(int(v))
-    return str(operator.index(v))
-
+    repr() of a float is most of the time (~0.7 µs each, as long as a small network's epoch is a
+    twentieth of): a column equal to an earlier one (J = J_data when λ = 0) reuses its text, and a
+    column of one value (J_reg = 0) is formatted once."""
+    bits = block.view(np.int64)  # equal bits, equal text (== would take -0.0 for 0.0)
+    cols: list[list[str]] = []
+    for j, (v, is_int) in enumerate(zip(block, ints)):
+        empty = np.isnan(v)
+        if empty.all():
+            cols.append([""] * len(v))
+            continue
+        same = [i for i in range(j) if not ints[i] and not is_int and np.array_equal(bits[i], bits[j])]
+        if same:
+            cols.append(cols[same[0]])
+            continue
+        if is_int:
+            cells = list(map(str, np.where(empty, 0, v).astype(np.int64).tolist()))
+        elif not empty.any() and (bits[j] == bits[j, 0]).all():
+            cells = [repr(float(v[0]))] * len(v)
+        else:
+            cells = list(map(repr, v.tolist()))
+        if empty.any():
+            cells = ["" if e else c for c, e in zip(cells, empty.tolist())]
+        cols.append(cells)
+    return "\n".join(map(",".join, zip(*cols))) + "\n" if cols and cols[0] else ""

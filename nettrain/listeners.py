@@ -1,19 +1,31 @@
-"""What happens at each reported step of a training run: one small listener per job.
+"""What happens at the reported steps of a training run: one small listener per job, each seeing the
+steps it declares it needs.
 
-The optimizer reports the state after every epoch (optimizers.Step); trainer.fit hands it to these
-listeners, in this order, each seeing the metrics row the ones before it built:
+The optimizer reports the state after every epoch (optimizers.Step). Every epoch's row — its epoch, J
+and J's parts — goes into the history as it comes (history.add: a few stores); the listeners see a step
+only at the epochs one of them needs: a listener declares the next epoch it must see (next_epoch) and
+the time by which it must be called again (next_time), and `Listeners` calls them all at the first
+epoch that reaches either — or at once after Ctrl-C. Between those, an epoch costs the row and two
+comparisons. At each such epoch the listeners run in this order, each seeing the row the ones before
+it completed:
 
-    Row           the row: epoch, J and its parts (when computed), ‖∇J‖ and validation every log.every epochs
+    Row           logged epochs (log.every): ‖∇J‖ and the validation columns into the row;
+                  every epoch with an evaluations column (L-BFGS): the count of J evaluations
     Best          the lowest validation J_data so far: best.npz at the next save
     EarlyStopping no improvement of val J_data for `patience` logged rows: stop (train.early_stopping)
-    RisingCost    J rising well above its lowest: said at once, and in the summary, with the fix
-    Log           the row into metrics.csv (buffered; on disk at least every WRITE_EVERY_SECONDS)
-    Terminal      the row and the progress bar, through the Reporter
+    RisingCost    J rising well above its lowest, checked over every row since its last call (at least
+                  every RISE_CHECK_SECONDS): said at once, and in the summary, with the fix
+    Log           the rows into metrics.csv, at least every WRITE_EVERY_SECONDS
+    Terminal      the row on logged epochs and the last, the progress bar as often as the reporter asks
     Checkpoints   last.npz at epoch 0, every log.checkpoint_every epochs, every SAVE_EVERY_SECONDS, the end
     Interrupt     Ctrl-C: stop at the end of this step (a second one stops at once)
 
-A listener returns a reason to stop (a string), or None. The run folder's files and the shared
-state of a run (its history, the best state, the optimizer) are in `RunState`.
+Row comes first because the others read the row it completes; Log, Terminal and Checkpoints write
+what the ones before decided (the rising-J note before the row it precedes, best.npz with the
+checkpoint); Interrupt is last so that a stop comes after this step's files. A listener returns a
+reason to stop (a string), or None; close() ends the run's listening (the checks still owed, the bar
+at the last epoch). The run folder's files and the shared state of a run (its history, the best
+state, the optimizer) are in `RunState`.
 
 Left out on purpose: any arithmetic (the objective and optimizers) and rendering (render/).
 """
@@ -25,15 +37,18 @@ import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from . import network
 
 SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
-WRITE_EVERY_SECONDS = 1.0  # and the buffered metrics rows appended to metrics.csv this often
+WRITE_EVERY_SECONDS = 1.0  # and the rows appended to metrics.csv this often
+RISE_CHECK_SECONDS = 0.1  # a rising J is checked for (and said) this often: "at once" to the eye
 RISE_FACTOR = 1.5  # J above this × its lowest so far is reported as rising
+RISE_ARRAY_ROWS = 64  # rows from which the rising-J check runs as array operations
+NEVER = 1 << 62  # an epoch no run reaches: "no epoch needed"
 
 
 def finite_or_none(v: Optional[float]) -> Optional[float]:
@@ -42,13 +57,18 @@ def finite_or_none(v: Optional[float]) -> Optional[float]:
     return v if v is None or math.isfinite(v) else None
 
 
+def next_multiple(e: int, every: int) -> int:
+    """The first multiple of `every` after epoch e (NEVER for every = 0)."""
+    return (e // every + 1) * every if every else NEVER
+
+
 @dataclass
 class Event:
-    """One reported step, as the listeners pass it along."""
+    """One step as the listeners pass it along."""
 
     step: Any  # optimizers.Step
     logged: bool  # a log.every epoch: ‖∇J‖ and validation are computed
-    row: list = field(default_factory=list)
+    row: list = field(default_factory=list)  # the epoch's row, once Row has completed it
     val_data_cost: Optional[float] = None
 
 
@@ -68,6 +88,7 @@ class RunState:
     notes: list = field(default_factory=list)  # said during the run, repeated in the summary
     evaluations: int = 0  # J evaluations before this process (a resumed run's), and so far after the last row
     count_evaluations: bool = False  # metrics.csv has an evaluations column
+    t_save: float = field(default_factory=time.monotonic)  # when the state was last saved
 
     def flush(self, params: Any, epoch: int, checkpoint: Optional[Path] = None, state: Optional[dict] = None) -> None:
         """Write pending metrics rows, best.npz, the checkpoint given, then last.npz for this state.
@@ -98,34 +119,124 @@ class RunState:
         self.t_save = time.monotonic()
 
 
-class Row:
-    def __init__(self, run: RunState, val_metrics: Any, names: tuple[str, ...], optimizer_columns: tuple[str, ...]) -> None:
-        self.run, self.val, self.names, self.optimizer_columns = run, val_metrics, names, optimizer_columns
+class Listener:
+    """A job at some reported steps. next_epoch(e): the first epoch after e it must see (NEVER: none), from a
+    set of epochs fixed for the run; next_time(): the time.monotonic() by which it must be called again
+    (inf: no clock). It is called at every step the run's listeners see, and does its job when that step
+    is one it has to act on."""
+
+    def next_epoch(self, e: int) -> int:
+        return NEVER
+
+    def next_time(self) -> float:
+        return math.inf
+
+    def __call__(self, event: Event) -> Optional[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self, epoch: int) -> None:
+        """The run's last reported epoch has been seen: finish what is owed."""
+
+
+class Listeners:
+    """The listeners of a run, in order, and when they next need a step.
+
+    `epoch` and `time` are the first epoch and the earliest time any of them declared (the run's last
+    epoch always among them): the training loop's emit compares each epoch with them — and with the
+    Ctrl-C flag — and calls dispatch(step) when one is reached. A listener that declares nothing (a
+    plain callable) sees every step, as every listener once did.
+    """
+
+    def __init__(self, listeners: list, *, every: int, last: int, first: int) -> None:
+        self.listeners, self.every, self.last = list(listeners), every, last
+        # what each declared, leaving out the base class's "never" (most listeners have no clock)
+        self._epochs = [getattr(l, "next_epoch", _every_epoch) for l in self.listeners
+                        if getattr(type(l), "next_epoch", None) is not Listener.next_epoch]
+        self._times = [l.next_time for l in self.listeners
+                       if getattr(type(l), "next_time", Listener.next_time) is not Listener.next_time]
+        self.epoch, self.time = -1, -math.inf
+        self._reschedule(first - 1)
+
+    def _reschedule(self, e: int) -> None:
+        if e >= self.epoch:  # before it, the first epoch any wants is still the same one (the sets are fixed)
+            first = self.last
+            for next_epoch in self._epochs:
+                first = min(first, next_epoch(e))
+                if first == e + 1:  # none can be sooner (log.every 1: the first one asked says so)
+                    break
+            self.epoch = first
+        if self.epoch == e + 1:  # the next epoch is seen anyway: no clock to compare with
+            self.time = math.inf
+        else:
+            self.time = min([math.inf] + [next_time() for next_time in self._times])
+
+    def dispatch(self, step: Any) -> list[str]:
+        """Every listener on this step, in order; the reasons to stop they gave."""
+        event = Event(step, step.epoch % self.every == 0)
+        reasons = []
+        for listener in self.listeners:
+            why = listener(event)
+            if why:
+                reasons.append(why)
+        self._reschedule(step.epoch)
+        return reasons
+
+    def close(self, epoch: int) -> None:
+        """The run's last reported epoch was `epoch`: each listener finishes what it owes."""
+        for listener in self.listeners:
+            if hasattr(listener, "close"):
+                listener.close(epoch)
+
+
+def _every_epoch(e: int) -> int:
+    return e + 1
+
+
+class Row(Listener):
+    """The epoch's row as the terminal shows it (event.row), with the cells only the listeners compute put into
+    the history: on logged epochs ‖∇J‖ and the validation J_data and accuracy (or R²); with an evaluations
+    column (L-BFGS), the count of J evaluations, every epoch."""
+
+    def __init__(self, run: RunState, val_metrics: Any) -> None:
+        self.run, self.val = run, val_metrics
+        columns = run.history.columns
+        self.j_grad = columns.index("grad_norm")  # after the epoch, J and its parts
+        self.j_evals = columns.index("evaluations") if "evaluations" in columns else None
+        self.j_val = columns.index("val_data_cost") if val_metrics is not None else None
+        self.empty = [None] * len(columns)
         self.base = run.evaluations  # a resumed run counts on from its checkpoint's count
 
+    def next_epoch(self, e: int) -> int:
+        return e + 1 if self.j_evals is not None else next_multiple(e, self.run.every)
+
     def __call__(self, event: Event) -> None:
-        s = event.step
-        cost = [None] * (1 + len(self.names)) if s.cost is None else [s.cost.J, *s.cost.parts.values()]
-        row: list[Optional[float]] = [s.epoch, *cost, None]
+        s, h, j = event.step, self.run.history, self.j_grad
+        row = self.empty.copy()
+        row[0] = s.epoch
+        if s.cost is not None:
+            row[1:j] = [s.cost.J, *s.cost.parts.values()]
+        self.run.evaluations = self.base + s.evaluations
+        if self.j_evals is not None:
+            row[self.j_evals] = self.run.evaluations
         if event.logged:
             g = s.grad()
-            row[-1] = None if g is None else finite_or_none(math.sqrt(float(np.vdot(g, g))))
-        if "evaluations" in self.optimizer_columns:
-            row.append(self.base + s.evaluations)
-        self.run.evaluations = self.base + s.evaluations
-        if self.val is not None:
-            if event.logged:
+            row[j] = None if g is None else finite_or_none(math.sqrt(float(np.vdot(g, g))))
+            if self.val is not None:
                 vm = self.val(s.params, full=False)
-                event.val_data_cost = finite_or_none(vm["data_cost"])
-                row += [event.val_data_cost, finite_or_none(vm.get("accuracy", vm.get("r2")))]
-            else:
-                row += [None, None]
+                event.val_data_cost = row[self.j_val] = finite_or_none(vm["data_cost"])
+                row[self.j_val + 1] = finite_or_none(vm.get("accuracy", vm.get("r2")))
+        for k in range(j, len(row)):
+            if row[k] is not None:
+                h.put(k, row[k])
         event.row = row
 
 
-class Best:
+class Best(Listener):
     def __init__(self, run: RunState) -> None:
         self.run = run
+
+    def next_epoch(self, e: int) -> int:
+        return next_multiple(e, self.run.every)  # the validation columns are computed on logged epochs
 
     def __call__(self, event: Event) -> None:
         run, v = self.run, event.val_data_cost
@@ -134,13 +245,16 @@ class Best:
             run.best_params = network.copy_params(run.best_buffer, event.step.params).params  # saved at the next flush
 
 
-class EarlyStopping:
+class EarlyStopping(Listener):
     """Stop when val J_data has not fallen by more than min_delta for `patience` logged rows."""
 
     def __init__(self, run: RunState, patience: int, min_delta: float) -> None:
         self.run, self.patience, self.min_delta = run, patience, min_delta
         self.reference: Optional[float] = None
         self.waited = 0
+
+    def next_epoch(self, e: int) -> int:
+        return next_multiple(e, self.run.every)
 
     def __call__(self, event: Event) -> Optional[str]:
         v = event.val_data_cost
@@ -157,70 +271,142 @@ class EarlyStopping:
         return None
 
 
-class RisingCost:
-    """J(θ_e) above RISE_FACTOR × its lowest so far: the steps overshoot. Said once as it happens."""
+class RisingCost(Listener):
+    """J(θ_e) above RISE_FACTOR × its lowest so far: the steps overshoot. Said once, as soon as it is seen.
 
-    def __init__(self, run: RunState, reporter: Any, hint: str) -> None:
-        self.run, self.rep, self.hint = run, reporter, hint
+    Every row's J is in the history, so the check runs over the rows since the last one — at every step
+    the listeners see and at least every RISE_CHECK_SECONDS — and finds the first rise among them, with
+    the lowest J before it, exactly as a check at every epoch would (row by row for a few rows, with
+    array operations for many)."""
+
+    def __init__(self, run: RunState, reporter: Any, hint: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.run, self.rep, self.hint, self.clock = run, reporter, hint, clock
         self.lowest: Optional[tuple[float, int]] = None
         self.said = False
+        self.checked = run.history.n  # rows before this process's are not checked again
+        self.t_check = clock()
 
-    def __call__(self, event: Event) -> None:
-        if event.step.cost is None:  # not computed this epoch (log.train_cost: logged)
+    def next_time(self) -> float:
+        return math.inf if self.said else self.t_check + RISE_CHECK_SECONDS
+
+    def __call__(self, event: Any = None) -> None:
+        h = self.run.history
+        self.t_check = self.clock()
+        first, n = self.checked, h.n
+        if self.said or first >= n:
             return
-        J, e = event.step.cost.J, event.step.epoch
-        if self.lowest is None or J < self.lowest[0]:
-            self.lowest = (J, e)
-        elif not self.said and J > RISE_FACTOR * self.lowest[0] + 1e-12:
-            self.said = True
-            text = (f"warning: J rose from {self.lowest[0]:.6g} (epoch {self.lowest[1]}) to {J:.6g} (epoch {e}): "
-                    f"{self.hint}")
-            self.run.notes.append(text)
-            self.rep.note(text)
+        self.checked = n
+        if n - first == 1 and event is not None and event.step.epoch == first:  # the one new row: this step's
+            cost = event.step.cost
+            return self._scan_rows(first, [math.nan if cost is None else float(cost.J)])
+        J = h.J_since(first)  # NaN: not computed that epoch (log.train_cost: logged)
+        if len(J) < RISE_ARRAY_ROWS:  # numpy's calls cost more than a few rows' comparisons
+            self._scan_rows(first, J.tolist())
+        else:
+            self._scan_array(first, J)
+
+    def _scan_rows(self, first: int, values: list) -> None:
+        for e, J in enumerate(values, first):
+            if J != J:  # not computed that epoch
+                continue
+            if self.lowest is None or J < self.lowest[0]:
+                self.lowest = (J, e)
+            elif J > RISE_FACTOR * self.lowest[0] + 1e-12:
+                return self._say(*self.lowest, J, e)
+
+    def _scan_array(self, first: int, J: np.ndarray) -> None:
+        """_scan_rows on an array: the lowest J before each row (NaN skipped), the first row above it."""
+        lo = self.lowest[0] if self.lowest else math.inf
+        before = np.fmin.accumulate(np.concatenate(([lo], J)))[:-1]
+        rose = J > RISE_FACTOR * before + 1e-12  # False for NaN, and against inf (no J before)
+        if rose.any():
+            i = int(np.argmax(rose))
+            low = float(before[i])
+            at = self.lowest[1] if low == lo else first + int(np.nanargmin(J[:i]))  # its first epoch
+            self._say(low, at, float(J[i]), first + i)
+        elif not np.isnan(J).all() and np.nanmin(J) < lo:
+            i = int(np.nanargmin(J))
+            self.lowest = (float(J[i]), first + i)
+
+    def _say(self, low: float, at: int, J: float, e: int) -> None:
+        self.said = True
+        text = f"warning: J rose from {low:.6g} (epoch {at}) to {J:.6g} (epoch {e}): {self.hint}"
+        self.run.notes.append(text)
+        self.rep.note(text)
+
+    def close(self, epoch: int) -> None:
+        self()
 
 
-class Log:
-    def __init__(self, run: RunState) -> None:
-        self.run = run
-        self.t_write = time.monotonic()
+class Log(Listener):
+    """The rows into metrics.csv between checkpoints too, at least every WRITE_EVERY_SECONDS."""
+
+    def __init__(self, run: RunState, clock: Callable[[], float] = time.monotonic) -> None:
+        self.run, self.clock = run, clock
+        self.t_write = clock()
+
+    def next_time(self) -> float:
+        return math.inf if self.run.files is None else self.t_write + WRITE_EVERY_SECONDS
 
     def __call__(self, event: Event) -> None:
-        self.run.history.append(event.row)
-        now = time.monotonic()
-        if self.run.files is not None and now - self.t_write > WRITE_EVERY_SECONDS:  # rows reach metrics.csv
-            # between checkpoints too
+        now = self.clock()
+        if self.run.files is not None and now - self.t_write >= WRITE_EVERY_SECONDS:
             self.run.files.append_rows(self.run.history)
             self.t_write = now
 
 
-class Terminal:
-    """The row when logged (and the last), and the progress bar at about ten updates a second."""
+class Terminal(Listener):
+    """The row when logged (and the last), and the progress bar: at every epoch, or at least every
+    `progress_every` seconds when the reporter says that is enough (render/fit.py's FitReporter)."""
 
-    def __init__(self, reporter: Any) -> None:
-        self.rep = reporter
+    def __init__(self, reporter: Any, every: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rep, self.every, self.clock = reporter, every, clock
+        self.period: Optional[float] = getattr(reporter, "progress_every", None)
+        self.t_progress = clock()
+        self.shown: Optional[int] = None  # the epoch the bar was last moved to
+
+    def next_epoch(self, e: int) -> int:
+        return e + 1 if self.period is None else next_multiple(e, self.every)
+
+    def next_time(self) -> float:
+        return math.inf if self.period is None else self.t_progress + self.period
 
     def __call__(self, event: Event) -> None:
-        if event.logged or event.step.final:
-            self.rep.row(event.row, event.step.final)
-        self.rep.progress(event.step.epoch)
+        s = event.step
+        if event.logged or s.final:
+            self.rep.row(event.row, s.final)
+        self.rep.progress(s.epoch)
+        self.shown, self.t_progress = s.epoch, self.clock()
+
+    def close(self, epoch: int) -> None:
+        if self.shown is not None and epoch > self.shown:
+            self.rep.progress(epoch)
+            self.shown = epoch
 
 
-class Checkpoints:
+class Checkpoints(Listener):
     def __init__(self, run: RunState) -> None:
         self.run = run
         run.t_save = time.monotonic()
+
+    def next_epoch(self, e: int) -> int:
+        return 0 if e < 0 else next_multiple(e, self.run.checkpoint_every)
+
+    def next_time(self) -> float:
+        return self.run.t_save + SAVE_EVERY_SECONDS
 
     def __call__(self, event: Event) -> None:
         run, e = self.run, event.step.epoch
         ck = run.checkpoint_every
         if ck and e % ck == 0 and e > 0:
             run.flush(event.step.params, e, run.files.dir / "checkpoints" / f"epoch-{e}.npz")
-        elif e == 0 or event.step.final or time.monotonic() - run.t_save > SAVE_EVERY_SECONDS:
+        elif e == 0 or event.step.final or time.monotonic() - run.t_save >= SAVE_EVERY_SECONDS:
             run.flush(event.step.params, e)
 
 
-class Interrupt:
-    """Ctrl-C sets a flag that ends the run after this step's files are written; a second one stops at once."""
+class Interrupt(Listener):
+    """Ctrl-C sets a flag that ends the run after this step's files are written; a second one stops at once.
+    The training loop checks the flag every epoch, so the listeners see the step after it at once."""
 
     def __init__(self) -> None:
         self.count = 0

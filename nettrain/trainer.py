@@ -40,7 +40,10 @@ from .trained import Trained
 
 
 class Reporter(Protocol):
-    """What a fit tells its caller while it works (render/fit.py renders it; tests may record it)."""
+    """What a fit tells its caller while it works (render/fit.py renders it; tests may record it).
+
+    progress(epoch) comes at every epoch, unless the reporter has an attribute progress_every: then at
+    least that often in seconds, and with every row (listeners.Terminal)."""
 
     def start(self, info: dict) -> None: ...
     def progress(self, epoch: int) -> None: ...
@@ -302,17 +305,19 @@ def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, 
 
 
 def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
-    """The listeners of this run, in the order each sees the row the ones before it built (listeners.py)."""
+    """The listeners of this run, in the order each sees the row the ones before it completed (listeners.py).
+    A SilentReporter shows nothing: it gets no Terminal (its subclasses, which may show something, do)."""
     tc = plan.cfg.train
     hint = ("the steps overshoot: try a smaller train.learning_rate (now "
             f"{tc.learning_rate:g})" if tc.learning_rate is not None and tc.optimizer != "lbfgs"
             else "check the gradient with nettrain gradcheck CONFIG")
     has_val = "val_data_cost" in plan.columns
-    listeners: list = [ls.Row(state, split_metrics(plan.problem, "val") if has_val else None, plan.names,
-                              plan.optimizer_columns), ls.Best(state)]
+    listeners: list = [ls.Row(state, split_metrics(plan.problem, "val") if has_val else None), ls.Best(state)]
     if tc.early_stopping is not None:
         listeners.append(ls.EarlyStopping(state, tc.early_stopping.patience, tc.early_stopping.min_delta))
-    listeners += [ls.RisingCost(state, rep, hint), ls.Log(state), ls.Terminal(rep)]
+    listeners += [ls.RisingCost(state, rep, hint), ls.Log(state)]
+    if type(rep) is not SilentReporter:
+        listeners.append(ls.Terminal(rep, state.every))
     if state.files is not None:
         listeners.append(ls.Checkpoints(state))
     return listeners
@@ -320,8 +325,9 @@ def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
 
 def _train(plan: _Plan, start: _Start, state: ls.RunState, listeners: list, rng: np.random.Generator
            ) -> tuple[optimizers.Result, list[str]]:
-    """train.minimize from start to train.epochs, every epoch's state through the listeners; Ctrl-C ends it at
-    the end of a step. A non-finite J saves the last finite state and raises Diverged."""
+    """train.minimize from start to train.epochs, every epoch's row into the history and the steps the
+    listeners need through them; Ctrl-C ends it at the end of a step. A non-finite J saves the last finite
+    state and raises Diverged."""
     cfg, tc, history = plan.cfg, plan.cfg.train, state.history
     arch, dtype, m = plan.problem.arch, plan.problem.dtype, plan.m
     stopped: list[str] = []
@@ -331,16 +337,17 @@ def _train(plan: _Plan, start: _Start, state: ls.RunState, listeners: list, rng:
         return epoch % every == 0
 
     with ls.Interrupt() as interrupt:
-        listeners.append(interrupt)
+        sched = ls.Listeners(listeners + [interrupt], every=every, last=tc.epochs, first=history.n)
+        clock, first = time.monotonic, history.n
 
         def emit(step: optimizers.Step) -> bool:
-            if step.epoch < history.n:  # the row already exists (a resumed run's first state)
+            e = step.epoch
+            if e < first:  # the row already exists (a resumed run's first state)
                 return bool(interrupt.count)
-            event = ls.Event(step, logged(step.epoch))
-            for listener in listeners:
-                why = listener(event)
-                if why:
-                    stopped.append(why)
+            history.add(e, step.cost)
+            if e < sched.epoch and clock() < sched.time and not interrupt.count:
+                return False  # no listener needs this epoch: its row is all it costs
+            stopped.extend(sched.dispatch(step))
             return bool(stopped)
 
         try:
@@ -358,7 +365,9 @@ def _train(plan: _Plan, start: _Start, state: ls.RunState, listeners: list, rng:
                     sparsity=cfg.sparsity(), source=plan.source,
                     cost_at=None if cfg.log.train_cost == "every_epoch" else logged, grad_at=logged)
         except Diverged as d:
+            sched.close(history.n - 1)  # what the listeners owe the rows before it (a rising J is said first)
             _save_last_finite(plan, state, d)
+        sched.close(history.n - 1)
     return result, stopped
 
 

@@ -90,14 +90,25 @@ def test_fast_parser_agrees_with_the_careful_one_on_damaged_files(tmp_path_facto
 @pytest.mark.parametrize("name, task", [("xor", "classification"), ("iris", "classification"),
                                         ("digits", "classification"), ("diabetes", "regression")])
 def test_clean_files_are_parsed_once(monkeypatch, name, task):
+    small = read_table(DATA / f"{name}.csv", task=task)  # up to CAREFUL_MAX_BYTES: the careful parser alone
+    monkeypatch.setattr(text, "CAREFUL_MAX_BYTES", 0)  # as if the file were bigger: pandas' parser alone
     monkeypatch.setattr(text, "_read_careful", lambda *a, **k: pytest.fail("the careful parser ran"))
     t = read_table(DATA / f"{name}.csv", task=task)
     assert isinstance(t.lines, text._LinesOfRows) and t.lines._lines is None  # counted only when asked
     assert t.lines[0] == 2 and t.lines[len(t.X) - 1] == len(t.X) + 1
+    assert_same(t, small)
 
 
-def test_lines_are_counted_past_blank_lines(tmp_path):
+def test_a_small_file_is_read_without_pandas(monkeypatch):
+    monkeypatch.setattr(text, "_read_fast", lambda *a, **k: pytest.fail("pandas' parser ran"))
+    t = read_table(DATA / "iris.csv")
+    assert (DATA / "iris.csv").stat().st_size <= text.CAREFUL_MAX_BYTES and t.X.shape == (150, 4)
+
+
+def test_lines_are_counted_past_blank_lines(tmp_path, monkeypatch):
     p = write(tmp_path / "b.csv", "\n a,label\n1,x\n\n  \n2,y\r\n3,x\n\n")
+    assert list(read_table(p).lines) == [3, 6, 7]  # the careful parser's (a small file)
+    monkeypatch.setattr(text, "CAREFUL_MAX_BYTES", 0)
     t = read_table(p)
     assert isinstance(t.lines, text._LinesOfRows) and list(t.lines) == [3, 6, 7]
     assert t.X.tolist() == [[1], [2], [3]]

@@ -290,11 +290,12 @@ def test_history_formats_each_row_once_and_records_the_digest_of_the_file_text(t
     h.append([1, 0.1 + 0.2, 1e-300])
     first = h.take()
     assert first == f"epoch,cost,grad_norm\n0,0.5,\n1,{0.1 + 0.2!r},1e-300\n"
-    # cells of other types take the cell-by-cell path and read the same: numpy scalars; an int (a count) stays one
-    odd = History(h.columns)
+    # cells of other types read the same: numpy scalars; a count column (epoch, evaluations) holds integers
+    odd = History(["epoch", "cost", "evaluations"])
     odd.append([np.int64(7), np.float32(0.1), 3])
-    odd.append([7.0, -0.0, np.float64(-2.5e-308)])
-    assert odd.take().splitlines()[1:] == [f"7,{float(np.float32(0.1))!r},3", "7,-0.0,-2.5e-308"]
+    odd.append([7.0, -0.0, np.int64(4)])
+    odd.append([8, np.float64(-2.5e-308), 5.0])
+    assert odd.take().splitlines()[1:] == [f"7,{float(np.float32(0.1))!r},3", "7,-0.0,4", "8,-2.5e-308,5"]
     h.append([2, 0.25, 2.0])
     assert h.take() == "2,0.25,2.0\n" and h.take() == ""  # each row once
     text = first + "2,0.25,2.0\n"

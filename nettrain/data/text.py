@@ -1,6 +1,7 @@
 """Delimited text files (.csv, .tsv, .txt): UTF-8, a header row, one example per row.
 
-Two parsers, one result. pandas' C parser reads every file first; when it refuses a file, or a
+Two parsers, one result. A file of at most CAREFUL_MAX_BYTES is read by the careful parser alone (faster
+than importing pandas). pandas' C parser reads every bigger file first; when it refuses a file, or a
 check on what it read fails (a cell that is not a finite number, an empty label, a row shorter
 or longer than the header), the careful parser below — csv from the standard library, cell by
 cell — reads the file again only to find the first problem in file order and word it: the file,
@@ -39,18 +40,31 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 __all__ = ["DELIMITERS", "TEXT_SUFFIXES", "read_text", "read_text_rows", "text_rows"]
 
 
+# Up to this many bytes the careful parser reads a file in less time than importing pandas takes (~0.13 µs a
+# byte against ~0.2 s: benchmarks/README.md, "Start-up"), with the same Table (tests/test_data_text.py).
+CAREFUL_MAX_BYTES = 1 << 20
+
+
 def read_text(
     path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
     require_target: bool, check_classes: bool, rules: ColumnRules = PLAIN,
 ) -> Table:
-    """A text file as a Table: pandas' parser, or the careful one where pandas refuses (see the module). rules
-    (data.categorical, data.missing) other than the plain ones: a raw Table (columns.py)."""
-    try:
-        return _read_fast(path, target, features, delimiter, task, require_target, check_classes, rules=rules)
-    except _Refused:
-        pass
+    """A text file as a Table: pandas' parser, or the careful one for a small file and where pandas refuses (see
+    the module). rules (data.categorical, data.missing) other than the plain ones: a raw Table (columns.py)."""
+    if not _small(path):
+        try:
+            return _read_fast(path, target, features, delimiter, task, require_target, check_classes, rules=rules)
+        except _Refused:
+            pass
     return _read_careful(path, _decode(path, _read_bytes(path)), target, features, delimiter, task, require_target,
                          check_classes, rules)
+
+
+def _small(path: Path) -> bool:
+    try:
+        return path.stat().st_size <= CAREFUL_MAX_BYTES
+    except OSError:
+        return True  # the careful parser words it
 
 
 def read_text_rows(

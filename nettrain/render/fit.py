@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.console import Console
-from rich.table import Table
 
 from .console import num as _num
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 class FitReporter:
@@ -86,6 +88,9 @@ class FitReporter:
     SHOW_ALL_ROWS = 60
     ROWS_PER_SECOND = 4.0
     MIN_DRAW_INTERVAL = 0.25
+    # progress() is wanted this often, not every epoch (trainer.Reporter): the bar is drawn at most every
+    # MIN_DRAW_INTERVAL anyway, and moving it costs a few µs, as much as a tiny network's epoch.
+    progress_every = 0.1
 
     def progress(self, epoch: int) -> None:
         self.bar.update(self.task, completed=epoch)
@@ -121,9 +126,11 @@ class FitReporter:
             self.task = None
 
 
-def _summary_table(res: Any) -> Table:
+def _summary_table(res: Any) -> "Table":
     """Each split's J, its parts and accuracy (or RMSE and R²) at the state eval and predict of the run use:
     best.npz's when early stopping kept one (the title says so), else the last epoch's."""
+    from rich.table import Table  # here, not at the top: only a fit that ends with a summary draws one
+
     kept = res.kept or {}
     state = f"best.npz, epoch {kept['epoch']}" if kept else f"epoch {res.epoch}"
     took = f" in {res.seconds:.3g} s" if res.seconds is not None else ""
