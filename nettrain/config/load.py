@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigError
 from .locate import _dotted, _int_text, _Locator, _short_repr
 from .overrides import Overrides, _apply_overrides, _plain
-from .schema import Config, _UnknownKey
+from .schema import UNION_TAGS, Config, _UnknownKey
 from .section import field_model
 from .yamlfile import _Dumper, _parse_yaml, _problem_error, _read_text, _YamlProblem
 
@@ -117,7 +117,8 @@ def _describe(err: dict, root: type[BaseModel] = Config) -> str:
 
 def _from_validation_error(e: ValidationError, locator: _Locator, root: type[BaseModel] = Config) -> ConfigError:
     err = e.errors(include_url=False)[0]
-    loc = err["loc"]
+    loc = tuple(p for p in err["loc"] if p not in UNION_TAGS)  # a key's place in the file, not the union's branch
+    err = {**err, "loc": loc}
     if isinstance(err.get("ctx", {}).get("error"), _UnknownKey):
         loc = (*loc, str(err["ctx"]["error"]))
         err = {**err, "type": "extra_forbidden", "loc": loc}
@@ -187,7 +188,8 @@ def _validate(
         raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
                             "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
     if cfg.cluster is not None:
-        for key, given in (("data.features", cfg.data.features is not None), ("data.task", cfg.data.task == "autoencode")):
+        for key, given in (("data.features", cfg.data.features is not None), ("data.task", cfg.data.task == "autoencode"),
+                           ("data.labels", cfg.data.labels is not None), ("data.transform", cfg.data.transform is not None)):
             if given:
                 raise locator.error(tuple(key.split(".")), "is not supported on a cluster yet (the workers read "
                                     "every column but the target, as classification or regression): train in this "
