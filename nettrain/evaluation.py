@@ -82,7 +82,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
     dtype = trained.params.W[1].dtype
     note = None
     if data is None:
-        table = read_data(cfg, cfg.data.path)
+        table = read_data(cfg, cfg.data.path, transform=trained.transform)  # data.labels' rows, as features
         idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
         if split is None:
             split = "test"
@@ -103,7 +103,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
         lines = table.lines
         split = None
-    X = trained.transform_x(X, path)
+    X = trained.transform_x(X, path) if data is not None else trained.prepare_x(X, path)  # a split: features made
     if cfg.data.task == "autoencode":
         return X, X, where, split, note  # y = x, as in training
     return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note
