@@ -720,6 +720,8 @@ def test_stacking_paths_given_with_set_are_read_from_the_current_folder(tmp_path
     cfg = load_config(write(tmp_path / "configs", STACK), ["model.init.from=[{run: x}, {run: y}]"])
     assert [e.run for e in cfg.model.init.per_layer] == [tmp_path / "x", tmp_path / "y"]
     assert cfg.model.init.scheme == "glorot_uniform"  # a per-layer list keeps the scheme that draws the others
+    cfg = load_config(write(tmp_path / "configs", STACK), ["model.init.scheme=he_normal"])
+    assert cfg.model.init.scheme == "he_normal" and cfg.model.init.per_layer[0].run == tmp_path / "runs" / "ae"
 
 
 @pytest.mark.parametrize("override, where, words", [

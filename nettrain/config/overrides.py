@@ -125,9 +125,10 @@ def _set_key(data: dict, lines: dict[str, int], overrides: dict[str, str], key: 
             )
         if last:
             node[seg_key] = _paths_from_cwd(key, value)
-            if value is not None and isinstance(node, dict) and not isinstance(value, list):  # a per-layer list
-                for other in REPLACES.get(key, ()):  # an override given is what the user wants now
-                    node.pop(other, None)
+            if value is not None and isinstance(node, dict):
+                for other in REPLACES.get(key, ()):  # an override given is what the user wants now …
+                    if not isinstance(value, list) and not isinstance(node.get(other), list):  # … but a per-layer
+                        node.pop(other, None)  # from and the scheme that draws the other layers go together
         else:
             node = node[seg_key]
     for k in [k for k in lines if k == key or k.startswith(key + ".")]:
