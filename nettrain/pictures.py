@@ -138,8 +138,8 @@ def plot_whitening(trained: Any, out: Path) -> Path:
     ax[1, 1].set_title(f"covariance of x_PCAwhite (k = {pca.width}): diagonal λᵢ/(λᵢ + ε), largest off-diagonal "
                        f"{off:.0e}", fontsize="small", wrap=True)
     _tiles(ax[1, 2], zca.apply(shown), f"ZCA-whitened (ε = {w.epsilon:g})")
-    fig.suptitle(plot.plain_text(f"PCA and whitening of {trained.cfg.data.path} ({len(X)} train rows, ε = "
-                                 f"{w.epsilon:g})"), fontsize="medium")
+    fig.suptitle(plot.plain_text(f"PCA and whitening of {Path(trained.cfg.data.path).name} ({len(X)} train rows, "
+                                 f"ε = {w.epsilon:g})"), fontsize="medium")
     fig.tight_layout()
     return plot.save_figure(fig, out)
 
@@ -157,8 +157,8 @@ def _retained(ax: Any, pca: whiten_mod.PCA) -> None:
     for level in (0.9, RETAIN):
         kk = int(np.searchsorted(frac, level - whiten_mod.RETAIN_ROUNDING)) + 1
         ax.axvline(kk, color="0.6", lw=0.8, ls="--")
-        ax.annotate(f"{level:.0%}: k = {kk}", (kk, level), textcoords="offset points", xytext=(4, -14),
-                    fontsize="small")
+        ax.annotate(f"{level:.0%}: k = {kk}", (kk, level), textcoords="offset points", xytext=(-4, 6),
+                    fontsize="small", ha="right")
     ax.set_xlabel("k, the principal components kept")
     ax.set_ylabel("fraction of the variance retained")
     ax.set_title("Σ_{j≤k} λⱼ / Σⱼ λⱼ", fontsize="small")
@@ -175,5 +175,5 @@ def _eigenvalues(ax: Any, pca: whiten_mod.PCA) -> None:
     plot.log_y(ax)
     ax.set_xlabel("i")
     ax.set_title("eigenvalues: PCA whitening divides by √(λᵢ + ε)", fontsize="small")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper right")
     ax.grid(alpha=0.3)
