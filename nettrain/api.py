@@ -4,6 +4,8 @@
     run.history["data_cost"], run.cost["reg_cost"], run.test["accuracy"]
     model = nettrain.load("runs/digits")     # or run.model
     model.predict(X), model.predict_proba(X), model.cost(X, y), model.evaluate(X, y), model.W[1]
+    model.predict(frame), model.predict([{"island": "Dream", "bill_length_mm": 41.2, …}])   # raw rows by name
+    model.save("penguins.npz"), model.export_onnx("penguins.onnx")
     nettrain.gradcheck("configs/xor.yaml"), nettrain.explain("configs/xor.yaml", example=0)
 
 Each function is the command of the same name without the terminal: it calls the plain function
@@ -15,7 +17,10 @@ fit(progress=True), which renders the CLI's live output. Errors are nettrain's o
 (NettrainError subclasses) with the messages the CLI prints.
 
 Arrays given to a Model hold one ROW per example, as a user holds them: the model applies the
-run's standardisation and transposes to the tutorial's one-column-per-example layout itself.
+run's standardisation and transposes to the tutorial's one-column-per-example layout itself. Rows are raw,
+as the data file held them: a pandas DataFrame, a list of dicts or a dict of columns (columns by name), or a
+2-D array (the raw feature columns in order); the run's data.categorical columns as text and its
+data.missing: mean fills (None, NaN or "" is an empty cell) are applied by the model, as predict does.
 
 Left out on purpose: the math (network.py), the run folder's format (runfolder.py), terminal rendering
 (render/, imported only for progress=True) and scikit-learn (sklearn.py builds on _train here).
@@ -135,25 +140,76 @@ class Model:
     def b(self) -> dict[int, np.ndarray]:
         return self._loaded.params.b
 
-    def outputs(self, X: Any) -> np.ndarray:
-        """h(x), the output layer's activations a⁽ⁿˡ⁾, one row per example: (m, s_nl)."""
-        return network_outputs(self._loaded, data_mod.as_rows(X))
+    @property
+    def feature_names(self) -> list[str]:
+        """The raw input columns, in order (a categorical column once: its text)."""
+        prep = self._loaded.prep
+        return list(prep.feature_names) if prep.encoding is None else prep.encoding.raw_names
 
-    def predict(self, X: Any) -> np.ndarray:
+    @property
+    def encoded_names(self) -> list[str]:
+        """The network's inputs s_1: the raw columns with each categorical one as "column=category" columns."""
+        return list(self._loaded.prep.feature_names)
+
+    def encode(self, X: Any, unknown: str = "error") -> np.ndarray:
+        """Raw rows as the network's input columns before the standardisation (m, s_1): data.categorical's
+        one-hot columns (a category the model lacks: a DataError, or with unknown="ignore" all zeros) and data.missing:
+        mean's fills. A DataFrame, a list of dicts or a dict of columns is taken by column name; an array by
+        position."""
+        prep, cfg = self._loaded.prep, self._loaded.cfg
+        named = not isinstance(X, np.ndarray) and (isinstance(X, dict) or hasattr(X, "columns") or (
+            isinstance(X, (list, tuple)) and len(X) > 0 and all(isinstance(r, dict) for r in X)))
+        if prep.encoding is None:  # numbers: a DataFrame without the columns' names is taken by position, as before
+            by_name = named and (not hasattr(X, "columns") or set(self.feature_names) <= set(map(str, X.columns)))
+            return data_mod.as_rows(data_mod.frame_of(X, self.feature_names, "X") if by_name else X)
+        missing = "refuse" if cfg.data.missing == "drop" else cfg.data.missing  # no row may be left out
+        table = data_mod.table_of_frame(data_mod.frame_of(X, self.feature_names, "X"), prep.encoding.categorical,
+                                        missing, "X")
+        return prep.encoding.apply(table, unknown).X
+
+    def outputs(self, X: Any, unknown: str = "error") -> np.ndarray:
+        """h(x), the output layer's activations a⁽ⁿˡ⁾, one row per example: (m, s_nl)."""
+        return network_outputs(self._loaded, self.encode(X, unknown))
+
+    def predict(self, X: Any, unknown: str = "error") -> np.ndarray:
         """Labels (m,) for a classification, as the training file wrote them; outputs (m, k) for a regression."""
-        h = self.outputs(X)
+        h = self.outputs(X, unknown)
         return self._loaded.prep.decode(h) if self.task == "classification" else h
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any, unknown: str = "error") -> np.ndarray:
         """P(label) per example and label (m, K), columns in the order of `labels`; each row sums to 1."""
         if self.task != "classification":
             raise UsageError("predict_proba is for a classification; this network is a regression: use predict")
-        return class_probabilities(self.outputs(X))
+        return class_probabilities(self.outputs(X, unknown))
 
-    def evaluate(self, X: Any, y: Any = None) -> dict:
+    def save(self, path: Union[str, os.PathLike]) -> Path:
+        """Write the model as a checkpoint .npz (weights, config, preprocessing, whitening), atomically, that
+        nettrain.load, `nettrain eval`, `predict` and `export` read; its path."""
+        from . import checkpoint as ckpt
+
+        ld, path = self._loaded, Path(path)
+        if path.suffix.lower() != ".npz":
+            raise UsageError(f"save: {path}: a checkpoint is a .npz file")
+        meta = {**ld.meta, "config": config_mod.config_to_dict(ld.cfg), "preprocessing": ld.prep.to_meta()}
+        meta.pop("whitening", None)
+        if ld.zca is not None:
+            meta["whitening"] = ld.zca.to_meta()
+        ckpt.save_checkpoint(path, ld.params, meta)
+        return path
+
+    def export_onnx(self, path: Union[str, os.PathLike], dtype: Optional[str] = None, unknown: str = "error") -> Path:
+        """Write the whole prediction path from raw rows as an ONNX model, as `nettrain export` does (dtype: the
+        network's, default the run's; unknown: a category the model lacks is an error or all zeros); its path.
+        Needs the onnx extra."""
+        from .export import onnx_model, write_model
+
+        write_model(onnx_model(self._loaded, dtype=dtype, unknown=unknown), Path(path))
+        return Path(path)
+
+    def evaluate(self, X: Any, y: Any = None, unknown: str = "error") -> dict:
         """What `nettrain eval --json` prints, on these examples: cost, data_cost, reg_cost, and accuracy,
         labels and confusion, or mse, rmse and r2. An autoencoder's target is X itself: y is not used."""
-        rows = data_mod.as_rows(X)
+        rows = self.encode(X, unknown)
         prep, dtype = self._loaded.prep, self._loaded.params.W[1].dtype
         x = self._loaded.transform_x(rows)
         if self.task != "autoencode" and y is None:
@@ -163,10 +219,10 @@ class Model:
             raise DataError(f"X has {len(x)} rows but y has {len(Y)} targets: give one target per row")
         return evaluate_rows(self._loaded, x, Y, f"arrays ({len(x)} examples)")
 
-    def cost(self, X: Any, y: Any = None) -> dict:
+    def cost(self, X: Any, y: Any = None, unknown: str = "error") -> dict:
         """J and its parts on these examples: {"cost": J, "data_cost": J_data, "reg_cost": J_reg} (and
         "sparse_cost" with a sparsity penalty)."""
-        res = self.evaluate(X, y)
+        res = self.evaluate(X, y, unknown)
         return {k: res[k] for k in COST_PARTS + ("sparse_cost",) if k in res}
 
 
@@ -236,8 +292,35 @@ def fit(config: ConfigLike, overrides: Optional[config_mod.Overrides] = None, ou
     return Run(run_fit(console, cfg, out_dir=out, resume=resume, overwrite=overwrite, api=True))
 
 
-def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLike, None] = None,
-           source: str = DICT_SOURCE) -> Run:
+def encoded_width(table: data_mod.Table, config: dict) -> int:
+    """s_1 for a raw table (data.table_of_frame) trained with config: its numeric columns and the categories of
+    its categorical ones in the config's train split, as the fit's encoding will find them."""
+    if table.levels is None:
+        return int(table.X.shape[1])
+    cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": IN_MEMORY}}, DICT_SOURCE)
+    d = cfg.data
+    train = data_mod.SplitSpec(len(table.X), d.split.train, d.split.val, d.split.test, cfg.seed).rows("train")
+    return len(data_mod.fit_encoding(table, train.indices(), d.missing).names)
+
+
+def _table_csv(table: data_mod.Table) -> str:
+    """A raw table as the csv it stands for: categories as their text, numbers as repr (read back exactly), an
+    empty cell empty, the target last."""
+    import csv
+    import io
+
+    levels, buf = table.levels or {}, io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(table.feature_names) + list(table.target_names))
+    texts = [levels.get(name) for name in table.feature_names]
+    for x, y in zip(table.X.tolist(), table.y.tolist()):
+        cells = ["" if v != v else repr(v) if t is None else t[int(v)] for v, t in zip(x, texts)]
+        w.writerow(cells + (y if isinstance(y, list) else [y]))
+    return buf.getvalue()
+
+
+def _train(config: dict, X: Optional[np.ndarray], y: Optional[np.ndarray], out: Union[str, os.PathLike, None] = None,
+           source: str = DICT_SOURCE, table: Optional[data_mod.Table] = None) -> Run:
     """Train a config dict on rows X (m, n) and targets y, through trainer.fit: the one place the estimators
     of nettrain.sklearn train.
 
@@ -245,21 +328,31 @@ def _train(config: dict, X: np.ndarray, y: np.ndarray, out: Union[str, os.PathLi
     (data.table_of_arrays) and the run keeps its history and model in memory (run_dir None) — the
     same training, the same bits, as `nettrain fit` on an .npz of them. With `out`, the run folder is
     `out` and the data is kept beside it as <out>.npz, so that eval, explain and plot work on it as
-    on any run."""
+    on any run.
+
+    table: a raw table (data.table_of_frame: categorical columns, empty cells) instead of X and y; with `out`
+    it is kept as <out>.csv."""
     if out is None:  # nothing written: the arrays are the data, the run lives in memory
         cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": IN_MEMORY}}, source)
         task = cfg.data.task
-        table = data_mod.table_of_arrays(Path(IN_MEMORY), {"X": X, "y": y}, None, None, task, True, True)
+        if table is None:
+            table = data_mod.table_of_arrays(Path(IN_MEMORY), {"X": X, "y": y}, None, None, task, True, True)
         return Run(trainer.fit(cfg, table=table, write=False, api=True))
     run_dir = Path(out)
-    data_path = run_dir.parent / f"{run_dir.name}.npz"
+    data_path = run_dir.parent / f"{run_dir.name}.{'npz' if table is None else 'csv'}"
     if data_path.exists():
         raise RunIOError(f"{data_path} already exists: it would hold the training arrays of the run folder "
                          f"{run_dir}; choose another run folder")
-    cfg = config_mod.config_from_dict({**config, "data": {**config.get("data", {}), "path": str(data_path)}}, source)
+    data = {**config.get("data", {}), "path": str(data_path)}
+    if table is not None:
+        data["target"] = list(table.target_names)
+    cfg = config_mod.config_from_dict({**config, "data": data}, source)
     try:
         data_path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(data_path, X=X, y=y)
+        if table is None:
+            np.savez(data_path, X=X, y=y)
+        else:
+            data_path.write_text(_table_csv(table), encoding="utf-8")
     except OSError as e:
         raise RunIOError(f"cannot write {data_path}: {e.strerror or e}: check the path and permissions") from None
     try:

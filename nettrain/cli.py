@@ -218,8 +218,8 @@ def fit(
                nettrain fit configs/digits-lbfgs.yaml
                nettrain fit configs/digits-adam.yaml --set log.train_cost=logged
                nettrain fit configs/xor.yaml --set train.epochs=500 --out xor2
-               nettrain fit configs/ufldl/stacked_ae1.yaml configs/ufldl/stacked_ae2.yaml \\
-                   configs/ufldl/stacked_softmax.yaml configs/ufldl/stacked_finetune.yaml --resume
+               nettrain fit configs/ufldl/self_taught_autoencoder.yaml \\
+                   configs/ufldl/self_taught_features.yaml --resume
     """
     from . import config as config_mod
     from .render.fit import run_fit
@@ -242,6 +242,16 @@ def fit(
 # ----------------------------------------------------------------------------- eval, predict, schema
 
 
+UNKNOWN_HELP = ("A category of --data the model lacks (data.categorical): error (one line naming it) or ignore (all "
+                "zeros, as scikit-learn's handle_unknown='ignore').")
+
+
+def _unknown(value: str) -> str:
+    if value not in ("error", "ignore"):
+        raise typer.BadParameter(f"--unknown must be error or ignore (got {value!r})")
+    return value
+
+
 @app.command("eval", cls=_Command)
 @handle_errors
 def eval_(
@@ -255,6 +265,7 @@ def eval_(
         "the run's test split is empty (the output says which)."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout."),
+    unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help=UNKNOWN_HELP),
 ) -> None:
     """Measure a trained network: J, J_data, J_reg (J_sparse and the mean ρ̂ with a sparsity penalty), and
     accuracy, the confusion matrix and per-class precision, recall and F1 (with their macro averages),
@@ -271,7 +282,7 @@ def eval_(
 
     if split is not None and split not in ("test", "val", "train"):
         raise typer.BadParameter(f"--split must be test, val or train (got {split!r})")
-    res = evaluate_run(target, data, split)
+    res = evaluate_run(target, data, split, _unknown(unknown))
     if Path(target).is_dir() and Path(res["checkpoint"]).name == "best.npz" and not json_out:
         err.print(f"using {res['checkpoint']} (epoch {res['epoch']}): the run has train.early_stopping, and this is "
                   "its best state (lowest validation J_data); give RUN/last.npz for the last one", markup=False)
@@ -288,15 +299,24 @@ def predict(
     data: Path = typer.Option(..., "--data", metavar="FILE", help="The examples to predict (same columns as the training data)."),
     out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE",
                                             help="Write the CSV here instead of stdout."),
+    unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help=UNKNOWN_HELP),
 ) -> None:
     """Write predictions as CSV: the class label and per-class probabilities, or the regression outputs.
 
-    Example:  nettrain predict runs/iris --data data/iris.csv --out runs/iris/predictions.csv
+    Raw rows as the training file had them: the run's data.categorical columns as text (a category the train
+    split lacked: an error naming it, or with --unknown ignore all zeros), empty cells filled with data.missing:
+    mean (refused otherwise).
+
+    \b
+    Examples:  nettrain predict runs/iris --data data/iris.csv \\
+                   --out runs/iris/predictions.csv
+               nettrain predict runs/penguins --data new-penguins.csv \\
+                   --unknown ignore
     """
     from . import prediction
     from .runfolder import checkpoint_of
 
-    header, rows = prediction.predict_rows(target, data)
+    header, rows = prediction.predict_rows(target, data, _unknown(unknown))
     used = checkpoint_of(target)
     if Path(target).is_dir() and used.name == "best.npz":
         err.print(f"using {used}: the run has train.early_stopping, and this is its best state (lowest validation "
@@ -307,6 +327,43 @@ def predict(
     else:
         prediction.write_predictions(out_file, text)
         err.print(f"wrote {len(rows)} predictions to {out_file}")
+
+
+@app.command("export", cls=_Command)
+@handle_errors
+def export(
+    target: Path = typer.Argument(..., metavar="RUN_OR_CHECKPOINT", help="A run folder (its last.npz, or best.npz "
+                                  "after early stopping) or a checkpoint .npz."),
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE.onnx", help="The model to write (default "
+                                            "RUN/model.onnx, or the checkpoint's name with .onnx); its folder must "
+                                            "exist."),
+    dtype: Optional[str] = typer.Option(None, "--dtype", metavar="float32|float64", help="The network's arithmetic "
+                                        "in the model (default: the run's train.dtype); x is float64 either way."),
+    unknown: str = typer.Option("error", "--unknown", metavar="error|ignore", help="A category the model lacks: "
+                                "ONNX Runtime refuses the run (error) or encodes it as all zeros (ignore)."),
+) -> None:
+    """Write the trained network as an ONNX model of the whole prediction path from raw rows.
+
+    The model holds what the checkpoint holds: data.missing: mean's fills, data.categorical's one-hot columns,
+    the standardisation (or data.scale), data.whiten's ZCA, every layer with its activation; its outputs are
+    probabilities and label (classification) or y (regression, autoencode). Inputs: x (N, numeric columns),
+    float64, and one (N, 1) string input per categorical column, named by it. The label set, the columns and
+    the layout are in the model's metadata. Checked with onnx.checker; needs pip install -e ".[onnx]".
+
+    \b
+    Examples:  nettrain export runs/iris
+               nettrain export runs/penguins --out penguins.onnx --dtype float32
+    """
+    from .export import DTYPES, export_run
+
+    if dtype is not None and dtype not in DTYPES:
+        raise typer.BadParameter(f"--dtype must be float32 or float64 (got {dtype!r})")
+    res = export_run(target, out_file, dtype=dtype, unknown=_unknown(unknown))
+    if Path(target).is_dir() and res.checkpoint.name == "best.npz":
+        err.print(f"using {res.checkpoint}: the run has train.early_stopping, and this is its best state (lowest "
+                  "validation J_data); give RUN/last.npz for the last one", markup=False)
+    err.print(f"wrote {res.out} ({res.size:,} bytes, {res.dtype}; inputs {', '.join(res.inputs)}; outputs "
+              f"{', '.join(res.outputs)})", markup=False)
 
 
 @app.command(cls=_Command)

@@ -70,19 +70,21 @@ def split_metrics(problem: Problem, split: str) -> Optional[SplitMetrics]:
     return SplitMetrics(source, cfg.train.weight_decay, cfg.data.task, problem.prep.labels, cfg.sparsity())
 
 
-def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
-              ) -> tuple[np.ndarray, np.ndarray, str, Optional[str], Optional[str]]:
+def _data_for(trained: Trained, data: Optional[Path], split: Optional[str], unknown: str = "error"
+              ) -> tuple[np.ndarray, np.ndarray, str, Optional[str], Optional[str], Optional[dict]]:
     """Rows X (m, n) preprocessed, Y (m, k) encoded, a description of where they came from, the split
     used (None for a --data file) and a note when it is not the one asked for.
 
     split None means "test, as nothing else was asked for": a run whose test split is empty (the
     XOR run trains on all 4 examples) is then measured on its train split, and the note says so.
+    The last: what data.missing did to these rows (None when it is refuse).
     """
     cfg, prep = trained.cfg, trained.prep
     dtype = trained.params.W[1].dtype
     note = None
+    encoding = prep.encoding
     if data is None:
-        table = read_data(cfg, cfg.data.path, transform=trained.transform)  # data.labels' rows, as features
+        table = read_data(cfg, cfg.data.path, transform=trained.transform, encoding=encoding)  # data.labels' rows
         idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
         if split is None:
             split = "test"
@@ -99,25 +101,30 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str]
         lines = None if table.lines is None else [table.lines[i] for i in rows]
     else:
         # labels come from the checkpoint: a file holding one class (a slice of the test set) is fine
-        table = read_like_training(cfg, Path(data), one_class=True)
+        table = read_like_training(cfg, Path(data), one_class=True, encoding=encoding, unknown=unknown)
         X, Y_raw, where, path = table.X, table.y, f"{data} ({len(table.X)} examples)", Path(data)
-        lines = table.lines
+        lines, rows = table.lines, None
         split = None
+    missing = None if cfg.data.missing == "refuse" else data_mod.described(table, cfg.data.missing, rows)
     X = trained.transform_x(X, path) if data is not None else trained.prepare_x(X, path)  # a split: features made
     if cfg.data.task == "autoencode":
-        return X, X, where, split, note  # y = x, as in training
-    return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note
+        return X, X, where, split, note, missing  # y = x, as in training
+    return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note, missing
 
 
 
-def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None) -> dict:
+def evaluate_run(target: Path, data: Optional[Path] = None, split: Optional[str] = None, unknown: str = "error"
+                 ) -> dict:
     """J, J_data, J_reg and accuracy/confusion/per-class scores (classification) or MSE/RMSE/R² (regression).
 
     `split` None: the test split, or the train split when the test split is empty (`note` says so);
-    the result's `split` names the split used (None when `data` is a file)."""
+    the result's `split` names the split used (None when `data` is a file). unknown: "error" or "ignore" (all
+    zeros) for a category of `data` the model lacks. With data.missing other than refuse, "missing": the rows
+    dropped (of the file), filled and with a category the model lacks (of the rows measured)."""
     trained = load_trained(target)
-    X, Y, where, used, note = _data_for(trained, data, split)
-    return evaluate_rows(trained, X, Y, where, used, note)
+    X, Y, where, used, note, missing = _data_for(trained, data, split, unknown)
+    res = evaluate_rows(trained, X, Y, where, used, note)
+    return res if missing is None else {**res, "missing": missing}
 
 
 def evaluate_rows(trained: Trained, X: np.ndarray, Y: np.ndarray, where: str, used: Optional[str] = None,

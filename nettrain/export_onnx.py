@@ -24,7 +24,8 @@ standardisation: a column 2008.37 ± 0.01 would lose a hundredth of its σ). Wit
 `x` holds the numeric columns in their order and each categorical column is one more input of
 strings (N, 1) named by the column. A NaN where a numeric column has no fill stays NaN, and so does
 every output of its row (W⁽¹⁾x sums 0·NaN); an empty string is a category like any other (unknown
-unless listed).
+unless listed), or, with Categorical.empty "zeros" (a run with data.missing: mean), all zeros. Strings are
+compared as given: nettrain strips a cell's spaces before it looks its category up, the model does not.
 
 Written with the `onnx` package's helper API: opset OPSET of the default domain (and ML_OPSET of
 ai.onnx.ml for the one-hot encoders), with the oldest IR version that allows them (8), not the newest
@@ -45,7 +46,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from . import __version__
+from .version import __version__
 from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from .errors import MissingExtra, ModelError
 
@@ -78,12 +79,14 @@ class Categorical:
     """A text input column, one-hot encoded in place: one 0/1 column per category, in this order.
 
     unknown: "error" (ONNX Runtime refuses the run) or "ignore" (an all-zero one-hot) for a value not
-    in categories.
+    in categories. empty: what an empty string (a missing cell) is — "unknown" (like any value not in
+    categories) or "zeros" (an all-zero one-hot whatever unknown says: data.missing: mean).
     """
 
     name: str
     categories: tuple[str, ...]
     unknown: str = "error"
+    empty: str = "unknown"
 
 
 Column = Union[Numeric, Categorical]
@@ -140,11 +143,17 @@ class ExportSpec:
 
 def from_trained(arch: Any, params: Any, prep: Any, *, task: str, zca: Any = None,
                  columns: Optional[Sequence[Column]] = None, metadata: Optional[dict[str, str]] = None,
-                 input_dtype: Any = np.float64) -> ExportSpec:
+                 input_dtype: Any = np.float64, unknown: str = "error", missing: str = "refuse") -> ExportSpec:
     """The ExportSpec of a trained network: network.Architecture, network.Params, data.Preprocessing and
-    whiten.ZCA (or None). columns: default one Numeric column without fill per feature name."""
+    whiten.ZCA (or None). columns: default the Preprocessing's encoding's (data.Encoding: a Numeric column
+    with its fill, a Categorical column with its categories, unknown as given and, with missing "mean" (the
+    run's data.missing), an empty cell all zeros), or without one a Numeric column per feature name."""
     if columns is None:
         columns = [Numeric(name) for name in prep.feature_names]
+        if getattr(prep, "encoding", None) is not None:
+            empty = "zeros" if missing == "mean" else "unknown"
+            columns = [Categorical(c.name, tuple(c.categories), unknown, empty) if hasattr(c, "categories")
+                       else Numeric(c.name, c.fill) for c in prep.encoding.columns]
     return ExportSpec(
         task=task, layers=arch.layers, activation=arch.activation, output_activation=arch.output_activation,
         W=params.W, b=params.b, columns=list(columns),
@@ -292,10 +301,17 @@ def _numeric_slice(g: _Graph, x: _Value, columns: range, width: int) -> str:
 
 
 def _one_hot(g: _Graph, column: Categorical) -> str:
-    """(N, 1) strings → (N, C) float64 0/1; zeros=1: an unknown value is all zeros, zeros=0: an error."""
+    """(N, 1) strings → (N, C) float64 0/1; zeros=1: an unknown value is all zeros, zeros=0: an error. An empty
+    string that must be all zeros while unknown values are errors is one more category, whose column is cut."""
+    cats = list(column.categories)
+    extra = column.empty == "zeros" and column.unknown == "error"
     hot = g.op("OneHotEncoder", [column.name], f"{column.name}_one_hot", domain="ai.onnx.ml",
-               cats_strings=list(column.categories), zeros=int(column.unknown == "ignore"))  # (N, 1, C) float
+               cats_strings=cats + [""] * extra, zeros=int(column.unknown == "ignore"))  # (N, 1, C) float
     flat = g.op("Flatten", [hot], f"{column.name}_flat", axis=1)
+    if extra:  # the columns of the categories alone: the empty string's last column is dropped
+        starts, ends, axes = (g.const(f"{column.name}_{what}", [v], np.int64)
+                              for what, v in (("start", 0), ("end", len(cats)), ("axis", 1)))
+        flat = g.op("Slice", [flat, starts, ends, axes], f"{column.name}_categories")
     return _cast(g, _Value(flat, np.dtype(np.float32)), np.float64, f"{column.name}_float64").name
 
 
@@ -407,8 +423,8 @@ def _metadata(spec: ExportSpec) -> dict[str, str]:
     if spec.numeric:
         inputs.append({"name": INPUT, "dtype": spec.x_dtype.name,
                        "columns": [{"name": c.name, "fill": c.fill} for c in spec.numeric]})
-    inputs += [{"name": c.name, "dtype": "string", "categories": list(c.categories), "unknown": c.unknown}
-               for c in spec.categorical]
+    inputs += [{"name": c.name, "dtype": "string", "categories": list(c.categories), "unknown": c.unknown,
+                "empty": c.empty} for c in spec.categorical]
     if spec.task == "classification":
         outputs = [{"name": PROBABILITIES, "columns": [_py(v) for v in spec.labels]}, {"name": LABEL}]
     else:
@@ -487,6 +503,9 @@ def _check_columns(spec: ExportSpec) -> None:
             raise _fail(f"column {c.name!r}: categories must be distinct strings, at least one (got {cats})")
         if c.unknown not in ("error", "ignore"):
             raise _fail(f"column {c.name!r}: unknown must be 'error' or 'ignore' (got {c.unknown!r})")
+        if c.empty not in ("unknown", "zeros") or (c.empty == "zeros" and "" in cats):
+            raise _fail(f"column {c.name!r}: empty must be 'unknown' or 'zeros', and '' no category (got "
+                        f"{c.empty!r})")
         if c.name in (INPUT, PROBABILITIES, LABEL, Y):
             raise _fail(f"categorical column {c.name!r} would be named like the model's {c.name!r}: rename the column")
 

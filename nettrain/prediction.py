@@ -13,11 +13,13 @@ from . import checkpoint as ckpt
 from .trained import class_probabilities, load_trained, network_outputs, read_like_training
 
 
-def predict_rows(target: Path, data: Path) -> tuple[list[str], list[list]]:
-    """Header and rows of predictions: label and per-class probabilities, or the regression outputs."""
+def predict_rows(target: Path, data: Path, unknown: str = "error") -> tuple[list[str], list[list]]:
+    """Header and rows of predictions: label and per-class probabilities, or the regression outputs. unknown:
+    "error" or "ignore" (all zeros) for a category the model lacks."""
     trained = load_trained(target)
     cfg, prep = trained.cfg, trained.prep
-    table = read_like_training(cfg, Path(data), require_target=False)
+    table = read_like_training(cfg, Path(data), require_target=False, encoding=prep.encoding, unknown=unknown,
+                               drop=False)
     outputs = network_outputs(trained, table.X, data)
     if cfg.data.task == "classification":
         labels = prep.decode(outputs)

@@ -49,6 +49,8 @@ class Problem:
     zca: Optional[whiten_mod.Whitening] = None  # data.whiten, fitted on the train split
     sources: dict = field(default_factory=dict)  # split → its source of sums, where the loader gives one (a cluster's)
     transform: Any = None  # data.transform's features.Features: what the rows of data.path were made into
+    notes: list = field(default_factory=list)  # what the data suggests the config may not mean (a row id as a feature)
+    encoded: list = field(default_factory=list)  # what data.missing and data.categorical did (rows dropped, filled)
     _columns: dict = field(default_factory=dict, repr=False)
 
     def sums(self, split: str) -> Optional[Source]:
@@ -86,8 +88,16 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     layers = cfg.model.layers
     n = len(rows.feature_names)
     where = cfg.where("model.layers")
-    what = (f"data.transform makes {n} features (hidden layer {cfg.data.transform.layers + 1} of "
-            f"{cfg.data.transform.from_})" if cfg.data.transform is not None else f"{rows.path} has {n} feature columns")
+    encoding = getattr(getattr(rows, "table", None), "encoding", None)
+    if cfg.data.transform is not None:
+        what = (f"data.transform makes {n} features (hidden layer {cfg.data.transform.layers + 1} of "
+                f"{cfg.data.transform.from_})")
+    else:
+        chosen = "" if cfg.data.features else ": every column but the target"
+        what = f"{rows.path} has {n} feature columns ({_names(rows.feature_names)}{chosen})"
+        if encoding is not None and encoding.categorical:  # one input per category
+            what = (f"{rows.path} has {n} inputs ({len(encoding.columns)} feature columns, "
+                    f"{', '.join(encoding.categorical)} one-hot)")
     w = cfg.data.whiten
     if w is not None and w.method == "pca" and w.components is not None:
         if w.components > n:
@@ -97,8 +107,9 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
             raise ConfigError(f"{where}: model.layers starts with {layers[0]} inputs but data.whiten keeps "
                               f"{w.components} PCA components: set model.layers to [{w.components}, …]")
     elif not (w is not None and w.method == "pca") and layers[0] != n:  # PCA by retain: checked once fitted
+        fix = "" if cfg.data.transform is not None else ", or choose the columns with data.features"
         raise ConfigError(f"{where}: model.layers starts with {layers[0]} inputs but {what}: set model.layers to "
-                          f"[{n}, …]")
+                          f"[{n}, …]{fix}")
     if cfg.data.task == "autoencode":  # y = x: the config already holds the output as wide as the input
         return
     if cfg.data.task == "classification":
@@ -108,6 +119,13 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
     else:
         k = len(rows.target_names)
         ok, want = layers[-1] == k, f"{k}"
+    if not ok and cfg.data.task == "classification" and looks_continuous(labels or [], rows.m):
+        name = rows.target_names[0] if rows.target_names else "the target"
+        raise ConfigError(
+            f"{where}: {rows.path}'s target {name!r} has {k} different values in {rows.m} rows: a quantity to "
+            f"predict, not classes — set data.task: regression (its last layer: 1 output per target column); "
+            f"for {k} classes, set the last layer size to {k}"
+        )
     if not ok:
         what = "classes" if cfg.data.task == "classification" else "target columns"
         kept = " (the rows of data.labels)" if cfg.data.labels is not None else ""
@@ -115,6 +133,23 @@ def check_widths(cfg: Config, rows: data_mod.Rows, labels: Optional[list]) -> No
             f"{where}: model.layers ends with {layers[-1]} outputs but {rows.path}{kept} has {k} {what}: "
             f"set the last layer size to {want}"
         )
+
+
+CONTINUOUS_MIN_VALUES = 50  # a class column with more different values than this and than a fifth of the rows …
+
+
+def looks_continuous(labels: list, m: int) -> bool:
+    """Whether a target read as class labels looks like a quantity: numbers that are not all whole, or more
+    different values than CONTINUOUS_MIN_VALUES and than a fifth of the rows (a price, not ten digits)."""
+    if not labels or isinstance(labels[0], str):
+        return False
+    fractional = any(float(v) != int(v) for v in labels if isinstance(v, (int, float)) and abs(v) < 2**53)
+    return (fractional and len(labels) > 2) or len(labels) > max(CONTINUOUS_MIN_VALUES, m / 5)
+
+
+def _names(names: list, limit: int = 8) -> str:
+    shown = ", ".join(str(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _check_pca_width(cfg: Config, whitening: Any, n: int) -> None:
@@ -136,11 +171,15 @@ def _whitening(cfg: Config) -> Any:
                              components=w.components)
 
 
-def read_data(cfg: Config, path: Any, *, transform: Any = None, **kwargs: Any) -> data_mod.Table:
+def read_data(cfg: Config, path: Any, *, transform: Any = None, encoding: Optional[data_mod.Encoding] = None,
+              **kwargs: Any) -> data_mod.Table:
     """A data file read as the config's task reads it: read_table, or (autoencode) its inputs alone. The
     config's own data.path, missing, is named with the config's line (or --set) that gave it; its rows are then
     those of data.labels, made into data.transform's features (transform: the features.Features, when already
-    loaded: a trained run's, checked against what it was trained on)."""
+    loaded: a trained run's, checked against what it was trained on).
+
+    With data.categorical or data.missing, a raw table (data.ColumnRules) — or, given a trained model's encoding,
+    its columns made numbers as the model's were (a category the train split lacked: all zeros, as in the fit)."""
     d = cfg.data
     own = Path(path) == Path(d.path)
     if own and not Path(path).exists():
@@ -150,7 +189,10 @@ def read_data(cfg: Config, path: Any, *, transform: Any = None, **kwargs: Any) -
         table = data_mod.read_inputs(path, d.target, d.delimiter, d.features)
     else:  # an autoencoder's rows chosen by label: the label column read, to be left out of x below
         task = "classification" if d.task == "autoencode" else d.task
-        table = data_mod.read_table(path, d.target, d.delimiter, task, features=d.features, **kwargs)
+        rules = data_mod.ColumnRules.of(d.categorical if encoding is None else encoding.categorical, d.missing,
+                                        fitted=encoding is not None)
+        table = data_mod.read_table(path, d.target, d.delimiter, task, features=d.features, rules=rules, **kwargs)
+        table = table if encoding is None else encoding.apply(table, unknown="ignore")
     return derived_table(cfg, table, transform) if own else table
 
 
@@ -209,17 +251,22 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
         from .cluster.session import ClusterRows
 
         rows: Any = ClusterRows(session, cfg)
-    else:
+    else:  # data.labels' rows as data.transform's features; data.categorical's one-hot columns and data.missing's
+        # fills, fitted on the train split (load.py refuses those two beside data.labels or data.transform)
         transform = features_of(cfg)
-        rows = data_mod.TableRows(read_data(cfg, d.path, transform=transform) if table is None
-                                  else derived_table(cfg, table, transform))
+        table = read_data(cfg, d.path, transform=transform) if table is None else derived_table(cfg, table, transform)
+        if table.levels is not None:  # a raw table: text or empty cells
+            train = data_mod.SplitSpec(len(table.X), d.split.train, d.split.val, d.split.test, cfg.seed).rows("train")
+            table = data_mod.encode_train_split(table, train.indices(), d.missing)
+        rows = data_mod.TableRows(table)
     labels = rows.labels() if rows.task == "classification" else None
     check_widths(cfg, rows, labels)
     spec = data_mod.SplitSpec(rows.m, d.split.train, d.split.val, d.split.test, cfg.seed)
     pca_code = d.task == "autoencode" and d.whiten is not None and d.whiten.method == "pca"  # y = x: k components
     prepared = data_mod.prepare_rows(
         rows, spec, standardize=d.standardize, n_outputs=None if pca_code else cfg.model.layers[-1], dtype=dtype,
-        labels=labels, scale=None if d.scale is None else (d.scale.min, d.scale.max), whiten=_whitening(cfg))
+        labels=labels, scale=None if d.scale is None else (d.scale.min, d.scale.max), whiten=_whitening(cfg),
+        encoding=None if session is not None else rows.table.encoding)
     _check_pca_width(cfg, prepared.zca, len(rows.feature_names))
     if pca_code:  # the outputs reproduce the whitened components, not the n inputs
         prepared.pre.target_names = [f"pc{j}" for j in range(1, prepared.zca.width + 1)]
@@ -227,7 +274,25 @@ def load_problem(cfg: Config, *, lazy: bool = False, table: Optional[data_mod.Ta
         sources = rows.sources(prepared, arch, np.dtype(dtype), cfg.train.chunk_size)
         return Problem(cfg, arch, prepared.pre, rows.gathered(prepared, dtype), dtype, prepared.zca, sources)
     splits = data_mod.held_splits(rows.table, prepared, dtype, lazy=lazy, autoencode=d.task == "autoencode")
-    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, transform=transform)
+    notes = [] if d.features is not None else [
+        f"feature column {name!r} holds whole numbers that only ever increase ({first:g} … {last:g}): a row id? "
+        "leave it out with data.features" for name, first, last in row_ids(rows.table)]
+    return Problem(cfg, arch, prepared.pre, splits, dtype, prepared.zca, transform=transform, notes=notes,
+                   encoded=data_mod.notes(rows.table, d.missing))
+
+
+ROW_ID_ROWS = 100_000  # the rows row_ids reads: enough to tell a counter, bounded for a file of any size
+
+
+def row_ids(table: data_mod.Table) -> list[tuple[str, float, float]]:
+    """(name, first, last) of each feature column that looks like a row id: whole numbers strictly increasing
+    down its first ROW_ID_ROWS rows (0 … m−1, or any counter). Taken as a feature, an id lets a network tell the
+    rows apart rather than learn from them."""
+    X = np.asarray(table.X[:ROW_ID_ROWS], dtype=np.float64)
+    if X.shape[0] < 3:
+        return []
+    whole = np.all(X == np.round(X), axis=0) & np.all(np.diff(X, axis=0) > 0, axis=0)
+    return [(str(table.feature_names[j]), float(X[0, j]), float(X[-1, j])) for j in np.flatnonzero(whole)]
 
 
 def initial_params(cfg: Config, arch: Architecture, dtype: type, rng: Optional[np.random.Generator] = None) -> Params:

@@ -152,7 +152,7 @@ def split_outputs(run: cmp.RunFolder) -> tuple[np.ndarray, np.ndarray, str]:
     """h(x) and y (m, k) of the run's test split (its train split when the test split is empty)."""
     trained = load_trained(run.path)
     cfg = trained.cfg
-    table = read_data(cfg, cfg.data.path)
+    table = read_data(cfg, cfg.data.path, encoding=trained.prep.encoding)
     s = cfg.data.split
     idx = split_indices(len(table.X), s.train, s.val, s.test, cfg.seed)
     split = "test" if len(idx.get("test", ())) else "train"

@@ -28,6 +28,15 @@ Standardisation stays nettrain's (standardize=True): the mean and σ of the trai
 with the weights and applied to every X given later. A classifier's labels are encoded as 0 … K−1
 in the order of classes_ (sorted, as scikit-learn orders them) before nettrain sees them.
 
+Tabular data: with categorical (data.categorical: a list of column names, or "auto" for every column of text,
+category or bool dtype) or missing (data.missing: "drop" or "mean"), X may be a pandas DataFrame with text
+columns and empty cells (None, NaN) — or a list of dicts, or an array whose columns are then x0, x1, … —
+and the one-hot columns and fills are fitted on the training rows and kept in model_, which applies them to
+every X given later (a category fit did not see: an error naming it, or with unknown="ignore" all zeros).
+Such an X is not passed through scikit-learn's validate_data (which takes numbers only).
+
+An estimator pickles (pickle, joblib) with its model, and predicts the same after unpickling.
+
 Left out on purpose: sample_weight (J_data is the plain average over the m examples), sparse
 input, partial_fit and warm_start. Needs scikit-learn: `pip install -e ".[sklearn]"`.
 """
@@ -53,6 +62,7 @@ except ImportError:
     raise MissingExtra('nettrain.sklearn needs scikit-learn, an optional extra: pip install -e ".[sklearn]"') from None
 
 from . import api, optimizers
+from . import data as data_mod
 
 # constructor parameter → the config key it sets (None values are left out: the schema's default applies);
 # every key an optimizer reads is a parameter too (train.<key>, default None), from the registry: config_keys()
@@ -72,6 +82,8 @@ PARAMETERS = {
     "threads": "train.threads",
     "chunk_size": "train.chunk_size",
     "standardize": "data.standardize",
+    "categorical": "data.categorical",
+    "missing": "data.missing",
 }
 
 # the parameters' defaults, in the signature's order; the optimizers' keys come after `optimizer`
@@ -79,7 +91,8 @@ DEFAULTS: dict[str, Any] = {
     "hidden_layer_sizes": (25,), "activation": "sigmoid", "output_activation": "sigmoid", "loss": "squared_error",
     "init_scheme": "normal", "init_std": 0.01, "optimizer": "gd", "weight_decay": 0.0, "epochs": 1000,
     "batch_size": None, "early_stopping": None, "validation_fraction": 0.1, "tolerance": 0.0, "dtype": "float64",
-    "standardize": True, "threads": None, "chunk_size": None, "random_state": None, "run_dir": None,
+    "standardize": True, "categorical": None, "missing": "refuse", "unknown": "error", "threads": None,
+    "chunk_size": None, "random_state": None, "run_dir": None,
 }
 
 
@@ -184,8 +197,19 @@ class _NetEstimator(BaseEstimator):
             node[leaf] = value
         return cfg
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, n_outputs: int) -> "_NetEstimator":
-        run = api._train(self.config(X.shape[1], n_outputs), X, y, self.run_dir, source=type(self).__name__)
+    def _tabular(self) -> bool:
+        """Whether X is taken as raw columns (categorical or missing given), not through validate_data."""
+        return self.categorical is not None or self.missing != "refuse"
+
+    def _fit(self, X: Any, y: np.ndarray, n_outputs: int) -> "_NetEstimator":
+        if self._tabular():
+            table = self._raw_table(X, y)
+            config = self.config(1, n_outputs)
+            config["data"]["categorical"] = self._categorical or None  # the columns taken as text, by name
+            config["model"]["layers"][0] = api.encoded_width(table, config)
+            run = api._train(config, None, None, self.run_dir, source=type(self).__name__, table=table)
+        else:
+            run = api._train(self.config(X.shape[1], n_outputs), X, y, self.run_dir, source=type(self).__name__)
         self.model_ = run.model
         self.history_ = run.history
         self.loss_curve_ = run.history["cost"].tolist()
@@ -195,10 +219,42 @@ class _NetEstimator(BaseEstimator):
         self.run_dir_ = run.run_dir
         return self
 
-    def _rows(self, X: Any) -> np.ndarray:
-        """X checked against what fit saw (feature count and names), as float64 rows."""
+    def _rows(self, X: Any) -> Any:
+        """X checked against what fit saw (feature count and names), as float64 rows; tabular, the rows as given
+        (model_ takes their columns by name and encodes them)."""
         check_is_fitted(self)
+        if self._tabular():
+            return X if not isinstance(X, np.ndarray) else data_mod.frame_of(X, list(self._columns), "X")
         return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _raw_table(self, X: Any, y: np.ndarray) -> Any:
+        """A raw table (data.table_of_frame) of rows X and targets y; sets n_features_in_, feature_names_in_."""
+        import pandas as pd
+
+        named = isinstance(X, pd.DataFrame) or isinstance(X, (dict, list))
+        if not named:
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise UsageError(f"{type(self).__name__}: X must be 2-D, one row per example (got shape {X.shape})")
+        frame = data_mod.frame_of(X, list(X.columns) if isinstance(X, pd.DataFrame) else
+                                  [f"x{j}" for j in range(np.shape(X)[1])] if not named else
+                                  list(pd.DataFrame(X).columns), "X")
+        frame.columns = [str(c) for c in frame.columns]
+        self._columns = tuple(frame.columns)
+        self.n_features_in_ = len(self._columns)
+        if isinstance(X, pd.DataFrame):
+            self.feature_names_in_ = np.asarray(self._columns, dtype=object)
+        cats = self.categorical
+        if cats == "auto":  # the columns of text, categories or truth values
+            cats = [c for c in frame.columns if frame[c].dtype.kind in "OSUb" or
+                    isinstance(frame[c].dtype, (pd.CategoricalDtype, pd.StringDtype))]
+        cats = [] if cats is None else [cats] if isinstance(cats, str) else [str(c) for c in cats]
+        self._categorical = cats
+        if self._task == "regression":  # a regression's targets are columns (m, k); a label column is 1-D
+            y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        stem = next(t for t in ("y", "target", "_y") if not any(c.startswith(t) for c in frame.columns))
+        names = [stem] if np.ndim(y) == 1 or np.shape(y)[1] == 1 else [f"{stem}{k}" for k in range(np.shape(y)[1])]
+        return data_mod.table_of_frame(frame, cats, self.missing, api.IN_MEMORY, y=y, target_names=names, fitted=False)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -216,7 +272,10 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
 
     def fit(self, X: Any, y: Any) -> "NetClassifier":
         """Train on rows X (m, n) and labels y (m,): numbers or strings, at least two classes."""
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        if self._tabular():
+            y = np.asarray(y)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
@@ -231,7 +290,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """The label of the largest output (one unit: classes_[1] where h ≥ 0.5), per row of X."""
         X = self._rows(X)
-        codes = self.model_.predict(X)  # labels 0 … K−1: the classes' places in classes_
+        codes = self.model_.predict(X, self.unknown)  # labels 0 … K−1: the classes' places in classes_
         return self.classes_[codes.astype(np.intp)]
 
     def _has_proba(self) -> bool:
@@ -246,7 +305,7 @@ class NetClassifier(ClassifierMixin, _NetEstimator):
         if self.output_activation == "sigmoid" and units > 1:
             raise UsageError(f"predict_proba: {units} sigmoid output units are independent and do not sum "
                              "to 1: use output_activation='softmax' for probabilities over the classes")
-        return self.model_.predict_proba(X)
+        return self.model_.predict_proba(X, self.unknown)
 
 
 class NetRegressor(RegressorMixin, _NetEstimator):
@@ -258,7 +317,8 @@ class NetRegressor(RegressorMixin, _NetEstimator):
 
     def fit(self, X: Any, y: Any) -> "NetRegressor":
         """Train on rows X (m, n) and targets y, (m,) or (m, k)."""
-        X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
+        if not self._tabular():
+            X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=True, multi_output=True)
         y = np.asarray(y, dtype=np.float64)
         self._y_1d = y.ndim == 1
         return self._fit(X, y, 1 if y.ndim == 1 else y.shape[1])
@@ -266,7 +326,7 @@ class NetRegressor(RegressorMixin, _NetEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """h(x) per row of X: (m,) when fitted on a 1-D y, else (m, k)."""
         X = self._rows(X)
-        h = self.model_.predict(X)
+        h = self.model_.predict(X, self.unknown)
         return h[:, 0] if self._y_1d else h
 
     def __sklearn_tags__(self) -> Any:

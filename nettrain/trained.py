@@ -138,15 +138,26 @@ def class_probabilities(outputs: np.ndarray) -> np.ndarray:
     return np.hstack([1.0 - outputs, outputs]) if outputs.shape[1] == 1 else outputs
 
 
-def read_like_training(cfg: Config, path: Path, **kwargs: Any) -> data_mod.Table:
+def read_like_training(cfg: Config, path: Path, *, encoding: Optional[data_mod.Encoding] = None,
+                       unknown: str = "error", drop: bool = True, **kwargs: Any) -> data_mod.Table:
     """A file to evaluate or predict on, read with the run's data.target and data.delimiter where they
     apply: they name columns of the training file's kind (a csv's header, a .npy's column numbers),
     so a file of another kind — an .npz export of a csv, say — is read with its own kind's default
-    target (.npz: the array 'y'; csv and .npy: the last column)."""
+    target (.npz: the array 'y'; csv and .npy: the last column).
+
+    encoding (the model's, Preprocessing.encoding): its raw columns are taken by name, its categorical ones as
+    text, and made numbers as in training; unknown: "error" or "ignore" for a category the model lacks. drop
+    False (predicting): with data.missing: drop an empty cell is refused, as no row may be left out."""
     same = data_mod.file_kind(path) == data_mod.file_kind(cfg.data.path)
     if cfg.data.task == "autoencode":
         return data_mod.read_inputs(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
                                     cfg.data.features if same else None)
-    return data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
-                               cfg.data.task, features=cfg.data.features if same else None, **kwargs)
+    missing = "refuse" if cfg.data.missing == "drop" and not drop else cfg.data.missing
+    features = cfg.data.features if same else None
+    if encoding is not None:  # every raw column by its name; a .npz or .npy file has none to take text from
+        features = encoding.raw_names
+    rules = data_mod.ColumnRules.of(None if encoding is None else encoding.categorical or None, missing, fitted=True)
+    table = data_mod.read_table(path, cfg.data.target if same else None, cfg.data.delimiter if same else None,
+                                cfg.data.task, features=features, rules=rules, **kwargs)
+    return table if encoding is None else encoding.apply(table, unknown)
 

@@ -258,11 +258,19 @@ def _open_folder(plan: _Plan, start: _Start, *, resume: bool) -> RunFiles:
 def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> None:
     """The reporter's start, and one line for each setting that will not do what it might seem to."""
     cfg, tc, m = plan.cfg, plan.cfg.train, plan.m
+    arch = plan.problem.arch
+    on = advice = None
+    if plan.source is not None:  # the train split's sums on a cluster
+        from . import cluster
+
+        on = cluster.describe(plan.source)
+        advice = cluster.step_advice(train.epoch_flops(arch, m), train.epoch_flops(arch, 1))
     rep.start({"run_dir": str(plan.run_dir), "start_epoch": start.epoch, "epochs": tc.epochs, "every": cfg.log.every,
                "columns": plan.columns, "optimizer": tc.optimizer,
                "batch_size": min(tc.batch_size, m) if plan.minibatch else None, "m": m,
-               "layers": list(plan.problem.arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept]})
-    for text in cfg.warnings():
+               "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept], "on": on,
+               "data": list(plan.problem.encoded)})  # rows dropped or filled (data.missing), categories val/test add
+    for text in cfg.warnings() + plan.problem.notes + ([advice] if advice else []):
         rep.note(f"warning: {text}")
     if plan.minibatch and tc.batch_size >= m:
         rep.note(f"warning: train.batch_size = {tc.batch_size} is at least the {m} training rows: every step takes "

@@ -654,3 +654,31 @@ def test_the_digits_sparse_autoencoder_scales_its_pixels_to_0_1_and_trains(proj)
     assert data["sparse_cost"] > 0 and math.isfinite(data["r2"])  # R² over the pixels that are not always blank
     refused = run("fit", "configs/sparse_autoencoder_digits.yaml", "--set", "data.standardize=true")
     assert refused.exit_code == 3 and "cannot be used with data.standardize: true" in refused.stderr
+
+
+def test_a_refused_resume_says_how_to_go_on_from_its_weights_and_that_works(proj):
+    assert run("fit", "configs/iris.yaml", "--set", "train.epochs=4", "--out", "r").exit_code == 0
+    res = run("fit", "configs/iris.yaml", "--set", "train.epochs=8", "--set", "train.learning_rate=0.01",
+              "--out", "r", "--resume")
+    assert res.exit_code == 3 and "differs from the run's in train.learning_rate" in res.stderr
+    advice = " ".join(res.stderr.split()).split("start a new run from them: ")[1]
+    new = [a.strip("'") for a in advice.replace("NEW_FOLDER", "r2").split()]
+    res = run("fit", "configs/iris.yaml", "--set", "train.epochs=3", "--set", "train.learning_rate=0.01", *new)
+    assert res.exit_code == 0, res.output
+    # the new run's epoch 0 is the old run's last state: the same J on the same split
+    old_last = (proj / "r" / "metrics.csv").read_text().splitlines()[-1].split(",")
+    new_first = (proj / "r2" / "metrics.csv").read_text().splitlines()[1].split(",")
+    assert new_first[1] == old_last[1] and new_first[0] == "0"
+
+
+def test_shipped_small_configs_train_without_a_warning_and_a_rising_j_still_exits_0(proj):
+    """xor, iris and diabetes train cleanly as shipped (no rising-J warning); a learning rate far too large ends
+    with exit 0 (a finished run, as the README's exit codes say) and the warning, with its fix, under the summary."""
+    for name in ("xor", "iris", "diabetes"):
+        res = run("fit", f"configs/{name}.yaml", "--out", f"clean-{name}")
+        assert res.exit_code == 0 and "warning" not in res.output, (name, res.output)
+    res = run("fit", "configs/iris.yaml", "--set", "train.learning_rate=500", "--set", "train.epochs=60",
+              "--out", "too-fast")
+    assert res.exit_code == 0
+    tail = res.stdout[res.stdout.index("run too-fast"):]  # the summary and what follows it
+    assert "warning: J rose from" in tail and "try a smaller train.learning_rate (now 500)" in " ".join(tail.split())

@@ -337,10 +337,34 @@ def test_a_scheduler_whose_connection_closed_is_lost_at_once_without_waiting_for
 
 
 def test_a_local_cluster_run_equals_the_run_in_this_process(data_file, tmp_path):
-    cfg = config(data_file)
-    fit_config(cfg, out=tmp_path / "cluster")
+    """… and its header names the cluster, with one warning that this problem is too small to pay for it."""
+    class Said(SilentReporter):
+        def __init__(self) -> None:
+            self.info, self.notes = {}, []
+
+        def start(self, info: dict) -> None:
+            self.info = info
+
+        def note(self, text: str) -> None:
+            self.notes.append(text)
+
+    cfg, said = config(data_file), Said()
+    fit_config(cfg, out=tmp_path / "cluster", reporter=said)
     fit_config(local(cfg), out=tmp_path / "here")
     assert_same_run(tmp_path / "cluster", tmp_path / "here")
+    assert said.info["on"] == f"a local Dask cluster (2 workers, {PARTITIONS} partitions)"
+    (warning,) = [n for n in said.notes if "round trip" in n]
+    assert "it trains faster in this process (--set cluster=null); a cluster pays from about" in warning
+
+
+def test_the_cluster_advice_says_when_a_step_is_below_its_round_trip():
+    from nettrain import cluster
+
+    per_example = 3 * (64 * 25 + 25 * 10)  # the digits' multiply-adds per example
+    small = cluster.step_advice(1437 * per_example, per_example)  # 8 M multiply-adds: about 1.6 ms
+    assert small.startswith("a step of this problem computes in about 1.6 ms on one core")
+    assert "pays from about 270,270 rows" in small  # 10 round trips of 30 ms at 5·10⁹ a second, ÷ 5,550 per row
+    assert cluster.step_advice(2_000_000 * per_example, per_example) is None  # 2 M rows: 2.2 s a step
 
 
 def test_a_sparsity_penalty_on_a_cluster_equals_the_run_in_this_process(data_file, tmp_path):

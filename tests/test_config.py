@@ -746,6 +746,7 @@ def test_stacking_paths_given_with_set_are_read_from_the_current_folder(tmp_path
     ("data.whiten={method: pca, epsilon: 0.1, retain: 1.5}", "--set", ["data.whiten.retain: must be less than or "
                                                                        "equal to 1"]),
     ("cluster={}", "x.yaml:3", ["data.labels: is not supported on a cluster yet"]),
+    ("data.missing=mean", "--set", ["cannot be used with data.labels or data.transform yet", "leave it unset"]),
 ])
 def test_the_stacking_keys_are_refused_with_their_place(tmp_path, override, where, words):
     msg = refusal(write(tmp_path, STACK), [override])
@@ -769,3 +770,19 @@ def test_the_schema_describes_the_stacking_keys():
     assert {"retain", "components"} <= set(defs["WhitenConfig"]["properties"])
     assert {"run", "layer"} == set(defs["LayerInit"]["properties"])
     assert "per layer" in defs["InitConfig"]["properties"]["from"]["description"]
+
+
+def test_a_from_given_with_set_replaces_the_files_scheme_and_std(tmp_path, monkeypatch):
+    """--set model.init.from=RUN/last.npz on a config whose init is {scheme, std} starts from the checkpoint (the
+    README's way to go on from trained weights); giving both in one file stays a mistake, named."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.yaml").write_text("data: {path: d.csv}\nmodel:\n  layers: [2, 1]\n  init: {scheme: normal, std: 0.5}\n")
+    cfg = load_config(tmp_path / "c.yaml", ["model.init.from=runs/x/last.npz"])
+    assert cfg.model.init.from_ == tmp_path / "runs" / "x" / "last.npz"
+    assert cfg.model.init.scheme is None and cfg.model.init.std is None
+    back = load_config(tmp_path / "c.yaml", ["model.init.from=runs/x/last.npz", "model.init.scheme=he_normal"])
+    assert back.model.init.from_ is None and back.model.init.scheme == "he_normal"  # the latest override wins
+    (tmp_path / "both.yaml").write_text("data: {path: d.csv}\nmodel:\n  layers: [2, 1]\n"
+                                        "  init: {scheme: normal, from: x.npz}\n")
+    with pytest.raises(ConfigError, match=r"both\.yaml:4: model\.init\.from: cannot be used together with scheme"):
+        load_config(tmp_path / "both.yaml")

@@ -193,7 +193,8 @@ def test_ragged_row(tmp_path):
 def test_non_numeric_feature(tmp_path):
     rows = "".join(f"{i},{i},{i},{i},0\n" for i in range(7))
     p = write(tmp_path / "x.csv", "p0,p1,p2,p3,label\n" + rows + "1,2,3,abc,1\n")
-    assert data_error(p).endswith("x.csv:9: column 'p3': 'abc' is not a number")
+    assert data_error(p).endswith("x.csv:9: column 'p3': 'abc' is not a number (a category? name the column in "
+                                  "data.categorical: [p3], or set data.categorical: auto)")
 
 
 @pytest.mark.parametrize(
@@ -210,7 +211,7 @@ def test_missing_and_nonfinite_cells(tmp_path, cell, words):
 def test_line_numbers_count_physical_lines(tmp_path):
     # line 2 blank, lines 3-4 hold one row with a quoted newline, the bad cell is on line 5
     p = write(tmp_path / "x.csv", 'a,label\n\n1,"multi\nline"\nzz,y\n')
-    assert data_error(p).endswith("x.csv:5: column 'a': 'zz' is not a number")
+    assert "x.csv:5: column 'a': 'zz' is not a number (a category?" in data_error(p)
 
 
 def test_regression_target_cells(tmp_path):

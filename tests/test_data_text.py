@@ -108,7 +108,8 @@ def test_a_refused_file_is_worded_by_the_careful_parser(tmp_path, monkeypatch):
     careful = text._read_careful
     monkeypatch.setattr(text, "_read_careful", lambda *a: calls.append(1) or careful(*a))
     p = write(tmp_path / "x.csv", "a,b,label\n1,2,0\n3,zz,1\n")
-    assert data_error(p) == f"{p}:3: column 'b': 'zz' is not a number"
+    assert data_error(p) == (f"{p}:3: column 'b': 'zz' is not a number (a category? name the column in "
+                             "data.categorical: [b], or set data.categorical: auto)")
     assert calls == [1]
 
 

@@ -50,7 +50,11 @@ COLUMNS = [  # raw columns in order: 4 numeric (2 with a fill) and 2 categorical
 
 
 def session(model):
-    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    """ONNX Runtime on one thread, its own log lines held back (a failed run is the exception it raises)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
 # ------------------------------------------------------------------------------------------- the reference
@@ -331,7 +335,7 @@ def test_the_model_passes_the_checker_and_describes_itself():
     assert [i["name"] for i in inputs] == ["x", "island", "sex"]
     assert inputs[0]["columns"][0] == {"name": "bill_length_mm", "fill": 43.9}
     assert inputs[1] == {"name": "island", "dtype": "string", "categories": ["Biscoe", "Dream", "Torgersen"],
-                         "unknown": "ignore"}
+                         "unknown": "ignore", "empty": "unknown"}
     sess = session(model)
     assert [(i.name, i.type, i.shape) for i in sess.get_inputs()] == [
         ("x", "tensor(double)", ["N", 4]), ("island", "tensor(string)", ["N", 1]), ("sex", "tensor(string)", ["N", 1])]
@@ -386,3 +390,108 @@ def test_a_trained_run_exports_what_nettrain_predict_writes(proj, config, data, 
         assert relative_difference(got[0], want) <= RTOL[spec.dtype]
     else:
         assert relative_difference(got[0], np.array(rows, dtype=np.float64)) <= RTOL[spec.dtype]
+
+
+# ------------------------------------------------------------------------------- nettrain export, the command
+
+
+def cli(*args):
+    from typer.testing import CliRunner
+
+    from nettrain.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def ort_session(path):
+    return session(onnx.load(path))
+
+
+def raw_feeds(sess, path, meta):
+    """The inputs of an exported model from a csv as it is: x the numeric columns (NaN where empty), each
+    categorical column its text ("" where empty)."""
+    import pandas as pd
+
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype=str)
+    inputs = json.loads(meta["inputs"])
+    out = {}
+    for i in inputs:
+        if i["name"] == "x":
+            out["x"] = frame[[c["name"] for c in i["columns"]]].astype(np.float64).to_numpy()
+        else:
+            out[i["name"]] = frame[[i["name"]]].fillna("").to_numpy(dtype=object)
+    assert [i.name for i in sess.get_inputs()] == list(out)
+    return out
+
+
+@pytest.mark.parametrize("config,data,overrides,dtype", [
+    ("penguins", "penguins", ["train.epochs=30"], np.float64),  # softmax; one-hot inputs, fills, empty categories
+    ("penguins", "penguins", ["train.epochs=30", "train.dtype=float32", "data.missing=drop"], np.float32),
+    ("xor", "xor", ["train.epochs=200", "train.dtype=float32"], np.float32),  # one sigmoid unit: binary labels
+    ("xor", "xor", ["train.epochs=200"], np.float64),
+    ("diabetes", "diabetes", ["train.epochs=60"], np.float64),  # regression
+    ("sparse_autoencoder_digits", "digits", ["train.epochs=5", "train.dtype=float32"], np.float32),  # autoencode
+])
+def test_the_exported_file_computes_what_nettrain_predict_writes(proj, config, data, overrides, dtype):
+    sets = [a for o in overrides + ["log.every=5"] for a in ("--set", o)]
+    assert cli("fit", f"configs/{config}.yaml", *sets, "--out", "runs/r").exit_code == 0
+    res = cli("export", "runs/r")
+    assert res.exit_code == 0 and "wrote runs/r/model.onnx" in res.stderr, res.output
+    model = onnx.load(proj / "runs" / "r" / "model.onnx")
+    onnx.checker.check_model(model, full_check=True)
+    meta = {p.key: p.value for p in model.metadata_props}
+    sess = ort_session(proj / "runs" / "r" / "model.onnx")
+    csv = proj / "data" / f"{data}.csv"
+    if data == "penguins" and "data.missing=drop" in overrides:  # predict refuses an empty cell under drop
+        lines = csv.read_text().splitlines()
+        csv = proj / "complete.csv"
+        csv.write_text("\n".join(line for line in lines if ",," not in line and not line.endswith(",")) + "\n")
+    got = sess.run(None, raw_feeds(sess, csv, meta))
+    header, rows = predict_rows(proj / "runs" / "r", csv)
+    if meta["task"] == "classification":
+        assert got[1].tolist() == [r[0] for r in rows]
+        assert relative_difference(got[0], np.array([[float(v) for v in r[1:]] for r in rows])) <= RTOL[dtype]
+        assert [str(v) for v in json.loads(meta["labels"])] == [h[2:] for h in header[1:]]  # p_<label> columns
+    else:
+        assert relative_difference(got[0], np.array(rows, dtype=np.float64)) <= RTOL[dtype]
+    assert meta["dtype"] == np.dtype(dtype).name
+
+
+def test_export_dtype_and_out(proj):
+    assert cli("fit", "configs/iris.yaml", "--set", "train.epochs=20", "--out", "runs/i").exit_code == 0
+    res = cli("export", "runs/i/last.npz", "--dtype", "float32")
+    assert res.exit_code == 0 and (proj / "runs" / "i" / "last.onnx").exists()
+    sess = ort_session(proj / "runs" / "i" / "last.onnx")
+    assert [o.type for o in sess.get_outputs()] == ["tensor(float)", "tensor(string)"]
+    assert sess.get_inputs()[0].type == "tensor(double)"  # x stays float64: the raw values as read
+    res = cli("export", "runs/i", "--out", proj / "no" / "such" / "m.onnx")
+    assert res.exit_code == 7 and res.stderr.strip().count("\n") == 0
+    assert "the folder" in res.stderr and "does not exist" in res.stderr and not (proj / "no").exists()
+    assert cli("export", "runs/i", "--out", "m.txt").exit_code == 2
+
+
+def test_an_unknown_category_in_the_exported_model(proj):
+    assert cli("fit", "configs/penguins.yaml", "--set", "train.epochs=10", "--out", "runs/p").exit_code == 0
+    for unknown, ok in (("error", False), ("ignore", True)):
+        assert cli("export", "runs/p", "--out", f"{unknown}.onnx", "--unknown", unknown).exit_code == 0
+        sess = ort_session(proj / f"{unknown}.onnx")
+        x = np.array([[39.1, 18.7, 181.0, 3750.0], [39.1, 18.7, 181.0, 3750.0]])
+        feeds = {"x": x, "island": np.array([["Biscoe"], ["Anvers"]], dtype=object),
+                 "sex": np.array([["male"], [""]], dtype=object)}  # an empty sex: all zeros (data.missing: mean)
+        if ok:
+            p, label = sess.run(None, feeds)
+            model = nettrain.load("runs/p")
+            rows = [{"island": i, "bill_length_mm": 39.1, "bill_depth_mm": 18.7, "flipper_length_mm": 181.0,
+                     "body_mass_g": 3750.0, "sex": s} for i, s in (("Biscoe", "male"), ("Anvers", None))]
+            assert relative_difference(p, model.predict_proba(rows, unknown="ignore")) <= 1e-12
+        else:
+            with pytest.raises(ort.capi.onnxruntime_pybind11_state.Fail, match="Unknown Category"):
+                sess.run(None, feeds)
+
+
+def test_the_api_exports_the_same_model(proj):
+    assert cli("fit", "configs/iris.yaml", "--set", "train.epochs=20", "--out", "runs/i").exit_code == 0
+    assert cli("export", "runs/i").exit_code == 0
+    path = nettrain.load("runs/i").export_onnx(proj / "api.onnx")
+    a, b = onnx.load(path), onnx.load(proj / "runs" / "i" / "model.onnx")
+    assert a.graph == b.graph

@@ -326,7 +326,7 @@ CHECKPOINT_CASES = {
     "int_weights": (lambda g, s: with_member(g, "W1.npy", npy(np.zeros((8, 4), dtype=np.int64))), ["W1", "int64"]),
     "shapes_disagree_with_config": (wrong_shapes, ["W1 is (6, 4), the config needs (8, 4)", "W2 is (3, 6)"]),
 }
-ENTRIES = ["eval", "predict", "resume", "init_from"]
+ENTRIES = ["eval", "predict", "export", "resume", "init_from"]
 
 
 def entry_args(entry: str, trained, tmp: Path, payload: bytes) -> tuple[list, Path]:
@@ -343,6 +343,8 @@ def entry_args(entry: str, trained, tmp: Path, payload: bytes) -> tuple[list, Pa
         return ["eval", bad], bad
     if entry == "predict":
         return ["predict", bad, "--data", trained.iris, "--out", tmp / "pred.csv"], bad
+    if entry == "export":  # refused as eval refuses it, before the onnx package is needed
+        return ["export", bad, "--out", tmp / "model.onnx"], bad
     return [*trained.fit_args, "--set", f'model.init={{"from": "{bad}"}}', "--out", tmp / "new"], bad
 
 

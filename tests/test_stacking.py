@@ -344,3 +344,12 @@ def test_explain_shows_softmax_regressions_one_delta(stacked, tmp_path):
     num = np.array(layers[0]["dW_numerical"], dtype=float)
     known = ~np.isnan(num)
     np.testing.assert_allclose(num[known], np.outer(a - y, x)[known], atol=1e-8)
+
+
+def test_export_refuses_a_run_whose_inputs_are_another_runs_features(stacked):
+    pytest.importorskip("onnx")
+    res = run("export", stacked / "runs" / "sm", "--out", stacked / "sm.onnx")
+    msg = res.output.strip()
+    assert res.exit_code != 0 and "\n" not in msg, msg
+    assert "(data.transform)" in msg and "ae" in msg and "export a run trained on the rows themselves" in msg
+    assert not (stacked / "sm.onnx").exists()

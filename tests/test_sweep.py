@@ -352,3 +352,31 @@ def test_an_extra_listener_stops_a_fit_with_its_own_reason(tmp_path):
     res = fit_config(IRIS, ["train.epochs=20"], out=tmp_path / "plain", listeners=[lambda e: "why not" if
                                                                                      e.step.epoch == 3 else None])
     assert (res.epoch, res.reason, res.notes[0]) == (3, "early stopped", "why not")
+
+
+def test_successive_halving_sees_the_earlier_trials_as_it_would_have_recorded_them_live():
+    """The pruner's study is rebuilt for each trial from the ended ones (search.rung_values): the same rung values
+    Optuna's SuccessiveHalvingPruner records as a trial runs, so the same decisions."""
+    optuna = pytest.importorskip("optuna")
+    from nettrain.sweep import search
+
+    curves = {0: [1.0, 0.8, 0.6, 0.5, 0.45, 0.4, 0.38, 0.37, 0.36], 1: [2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2],
+              2: [0.9, 0.7, 0.5, 0.42, 0.4, 0.35, 0.33, 0.32, 0.31], 3: [1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7]}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    live = optuna.create_study(pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=100, reduction_factor=3,
+                                                                             min_early_stopping_rate=0))
+    recorded, pruned_at = {}, {}
+    for k, curve in curves.items():
+        trial = live.ask()
+        for i, v in enumerate(curve):
+            trial.report(v, 100 * (i + 1))
+            if trial.should_prune():
+                pruned_at[k] = 100 * (i + 1)
+                break
+        state = optuna.trial.TrialState.PRUNED if k in pruned_at else optuna.trial.TrialState.COMPLETE
+        live.tell(trial, None if k in pruned_at else curve[-1], state=state)
+        frozen = live.trials[-1]
+        recorded[k] = {a: v for a, v in frozen.system_attrs.items() if a.startswith("completed_rung_")}
+        steps = dict(frozen.intermediate_values)
+        assert search.rung_values(steps, 100, 3) == recorded[k], k
+    assert pruned_at == {1: 100, 3: 100}  # worse than the best third at the first rung

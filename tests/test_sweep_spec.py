@@ -70,6 +70,15 @@ prune: {warmup: 10}
     assert (s.spec.prune.method, s.spec.prune.warmup, s.spec.prune.startup_trials) == ("median", 10, 5)
     assert [d.kind for d in s.spec.space.values()] == ["log", "int", "uniform", "choice"]
     assert s.resolved()["space"]["train.epochs"] == {"int": [10, 30]}
+    halving = load_sweep(write(tmp_path, """name: sh
+base: BASE
+search: {method: random, trials: 4}
+space: {train.learning_rate: {log: [1.0e-3, 1.0]}}
+metric: val_data_cost
+prune: {method: successive_halving, min_epochs: 20, reduction: 2}
+"""))
+    assert (halving.spec.prune.method, halving.spec.prune.min_epochs, halving.spec.prune.reduction) == (
+        "successive_halving", 20, 2)
 
 
 # (the sweep file, the line named, the rest of the one-line message)

@@ -34,7 +34,7 @@ config validation (config.py), and the math (network.py).
 
 from .fmt import FORMAT, FORMAT_VERSION
 from .load import load_checkpoint, load_state, read_meta
-from .save import RawJSON, json_text, save_checkpoint, sweep_temp_files, write_text
+from .save import RawJSON, json_text, save_checkpoint, sweep_temp_files, write_bytes, write_text
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "RawJSON", "json_text", "load_checkpoint", "load_state", "read_meta",
-           "save_checkpoint", "sweep_temp_files", "write_text"]
+           "save_checkpoint", "sweep_temp_files", "write_bytes", "write_text"]

@@ -72,7 +72,12 @@ def save_checkpoint(path: Path, params: Params, meta: dict, also: Sequence[Path]
 def write_text(path: Path, text: str) -> None:
     """Write a text file (UTF-8, line ends as given) the way a checkpoint is saved: atomically and
     durably, a failure leaving the previous file as it was and no temp file (RunIOError naming it)."""
-    path, data = Path(path), text.encode("utf-8")
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write a file of these bytes as write_text writes text: atomically and durably."""
+    path = Path(path)
     _publish(path, lambda folder: _written_temp(folder, path.name, lambda f: f.write(data)),
              lambda target, e: f"cannot write {target}: {e.strerror or e}: check free space and permissions")
 

@@ -19,12 +19,21 @@ Dask; open_session does, and says how to install it when it is missing.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from ..errors import MissingExtra
 from .quiet import SHOW_DASK_LOGS, quiet_dask, show_dask_logs
 
-__all__ = ["INSTALL", "SHOW_DASK_LOGS", "open_session", "quiet_dask", "require_dask", "show_dask_logs"]
+__all__ = ["INSTALL", "SHOW_DASK_LOGS", "describe", "open_session", "quiet_dask", "require_dask", "show_dask_logs",
+           "step_advice"]
+
+# A step on a cluster is a round trip — θ out, one task per partition, the sums back — measured at about 30 ms on
+# a LocalCluster of two processes here (docs/cluster.md), whatever m is. A small network's products run at a few
+# 10⁹ multiply-adds a second on one core (benchmarks/README.md): below ROUND_TRIP of those a step, the cluster
+# costs more than it shares out.
+ROUND_TRIP_SECONDS = 0.03
+MULTIPLY_ADDS_PER_SECOND = 5e9
+PAYS_AT = 10  # a cluster pays once a step's own compute is this many round trips
 
 INSTALL = 'pip install -e ".[dask]"'
 
@@ -48,3 +57,22 @@ def open_session(cluster_cfg: Any) -> Iterator[Any]:
 
     with quiet_dask(), Session.open(cluster_cfg) as session:
         yield session
+
+
+def describe(source: Any) -> str:
+    """The cluster a run's train split lives on, for the run's header: where, its workers and partitions."""
+    session = source.session
+    where = "a local Dask cluster" if session.address == "local" else f"the Dask cluster at {session.address}"
+    return f"{where} ({len(session.workers())} workers, {source.partitions} partitions)"
+
+
+def step_advice(multiply_adds: int, per_example: int) -> Optional[str]:
+    """One warning line when a step's compute (multiply_adds, on one core) is below the cluster's round trip: the
+    run would train faster in this process; and from how many rows of this network a cluster pays."""
+    seconds = multiply_adds / MULTIPLY_ADDS_PER_SECOND
+    if seconds >= ROUND_TRIP_SECONDS:
+        return None
+    rows = PAYS_AT * ROUND_TRIP_SECONDS * MULTIPLY_ADDS_PER_SECOND / max(1, per_example)
+    return (f"a step of this problem computes in about {1000 * seconds:.2g} ms on one core, below the cluster's "
+            f"round trip of about {1000 * ROUND_TRIP_SECONDS:.0f} ms a step: it trains faster in this process "
+            f"(--set cluster=null); a cluster pays from about {rows:,.0f} rows of this network")

@@ -187,9 +187,23 @@ def _validate(
     if cfg.train.early_stopping is not None and cfg.data.split.val == 0:
         raise locator.error(("train", "early_stopping"), "needs a validation split to watch: set data.split.val > 0, "
                             "e.g. --set 'data.split={train: 0.8, val: 0.1, test: 0.1}'")
+    if cfg.data.task == "autoencode":
+        for key, given in (("data.categorical", cfg.data.categorical is not None),
+                           ("data.missing", cfg.data.missing != "refuse")):
+            if given:
+                raise locator.error(tuple(key.split(".")), "is for classification and regression: an autoencoder "
+                                    "reproduces numeric inputs (leave it unset)")
+    if cfg.data.labels is not None or cfg.data.transform is not None:  # they take rows of numbers, as read
+        for key, given in (("data.categorical", cfg.data.categorical is not None),
+                           ("data.missing", cfg.data.missing != "refuse")):
+            if given:
+                raise locator.error(tuple(key.split(".")), "cannot be used with data.labels or data.transform yet "
+                                    "(they take the file's rows of numbers as read): leave it unset")
     if cfg.cluster is not None:
         for key, given in (("data.features", cfg.data.features is not None), ("data.task", cfg.data.task == "autoencode"),
-                           ("data.labels", cfg.data.labels is not None), ("data.transform", cfg.data.transform is not None)):
+                           ("data.labels", cfg.data.labels is not None), ("data.transform", cfg.data.transform is not None),
+                           ("data.categorical", cfg.data.categorical is not None),
+                           ("data.missing", cfg.data.missing != "refuse")):
             if given:
                 raise locator.error(tuple(key.split(".")), "is not supported on a cluster yet (the workers read "
                                     "every column but the target, as classification or regression): train in this "

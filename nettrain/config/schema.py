@@ -254,6 +254,20 @@ class DataConfig(_Section):
     delimiter: Optional[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
         None, description="CSV delimiter, one character (\\t: a tab); null means detect it."
     )
+    categorical: Annotated[
+        Union[Literal["auto"], Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)], None],
+        WithJsonSchema({"anyOf": [{"const": "auto"}, {"type": "array", "items": {"type": "string", "minLength": 1},
+                                                      "minItems": 1, "uniqueItems": True}, {"type": "null"}]}),
+    ] = Field(
+        None, description="Text feature columns to one-hot encode (categories from the train split, sorted, stored "
+        "with the model): a list of column names, or auto (every feature column of text); null: every feature is a "
+        "number. A .csv or .parquet file."
+    )
+    missing: Literal["refuse", "drop", "mean"] = Field(
+        "refuse", description="An empty cell in a used column: refuse (a one-line error at its line), drop (the "
+        "row is left out, and counted) or mean (a numeric feature takes the train split's mean, an empty category "
+        "is all zeros; an empty target is still refused)."
+    )
 
     @field_validator("delimiter", mode="before")
     @classmethod
@@ -265,10 +279,15 @@ class DataConfig(_Section):
     def _one_name_is_a_list(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
-    @field_validator("features")
+    @field_validator("categorical", mode="before")
     @classmethod
-    def _features_distinct(cls, value: Optional[list[str]]) -> Optional[list[str]]:
-        if value is not None:
+    def _one_column_is_a_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) and value != "auto" else value
+
+    @field_validator("features", "categorical")
+    @classmethod
+    def _features_distinct(cls, value: Any) -> Any:
+        if isinstance(value, list):
             twice = sorted({name for name in value if value.count(name) > 1})
             if twice:
                 raise ValueError(f"names column {twice[0]!r} twice")
@@ -279,6 +298,14 @@ class DataConfig(_Section):
         both = [name for name in (self.features or []) if name in (self.target or [])]
         if both:
             raise ValueError(f"column {both[0]!r} is in data.target and in data.features: leave it out of features")
+        named = self.categorical if isinstance(self.categorical, list) else []
+        for name in named:
+            if name in (self.target or []):
+                raise ValueError(f"column {name!r} is in data.target and in data.categorical: a categorical column is "
+                                 "a feature (text labels of a classification need no data.categorical)")
+            if self.features is not None and name not in self.features:
+                raise ValueError(f"column {name!r} is in data.categorical but not in data.features: add it to "
+                                 "data.features, or leave it out of data.categorical")
         return self
 
     @field_validator("labels")

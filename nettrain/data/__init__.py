@@ -13,15 +13,21 @@ one-column-per-example layout.
                                 rows in memory, in a memory map or on a cluster (Rows), → Prepared
     prepare(table, ...)         split, standardise with train statistics, encode targets: a Table's splits
     Preprocessing               what it takes to treat new data exactly as the training data:
-                                mean, std, label set; stored in checkpoints via to_meta()
+                                mean, std, label set, the Encoding; stored in checkpoints via to_meta()
+    ColumnRules(categorical, missing)   how a reader takes text and empty cells (data.categorical, data.missing):
+                                a raw table, categorical columns as codes
+    Encoding, encode_train_split  the raw columns as numbers (one-hot columns, fills), fitted on the train split
     MappedRows                  the train split of a memory-mapped file, read a chunk at a time
 
 One job per module:
 
     messages.py     one-line DataError wording shared by all
     table.py        Table; the checks every reader shares (labels, classes, finite values)
+    columns.py      ColumnRules: text cells as category codes, empty cells (a raw table); rows of a DataFrame
+    encoding.py     Encoding: one-hot columns and fills, fitted on the train split, applied to new raw rows
     readers.py      read_table: dispatch by file kind, argument checks
-    text.py         .csv / .tsv / .txt: pandas' C parser, and a careful one to word refusals
+    text.py         .csv / .tsv / .txt: pandas' C parser
+    careful.py      the careful parser that words refusals, and what both parsers share
     arrays.py       .npz and .npy (memory-mapped)
     parquet.py      .parquet, through pyarrow (optional), by row group
     preprocess.py   Preprocessing: standardise, encode targets, decode outputs, checkpoint metadata
@@ -35,6 +41,8 @@ line (1-based; the header is line 1) and the column.
 """
 
 from .arrays import table_of_arrays
+from .columns import AUTO, MISSING, ColumnRules, as_text, frame_of, table_of_frame
+from .encoding import UNKNOWN, Encoding, described, encode_train_split, fit_encoding, notes
 from .mapped import MappedRows, MappedTargets
 from .preprocess import Preprocessing
 from .readers import file_kind, read_inputs, read_rows, read_table, row_count
@@ -44,6 +52,8 @@ from .table import TASKS, Table, as_rows
 from .text import DELIMITERS, TEXT_SUFFIXES
 
 __all__ = [
+    "AUTO", "MISSING", "UNKNOWN", "ColumnRules", "as_text", "frame_of", "table_of_frame",
+    "Encoding", "described", "encode_train_split", "fit_encoding", "notes",
     "table_of_arrays",
     "read_inputs",
     "as_rows",

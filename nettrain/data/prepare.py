@@ -99,11 +99,13 @@ def added(parts: list) -> Any:
 
 def prepare_rows(rows: Rows, spec: SplitSpec, *, standardize: bool, n_outputs: Optional[int] = None,
                  dtype: Any = np.float64, scale: Optional[tuple[float, float]] = None,
-                 whiten: Union[None, float, Callable[..., Any]] = None, labels: Optional[list] = None) -> Prepared:
+                 whiten: Union[None, float, Callable[..., Any]] = None, labels: Optional[list] = None,
+                 encoding: Any = None) -> Prepared:
     """Fit the preprocessing on the train split of `rows`: the label set (given, or rows.labels()), its encoding
     for n_outputs outputs (the binary 0/1 column for 2 classes and 1 output), μ and σ (data.standardize) or
     the fixed map of data.scale, and the whitening: the ZCA of ε = whiten, or whiten(μ, Σ) (whiten.of_covariance
-    with data.whiten's keys: ZCA or PCA). DataError, one line, for data that cannot be."""
+    with data.whiten's keys: ZCA or PCA). encoding: the encoding.Encoding that made the rows' columns (kept in the
+    Preprocessing). DataError, one line, for data that cannot be."""
     if rows.task == "classification":
         labels = rows.labels() if labels is None else labels
         binary = _check_outputs(rows, labels, n_outputs)
@@ -111,7 +113,8 @@ def prepare_rows(rows: Rows, spec: SplitSpec, *, standardize: bool, n_outputs: O
         labels, binary = None, False
         _check_outputs(rows, None, n_outputs)
     mean, std = _statistics(rows, spec, standardize, scale)
-    pre = Preprocessing(rows.task, list(rows.feature_names), list(rows.target_names), mean, std, labels, binary)
+    pre = Preprocessing(rows.task, list(rows.feature_names), list(rows.target_names), mean, std, labels, binary,
+                        encoding)
     zca = None if whiten is None else _whitening(rows, spec, pre, dtype, whiten)
     return Prepared(pre, zca, spec)
 

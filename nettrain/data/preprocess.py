@@ -5,7 +5,10 @@ standard deviation; a constant feature gets σ = 1 so that it becomes 0, not a d
 
     x̂ⱼ = (xⱼ − μⱼ) / σⱼ
 
-Targets are encoded as the network's outputs (one-hot, one 0/1 column, or regression values), and
+The features standardised are the ENCODED columns (encoding.py): with data.categorical or data.missing:
+mean, the raw columns made numbers first (one-hot columns, fills), and Preprocessing keeps that Encoding too
+(its metadata's "columns"; absent, as in every model without text or empty cells, the encoded columns are the
+raw ones). Targets are encoded as the network's outputs (one-hot, one 0/1 column, or regression values), and
 outputs decoded back to labels. Left out on purpose: reading files, splitting.
 """
 
@@ -19,12 +22,33 @@ from typing import Annotated, Any, Literal, Optional, Sequence, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
+from .encoding import Encoding
 from .messages import _error, _list, _py, _show
 from .table import _CHUNK_BYTES, PathLike
 
 
 _Finite = Annotated[float, Field(allow_inf_nan=False)]
 _Label = Union[StrictStr, StrictInt, _Finite]  # a JSON label: a string or a finite number, never true/false
+
+
+class _NumericColumn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: StrictStr = Field(min_length=1)
+    kind: Literal["numeric"]
+    fill: Optional[_Finite]
+
+
+class _CategoricalColumn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: StrictStr = Field(min_length=1)
+    kind: Literal["categorical"]
+    categories: list[Annotated[StrictStr, Field(min_length=1)]] = Field(min_length=1)
+
+
+_Column = Annotated[Union[_NumericColumn, _CategoricalColumn], Field(discriminator="kind")]
+_FIELDS = {"name", "kind", "fill", "categories"}  # the columns' own fields, kept in an error's dotted place
 
 
 class _Meta(BaseModel):
@@ -39,9 +63,12 @@ class _Meta(BaseModel):
     std: Optional[list[_Finite]]
     labels: Optional[list[_Label]]
     binary: bool = False
+    columns: Optional[list[_Column]] = None  # the Encoding (encoding.py); absent: the raw columns are feature_names
 
     @model_validator(mode="after")
     def _consistent(self) -> "_Meta":
+        if self.columns is not None:
+            self._consistent_columns()
         n = len(self.feature_names)
         for key in ("mean", "std"):
             value = getattr(self, key)
@@ -68,11 +95,24 @@ class _Meta(BaseModel):
             raise ValueError(f"binary encoding needs exactly 2 labels (got {len(labels)})")
         return self
 
+    def _consistent_columns(self) -> None:
+        names = [c.name for c in self.columns or []]
+        if not names or len(set(names)) != len(names):
+            raise ValueError(f"columns must name distinct columns, at least one (got {names})")
+        for c in self.columns or []:
+            if isinstance(c, _CategoricalColumn) and any(a >= b for a, b in zip(c.categories, c.categories[1:])):
+                raise ValueError(f"columns: the categories of {c.name!r} must be sorted and distinct")
+        encoded = Encoding.from_meta([c.model_dump() for c in self.columns or []]).names
+        if encoded != self.feature_names:
+            raise ValueError(f"columns encode to {len(encoded)} inputs {encoded[:6]}, not to feature_names "
+                             f"{self.feature_names[:6]}")
+
 
 def _describe(err: Any) -> str:
     """One pydantic error as 'field: what is wrong (got …)', the field dotted as in the metadata."""
     # the location without pydantic's union-member tags ('str', 'int', …): fields and list indices
-    loc = [part for part in err["loc"] if isinstance(part, int) or part in _Meta.model_fields or part == err["loc"][0]]
+    loc = [part for part in err["loc"]
+           if isinstance(part, int) or part in _Meta.model_fields or part in _FIELDS or part == err["loc"][0]]
     field = ".".join(str(part) for part in loc)
     kind = err["type"]
     if kind == "missing":
@@ -97,6 +137,8 @@ class Preprocessing:
     mean, std: per feature, from the train split only; None when standardisation is off.
     labels: the sorted label set (classification), as numbers or strings like the file's.
     binary: 2 labels encoded as ONE 0/1 column (a network with one output), y = 1 ⇔ labels[1].
+    encoding: the raw columns made numbers before the standardisation (encoding.Encoding; feature_names are
+    its encoded names), or None: the raw columns are feature_names.
     """
 
     task: str
@@ -106,6 +148,7 @@ class Preprocessing:
     std: Optional[list[float]]
     labels: Optional[list]
     binary: bool = False
+    encoding: Optional[Encoding] = None
 
     @property
     def n_outputs(self) -> int:
@@ -126,6 +169,7 @@ class Preprocessing:
             "std": None if self.std is None else [float(v) for v in self.std],
             "labels": None if self.labels is None else [_py(v) for v in self.labels],
             "binary": bool(self.binary),
+            **({"columns": self.encoding.to_meta()} if self.encoding is not None else {}),
         }
 
     @classmethod
@@ -135,7 +179,9 @@ class Preprocessing:
             meta = _Meta.model_validate(d)
         except ValidationError as exc:
             raise _error(f"preprocessing metadata: {_describe(exc.errors()[0])}") from None
-        return cls(meta.task, meta.feature_names, meta.target_names, meta.mean, meta.std, meta.labels, meta.binary)
+        encoding = None if meta.columns is None else Encoding.from_meta([c.model_dump() for c in meta.columns])
+        return cls(meta.task, meta.feature_names, meta.target_names, meta.mean, meta.std, meta.labels, meta.binary,
+                   encoding)
 
     # ---- applying it
 

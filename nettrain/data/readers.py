@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from .arrays import _npz_array, _npz_names, array_rows, read_npy, read_npz
+from .columns import ColumnRules
 from .messages import _error, _first_line, _list, _show
 from .table import TASKS, PathLike, Table, _check_finite
 from .parquet import parquet_rows, read_parquet
@@ -26,6 +27,8 @@ def read_table(
     require_target: bool = True,
     one_class: bool = False,
     features: Optional[list[str]] = None,
+    *,
+    rules: Optional[ColumnRules] = None,
 ) -> Table:
     """Read a .csv/.txt/.tsv, .npz, .npy or .parquet file into a Table; any problem is a one-line DataError.
 
@@ -44,6 +47,9 @@ def read_table(
     target is: a csv's header names, a .npz file's feature_names (default "x0", "x1", …), a .npy
     file's column numbers as strings — there a contiguous run of columns, so that X stays a
     memory-mapped view. A column left out (an ID, a text column) is not read as a number.
+    rules: data.categorical and data.missing (columns.ColumnRules); other than the plain ones, a csv or
+    parquet file is read as a raw table (Table.levels set: categorical columns as codes, empty cells NaN or
+    their rows dropped), for encoding.Encoding to make numbers of. A .npz or .npy file holds numbers only.
     """
     path = Path(path)
     if task not in TASKS:
@@ -57,13 +63,17 @@ def read_table(
         )
     kind = _checked_kind(path)
     check_classes = require_target and not one_class  # at least 2 classes
+    rules = ColumnRules() if rules is None else rules
     if kind == ".parquet":
-        return read_parquet(path, target, features, task, require_target, check_classes)
+        return read_parquet(path, target, features, task, require_target, check_classes, rules=rules)
+    if kind in (".npz", ".npy") and rules.categorical is not None:
+        raise _error(f"{path}: data.categorical needs a .csv or .parquet file: a {kind} file holds numbers only "
+                     "(encode the categories before saving it, or save a .csv)")
     if kind == ".npz":
         return read_npz(path, target, features, task, require_target, check_classes)
     if kind == ".npy":
         return read_npy(path, target, features, task, require_target, check_classes)
-    return read_text(path, target, features, delimiter, task, require_target, check_classes)
+    return read_text(path, target, features, delimiter, task, require_target, check_classes, rules)
 
 
 def read_rows(

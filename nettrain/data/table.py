@@ -40,6 +40,12 @@ class Table:
     y_mapped: for a .npy file, the target column(s) as stored — a view of the memory map, (m,)
        for a classification, (m, k) for a regression — so that a lazy split reads its targets a
        chunk at a time (mapped.MappedTargets); else None.
+    levels: a RAW table (read with data.categorical or data.missing: columns.ColumnRules): for each
+       categorical feature column, its text by code — X holds the codes (float; NaN: an empty cell), and a
+       numeric column NaN where a cell was empty. encoding.Encoding makes numbers of it; never trained on.
+    dropped: the rows data.missing: drop left out. filled, unknown: of an encoded table, per row, whether
+       a cell was filled (data.missing: mean), whether a category the model lacks became all zeros.
+    encoding: of an encoded table, the encoding.Encoding that made X from the raw columns.
     The task follows from y's shape: 1-D labels are a classification, a 2-D y a regression.
     """
 
@@ -50,6 +56,11 @@ class Table:
     path: Path
     lines: Optional[Sequence[int]] = None
     y_mapped: Optional[np.ndarray] = None
+    levels: Optional[dict[str, list[str]]] = None
+    dropped: int = 0
+    filled: Optional[np.ndarray] = None
+    unknown: Optional[np.ndarray] = None
+    encoding: Any = None
 
 
 

@@ -13,14 +13,15 @@ empty), the delimiter, the header (names, data.target, data.features), then the 
 order. Bytes that are not UTF-8 are the exception: the careful parser decodes the whole file
 first, the fast one meets them after the header.
 
+The careful parser and what both share (the header, the delimiter) are in careful.py; data.categorical and
+data.missing's rules for text and empty cells (a raw table) in columns.py.
+
 Left out on purpose: any other format, preprocessing.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import math
 import re
 import warnings
 from pathlib import Path
@@ -28,25 +29,28 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .messages import _error, _show
-from .table import Table, _as_whole, _check_classes, _labels_from_strings, select_columns
+from .careful import (DELIMITERS, PLAIN, _decode, _header_columns, _parse_rows, _read_bytes, _read_careful,
+                      _resolve_delimiter, _table)
+from .columns import ColumnRules, RowsKept, category_codes, kept_levels, mostly_numbers, numbers_or_empty
+from .messages import _error
+from .table import Table, _as_whole, _check_classes, _labels_from_strings
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
-DELIMITERS = (",", "\t", ";")  # auto-detected; on a tie the earlier one wins
-_DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'"}
+__all__ = ["DELIMITERS", "TEXT_SUFFIXES", "read_text", "read_text_rows", "text_rows"]
 
 
 def read_text(
     path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
-    require_target: bool, check_classes: bool,
+    require_target: bool, check_classes: bool, rules: ColumnRules = PLAIN,
 ) -> Table:
-    """A text file as a Table: pandas' parser, or the careful one where pandas refuses (see the module)."""
+    """A text file as a Table: pandas' parser, or the careful one where pandas refuses (see the module). rules
+    (data.categorical, data.missing) other than the plain ones: a raw Table (columns.py)."""
     try:
-        return _read_fast(path, target, features, delimiter, task, require_target, check_classes)
+        return _read_fast(path, target, features, delimiter, task, require_target, check_classes, rules=rules)
     except _Refused:
         pass
     return _read_careful(path, _decode(path, _read_bytes(path)), target, features, delimiter, task, require_target,
-                         check_classes)
+                         check_classes, rules)
 
 
 def read_text_rows(
@@ -91,63 +95,12 @@ class _Refused(Exception):
     """The fast parser cannot vouch for this file: the careful parser reads it (and words any problem)."""
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
-
-
-def _decode(path: Path, raw: bytes) -> str:
-    """The file as text (a leading byte-order mark dropped), or a DataError at the first non-UTF-8 byte."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise _error(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}): save the file as UTF-8"
-        ) from None
-    if not text.strip():
-        raise _error(f"{path}: file is empty")
-    return text
-
-
-# ---- the header, shared by both parsers
-
-
-def _header_columns(
-    path: Path, header: list[str], header_line: int, target: Optional[list[str]], features: Optional[list[str]],
-    require_target: bool,
-) -> tuple[list[str], list[int], list[int]]:
-    """The header's names (stripped), and the columns of X and of y (y's empty: features only, to predict)."""
-    names = [h.strip() for h in header]
-    for j, name in enumerate(names):
-        if not name:
-            raise _error(f"{path}:{header_line}: column {j + 1} has no name in the header: every column needs one")
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise _error(f"{path}:{header_line}: column {_show(name)} appears twice in the header")
-        seen.add(name)
-    feature_cols, target_cols = select_columns(path, names, target, features, require_target)
-    return names, feature_cols, target_cols
-
-
-def _table(
-    path: Path, names: list[str], feature_cols: list[int], target_cols: list[int], X: np.ndarray,
-    y: Optional[np.ndarray], lines: Optional[Sequence[int]],
-) -> Table:
-    if not target_cols:  # features only, to predict
-        return Table(X, np.empty((X.shape[0], 0)), [names[j] for j in feature_cols], [], path)
-    return Table(X, y, [names[j] for j in feature_cols], [names[j] for j in target_cols], path, lines)
-
-
 # ---- the fast parser: pandas
 
 
 def _read_fast(
     path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
-    require_target: bool, check_classes: bool, rows: Optional[tuple[int, int]] = None,
+    require_target: bool, check_classes: bool, rows: Optional[tuple[int, int]] = None, rules: ColumnRules = PLAIN,
 ) -> Table:
     """pandas' C parser on the rows after the header; _Refused wherever the careful parser must look.
 
@@ -167,6 +120,7 @@ def _read_fast(
     if not any(cell.strip() for cell in header):
         raise _Refused  # a row of empty cells (",,,") before the header: skipped by the careful parser
     names, feature_cols, target_cols = _header_columns(path, header, header_line, target, features, require_target)
+    named = rules.named(path, names, feature_cols)
     n = len(names)
     skip, nrows, first = header_line, None, 0
     if rows is not None:
@@ -175,19 +129,23 @@ def _read_fast(
         if counted is None:
             raise _Refused  # a quote or a lone CR before row start: lines are not rows there
         skip = header_line + counted[1]
-    frame = _pandas_rows(path, delimiter, skip, n, nrows)
+    frame = _pandas_rows(path, delimiter, skip, n, nrows, named or ())
     m = len(frame)
     if m == 0:
         raise _Refused  # "no data rows"
     numeric = feature_cols + (target_cols if task == "regression" else [])
     if _zero_integers(frame, numeric) and _negative_zero(path):
         raise _Refused  # "-0", read as the integer 0, would lose the sign float() keeps
-    X = _float_columns(frame, feature_cols)
-    y = None
-    if target_cols and task == "regression":
-        y = _float_columns(frame, target_cols)
-    elif target_cols:
-        y = _label_values(frame[target_cols[0]])
+    levels, kept = None, None
+    if rules.plain:  # numbers only, no empty cell: the original path
+        X = _float_columns(frame, feature_cols)
+        y = None
+        if target_cols and task == "regression":
+            y = _float_columns(frame, target_cols)
+        elif target_cols:
+            y = _label_values(frame[target_cols[0]])
+    else:
+        X, y, levels, kept = _ruled_columns(frame, feature_cols, target_cols, task, rules, named, names)
     kinds = [dtype.kind for dtype in frame.dtypes]
     for j in range(n):
         if kinds[j] == "O" and frame[j].str.contains("[\r\n]", regex=True).any():
@@ -196,7 +154,59 @@ def _read_fast(
         raise _Refused  # the unused last column is empty somewhere: a short row, or an empty cell
     if target_cols and task == "classification" and check_classes:
         _check_classes(path, names[target_cols[0]], y)
-    return _table(path, names, feature_cols, target_cols, X, y, _LinesOfRows(path, header_line, m, delimiter, first))
+    lines: Sequence[int] = _LinesOfRows(path, header_line, m, delimiter, first)
+    dropped = 0
+    if kept is not None:
+        lines, dropped = RowsKept(lines, kept), m - len(kept)
+    return _table(path, names, feature_cols, target_cols, X, y, lines, levels, dropped)
+
+
+def _ruled_columns(frame: Any, feature_cols: list[int], target_cols: list[int], task: str, rules: ColumnRules,
+                   named: Optional[list[int]], names: list[str]) -> tuple[np.ndarray, Any, dict, Optional[np.ndarray]]:
+    """(X, y, levels, kept) of a raw table (columns.py) from pandas' frame: categorical columns as codes, empty
+    cells NaN, rows with an empty used cell left out (kept: the rows kept; None: all). _Refused wherever the
+    careful parser must word a problem (an empty cell to refuse, a cell that is not a number)."""
+    cats = named if named is not None else [] if rules.categorical is None else [
+        j for j in feature_cols if frame[j].dtype.kind == "O" and not mostly_numbers(frame[j])]
+    label = target_cols[0] if target_cols and task == "classification" else None
+    values, levels, empty = {}, {}, np.zeros(len(frame), dtype=bool)
+    for j in feature_cols + target_cols:
+        col = frame[j]
+        if j in cats:
+            values[j], levels[names[j]] = category_codes(col)  # one pass of pandas' Categorical
+            blank = np.isnan(values[j])
+        elif j == label:
+            values[j] = col
+            blank = np.asarray(col.astype(str).str.strip() == "", dtype=bool) if col.dtype.kind == "O" else None
+        elif col.dtype.kind in "iuf":
+            values[j] = col.to_numpy(dtype=np.float64)
+            if not np.isfinite(values[j]).all():
+                raise _Refused  # "nan" or "inf" written in a cell
+            blank = None
+        else:
+            values[j] = numbers_or_empty(col)
+            if values[j] is None:
+                raise _Refused  # a cell that is not a number
+            blank = np.isnan(values[j])
+        if blank is not None and blank.any():
+            if rules.missing == "refuse" or (j in target_cols and rules.missing == "mean"):
+                raise _Refused  # an empty cell to refuse at its line
+            empty |= blank
+    kept = np.flatnonzero(~empty) if rules.missing == "drop" and empty.any() else None
+    if kept is not None and not kept.size:
+        raise _Refused  # nothing left: the careful parser says so
+    pick = (lambda a: a) if kept is None else (lambda a: a.iloc[kept] if hasattr(a, "iloc") else a[kept])
+    X = np.ascontiguousarray(np.column_stack([pick(values[j]) for j in feature_cols]), dtype=np.float64)
+    if kept is not None:  # the levels of the rows kept, as the careful parser finds them
+        for k, j in enumerate(feature_cols):
+            if j in cats:
+                X[:, k], levels[names[j]] = kept_levels(X[:, k], levels[names[j]])
+    y = None
+    if label is not None:
+        y = _label_values(pick(values[label]))
+    elif target_cols:
+        y = np.ascontiguousarray(np.column_stack([pick(values[j]) for j in target_cols]), dtype=np.float64)
+    return X, y, levels, kept
 
 
 def _first_line(path: Path, block: int = 1 << 16) -> Optional[tuple[str, int]]:
@@ -225,12 +235,14 @@ def _first_line(path: Path, block: int = 1 << 16) -> Optional[tuple[str, int]]:
         raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
 
 
-def _pandas_rows(path: Path, delimiter: str, skip: int, n: int, nrows: Optional[int] = None) -> Any:
+def _pandas_rows(path: Path, delimiter: str, skip: int, n: int, nrows: Optional[int] = None,
+                 categorical: Sequence[int] = ()) -> Any:
     """The rows after the first skip lines (blank lines, the header, maybe rows) as a DataFrame of
-    columns 0…n−1, each of the type pandas infers; nrows of them, or all."""
+    columns 0…n−1, each of the type pandas infers (the categorical ones: pandas' Categorical of their text);
+    nrows of them, or all."""
     import pandas as pd  # here, not at the top: `import nettrain` stays light
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"dtype": {j: "category" for j in categorical}} if categorical else {}
     if int(pd.__version__.split(".")[0]) < 3:
         options["float_precision"] = "round_trip"  # correctly rounded, as float(); pandas 3 always is
     try:
@@ -386,168 +398,3 @@ def _scan_rows(path: Path, header_line: int, delimiter: str, start: Optional[int
         raise _error(f"{path}: cannot read file ({exc.strerror or exc})") from None
     return rows, lines
 
-
-# ---- the careful parser: the standard library's csv, cell by cell
-
-
-def _read_careful(
-    path: Path, text: str, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str],
-    task: str, require_target: bool, check_classes: bool,
-) -> Table:
-    delimiter = _resolve_delimiter(path, text, delimiter)
-    selected: dict[str, Any] = {}
-
-    def on_header(header: list[str], header_line: int) -> None:
-        selected["columns"] = _header_columns(path, header, header_line, target, features, require_target)
-
-    header, header_line, rows, lines = _parse_rows(path, text, delimiter, on_header)
-    names, feature_cols, target_cols = selected["columns"]
-    X = _numeric_columns(path, rows, lines, names, feature_cols, delimiter)
-    y = None
-    if target_cols and task == "regression":
-        y = _numeric_columns(path, rows, lines, names, target_cols, delimiter)
-    elif target_cols:
-        y = _label_column(path, rows, lines, names[target_cols[0]], target_cols[0], check_classes)
-    return _table(path, names, feature_cols, target_cols, X, y, lines)
-
-
-def _count_outside_quotes(line: str, char: str) -> int:
-    count, quoted = 0, False
-    for c in line:
-        if c == '"':
-            quoted = not quoted
-        elif c == char and not quoted:
-            count += 1
-    return count
-
-
-def _header_line(text: str) -> tuple[str, int]:
-    """The first non-blank physical line and its number."""
-    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
-        if line.strip():
-            return line, number
-    return "", 1
-
-
-def _resolve_delimiter(path: Path, text: str, delimiter: Optional[str], line: Optional[int] = None) -> str:
-    """The given delimiter (checked), or the most frequent of ',', tab, ';' in the header line.
-
-    text: the file, or (with line, its number in the file) the header line alone."""
-    header, number = _header_line(text)
-    line = number if line is None else line
-    counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
-    if delimiter is None:
-        best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first on a tie
-        return best if counts[best] else ","
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
-        raise _error(f"{path}: data.delimiter must be one character such as ',', ';' or '\\t' (got {_show(delimiter)})")
-    if _count_outside_quotes(header, delimiter) == 0:
-        others = [d for d in DELIMITERS if d != delimiter and counts[d]]
-        if others:
-            d = max(others, key=lambda d: counts[d])
-            raise _error(
-                f"{path}:{line}: the header has no {_DELIMITER_NAMES.get(delimiter, _show(delimiter))} but "
-                f"{counts[d]} {_DELIMITER_NAMES[d]}: the file looks {_DELIMITER_NAMES[d]}-separated; "
-                f"set data.delimiter to {_show(d)} (or leave it unset to detect it)"
-            )
-    return delimiter
-
-
-def _parse_rows(
-    path: Path, text: str, delimiter: str, on_header: Any = None
-) -> tuple[list[str], int, list[list[str]], list[int]]:
-    """Header, its line, the data rows and the line each row starts on. Blank rows are skipped.
-
-    on_header(header, line), if given, is called as soon as the header is read (to check it
-    before the rows, as the fast parser does)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: Optional[list[str]] = None
-    header_line = 1
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    end = 0  # the last physical line read so far
-    try:
-        for row in reader:
-            start, end = end + 1, reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue  # a blank line, or a row of empty cells only (",,,", as spreadsheets export)
-            if header is None:
-                header, header_line = row, start
-                if on_header is not None:
-                    on_header(header, header_line)
-                continue
-            if len(row) != len(header):
-                raise _error(f"{path}:{start}: row has {len(row)} cells, header has {len(header)}")
-            rows.append(row)
-            lines.append(start)
-    except csv.Error as exc:
-        raise _error(f"{path}:{max(1, reader.line_num)}: cannot parse the csv ({exc})") from None
-    if header is None:
-        raise _error(f"{path}: file is empty")
-    if not rows:
-        raise _error(f"{path}: no data rows, only a header (line {header_line})")
-    return header, header_line, rows, lines
-
-
-def _cell_problem(cell: str, delimiter: str) -> Optional[str]:
-    """Why a cell is not a finite number, or None if it is one."""
-    if not cell.strip():
-        return "is empty (a missing value): fill it in or drop the row"
-    try:
-        value = float(cell)
-    except ValueError:
-        hint = ""
-        if "," in cell and delimiter != ",":
-            try:
-                float(cell.replace(",", "."))
-                hint = " (decimal commas are not read: write '.')"
-            except ValueError:
-                pass
-        return f"{_show(cell.strip())} is not a number{hint}"
-    if not math.isfinite(value):
-        return f"{_show(cell.strip())} is not a finite number (NaN and infinity are not allowed)"
-    return None
-
-
-def _numeric_columns(
-    path: Path, rows: list[list[str]], lines: list[int], names: list[str], cols: list[int], delimiter: str
-) -> np.ndarray:
-    """The given columns as an (m, len(cols)) float64 array, or a DataError at the first bad cell."""
-    m = len(rows)
-    out = np.empty((m, len(cols)), dtype=np.float64)
-    for k, j in enumerate(cols):
-        try:
-            out[:, k] = np.fromiter((float(row[j]) for row in rows), dtype=np.float64, count=m)
-            ok = bool(np.isfinite(out[:, k]).all())
-        except ValueError:
-            ok = False
-        if ok:
-            continue
-        # Slow path: report the first bad cell in file order (earliest row, then leftmost column).
-        for i, row in enumerate(rows):
-            for j2 in cols:
-                problem = _cell_problem(row[j2], delimiter)
-                if problem:
-                    raise _error(f"{path}:{lines[i]}: column {_show(names[j2])}: {problem}")
-        raise _error(f"{path}: column {_show(names[j])} could not be read as numbers")  # not reached
-    return out
-
-
-def _label_column(
-    path: Path, rows: list[list[str]], lines: list[int], name: str, col: int, check_classes: bool = True
-) -> np.ndarray:
-    cells = [row[col] for row in rows]
-    for i, cell in enumerate(cells):
-        if not cell.strip():
-            raise _error(
-                f"{path}:{lines[i]}: column {_show(name)}: label is empty (a missing value): fill it in or drop the row"
-            )
-    y, bad = _labels_from_strings(cells)
-    if bad is not None:
-        label = _show(cells[bad].strip())
-        raise _error(f"{path}:{lines[bad]}: column {_show(name)}: label {label} is a missing value (NaN/infinity)")
-    if check_classes:
-        _check_classes(path, name, y)
-    return y

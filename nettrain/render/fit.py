@@ -46,10 +46,13 @@ class FitReporter:
         self.columns = info["columns"]
         what = "resuming" if info["resumed"] else "training"
         how = info.get("optimizer", "gd") + (f", minibatches of {info['batch_size']}" if info.get("batch_size") else "")
+        on = f" on {info['on']}" if info.get("on") else ""
         self.console.print(
-            f"{what} {info['layers']} on {info['m']} examples with {how}, epoch {info['start_epoch']} → "
-            f"{info['epochs']}; run folder {info['run_dir']}"
+            f"{what} {info['layers']} on {info['m']} examples{on} with {how}, epoch {info['start_epoch']} → "
+            f"{info['epochs']}; run folder {info['run_dir']}", soft_wrap=False
         )
+        for line in info.get("data", []):  # what data.missing and data.categorical did to the rows
+            self.console.print(line, markup=False)
         for p in info.get("swept", []):
             self.console.print(f"removed a temp file left by an interrupted save: {p}")
         self.console.print("  ".join(f"{self.HEAD.get(c, c):>12}" for c in self.columns), style="bold")
@@ -85,8 +88,8 @@ class FitReporter:
         cells = [f"{values[0]:>12d}"] + [f"{_num(v):>12}" for v in values[1:]]
         self.bar.console.print("  ".join(cells), markup=False)
 
-    def note(self, text: str) -> None:
-        (self.bar.console if self.task is not None else self.console).print(text, markup=False)
+    def note(self, text: str) -> None:  # wrapped at the terminal's width, as a table is
+        (self.bar.console if self.task is not None else self.console).print(text, markup=False, soft_wrap=False)
 
     def stop(self) -> None:
         if self.task is not None:  # never started (input refused): stopping would print a blank line to stdout

@@ -166,7 +166,7 @@ def _params(sweep: Sweep, k: int, row: dict) -> dict:
 def _task(state: _State, k: int, params: dict, threads: Optional[int]) -> TrialTask:
     sweep = state.sweep
     prune = sweep.spec.prune
-    history = [t for t in state.known.values() if t.status == "done" and t.number < k] if prune else []
+    history = [t for t in state.known.values() if t.status in ("done", "pruned") and t.number < k] if prune else []
     return TrialTask(k, str(files.trial_dir(state.folder, k).resolve()), str(sweep.spec.base), sweep.overrides(params),
                      sweep.metric.name, sweep.metric.goal, None if prune is None else prune.model_dump(), history,
                      threads)

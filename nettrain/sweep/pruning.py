@@ -1,15 +1,18 @@
 """What a trial's fit is given beyond a plain fit's listeners (trainer.fit's `listeners`).
 
-    MedianPruning(metric, goal, warmup, startup_trials, history)   Optuna's MedianPruner at every logged row
+    Pruning(metric, goal, prune, history)   Optuna's MedianPruner or SuccessiveHalvingPruner at every logged row
     Abandoned()                                                      on a Dask worker: stop when unwanted
     metric_of(event, name)                                           the sweep's metric in a reported step
 
-MedianPruning reports the trial's metric at each logged row (log.every epochs) to an Optuna trial of an
-in-memory study that holds the earlier trials that ended done, with their metric at each of their logged
-epochs (`history`), and stops the fit when Optuna's MedianPruner says so: the trial's best value so far is
-worse than the median of those trials' values at the same epoch (after `warmup` epochs, once
-`startup_trials` trials have ended done). The reason it returns carries reason = "pruned", which trainer.fit
-takes as how the run ended; the fit then saves its state as any early stop does.
+Pruning reports the trial's metric at each logged row (log.every epochs) to an Optuna trial of an in-memory
+study that holds the earlier trials (`history`, with their metric at each of their logged epochs), and stops
+the fit when Optuna's pruner says so:
+    median              the trial's best value so far is worse than the median of the earlier done trials'
+                        at the same epoch (after `warmup` epochs, once `startup_trials` trials ended done)
+    successive_halving  at rung r, epoch min_epochs·ηʳ, the trial's value is not among the best 1/η of the
+                        values every earlier trial (done or pruned) had at that rung (η = reduction)
+The reason it returns carries reason = "pruned", which trainer.fit takes as how the run ended; the fit then
+saves its state as any early stop does.
 
 Left out on purpose: proposing values (search.py), running the trial (trial.py).
 """
@@ -47,19 +50,27 @@ def metric_of(event: Any, name: str) -> Optional[float]:
     return cost.J if name == "cost" else cost.parts.get(name)
 
 
-class MedianPruning:
-    """A listener: the trial's metric at each logged row to Optuna's MedianPruner (module docstring)."""
+class Pruning:
+    """A listener: the trial's metric at each logged row to Optuna's pruner (module docstring)."""
 
-    def __init__(self, metric: str, goal: str, warmup: int, startup_trials: int, history: Sequence[search.Known]
-                 ) -> None:
+    def __init__(self, metric: str, goal: str, prune: dict, history: Sequence[search.Known]) -> None:
         with search.quiet_optuna() as optuna:
-            pruner = optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=warmup,
-                                                 interval_steps=1)
-            done = [t for t in history if t.status == "done"]
-            self.study = search.study(goal, optuna.samplers.RandomSampler(0), done, pruner=pruner)
+            if prune["method"] == "successive_halving":
+                pruner = optuna.pruners.SuccessiveHalvingPruner(
+                    min_resource=prune["min_epochs"], reduction_factor=prune["reduction"], min_early_stopping_rate=0,
+                    bootstrap_count=0)
+                known = [t for t in history if t.status in ("done", "pruned")]
+                rungs = (prune["min_epochs"], prune["reduction"])
+            else:
+                pruner = optuna.pruners.MedianPruner(n_startup_trials=prune["startup_trials"],
+                                                     n_warmup_steps=prune["warmup"], interval_steps=1)
+                known, rungs = [t for t in history if t.status == "done"], None
+            self.study = search.study(goal, optuna.samplers.RandomSampler(0), known, pruner=pruner, rungs=rungs)
             self.trial = self.study.ask()
         self.metric, self.goal = metric, goal
         self.best: Optional[float] = None
+        self.rule = ("is not among the best 1/{} of the earlier trials' at that epoch".format(prune["reduction"])
+                     if rungs else "is worse than the median of the earlier trials' at that epoch")
 
     def __call__(self, event: Any) -> Optional[str]:
         if not event.logged:
@@ -72,8 +83,7 @@ class MedianPruning:
         self.trial.report(v, e)
         if not self.trial.should_prune():
             return None
-        return Stop(f"pruned at epoch {e}: its best {self.metric} so far, {self.best:.6g}, is worse than the median "
-                    "of the earlier trials' at that epoch")
+        return Stop(f"pruned at epoch {e}: its {self.metric}, {v:.6g} (best so far {self.best:.6g}), {self.rule}")
 
 
 class Abandoned:

@@ -81,7 +81,20 @@ def _choice_index(choices: list, value: Any) -> int:
     raise ValueError(f"{value!r} is not one of the choices {choices!r}")
 
 
-def _frozen(t: Known, space: Optional[dict], dists: dict, goal: str) -> Any:
+def rung_values(steps: dict, min_epochs: int, reduction: int) -> dict:
+    """What Optuna's SuccessiveHalvingPruner recorded of a trial as it ran (its system attributes): at each rung r
+    it reached, the metric at the first logged epoch at or past min_epochs·reductionʳ."""
+    out, epochs = {}, sorted(int(e) for e in steps)
+    r = 0
+    while True:
+        at = next((e for e in epochs if e >= min_epochs * reduction**r), None)
+        if at is None:
+            return out
+        out[f"completed_rung_{r}"] = float(steps[at])
+        r += 1
+
+
+def _frozen(t: Known, space: Optional[dict], dists: dict, goal: str, rungs: Optional[tuple] = None) -> Any:
     from optuna.trial import TrialState, create_trial
 
     params = {}
@@ -94,16 +107,18 @@ def _frozen(t: Known, space: Optional[dict], dists: dict, goal: str) -> Any:
     if state == TrialState.COMPLETE and value is None:
         state = TrialState.FAIL  # ended without the metric: nothing to learn from
     return create_trial(state=state, value=value, params=params, distributions=dists if space else {},
-                        intermediate_values={int(e): float(v) for e, v in t.steps.items()})
+                        intermediate_values={int(e): float(v) for e, v in t.steps.items()},
+                        system_attrs=rung_values(t.steps, *rungs) if rungs else None)
 
 
 def study(goal: str, sampler: Any = None, history: Sequence[Known] = (), space: Optional[dict] = None,
-          pruner: Any = None) -> Any:
-    """An in-memory study (direction from goal: min | max) holding `history` in trial order."""
+          pruner: Any = None, rungs: Optional[tuple] = None) -> Any:
+    """An in-memory study (direction from goal: min | max) holding `history` in trial order; rungs (min_epochs,
+    reduction): each trial with what a SuccessiveHalvingPruner recorded of it (rung_values)."""
     with quiet_optuna() as optuna:
         s = optuna.create_study(direction="maximize" if goal == "max" else "minimize", sampler=sampler, pruner=pruner)
         dists = distributions(space) if space else {}
-        s.add_trials([_frozen(t, space, dists, goal) for t in sorted(history, key=lambda t: t.number)])
+        s.add_trials([_frozen(t, space, dists, goal, rungs) for t in sorted(history, key=lambda t: t.number)])
     return s
 
 

@@ -14,7 +14,8 @@ grid:                          # every combination, in this order (the last key 
 # space: {train.learning_rate: {log: [1.0e-3, 1.0]}, train.epochs: {int: [100, 400]},
 #         train.momentum: {uniform: [0.5, 0.99]}, model.layers: {choice: [[64, 25, 10], [64, 100, 10]]}}
 metric: val_data_cost          # or {name: val_accuracy, goal: max}
-prune: null                    # {method: median, warmup: 200, startup_trials: 5}
+prune: null                    # {method: median, warmup: 200, startup_trials: 5} or
+                               # {method: successive_halving, min_epochs: 100, reduction: 3}
 workers: 2                     # trials at once: a LocalCluster of that many processes; 1 = in this process
 cluster: null                  # {address: tcp://host:8786}: the trials run on that Dask cluster instead
 ```
@@ -115,9 +116,16 @@ class Metric(_Part):
 
 
 class Prune(_Part):
-    method: Literal["median"] = Field("median", description="median: Optuna's MedianPruner.")
-    warmup: int = Field(0, ge=0, description="Epochs a trial runs before it may be pruned.")
-    startup_trials: int = Field(5, ge=0, description="Trials that end before any trial is pruned.")
+    method: Literal["median", "successive_halving"] = Field(
+        "median", description="median: Optuna's MedianPruner (a trial worse than the median of the earlier ones at "
+        "the same epoch stops); successive_halving: Optuna's SuccessiveHalvingPruner (at min_epochs, then every "
+        "reduction × more epochs, only the best 1/reduction of the trials that got there go on).")
+    warmup: int = Field(0, ge=0, description="median: epochs a trial runs before it may be pruned.")
+    startup_trials: int = Field(5, ge=0, description="median: trials that end before any trial is pruned.")
+    min_epochs: int = Field(100, ge=1, description="successive_halving: the epochs of the first rung (a multiple "
+                            "of log.every: the rungs are checked at the logged rows).")
+    reduction: int = Field(3, ge=2, description="successive_halving: η, each rung keeps the best 1/η and runs them "
+                           "η times as long.")
 
 
 class SweepCluster(_Part):
@@ -147,7 +155,8 @@ class SweepSpec(BaseModel):
         None, description="Dotted config key → {log | uniform | int: [low, high]} or {choice: [...]}.")
     metric: Metric = Field(default_factory=lambda: Metric(name="val_data_cost"), description="What the best trial "
                            "minimises: a trials.csv column, or {name, goal: min | max}.")
-    prune: Optional[Prune] = Field(None, description="{method: median, warmup: 0, startup_trials: 5}.")
+    prune: Optional[Prune] = Field(None, description="{method: median, warmup: 0, startup_trials: 5} or {method: "
+                                   "successive_halving, min_epochs: 100, reduction: 3}.")
     workers: int = Field(1, ge=1, le=1024, description="Trials at once: a LocalCluster of that many processes; "
                          "1 = in this process.")
     cluster: Optional[SweepCluster] = Field(None, description="{address: tcp://…}: run the trials on that cluster.")

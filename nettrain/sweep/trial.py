@@ -48,8 +48,8 @@ class TrialTask:
     overrides: list[str]  # the --set texts of this trial
     metric: str
     goal: str  # min | max
-    prune: Optional[dict] = None  # {"warmup", "startup_trials"}: MedianPruning
-    history: list = field(default_factory=list)  # search.Known: the earlier done trials, for the pruner
+    prune: Optional[dict] = None  # the sweep's prune section: pruning.Pruning
+    history: list = field(default_factory=list)  # search.Known: the earlier ended trials, for the pruner
     threads: Optional[int] = None  # BLAS threads of the fit; None: as a fit alone chooses
 
 
@@ -94,8 +94,7 @@ def claimed(folder: Path, timeout: float = CLAIM_TIMEOUT) -> Iterator[None]:
 def _listeners(task: TrialTask) -> list:
     out: list = []
     if task.prune is not None:
-        out.append(pruning.MedianPruning(task.metric, task.goal, task.prune["warmup"], task.prune["startup_trials"],
-                                         task.history))
+        out.append(pruning.Pruning(task.metric, task.goal, task.prune, task.history))
     if pruning.on_dask_worker():
         out.append(pruning.Abandoned())
     return out
