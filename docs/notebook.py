@@ -77,8 +77,8 @@ runs = {lam: nettrain.fit(CONFIG, {**small, "train.weight_decay": lam}, out=OUT 
 print(f"{'λ':>6}  {'train J_data':>12}  {'val J_data':>10}  {'val accuracy':>12}  {'Σ‖W‖²':>7}  "
       f"lowest val J_data (epoch)")
 for lam, r in runs.items():
-    logged = ~np.isnan(r.history["val_cost"])  # the validation cost is logged every log.every epochs
-    val, epochs = r.history["val_cost"][logged], r.history["epoch"][logged]
+    logged = ~np.isnan(r.history["val_data_cost"])  # the validation cost is logged every log.every epochs
+    val, epochs = r.history["val_data_cost"][logged], r.history["epoch"][logged]
     sum_w2 = sum(float(np.sum(W * W)) for W in r.model.W.values())
     print(f"{lam:>6g}  {r.train['data_cost']:>12.4f}  {r.val['data_cost']:>10.4f}  {r.val['accuracy']:>12.4f}  "
           f"{sum_w2:>7.1f}  {val.min():.4f} ({int(epochs[val.argmin()])})")

@@ -238,7 +238,7 @@ class Run:
     """A finished fit: where it is, its history and last cost, the metrics of each split, the model.
 
     history: metrics.csv by column name (numpy arrays, one value per epoch, NaN where a row left a
-    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_cost, val_accuracy | val_r2]; read from
+    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_data_cost, val_accuracy | val_r2]; read from
     the run folder when first asked for. cost: the parts at the last epoch, {"cost", "data_cost",
     "reg_cost"}. train, val, test: what `nettrain eval --json` gives for each split (None for an empty
     split). run_dir: None for a run that wrote no folder (the estimators of nettrain.sklearn).

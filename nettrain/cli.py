@@ -37,8 +37,8 @@ class _Command(TyperCommand):
         for p in self.params:
             if isinstance(p, TyperArgument):
                 p.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
-                p._usage_display_name = (lambda p: lambda: p.display_name_raw if p.required  # type: ignore
-                                         else f"[{p.display_name_raw}]")(p)
+                p._usage_display_name = (lambda p, more: lambda: f"{p.display_name_raw}{more}" if p.required  # type: ignore
+                                         else f"[{p.display_name_raw}{more}]")(p, "..." if p.nargs == -1 else "")
 
 
 class _Group(TyperGroup):
@@ -308,10 +308,8 @@ def predict(
     mean (refused otherwise).
 
     \b
-    Examples:  nettrain predict runs/iris --data data/iris.csv \\
-                   --out runs/iris/predictions.csv
-               nettrain predict runs/penguins --data new-penguins.csv \\
-                   --unknown ignore
+    Examples:  nettrain predict runs/iris --data data/iris.csv --out pred.csv
+               nettrain predict runs/penguins --data new.csv --unknown ignore
     """
     from . import prediction
     from .runfolder import checkpoint_of
@@ -488,17 +486,17 @@ def plot(
 # ----------------------------------------------------------------------------- sweep, compare, report
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def sweep(
-    sweep_file: Path = typer.Argument(..., help="The sweep file (YAML): its base config, grid or search and space, "
+    sweep_file: Path = typer.Argument(..., metavar="SWEEP_FILE", help="The sweep file (YAML): its base config, grid or search and space, "
                                       "metric, prune, workers, cluster."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Sweep folder (default runs/<name>)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Sweep folder (default runs/<name>)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the sweep in the sweep folder: ended trials are "
                                 "kept, interrupted ones start over."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Trials at once (the file's workers); 1 = "
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N", help="Trials at once (the file's workers); 1 = "
                                           "in this process."),
-    set_: list[str] = typer.Option([], "--set", help="Override a key of the base config in every trial (repeatable), "
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="Override a key of the base config in every trial (repeatable), "
                                    "e.g. --set train.epochs=500."),
 ) -> None:
     """Train many trials of one base config — every combination of a grid, or Optuna's random or TPE draws
@@ -513,7 +511,7 @@ def sweep(
     \b
     Examples:  nettrain sweep configs/sweeps/digits-lambda.yaml
                nettrain sweep configs/sweeps/digits-tpe.yaml --workers 2
-               nettrain sweep configs/sweeps/digits-lambda.yaml --set train.epochs=500 --out runs/lambda-500
+               nettrain sweep configs/sweeps/digits-lambda.yaml --resume
     """
     from .errors import TrialsFailed
     from .render.sweep import run_sweep_shown
@@ -526,12 +524,12 @@ def sweep(
                            f"{first.get('error')}); trials.csv's error column has each reason")
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def compare(
-    folders: list[Path] = typer.Argument(..., help="Run folders (nettrain fit) and sweep folders (nettrain sweep: "
+    folders: list[Path] = typer.Argument(..., metavar="RUN_OR_SWEEP", help="Run folders (nettrain fit) and sweep folders (nettrain sweep: "
                                          "each stands for its trials)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="Also draw the figure to this .png or .svg: every "
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Also draw the figure to this .png or .svg: every "
                                             "run's J, J_data, J_reg and val J_data against the epoch; per sweep, "
                                             "its metric against each swept key (needs matplotlib)."),
     json_out: bool = typer.Option(False, "--json", help="Print exactly one JSON object instead of the table."),
@@ -541,7 +539,7 @@ def compare(
 
     \b
     Examples:  nettrain compare runs/digits runs/digits-300
-               nettrain compare runs/digits-lambda --out runs/digits-lambda/compare.png
+               nettrain compare runs/digits-lambda --out compare.png
                nettrain compare runs/a runs/b --json
     """
     from . import compare as compare_mod
@@ -561,11 +559,11 @@ def compare(
         err.print(f"wrote {out_file}", markup=False)
 
 
-@app.command()
+@app.command(cls=_Command)
 @handle_errors
 def report(
-    folder: Path = typer.Argument(..., help="A run folder (nettrain fit) or a sweep folder (nettrain sweep)."),
-    out_file: Optional[Path] = typer.Option(None, "--out", help="The page to write (default FOLDER/report.html)."),
+    folder: Path = typer.Argument(..., metavar="RUN_OR_SWEEP", help="A run folder (nettrain fit) or a sweep folder (nettrain sweep)."),
+    out_file: Optional[Path] = typer.Option(None, "--out", metavar="FILE.html", help="The page to write (default FOLDER/report.html)."),
 ) -> None:
     """One self-contained HTML page of a run or a sweep: its config, cost curves, metrics, confusion matrix or
     residuals, first-layer filters, gradient check; for a sweep the sortable trials table, the validation

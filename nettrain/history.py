@@ -18,6 +18,8 @@ from typing import Any, Optional
 
 from .errors import CheckpointError, RunIOError
 
+OLD_NAMES = {"val_cost": "val_data_cost"}  # metrics.csv columns renamed since (the validation J_data): read as today's
+
 MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one nettrain wrote
 
 
@@ -84,7 +86,7 @@ class History:
         restart = f"start a new run from these weights with --set {shlex.quote(f'model.init.from={ckpt_path}')}"
         try:
             n, digest = int(record["rows"]), str(record["sha256"])
-            if n < 1 or record["columns"] != columns:
+            if n < 1 or [OLD_NAMES.get(c, c) for c in record["columns"]] != columns:  # an older run continues
                 raise ValueError
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(f"{ckpt_path}: the checkpoint has no valid record of metrics.csv: {restart}") from None

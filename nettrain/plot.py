@@ -39,6 +39,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from .errors import MissingExtra, RunIOError
+from .history import OLD_NAMES
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 FORMATS = (".png", ".svg")
@@ -99,7 +100,7 @@ def read_metrics(run_dir: Path) -> Metrics:
         raise RunIOError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from None
     if not rows:
         raise RunIOError(f"{path} is empty: it should start with the header epoch,cost,data_cost,reg_cost,…")
-    header = [h.strip() for h in rows[0]]
+    header = [OLD_NAMES.get(h.strip(), h.strip()) for h in rows[0]]  # an older run's names read as today's
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise RunIOError(
@@ -147,8 +148,8 @@ def _matplotlib():
 
 
 def val_data_column(metrics: Metrics) -> Optional[str]:
-    """The validation J_data column: val_data_cost, or val_cost as older runs name it (None: no val split)."""
-    return next((c for c in ("val_data_cost", "val_cost") if metrics.has(c)), None)
+    """The validation J_data column (None: no val split)."""
+    return "val_data_cost" if metrics.has("val_data_cost") else None
 
 
 def plot_metrics(metrics: Metrics, out: Path, title: Optional[str] = None) -> Path:

@@ -78,6 +78,8 @@ class FitResult:
     best: Optional[tuple[float, int]] = None  # (val J_data, epoch) of best.npz
     trained: Optional[Trained] = None  # the model at the last epoch, as last.npz holds it
     best_params: Optional[Params] = None  # a run that wrote no folder, with early stopping: best.npz's state
+    kept: Optional[dict] = None  # early stopping: {"epoch", "train", "val", "test"} of best.npz, what eval and predict use
+    seconds: Optional[float] = None  # the fit's wall time, as summary.json holds it
 
 
 def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, reporter: Optional[Reporter] = None,
@@ -178,7 +180,7 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
     names = cost_names(cfg.sparsity())
     columns = ["epoch", "cost", *names, "grad_norm", *optimizer_columns]
     if has_val:
-        columns += ["val_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
+        columns += ["val_data_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
     x, y = problem.columns("train") if source is None else (None, None)
     m = x.shape[1] if source is None else source.m
     return _Plan(cfg, config_mod.config_to_dict(cfg), run_dir, problem, source, x, y, m, opt,
@@ -307,7 +309,7 @@ def _listeners(plan: _Plan, state: ls.RunState, rep: Reporter) -> list:
     hint = ("the steps overshoot: try a smaller train.learning_rate (now "
             f"{tc.learning_rate:g})" if tc.learning_rate is not None and tc.optimizer != "lbfgs"
             else "check the gradient with nettrain gradcheck CONFIG")
-    has_val = "val_cost" in plan.columns
+    has_val = "val_data_cost" in plan.columns
     listeners: list = [ls.Row(state, split_metrics(plan.problem, "val") if has_val else None, plan.names,
                               plan.optimizer_columns), ls.Best(state)]
     if tc.early_stopping is not None:
@@ -396,11 +398,27 @@ def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.R
     trained = Trained(plan.run_dir / "last.npz" if write else None, plan.cfg, problem.arch, result.params,
                       problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca, problem.transform)
     best_params = state.best_params if not write and state.best_params is not None else None
+    kept = _kept(plan, state, best_params, write=write)
+    seconds = time.perf_counter() - how.started
     if write:  # last: a run folder with summary.json is a finished fit
-        write_summary(plan.run_dir, _summary(plan, result.epoch, reason, time.perf_counter() - how.started,
+        write_summary(plan.run_dir, _summary(plan, result.epoch, reason, seconds,
                                              {"train": train_m, "val": val, "test": test}))
     return FitResult(plan.run_dir if write else None, result.epoch, result.cost, reason, state.history, train_m, val,
-                     test, start.resumed_from, start.swept, notes, state.best, trained, best_params)
+                     test, start.resumed_from, start.swept, notes, state.best, trained, best_params, kept,
+                     seconds)
+
+
+def _kept(plan: _Plan, state: ls.RunState, best_params: Optional[Params], *, write: bool) -> Optional[dict]:
+    """With train.early_stopping, each split's metrics at best.npz's state — the one eval and predict of the run
+    folder use (runfolder.checkpoint_of) — so that the summary shows it, not the last epoch's. Else None."""
+    if plan.cfg.train.early_stopping is None or state.best is None:
+        return None
+    if best_params is None:
+        best_params = ckpt.load_checkpoint(plan.run_dir / "best.npz")[0] if write else state.best_params
+    if best_params is None:
+        return None
+    train_m, val, test = _split_results(plan, best_params)
+    return {"epoch": state.best[1], "train": train_m, "val": val, "test": test}
 
 
 def _summary(plan: _Plan, epoch: int, reason: str, seconds: float, splits: dict) -> dict:

@@ -152,9 +152,10 @@ def explain(
         "x": x[:, i].tolist(),
         "y": y[:, i].tolist(),
         "h": ex.a[arch.nl].tolist(),
-        "cost": {"example": network.cost(arch, params, ex.xi, ex.yi, 0.0).J, "J": cost_b.J,
-                 "J_data": cost_b.J_data, "J_reg": cost_b.J_reg,
-                 **({"J_sparse": cost_b.parts["sparse_cost"]} if sparsity is not None else {})},
+        # the batch's J and its parts under the names run.cost, model.cost() and eval --json use
+        "cost": {"example": network.cost(arch, params, ex.xi, ex.yi, 0.0).J, "cost": cost_b.J,
+                 "data_cost": cost_b.J_data, "reg_cost": cost_b.J_reg,
+                 **({"sparse_cost": cost_b.parts["sparse_cost"]} if sparsity is not None else {})},
         **({} if sparsity is None else {"sparsity": {
             "rho": sparsity.rho, "beta": sparsity.beta,
             "kl": {str(l): network.kl_divergence(sparsity.rho, rho_hat[l]).tolist() for l in rho_hat}}}),

@@ -9,6 +9,7 @@ import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
+from tests.skipsummary import pytest_terminal_summary  # noqa: E402,F401  (a hook: why tests were skipped)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +60,4 @@ def report_pages(tmp_path_factory):
     out = tmp_path_factory.mktemp("report-pages")
     return {"folders": folders,
             "pages": {name: report.write_report(path, out / f"{name}.html") for name, path in folders.items()}}
+

@@ -182,6 +182,19 @@ def test_load_evaluates_as_nettrain_eval_does(iris_run):
     assert model.cost(table.X, table.y) == {k: expected[k] for k in ("cost", "data_cost", "reg_cost")}
 
 
+def test_one_family_of_cost_names_everywhere(iris_run):
+    """run.cost, model.cost(), explain()["cost"], eval --json and summary.json name J and its parts alike."""
+    table = read_table("data/iris.csv")
+    names = {"cost", "data_cost", "reg_cost"}
+    run_cost = nettrain.fit("configs/iris.yaml", IRIS, out="runs/iris2").cost
+    explained = nettrain.explain(iris_run)["cost"]
+    evaluated = json.loads(cli("eval", iris_run, "--json").stdout)
+    summary = json.loads((iris_run / "summary.json").read_text())
+    assert set(run_cost) == set(nettrain.load(iris_run).cost(table.X, table.y)) == names
+    assert set(explained) == names | {"example"} and names <= set(evaluated) and names <= set(summary["test"])
+    assert explained["cost"] == run_cost["cost"]  # the same batch J, at the same weights, under the same name
+
+
 def test_the_model_holds_the_tutorials_arrays(iris_run):
     model = nettrain.load(iris_run)
     assert sorted(model.W) == [1, 2] and model.W[1].shape == (8, 4) and model.b[2].shape == (3,)

@@ -94,12 +94,12 @@ def test_fit_eval_predict_round_trip(proj):
     assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch-100.npz", "epoch-200.npz", "epoch-300.npz"]
 
     rows = read_metrics(run_dir / "metrics.csv")
-    assert list(rows[0]) == ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "val_cost", "val_accuracy"]
+    assert list(rows[0]) == ["epoch", "cost", "data_cost", "reg_cost", "grad_norm", "val_data_cost", "val_accuracy"]
     assert [int(r["epoch"]) for r in rows] == list(range(301))
     for r in rows:  # J = J_data + J_reg on every row, exactly as computed
         assert float(r["cost"]) == float(r["data_cost"]) + float(r["reg_cost"])
     assert float(rows[-1]["cost"]) < float(rows[0]["cost"])
-    assert rows[200]["val_cost"] and not rows[201]["val_cost"]  # filled every log.every = 200 epochs
+    assert rows[200]["val_data_cost"] and not rows[201]["val_data_cost"]  # filled every log.every = 200 epochs
 
     # checkpoint: plain arrays + JSON, loadable without pickle; epoch-N and row N describe one state
     with np.load(run_dir / "checkpoints" / "epoch-100.npz", allow_pickle=False) as z:
@@ -604,7 +604,8 @@ def test_explain_shows_rho_hat_and_the_extra_delta_term(proj):
     num, bp = np.asarray(hidden["dW_numerical"], float), np.asarray(hidden["dW_example"])
     done = np.isfinite(num)
     np.testing.assert_allclose(num[done], bp[done], rtol=1e-7, atol=1e-9)  # this example's share, checked
-    assert data["cost"]["J"] == pytest.approx(data["cost"]["J_data"] + data["cost"]["J_reg"] + data["cost"]["J_sparse"])
+    c = data["cost"]  # the names run.cost, model.cost() and eval --json use
+    assert c["cost"] == pytest.approx(c["data_cost"] + c["reg_cost"] + c["sparse_cost"])
     assert m == 10_000
     text = run("explain", "configs/sparse_autoencoder.yaml", "--example", "2", "--entries", "20")
     assert "2b. the sparsity term" in text.stdout and "s₁⁽²⁾" in text.stdout
@@ -680,5 +681,5 @@ def test_shipped_small_configs_train_without_a_warning_and_a_rising_j_still_exit
     res = run("fit", "configs/iris.yaml", "--set", "train.learning_rate=500", "--set", "train.epochs=60",
               "--out", "too-fast")
     assert res.exit_code == 0
-    tail = res.stdout[res.stdout.index("run too-fast"):]  # the summary and what follows it
+    tail = res.stdout[res.stdout.index("done at epoch 60"):]  # the summary and what follows it
     assert "warning: J rose from" in tail and "try a smaller train.learning_rate (now 500)" in " ".join(tail.split())

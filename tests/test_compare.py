@@ -90,7 +90,7 @@ def test_numbers_equal_metrics_csv_last_row_and_summary_json(folders):
         assert row["epochs"] == int(last["epoch"]) == (20 if name == "a" else 25)
         for col in ("cost", "data_cost", "reg_cost"):
             assert row[col] == float(last[col])  # exactly: metrics.csv holds repr() of each float
-        assert row["val_data_cost"] == float(filled["val_cost"])
+        assert row["val_data_cost"] == float(filled["val_data_cost"])
         assert row["val_accuracy"] == float(filled["val_accuracy"])
         summary = json.loads((folders / name / "summary.json").read_text())
         assert row["test_data_cost"] == summary["test"]["data_cost"]
@@ -104,10 +104,10 @@ def test_numbers_equal_metrics_csv_last_row_and_summary_json(folders):
     assert json.loads(json.dumps(c.to_dict(), allow_nan=False))["runs"][0]["run"] == str(folders / "a")
 
 
-def test_val_data_cost_is_read_under_its_new_name_too(folders, tmp_path):
+def test_val_data_cost_is_read_under_its_older_name_too(folders, tmp_path):
     shutil.copytree(folders / "a", tmp_path / "renamed")
     path = tmp_path / "renamed" / "metrics.csv"
-    path.write_text(path.read_text().replace("val_cost", "val_data_cost", 1))
+    path.write_text(path.read_text().replace("val_data_cost", "val_cost", 1))  # as runs before the rename wrote it
     old, new = (compare.compare([p]).rows[0] for p in (folders / "a", tmp_path / "renamed"))
     assert new["val_data_cost"] == old["val_data_cost"] is not None
     assert new["val_epoch"] == old["val_epoch"] == 20

@@ -137,8 +137,6 @@ def test_the_graph_above_sees_a_function_level_import(tmp_path):
 MAX_FUNCTION_LINES, MAX_MODULE_LINES = 60, 600
 
 
-@pytest.mark.xfail(strict=True, reason="network.py, data/split.prepare, cluster load_problem and lbfgs.run are being "
-                   "split; strict: this marker fails the suite the day they are")
 def test_no_function_over_60_lines_and_no_module_over_600():
     too_long = []
     for name, path in _modules().items():

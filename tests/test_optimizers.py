@@ -395,6 +395,11 @@ def test_early_stopping_keeps_the_best_state_and_eval_uses_it(root, tmp_path):
     assert min(val) == best[0] and val.index(min(val)) == best[1]
     ev = evaluate_run(tmp_path / "es", split="val")
     assert ev["checkpoint"].endswith("best.npz") and ev["data_cost"] == best[0]
+    # the fit's summary shows that state, not the last epoch's: the numbers eval gives, split by split
+    assert res.kept["epoch"] == best[1] and res.kept["val"]["data_cost"] == best[0] != res.val["data_cost"]
+    for split in ("train", "val", "test"):
+        ev = evaluate_run(tmp_path / "es", split=split)
+        assert res.kept[split]["accuracy"] == ev["accuracy"] and res.kept[split]["cost"] == ev["cost"]
 
 
 def test_early_stopping_needs_a_validation_split(root):

@@ -60,7 +60,7 @@ def test_sparkline_buckets():
 
 def write_run(folder: Path, val: bool = True, epochs: int = 30) -> Path:
     """A run folder with a metrics.csv as nettrain fit writes it (val/grad cells every 10 epochs)."""
-    cols = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"] + (["val_cost", "val_accuracy"] if val else [])
+    cols = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"] + (["val_data_cost", "val_accuracy"] if val else [])
     h = History(cols)
     for e in range(epochs + 1):
         data = 2.0 * np.exp(-e / 5) + 0.01
@@ -79,8 +79,17 @@ def test_read_metrics_turns_empty_cells_into_nan(tmp_path):
     m = plot.read_metrics(write_run(tmp_path / "r"))
     assert m.columns[:4] == ["epoch", "cost", "data_cost", "reg_cost"]
     assert m.values["epoch"].tolist() == list(range(31))
-    assert np.isfinite(m.values["val_cost"]).sum() == 4  # epochs 0, 10, 20, 30
+    assert np.isfinite(m.values["val_data_cost"]).sum() == 4  # epochs 0, 10, 20, 30
     assert m.has("val_accuracy") and not m.has("val_r2")
+
+
+def test_an_older_run_s_val_cost_column_reads_as_val_data_cost(tmp_path):
+    path = write_run(tmp_path / "r") / "metrics.csv"
+    new = plot.read_metrics(path).values["val_data_cost"]
+    path.write_text(path.read_text().replace("val_data_cost", "val_cost", 1))  # as runs before the rename wrote it
+    m = plot.read_metrics(path)
+    assert not m.has("val_cost") and np.array_equal(m.values["val_data_cost"], new, equal_nan=True)
+    assert np.isfinite(new).sum() == 4
 
 
 def test_read_metrics_errors(tmp_path):

@@ -122,3 +122,13 @@ def _flat(d: dict, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{k}"] = v
     return out
+
+
+def test_one_figure_per_fact_the_digits_fit_takes_one_time():
+    """The results table and the optimizers' table time the same command, `nettrain fit configs/digits.yaml`:
+    one figure, not two."""
+    rows = {line.split("|")[1].strip(): line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `configs/digits.yaml`") or line.startswith("| `gd`")}
+    results = rows["`configs/digits.yaml`"].split("|")[5].strip()
+    gd = rows["`gd`"].split("|")[4].strip()
+    assert re.fullmatch(r"[\d.]+ s", results) and results == gd

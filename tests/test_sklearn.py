@@ -152,7 +152,7 @@ def test_early_stopping_holds_out_a_validation_fraction_and_keeps_the_best_epoch
     X, y = load_digits(return_X_y=True)
     clf = NetClassifier(optimizer="adam", batch_size=64, learning_rate=0.01, epochs=500,
                         early_stopping={"patience": 5}, validation_fraction=0.2, random_state=0).fit(X, y)
-    val = clf.history_["val_cost"]
+    val = clf.history_["val_data_cost"]
     assert clf.n_iter_ < 500 and len(val) == clf.n_iter_ + 1
     best = int(np.nanargmin(val))
     assert clf.n_iter_ == best + 5 and clf.model_.epoch == best  # the model is the best epoch's, as best.npz

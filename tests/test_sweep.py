@@ -270,7 +270,7 @@ prune: {method: median, warmup: 0, startup_trials: 2}
 
 def files_steps(run_dir: Path) -> dict:
     with open(run_dir / "metrics.csv", newline="") as f:
-        return {int(r["epoch"]): float(r["val_cost"]) for r in csv.DictReader(f) if r["val_cost"]}
+        return {int(r["epoch"]): float(r["val_data_cost"]) for r in csv.DictReader(f) if r["val_data_cost"]}
 
 
 class StopAfter:

@@ -339,7 +339,7 @@ def test_a_checkpoint_costs_the_same_at_epoch_10_and_at_epoch_4000(tmp_path):
 
 
 def test_the_logged_row_is_what_eval_measures_to_the_last_bit(tmp_path):
-    """The last metrics row's J is the summary's train J, and its val_cost and val_accuracy are what
+    """The last metrics row's J is the summary's train J, and its val_data_cost and val_accuracy are what
     `nettrain eval --split val` reports: one forward computation (SplitMetrics) for all of them."""
     import csv
     from pathlib import Path
@@ -351,7 +351,7 @@ def test_the_logged_row_is_what_eval_measures_to_the_last_bit(tmp_path):
     last = rows[-1]
     assert int(last["epoch"]) == 60
     assert float(last["cost"]) == res.train["cost"] == res.cost.J
-    assert float(last["val_cost"]) == res.val["data_cost"]
+    assert float(last["val_data_cost"]) == res.val["data_cost"]
     ev = evaluate_run(tmp_path / "run", split="val")
     assert ev["data_cost"] == res.val["data_cost"] and ev["cost"] == res.val["cost"]
     assert float(last["val_accuracy"]) == ev["accuracy"] == res.val["accuracy"]

@@ -161,8 +161,7 @@ class WhitenConfig(_Section):
 
 
 class TransformConfig(_Section):
-    """Features from a trained network: every input row replaced by a⁽ᴷ⁺¹⁾, the activations of the first K hidden
-    layers of a run, after that run's own preprocessing (stacking.py)."""
+    """Features from a trained network: each row → a⁽ᴷ⁺¹⁾ of a run's K-th hidden layer (features.py)."""
 
     model_config = ConfigDict(**_STRICT, populate_by_name=True)
 
@@ -244,8 +243,7 @@ class DataConfig(_Section):
     )
     labels: Optional[Annotated[list[Label], Field(min_length=1)]] = Field(
         None, description="Keep only the rows whose label is one of these, before the split (e.g. [0, 1, 2, 3, 4]); "
-        "the label column is data.target (task autoencode: data.target is required, and left out of x). null: every "
-        "row.")
+        "the label column is data.target (autoencode: data.target is required, left out of x). null: every row.")
     transform: Optional[TransformConfig] = Field(
         None, description="{from: RUN, layers: K}: replace every input row by the activations of the first K hidden "
         "layers of a trained run (after its own preprocessing), before this run's own; stored with the model, which "

@@ -98,6 +98,16 @@ class _Refused(Exception):
 # ---- the fast parser: pandas
 
 
+def _check_text_cells(frame: Any, n: int, used: list[int]) -> None:
+    """_Refused where pandas' rows are not the file's rows as the careful parser counts them."""
+    kinds = [dtype.kind for dtype in frame.dtypes]
+    for j in range(n):
+        if kinds[j] == "O" and frame[j].str.contains("[\r\n]", regex=True).any():
+            raise _Refused  # a quoted line break: a row spanning lines, which the careful parser counts
+    if n - 1 not in used and kinds[n - 1] == "O" and (frame[n - 1] == "").any():
+        raise _Refused  # the unused last column is empty somewhere: a short row, or an empty cell
+
+
 def _read_fast(
     path: Path, target: Optional[list[str]], features: Optional[list[str]], delimiter: Optional[str], task: str,
     require_target: bool, check_classes: bool, rows: Optional[tuple[int, int]] = None, rules: ColumnRules = PLAIN,
@@ -146,12 +156,7 @@ def _read_fast(
             y = _label_values(frame[target_cols[0]])
     else:
         X, y, levels, kept = _ruled_columns(frame, feature_cols, target_cols, task, rules, named, names)
-    kinds = [dtype.kind for dtype in frame.dtypes]
-    for j in range(n):
-        if kinds[j] == "O" and frame[j].str.contains("[\r\n]", regex=True).any():
-            raise _Refused  # a quoted line break: a row spanning lines, which the careful parser counts
-    if n - 1 not in feature_cols + target_cols and kinds[n - 1] == "O" and (frame[n - 1] == "").any():
-        raise _Refused  # the unused last column is empty somewhere: a short row, or an empty cell
+    _check_text_cells(frame, n, feature_cols + target_cols)
     if target_cols and task == "classification" and check_classes:
         _check_classes(path, names[target_cols[0]], y)
     lines: Sequence[int] = _LinesOfRows(path, header_line, m, delimiter, first)

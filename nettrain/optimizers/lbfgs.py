@@ -101,12 +101,14 @@ class LBFGS(Optimizer):
         epoch, cost, theta = state["last"]
         if epoch >= epochs:
             return Result(theta.params, epoch, cost, "done")
-        # ended before train.epochs: tell why, then report the last iterate as the final row
-        message = res.message if isinstance(res.message, str) else str(res.message)
-        if "ABNORMAL" in message.upper() or res.status == 2:
-            reason, note = "no progress", (f"L-BFGS's line search could not lower J further after {epoch} "
-                                           "iterations: J is as low as floating point resolves here, or the "
-                                           "gradient is not J's (nettrain gradcheck CONFIG tells)")
-        else:
-            reason, note = "converged", f"L-BFGS stopped: {message.lower()}"
-        return Result(theta.params, epoch, cost, reason, note)
+        return Result(theta.params, epoch, cost, *_ended_early(res, epoch))
+
+
+def _ended_early(res: Any, epoch: int) -> tuple[str, str]:
+    """(reason, note) of scipy's L-BFGS-B ending before train.epochs, from its message and status."""
+    message = res.message if isinstance(res.message, str) else str(res.message)
+    if "ABNORMAL" in message.upper() or res.status == 2:
+        return "no progress", (f"L-BFGS's line search could not lower J further after {epoch} iterations: J is as "
+                               "low as floating point resolves here, or the gradient is not J's (nettrain gradcheck "
+                               "CONFIG tells)")
+    return "converged", f"L-BFGS stopped: {message.lower()}"

@@ -275,14 +275,14 @@ def render(out: Console, res: dict, layer: Optional[int]) -> None:
     c = res["cost"]
     out.print(f"x = {_vec(res['x'], full)}   y = {_vec(res['y'], full)}   h(x) = a{_sup(nl)} = {_vec(res['h'], full)}",
               markup=False)
-    if "J_sparse" in c:
+    if "sparse_cost" in c:
         sp = res["sparsity"]
         out.print(f"this example's cost (no λ) {c['example']:.6g};  batch J = (1/m) Σ loss + (λ/2) Σ‖W‖² + "
-                  f"β Σⱼ KL(ρ‖ρ̂ⱼ) = {c['J_data']:.6g} + {c['J_reg']:.6g} + {c['J_sparse']:.6g} = {c['J']:.6g}  "
+                  f"β Σⱼ KL(ρ‖ρ̂ⱼ) = {c['data_cost']:.6g} + {c['reg_cost']:.6g} + {c['sparse_cost']:.6g} = {c['cost']:.6g}  "
                   f"(m = {res['m']}, ρ = {sp['rho']:g}, β = {sp['beta']:g})", markup=False)
     else:
         out.print(f"this example's cost (no λ) {c['example']:.6g};  batch J = (1/m) Σ loss + (λ/2) Σ‖W‖² = "
-                  f"{c['J_data']:.6g} + {c['J_reg']:.6g} = {c['J']:.6g}  (m = {res['m']})", markup=False)
+                  f"{c['data_cost']:.6g} + {c['reg_cost']:.6g} = {c['cost']:.6g}  (m = {res['m']})", markup=False)
 
     _section(out, "1. forward pass:  z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾,  a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)", "network.forward")
     for L in layers:

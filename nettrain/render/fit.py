@@ -26,7 +26,7 @@ class FitReporter:
     """
 
     HEAD = {"epoch": "epoch", "cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "sparse_cost": "J_sparse",
-            "grad_norm": "‖∇J‖", "evaluations": "J evals", "val_cost": "val J_data", "val_accuracy": "val acc",
+            "grad_norm": "‖∇J‖", "evaluations": "J evals", "val_data_cost": "val J_data", "val_accuracy": "val acc",
             "val_r2": "val R²"}
 
     def __init__(self, console: Console) -> None:
@@ -52,14 +52,32 @@ class FitReporter:
             f"{info['epochs']}; run folder {info['run_dir']}", soft_wrap=False
         )
         for line in info.get("data", []):  # what data.missing and data.categorical did to the rows
-            self.console.print(line, markup=False)
+            self.console.print(line, markup=False, soft_wrap=False)
         for p in info.get("swept", []):
-            self.console.print(f"removed a temp file left by an interrupted save: {p}")
-        self.console.print("  ".join(f"{self.HEAD.get(c, c):>12}" for c in self.columns), style="bold")
+            self.console.print(f"removed a temp file left by an interrupted save: {p}", markup=False)
+        self._layout(info)
+        self.console.print(" ".join(f"{self.HEAD.get(c, c):>{w}}" for c, w in zip(self.columns, self._widths)),
+                           style="bold", markup=False)
         self.bar.start()
         self.task = self.bar.add_task("", total=info["epochs"], completed=info["start_epoch"])
         rows = (info["epochs"] - info["start_epoch"]) // max(1, info.get("every", 1)) + 2
         self._show_all = rows <= self.SHOW_ALL_ROWS
+
+    INT_COLUMNS = ("epoch", "evaluations")  # whole numbers: as wide as their header or their largest value
+    NUM_WIDTH = 12  # a float cell on a wide terminal: .6g, sign and exponent included ("-1.23457e-05")
+
+    def _layout(self, info: dict) -> None:
+        """Each column's width and the floats' digits, so that a row fits the terminal's width: an integer
+        column as wide as its header (or its largest value), the floats sharing the rest — .6g on a wide
+        terminal, down to .3g (a float of p significant digits takes at most p + 6 characters)."""
+        widest = {"epoch": len(str(info["epochs"])), "evaluations": 6}
+        fixed = {c: max(len(self.HEAD.get(c, c)), widest[c]) for c in self.columns if c in self.INT_COLUMNS}
+        floats = [c for c in self.columns if c not in fixed]
+        room = self.console.width - sum(fixed.values()) - (len(self.columns) - 1)  # one space between cells
+        w = max(9, min(self.NUM_WIDTH, room // max(1, len(floats))))
+        self._digits = w - 6
+        self._widths = [fixed.get(c) or max(w, len(self.HEAD.get(c, c))) for c in self.columns]
+        self._ints = [c in self.INT_COLUMNS for c in self.columns]
 
     # The terminal is throttled; metrics.csv has every row. A run that logs at most SHOW_ALL_ROWS rows
     # shows them all; a denser one at most ROWS_PER_SECOND, the first and the last always; the bar is
@@ -85,8 +103,10 @@ class FitReporter:
             return
         self._shown += 1
         self._last_row = self._last_draw = now
-        cells = [f"{values[0]:>12d}"] + [f"{_num(v):>12}" for v in values[1:]]
-        self.bar.console.print("  ".join(cells), markup=False)
+        fmt = f".{self._digits}g"
+        cells = [f"{_num(v, 'd' if i and isinstance(v, int) else fmt):>{w}}"
+                 for v, w, i in zip(values, self._widths, self._ints)]
+        self.bar.console.print(" ".join(cells), markup=False, soft_wrap=True)
 
     def note(self, text: str) -> None:  # wrapped at the terminal's width, as a table is
         (self.bar.console if self.task is not None else self.console).print(text, markup=False, soft_wrap=False)
@@ -97,22 +117,33 @@ class FitReporter:
             self.bar.stop()
             if self._skipped:
                 self.console.print(f"(rows shown: {self._shown} of {self._shown + self._skipped}, at most "
-                                   f"{self.ROWS_PER_SECOND:g} a second; metrics.csv has every epoch)", style="dim")
+                                   f"{self.ROWS_PER_SECOND:g} a second; metrics.csv has every epoch)", style="dim", soft_wrap=False)
             self.task = None
 
 
 def _summary_table(res: Any) -> Table:
-    t = Table(title=f"run {res.run_dir}: {res.reason} at epoch {res.epoch}", title_justify="left")
+    """Each split's J, its parts and accuracy (or RMSE and R²) at the state eval and predict of the run use:
+    best.npz's when early stopping kept one (the title says so), else the last epoch's."""
+    kept = res.kept or {}
+    state = f"best.npz, epoch {kept['epoch']}" if kept else f"epoch {res.epoch}"
+    took = f" in {res.seconds:.3g} s" if res.seconds is not None else ""
+    title = f"{res.reason} at epoch {res.epoch}{took}; each split at {state}"
+    if kept:
+        title += " (what eval and predict use)"
+    t = Table(title=title, title_justify="left")
     t.add_column("split")
-    parts = list(res.cost.parts)
-    for col in ["cost", *parts]:
-        t.add_column(FitReporter.HEAD.get(col, col), justify="right")
-    t.add_column("metric", justify="right")
-    for name, m in (("train", res.train), ("val", res.val), ("test", res.test)):
-        if m:
-            metric = f"accuracy {m['accuracy']:.4f}" if "accuracy" in m else f"RMSE {m['rmse']:.4g}, R² {m['r2']:.4f}"
-            t.add_row(name, *[_num(m.get(k)) for k in ["cost", *parts]], metric)
+    splits = [(name, (kept or vars(res))[name]) for name in ("train", "val", "test")]
+    splits = [(name, m) for name, m in splits if m]
+    metrics = ["accuracy"] if any("accuracy" in m for _, m in splits) else ["rmse", "r2"]
+    cols = ["cost", *res.cost.parts, *metrics]
+    for col in cols:
+        t.add_column(METRIC_HEAD.get(col) or FitReporter.HEAD.get(col, col), justify="right")
+    for name, m in splits:
+        t.add_row(name, *[_num(m.get(k), ".4f" if k in ("accuracy", "r2") else ".6g") for k in cols])
     return t
+
+
+METRIC_HEAD = {"accuracy": "accuracy", "rmse": "RMSE", "r2": "R²"}
 
 
 def run_fit(out: Console, cfg: Any, *, out_dir: Optional[Path], resume: bool, overwrite: bool = False,
@@ -129,24 +160,26 @@ def run_fit(out: Console, cfg: Any, *, out_dir: Optional[Path], resume: bool, ov
     if res.cost is not None:
         out.print(_summary_table(res))
     for text in res.notes:
-        out.print(text, markup=False)
-    if res.best is not None and res.reason == "early stopped":
+        out.print(text, markup=False)  # a note may name a path: one line, to be copied whole
+    if res.best is not None and res.kept and res.best[1] != res.epoch:
         out.print(f"best epoch {res.best[1]} (val J_data {res.best[0]:.6g}): best.npz; eval and predict on "
                   f"{res.run_dir} use it", markup=False)
-    spark = _sparkline_line(res.history)
+    spark = _sparkline_line(res.history, out.width)
     if spark:
         out.print(spark, markup=False)
-    out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}")
+    out.print(f"saved {res.run_dir / 'last.npz'}; evaluate with: nettrain eval {res.run_dir}", markup=False)
     return res
 
 
-def _sparkline_line(history: Any) -> str:
-    """J over the run as one line of ▁▂▃▄▅▆▇█ (plot.sparkline), with its first and last values."""
+def _sparkline_line(history: Any, width: int = 80) -> str:
+    """J over the run as one line of ▁▂▃▄▅▆▇█ (plot.sparkline), with its first and last values: at most 40
+    bars, fewer when the line would not fit `width` columns."""
     from ..plot import log_scale_helps, sparkline
 
     J = history.J  # J of every epoch, resumed ones included
     if len(J) < 2:
         return ""
     log = log_scale_helps(J)
-    return (f"J over {len(J) - 1} epochs: {sparkline(J, 40, log)}  {_num(J[0], '.4g')} → {_num(J[-1], '.4g')}"
-            + (" (log scale)" if log else ""))
+    head = f"J over {len(J) - 1} epochs: "
+    tail = f"  {_num(J[0], '.4g')} → {_num(J[-1], '.4g')}" + (" (log scale)" if log else "")
+    return head + sparkline(J, max(10, min(40, width - len(head) - len(tail))), log) + tail
