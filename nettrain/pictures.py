@@ -10,7 +10,7 @@ act on the inputs before whitening, and the "PCA and whitening" exercise's figur
                                 train split, their PCA reduction to the k that keeps 99 %, the eigenvalues and ε,
                                 the covariance of the PCA-whitened rows, and the ZCA-whitened patches
 
-Left out on purpose: training; the cost curves and grey filter grid (plot.py, whose helpers these use).
+Left out on purpose: training; the cost curves and grey filter grid (plot.py, whose functions these use).
 """
 
 from __future__ import annotations
