@@ -96,11 +96,12 @@ class Model:
     # rebuilt from the config, as load_trained builds it.
     def __getstate__(self) -> dict:
         ld = self._loaded
-        return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta, "zca": ld.zca}
+        return {"path": ld.path, "cfg": ld.cfg, "params": ld.params, "prep": ld.prep, "meta": ld.meta, "zca": ld.zca,
+                "transform": ld.transform}
 
     def __setstate__(self, state: dict) -> None:
         self._loaded = Trained(state["path"], state["cfg"], state["cfg"].architecture(), state["params"],
-                                   state["prep"], state["meta"], state.get("zca"))
+                                   state["prep"], state["meta"], state.get("zca"), state.get("transform"))
 
     def __repr__(self) -> str:
         arch = self._loaded.arch
@@ -255,7 +256,7 @@ class Run:
                 trained = load_trained(res.run_dir)
             elif res.best_params is not None:
                 trained = Trained(None, trained.cfg, trained.arch, res.best_params, trained.prep,
-                                  {**trained.meta, "epoch": res.best[1]}, trained.zca)
+                                  {**trained.meta, "epoch": res.best[1]}, trained.zca, trained.transform)
         self.model = Model(trained)
 
     @property

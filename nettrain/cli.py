@@ -189,12 +189,15 @@ SET_HELP = "Override a config key before validation (repeatable), e.g. --set tra
 @app.command(cls=_Command)
 @handle_errors
 def fit(
-    config: Path = typer.Argument(..., metavar="CONFIG", help="The YAML config file."),
-    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP),
-    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<name>)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in the run folder from its last.npz."),
+    configs: list[Path] = typer.Argument(..., metavar="CONFIG...", help="The YAML config file; several: a pipeline, "
+                                         "trained in order, each into runs/<name>."),
+    set_: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help=SET_HELP + " With several configs: in each."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Run folder (default runs/<name>; one "
+                                           "config only)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in the run folder from its last.npz; a "
+                                "pipeline: skip the finished stages, continue the one cut short."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run folder (a run folder only) with a "
-                                   "new run."),
+                                   "new run; a pipeline: every stage's."),
     print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config with every default and exit."),
 ) -> None:
     """Train the config's network with its optimizer, logging J, J_data and J_reg every epoch.
@@ -204,16 +207,32 @@ def fit(
     row per epoch; a minibatch run with log.train_cost: logged fills J on the logged rows only),
     last.npz, best.npz and checkpoints/epoch-N.npz. Ctrl-C saves the current state; --resume continues it.
 
+    Several configs are a pipeline (a stacked autoencoder's stages, each naming the run folders of
+    those before it): every config is checked first, then each stage trains in order into
+    runs/<name>; the first failure stops it, naming the stage. With --resume, a finished stage
+    (summary.json) is skipped, a first-order stage cut short continues, an L-BFGS stage cut short
+    starts over (scipy cannot restore its memory): the files end as an uninterrupted pipeline's.
+
     \b
     Examples:  nettrain fit configs/digits.yaml
                nettrain fit configs/digits-lbfgs.yaml
                nettrain fit configs/digits-adam.yaml --set log.train_cost=logged
                nettrain fit configs/xor.yaml --set train.epochs=500 --out xor2
+               nettrain fit configs/ufldl/self_taught_autoencoder.yaml \\
+                   configs/ufldl/self_taught_features.yaml --resume
     """
     from . import config as config_mod
     from .render.fit import run_fit
 
-    cfg = config_mod.load_config(config, set_)
+    if len(configs) > 1:
+        if out_dir is not None:
+            raise typer.BadParameter("--out names one run folder: with several configs each stage writes "
+                                     "runs/<name> (the name in its config)")
+        from .render.pipeline import run_pipeline_shown
+
+        run_pipeline_shown(out, configs, set_, resume=resume, overwrite=overwrite, print_config=print_config)
+        return
+    cfg = config_mod.load_config(configs[0], set_)
     if print_config:
         stdout.write(config_mod.dump_config_yaml(cfg))
         return
@@ -420,7 +439,13 @@ def plot(
     ),
     weights: bool = typer.Option(
         False, "--weights", help="Draw the first layer's weights W⁽¹⁾ instead: one image tile per hidden unit, "
-        "each scaled to its own range (the tutorial's display_network); the inputs must be a square image."
+        "each scaled to its own range (the tutorial's display_network); the inputs must be a square image (grey) "
+        "or three square planes (colour, R, G, B); a whitened run's W⁽¹⁾M, its filters on the inputs."
+    ),
+    whitening: bool = typer.Option(
+        False, "--whitening", help="Draw the run's data.whiten instead (the PCA exercise): the variance retained "
+        "against k, train patches, their PCA reduction, the eigenvalues, the covariance of the PCA-whitened rows and "
+        "the ZCA-whitened patches (default RUN_DIR/whitening.png)."
     ),
 ) -> None:
     """Draw a run's cost curves from its metrics.csv (or, with --weights, its learned filters) to a .png or .svg.
@@ -444,14 +469,17 @@ def plot(
     if out_file is not None and out_file.suffix.lower() not in plot_mod.FORMATS:
         err.print(f"nettrain: usage error: --out {out_file}: the picture must be .png or .svg", markup=False)
         raise typer.Exit(2)
-    if weights:
+    if weights or whitening:
+        from . import pictures
         from .trained import load_trained
 
         trained = load_trained(run_dir)
-        folder = trained.path.parent
-        target = out_file if out_file is not None else folder / "weights.png"
-        title = f"W⁽¹⁾ of {trained.path} (epoch {trained.meta.get('epoch')}): one tile per hidden unit"
-        plot_mod.plot_weights(trained.params.W[1], target, title)
+        target = out_file if out_file is not None else trained.path.parent / ("weights.png" if weights else
+                                                                              "whitening.png")
+        if weights:
+            pictures.plot_filters(trained, target, pictures.filters_title(trained))
+        else:
+            pictures.plot_whitening(trained, target)
         err.print(f"wrote {target}", markup=False)
         return
     metrics = plot_mod.read_metrics(run_dir)

@@ -86,7 +86,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str], unkn
     note = None
     encoding = prep.encoding
     if data is None:
-        table = read_data(cfg, cfg.data.path, encoding=encoding)
+        table = read_data(cfg, cfg.data.path, transform=trained.transform, encoding=encoding)  # data.labels' rows
         idx = data_mod.split_indices(len(table.X), cfg.data.split.train, cfg.data.split.val, cfg.data.split.test, cfg.seed)
         if split is None:
             split = "test"
@@ -108,7 +108,7 @@ def _data_for(trained: Trained, data: Optional[Path], split: Optional[str], unkn
         lines, rows = table.lines, None
         split = None
     missing = None if cfg.data.missing == "refuse" else data_mod.described(table, cfg.data.missing, rows)
-    X = trained.transform_x(X, path)
+    X = trained.transform_x(X, path) if data is not None else trained.prepare_x(X, path)  # a split: features made
     if cfg.data.task == "autoencode":
         return X, X, where, split, note, missing  # y = x, as in training
     return X, prep.encode_y(Y_raw, path, dtype, lines), where, split, note, missing

@@ -49,6 +49,10 @@ def onnx_model(trained: Trained, *, dtype: Optional[str] = None, unknown: str = 
     if unknown not in ("error", "ignore"):
         raise UsageError(f"unknown must be error or ignore (got {unknown!r})")
     cfg = trained.cfg
+    if trained.transform is not None:  # its inputs are another run's features: that run's network is not in the graph
+        raise UsageError(f"{trained.path}: the run's inputs are the features of {trained.transform.path} "
+                         "(data.transform), which export does not put in the model yet: export a run trained on "
+                         "the rows themselves (the fine-tuned stack, say)")
     about = {"nettrain.checkpoint": str(trained.path) if trained.path is not None else "",
              "nettrain.epoch": str(trained.meta.get("epoch")), "nettrain.run": cfg.name}
     spec = export_onnx.from_trained(trained.arch, trained.params, trained.prep, task=cfg.data.task, zca=trained.zca,

@@ -27,7 +27,7 @@ from . import checkpoint as ckpt
 from . import config as config_mod
 from . import data as data_mod
 from . import listeners as ls
-from . import network, optimizers, parallel, train
+from . import features, network, optimizers, parallel, train
 from .config import Config
 from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
 from .evaluation import eval_form, split_metrics, split_where
@@ -199,6 +199,7 @@ def _start(plan: _Plan, rng: np.random.Generator, *, resume: bool, write: bool, 
             claim(run_dir, overwrite=how.overwrite, api=how.api)
         return _Start(initial_params(cfg, plan.problem.arch, plan.problem.dtype, rng), History(plan.columns), 0)
     r = resume_state(run_dir, plan.cfg_dict, plan.problem.arch, plan.columns)
+    features.check_resume(r.meta, plan.problem.transform, run_dir / "last.npz")  # the same features, unchanged
     n = sum(w.size + v.size for w, v in zip(r.params.W.values(), r.params.b.values()))
     plan.optimizer.load_state(ckpt.load_state(run_dir / "last.npz", n))
     if isinstance(r.meta.get("rng"), dict):
@@ -240,6 +241,7 @@ def _open_folder(plan: _Plan, start: _Start, *, resume: bool) -> RunFiles:
         "config": plan.cfg_dict,
         "preprocessing": problem.prep.to_meta(),
         **({"whitening": problem.zca.to_meta()} if problem.zca is not None else {}),
+        **({features.META_KEY: problem.transform.to_meta()} if problem.transform is not None else {}),
         "architecture": {"layers": list(arch.layers), "activation": arch.activation,
                          "output_activation": arch.output_activation, "loss": arch.loss},
     }
@@ -403,7 +405,7 @@ def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.R
     notes = ([note] if note else []) + state.notes
     problem = plan.problem
     trained = Trained(plan.run_dir / "last.npz" if write else None, plan.cfg, problem.arch, result.params,
-                      problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca)
+                      problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca, problem.transform)
     best_params = state.best_params if not write and state.best_params is not None else None
     kept = _kept(plan, state, best_params, write=write)
     seconds = time.perf_counter() - how.started

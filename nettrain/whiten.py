@@ -134,6 +134,12 @@ class PCA:
         return int(self.basis.shape[1])
 
     @property
+    def matrix(self) -> np.ndarray:
+        """M (n, k) = U_k diag(1/√(λ_k + ε)): x_PCAwhite = (x − μ) M for rows, as ZCA's M (what export_onnx and
+        the drawn filters W⁽¹⁾Mᵀ take; apply() divides after the rotation, the same numbers to rounding)."""
+        return self.basis / np.sqrt(self.eigenvalues[: self.width] + self.epsilon)
+
+    @property
     def retained_variance(self) -> np.ndarray:
         """(n,): entry k − 1 is Σ_{j≤k} λⱼ / Σⱼ λⱼ, the fraction of the variance the first k components keep."""
         return _retained(self.eigenvalues)
@@ -171,6 +177,14 @@ class PCA:
 
 
 Whitening = Union[ZCA, PCA]
+
+
+def of_covariance(mu: np.ndarray, sigma: np.ndarray, *, method: str, epsilon: float, retain: Optional[float] = None,
+                  components: Optional[int] = None) -> Whitening:
+    """data.whiten's whitening of data with mean μ (n,) and covariance Σ (n, n): ZCA, or PCA keeping k directions."""
+    if method == "pca":
+        return PCA.of_covariance(mu, sigma, retain=retain, components=components, epsilon=epsilon)
+    return ZCA.of_covariance(mu, sigma, epsilon)
 
 
 def from_meta(d: Optional[dict], n: int) -> Optional[Whitening]:

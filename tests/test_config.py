@@ -685,6 +685,93 @@ def test_the_schema_choices_are_the_registries():
     assert [c for c in scheme["anyOf"] if "enum" in c][0]["enum"] == list(INIT_SCHEMES)
 
 
+# --- the keys of the UFLDL exercises: data.labels, data.transform, data.whiten pca, model.init.from per layer ----
+
+STACK = MINIMAL.replace("model:\n  layers: [2, 1]\n", "") + """\
+  labels: [0, 1, 2]
+  transform: {from: ../runs/ae, layers: 1}
+model:
+  layers: [4, 3, 2]
+  init:
+    scheme: glorot_uniform
+    from: [{run: ../runs/ae}, null]
+"""
+
+
+def test_the_stacking_keys_resolve_their_paths_from_the_config_file(tmp_path):
+    cfg = load_config(write(tmp_path / "configs", STACK))
+    assert cfg.data.labels == [0, 1, 2]
+    assert cfg.data.transform.from_ == tmp_path / "runs" / "ae" and cfg.data.transform.layers == 1
+    entries = cfg.model.init.per_layer
+    assert entries[0].run == tmp_path / "runs" / "ae" and entries[0].layer == 1 and entries[1] is None
+    assert cfg.model.init.scheme == "glorot_uniform"  # the layers not copied are drawn by it
+    d = config_to_dict(cfg)
+    assert d["model"]["init"]["from"] == [{"run": str(tmp_path / "runs" / "ae"), "layer": 1}, None]
+    assert d["data"]["transform"] == {"from": str(tmp_path / "runs" / "ae"), "layers": 1}
+    assert load_config(write(tmp_path / "again", dump_config_yaml(cfg))) == cfg
+
+
+def test_stacking_paths_given_with_set_are_read_from_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(write(tmp_path / "configs", STACK), ["data.transform.from=runs/b",
+                                                           "model.init.from.1={run: runs/c, layer: 2}"])
+    assert cfg.data.transform.from_ == tmp_path / "runs" / "b"
+    assert cfg.model.init.per_layer[1].run == tmp_path / "runs" / "c" and cfg.model.init.per_layer[1].layer == 2
+    cfg = load_config(write(tmp_path / "configs", STACK), ["model.init.from=[{run: x}, {run: y}]"])
+    assert [e.run for e in cfg.model.init.per_layer] == [tmp_path / "x", tmp_path / "y"]
+    assert cfg.model.init.scheme == "glorot_uniform"  # a per-layer list keeps the scheme that draws the others
+    cfg = load_config(write(tmp_path / "configs", STACK), ["model.init.scheme=he_normal"])
+    assert cfg.model.init.scheme == "he_normal" and cfg.model.init.per_layer[0].run == tmp_path / "runs" / "ae"
+
+
+@pytest.mark.parametrize("override, where, words", [
+    ("model.init.from=[{run: x}]", "x.yaml:7", ["model.init:", "one entry per W⁽ˡ⁾", "(got 1 entries)"]),
+    ("model.init.from=[null, null]", "--set", ["names no run in any entry"]),
+    ("model.init.from=[{run: 3}, null]", "--set", ["model.init.from.0.run: must be a file path written as text"]),
+    ("model.init.from=[{rn: a}, null]", "--set", ["model.init.from.0.run: missing required key 'run'"]),
+    ("model.init.from=[{run: a, layer: 0}, null]", "--set", ["model.init.from.0.layer: must be greater than or equal "
+                                                            "to 1"]),
+    ("model.init.from=5", "--set", ["must be a file path written as text (got 5)"]),
+    ("data.labels=[1, 1]", "--set", ["names label 1 twice"]),
+    ("data.labels=[true]", "--set", ["data.labels.0: must be a whole number or a text"]),
+    ("data.labels=[]", "--set", ["data.labels"]),
+    ("data.task=regression", "x.yaml:3", ["data.labels: keeps the rows of some classes", "(got task regression)"]),
+    ("data.task=autoencode", "x.yaml:3", ["data.labels: with task autoencode needs data.target"]),
+    ("data.transform={from_: a}", "--set", ["unknown key 'from_' in data.transform, did you mean 'from'?"]),
+    ("data.transform={from: a, layers: 0}", "--set", ["data.transform.layers: must be greater than or equal to 1"]),
+    ("data.transform={layers: 1}", "--set", ["missing required key 'from' in data.transform"]),
+    ("data.whiten={method: pca, epsilon: 0.1}", "--set", ["method pca needs exactly one of retain"]),
+    ("data.whiten={method: pca, epsilon: 0.1, retain: 0.9, components: 3}", "--set", ["(both are given)"]),
+    ("data.whiten={method: zca, epsilon: 0.1, components: 3}", "--set", ["components is for method pca"]),
+    ("data.whiten={method: pca, epsilon: 0.1, retain: 1.5}", "--set", ["data.whiten.retain: must be less than or "
+                                                                       "equal to 1"]),
+    ("cluster={}", "x.yaml:3", ["data.labels: is not supported on a cluster yet"]),
+    ("data.missing=mean", "--set", ["cannot be used with data.labels or data.transform yet", "leave it unset"]),
+])
+def test_the_stacking_keys_are_refused_with_their_place(tmp_path, override, where, words):
+    msg = refusal(write(tmp_path, STACK), [override])
+    assert where in msg.split(": ")[0], msg  # the file's line (or the --set text) of the key
+    for w in words:
+        assert w in msg, msg
+
+
+def test_pca_whitening_keys(tmp_path):
+    cfg = load_config(write(tmp_path, MINIMAL), ["data.whiten={method: pca, epsilon: 0.1, retain: 0.99}"])
+    assert (cfg.data.whiten.method, cfg.data.whiten.retain, cfg.data.whiten.components) == ("pca", 0.99, None)
+    cfg = load_config(write(tmp_path, MINIMAL), ["data.whiten={method: pca, epsilon: 0.1, components: 2}"])
+    assert cfg.data.whiten.components == 2
+    assert config_to_dict(load_config(write(tmp_path, MINIMAL), ["data.whiten={epsilon: 0.1}"]))["data"]["whiten"] == \
+        {"method": "zca", "epsilon": 0.1, "retain": None, "components": None}
+
+
+def test_the_schema_describes_the_stacking_keys():
+    defs = json_schema()["$defs"]
+    assert {"labels", "transform"} <= set(defs["DataConfig"]["properties"])
+    assert {"retain", "components"} <= set(defs["WhitenConfig"]["properties"])
+    assert {"run", "layer"} == set(defs["LayerInit"]["properties"])
+    assert "per layer" in defs["InitConfig"]["properties"]["from"]["description"]
+
+
 def test_a_from_given_with_set_replaces_the_files_scheme_and_std(tmp_path, monkeypatch):
     """--set model.init.from=RUN/last.npz on a config whose init is {scheme, std} starts from the checkpoint (the
     README's way to go on from trained weights); giving both in one file stays a mistake, named."""

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "math.md"
 MODULES = ("activations", "losses", "network", "sums", "numgrad", "train", "trainer", "walkthrough", "plot", "config", "data",
-           "checkpoint", "metrics", "whiten")
+           "checkpoint", "metrics", "whiten", "features", "problem", "trained")
 # `network.backprop`, `losses.squared_error_delta`, optionally nettrain.-prefixed or called: `network.cost(...)`
 NAMED = re.compile(r"`(?:nettrain\.)?(" + "|".join(MODULES) + r")\.([A-Za-z_]\w*)(?:\(.*?\))?`")
 LINK = re.compile(r"\[`(?:nettrain\.)?(\w+)\.(\w+)`\]\(([^)]+)\)")

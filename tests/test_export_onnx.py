@@ -374,6 +374,8 @@ def test_an_inconsistent_spec_is_a_model_error_naming_the_field(changes, message
     ("xor", "xor", {"train.epochs": 200, "train.dtype": "float32", "data.whiten": {"method": "zca", "epsilon": 0.1}}),
     ("diabetes", "diabetes", {"train.epochs": 60, "train.dtype": "float32"}),
     ("sparse_autoencoder_digits", "digits", {"train.epochs": 5}),  # data.scale: μ = min, σ = max − min
+    ("digits", "digits", {"train.epochs": 5, "model.layers": [20, 25, 10],  # PCA: M (n, k), 20 of the 64 inputs
+                          "data.whiten": {"method": "pca", "components": 20, "epsilon": 0.1}}),
 ])
 def test_a_trained_run_exports_what_nettrain_predict_writes(proj, config, data, overrides):
     nettrain.fit(f"configs/{config}.yaml", {"log.every": 5, **overrides}, out=f"runs/{config}")

@@ -103,7 +103,7 @@ def test_help_reads_plainly_with_an_example(proj, command):
     assert "Example" in res.stdout and widest(res.stdout) <= 80
 
 
-@pytest.mark.parametrize("args, says", [(["fit"], "Missing argument 'CONFIG'"),
+@pytest.mark.parametrize("args, says", [(["fit"], "Missing argument 'CONFIG...'"),
                                         (["fitt", "x"], "No such command 'fitt'. Did you mean 'fit'?"),
                                         (["eval", "x", "--split", "bogus"], "--split must be test, val or train"),
                                         (["gradcheck", "--sample", "0"], "--sample")])

@@ -222,3 +222,110 @@ def test_zca_and_pca_agree_on_the_shipped_patches():
     np.testing.assert_allclose(Xp.T @ Xp / len(X), np.diag(pca.eigenvalues / (pca.eigenvalues + eps)), atol=1e-10)
     k99 = PCA.fit(X, retain=0.99, epsilon=eps).width
     assert 1 < k99 < 64 and pca.retained_variance[k99 - 1] >= 0.99 > pca.retained_variance[k99 - 2]
+
+
+# ----------------------------------------------------------------------------- data.whiten: {method: pca}: the run
+
+
+def pca_config(tmp_path, whiten: str, layers: str, *more: str):
+    from nettrain import config as config_mod
+
+    doc = (f"name: p\ndata:\n  path: {ROOT / 'data' / 'digits.csv'}\n  whiten: {whiten}\n  split: {{train: 0.8, "
+           f"val: 0.0, test: 0.2}}\nmodel:\n  layers: {layers}\n  output_activation: softmax\nloss: cross_entropy\n"
+           "train: {optimizer: lbfgs, epochs: 5, weight_decay: 1.0e-4}\n")
+    path = tmp_path / "p.yaml"
+    path.write_text(doc, encoding="utf-8")
+    return config_mod.load_config(path, list(more))
+
+
+def test_a_pca_run_whitens_its_train_split_to_the_exercises_checks(tmp_path):
+    from nettrain.problem import load_problem
+
+    eps = 1e-9  # small beside every kept λ: the covariance is the identity
+    problem = load_problem(pca_config(tmp_path, f"{{method: pca, retain: 0.99, epsilon: {eps}}}", "[54, 10]"))
+    pca = problem.zca
+    assert isinstance(pca, PCA) and pca.width == 54
+    assert pca.retained_variance[53] >= 0.99 > pca.retained_variance[52]  # the fewest components that keep 99 %
+    X = problem.splits["train"][0]
+    assert X.shape[1] == 54
+    np.testing.assert_allclose(X.T @ X / len(X), np.eye(54), atol=1e-6)
+    problem = load_problem(pca_config(tmp_path, "{method: pca, retain: 0.99, epsilon: 0.1}", "[54, 10]"))
+    X, lam = problem.splits["train"][0], problem.zca.eigenvalues[:54]
+    np.testing.assert_allclose(X.T @ X / len(X), np.diag(lam / (lam + 0.1)), atol=1e-10)  # with ε: diag(λ/(λ + ε))
+
+
+def test_a_pca_run_says_which_k_its_layers_need(tmp_path):
+    from nettrain.problem import load_problem
+
+    with pytest.raises(ConfigError, match=r"p\.yaml:\d+: model\.layers starts with 64 inputs but PCA whitening keeping "
+                                          r"0\.99 of the train split's variance keeps k = 54 of its 64 directions: set "
+                                          r"model\.layers to \[54, …\]"):
+        load_problem(pca_config(tmp_path, "{method: pca, retain: 0.99, epsilon: 0.1}", "[64, 10]"))
+    with pytest.raises(ConfigError, match=r"model\.layers starts with 64 inputs but data\.whiten keeps 20 PCA components"):
+        load_problem(pca_config(tmp_path, "{method: pca, components: 20, epsilon: 0.1}", "[64, 10]"))
+    with pytest.raises(ConfigError, match=r"data\.whiten\.components is 70 but .*digits\.csv has 64 feature columns"):
+        load_problem(pca_config(tmp_path, "{method: pca, components: 70, epsilon: 0.1}", "[70, 10]"))
+
+
+def test_eval_predict_and_the_api_apply_a_pca_runs_whitening_to_raw_rows(tmp_path):
+    import nettrain
+    from nettrain import network, trainer
+    from nettrain.evaluation import evaluate_run
+    from nettrain.prediction import predict_rows
+    from nettrain.problem import load_problem
+
+    cfg = pca_config(tmp_path, "{method: pca, components: 20, epsilon: 0.1}", "[20, 10]")
+    trainer.fit(cfg, out=tmp_path / "run")
+    meta = json.loads(str(np.load(tmp_path / "run" / "last.npz")["meta"]))
+    assert meta["whitening"]["method"] == "pca" and np.array(meta["whitening"]["basis"]).shape == (64, 20)
+    model = nettrain.load(tmp_path / "run")
+    rows = np.loadtxt(ROOT / "data" / "digits.csv", delimiter=",", skiprows=1)
+    X = rows[:, :-1]
+    prep, pca = model._loaded.prep, model._loaded.zca
+    by_hand = network.predict(model._loaded.arch, model._loaded.params, pca.apply(prep.transform_x(X)).T).T
+    np.testing.assert_allclose(model.outputs(X), by_hand, rtol=1e-12)
+    _, predicted = predict_rows(tmp_path / "run", ROOT / "data" / "digits.csv")
+    np.testing.assert_allclose(np.array([r[1:] for r in predicted], dtype=float), by_hand, rtol=1e-12)
+    problem = load_problem(cfg)  # the test split as the run whitened it
+    x, y = problem.columns("test")
+    h = network.predict(problem.arch, model._loaded.params, x)
+    res = evaluate_run(tmp_path / "run")
+    assert res["accuracy"] == pytest.approx(np.mean(h.argmax(axis=0) == y.argmax(axis=0)))
+    np.testing.assert_allclose((X - pca.mean) @ pca.matrix, pca.apply(X), rtol=1e-9, atol=1e-12)  # export's form
+
+
+def test_a_pca_autoencoder_reproduces_its_k_components(tmp_path):
+    from nettrain import config as config_mod
+    from nettrain import trainer
+    from nettrain.prediction import predict_rows
+
+    path = tmp_path / "a.yaml"
+    path.write_text(f"data:\n  path: {ROOT / 'data' / 'patches.npz'}\n  task: autoencode\n  standardize: false\n"
+                    "  whiten: {method: pca, components: 12, epsilon: 0.01}\n  split: {train: 1.0}\nmodel:\n"
+                    "  layers: [12, 4, 12]\n  output_activation: identity\ntrain: {optimizer: lbfgs, epochs: 3}\n")
+    trainer.fit(config_mod.load_config(path), out=tmp_path / "run")
+    header, rows = predict_rows(tmp_path / "run", ROOT / "data" / "patches.npz")
+    assert header == [f"predicted_pc{j}" for j in range(1, 13)] and len(rows[0]) == 12
+
+
+def test_the_whitening_from_sums_of_parts_is_the_whitening_of_the_rows(monkeypatch):
+    """A cluster's path (data.prepare_rows: Σx̂ then Σ(x̂ − μ)ᵀ(x̂ − μ), part by part) gives PCA.fit's whitening."""
+    import functools
+    import importlib
+
+    from nettrain import data as data_mod
+    from nettrain import whiten
+
+    prepare = importlib.import_module("nettrain.data.prepare")  # the module (nettrain.data.prepare is also a function)
+
+    X = correlated()
+    table = data_mod.Table(X, np.zeros(len(X)) + np.arange(len(X)) % 2, [f"x{j}" for j in range(6)], ["y"], Path("m"))
+    spec = data_mod.SplitSpec(len(X), 1.0, 0.0, 0.0, 0)
+    make = functools.partial(whiten.of_covariance, method="pca", retain=0.99, epsilon=0.01)
+    whole = prepare.prepare_rows(data_mod.TableRows(table), spec, standardize=False, whiten=make).zca
+    monkeypatch.setattr(prepare, "STATS_ROWS", 64)  # seven parts, summed in order
+    parts = prepare.prepare_rows(data_mod.TableRows(table), spec, standardize=False, whiten=make).zca
+    fit = PCA.fit(X, retain=0.99, epsilon=0.01)
+    assert whole.width == parts.width == fit.width == 3
+    np.testing.assert_allclose(whole.apply(X), fit.apply(X), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(parts.apply(X), fit.apply(X), rtol=1e-9, atol=1e-12)

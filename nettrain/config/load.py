@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigError
 from .locate import _dotted, _int_text, _Locator, _short_repr
 from .overrides import Overrides, _apply_overrides, _plain
-from .schema import Config, _UnknownKey
+from .schema import UNION_TAGS, Config, _UnknownKey
 from .section import field_model
 from .yamlfile import _Dumper, _parse_yaml, _problem_error, _read_text, _YamlProblem
 
@@ -117,7 +117,8 @@ def _describe(err: dict, root: type[BaseModel] = Config) -> str:
 
 def _from_validation_error(e: ValidationError, locator: _Locator, root: type[BaseModel] = Config) -> ConfigError:
     err = e.errors(include_url=False)[0]
-    loc = err["loc"]
+    loc = tuple(p for p in err["loc"] if p not in UNION_TAGS)  # a key's place in the file, not the union's branch
+    err = {**err, "loc": loc}
     if isinstance(err.get("ctx", {}).get("error"), _UnknownKey):
         loc = (*loc, str(err["ctx"]["error"]))
         err = {**err, "type": "extra_forbidden", "loc": loc}
@@ -192,8 +193,15 @@ def _validate(
             if given:
                 raise locator.error(tuple(key.split(".")), "is for classification and regression: an autoencoder "
                                     "reproduces numeric inputs (leave it unset)")
+    if cfg.data.labels is not None or cfg.data.transform is not None:  # they take rows of numbers, as read
+        for key, given in (("data.categorical", cfg.data.categorical is not None),
+                           ("data.missing", cfg.data.missing != "refuse")):
+            if given:
+                raise locator.error(tuple(key.split(".")), "cannot be used with data.labels or data.transform yet "
+                                    "(they take the file's rows of numbers as read): leave it unset")
     if cfg.cluster is not None:
         for key, given in (("data.features", cfg.data.features is not None), ("data.task", cfg.data.task == "autoencode"),
+                           ("data.labels", cfg.data.labels is not None), ("data.transform", cfg.data.transform is not None),
                            ("data.categorical", cfg.data.categorical is not None),
                            ("data.missing", cfg.data.missing != "refuse")):
             if given:

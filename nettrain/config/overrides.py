@@ -20,7 +20,7 @@ from .yamlfile import _parse_yaml, _YamlProblem
 # both stays a mistake the schema names).
 REPLACES = {"model.init.from": ("scheme", "std"), "model.init.scheme": ("from",)}
 
-_PATH_KEYS = ("data.path", "model.init.from")
+_PATH_KEYS = ("data.path", "model.init.from", "model.init.from.*.run", "data.transform.from")  # *: any list item
 _TEXT_KEYS = ("data.delimiter",)  # one character typed is that character
 
 
@@ -28,22 +28,26 @@ def _paths_from_cwd(key: str, value: Any) -> Any:
     """A --set value with its file paths made absolute from the working directory (typed in a shell,
     a path means what it means there), however it is written: --set data.path=d.csv and
     --set 'data={path: d.csv, …}' alike. The file's own paths stay relative to the file's folder."""
-    def absolute(v: Any) -> Any:
-        if isinstance(v, str) and v.strip() and "\x00" not in v:
-            return os.path.abspath(os.path.expanduser(v))
-        return v
-
-    if key in _PATH_KEYS:
-        return absolute(value)
+    segs = key.split(".")
     for path_key in _PATH_KEYS:
-        if path_key.startswith(key + "."):
-            *inner, leaf = path_key[len(key) + 1 :].split(".")
-            node = value
-            for seg in inner:
-                node = node.get(seg) if isinstance(node, dict) else None
-            if isinstance(node, dict) and leaf in node:
-                node[leaf] = absolute(node[leaf])
+        pattern = path_key.split(".")
+        if len(pattern) >= len(segs) and all(p in ("*", s) for p, s in zip(pattern, segs)):
+            value = _absolute_at(value, pattern[len(segs):])
     return value
+
+
+def _absolute_at(node: Any, rest: list[str]) -> Any:
+    """node with the path at `rest` below it (a pattern of keys, * any list item) made absolute."""
+    if not rest:
+        if isinstance(node, str) and node.strip() and "\x00" not in node:
+            return os.path.abspath(os.path.expanduser(node))
+        return node
+    head, tail = rest[0], rest[1:]
+    if head == "*" and isinstance(node, list):
+        return [_absolute_at(v, tail) for v in node]
+    if isinstance(node, dict) and head in node:
+        node[head] = _absolute_at(node[head], tail)
+    return node
 
 
 def _apply_override(data: dict, lines: dict[str, int], overrides: dict[str, str], item: str) -> None:
@@ -122,8 +126,9 @@ def _set_key(data: dict, lines: dict[str, int], overrides: dict[str, str], key: 
         if last:
             node[seg_key] = _paths_from_cwd(key, value)
             if value is not None and isinstance(node, dict):
-                for other in REPLACES.get(key, ()):  # an override given is what the user wants now
-                    node.pop(other, None)
+                for other in REPLACES.get(key, ()):  # an override given is what the user wants now …
+                    if not isinstance(value, list) and not isinstance(node.get(other), list):  # … but a per-layer
+                        node.pop(other, None)  # from and the scheme that draws the other layers go together
         else:
             node = node[seg_key]
     for k in [k for k in lines if k == key or k.startswith(key + ".")]:

@@ -25,8 +25,11 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    PlainValidator,
     PrivateAttr,
+    Tag,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
@@ -91,6 +94,17 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
 FilePath = Annotated[Path, BeforeValidator(_path_text), AfterValidator(_resolve_path)]
 
 
+def _label(value: Any) -> Any:
+    """A class of data.labels as the label column holds it: a whole number or a text."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or (isinstance(value, str) and not value.strip()):
+        raise ValueError("must be a whole number or a text, as the label column holds it")
+    return value
+
+
+Label = Annotated[Any, PlainValidator(_label),
+                  WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "minLength": 1}]})]
+
+
 class SplitConfig(_Section):
     """Fractions of the examples used for training, validation and testing.
 
@@ -122,11 +136,46 @@ class SplitConfig(_Section):
 
 
 class WhitenConfig(_Section):
-    """ZCA whitening, as the tutorial's "PCA and whitening" chapter: x_ZCA = U diag(1/√(S + ε)) Uᵀ (x − μ)."""
+    """Whitening, as the tutorial's "PCA and whitening" chapter (whiten.py): ZCA, x_ZCA = U diag(1/√(S + ε)) Uᵀ (x − μ),
+    or PCA, x_PCAwhite = diag(1/√(λ_k + ε)) U_kᵀ (x − μ), which keeps k of the n directions (then s_1 = k)."""
 
-    method: Literal["zca"] = Field("zca", description="zca (the only method).")
+    method: Literal["zca", "pca"] = Field("zca", description="zca (rotated back to the inputs' axes: as many "
+                                          "inputs as the data) | pca (the first k principal directions: k inputs).")
     epsilon: float = Field(gt=0, description="ε added to every eigenvalue: it keeps the directions of tiny variance "
                            "(mostly noise) from being blown up; the tutorial takes about 0.01–0.1 for images.")
+    retain: Optional[Annotated[float, Field(gt=0, le=1)]] = Field(
+        None, description="pca: keep the smallest k whose eigenvalues hold this fraction of the train split's "
+        "variance (the tutorial's 0.99); model.layers must then start with that k.")
+    components: Optional[Annotated[int, Field(ge=1)]] = Field(
+        None, description="pca: keep exactly k = components directions instead of a fraction (model.layers[0] = k).")
+
+    @model_validator(mode="after")
+    def _width_for_pca_only(self) -> "WhitenConfig":
+        given = [k for k in ("retain", "components") if getattr(self, k) is not None]
+        if self.method == "zca" and given:
+            raise ValueError(f"{given[0]} is for method pca (ZCA keeps every direction): remove it, or set method: pca")
+        if self.method == "pca" and len(given) != 1:
+            raise ValueError("method pca needs exactly one of retain (a fraction of the variance, e.g. 0.99) and "
+                             f"components (k){' (both are given)' if given else ''}")
+        return self
+
+
+class TransformConfig(_Section):
+    """Features from a trained network: each row → a⁽ᴷ⁺¹⁾ of a run's K-th hidden layer (features.py)."""
+
+    model_config = ConfigDict(**_STRICT, populate_by_name=True)
+
+    from_: FilePath = Field(alias="from", description="The trained run: a run folder (its last.npz; best.npz after "
+                            "early stopping) or a checkpoint .npz, relative to the config file's folder.")
+    layers: int = Field(1, ge=1, description="K: the run's first K hidden layers; the features are the "
+                        "activations of hidden layer K (1: its first hidden layer, an autoencoder's code).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_python_name(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, dict) and "from_" in value and (info.context or {}).get("strict_keys"):
+            raise _UnknownKey("from_")  # the Python name is not a config key; 'from' is
+        return value
 
 
 class ScaleConfig(_Section):
@@ -188,9 +237,17 @@ class DataConfig(_Section):
         "(set standardize: false); for a sigmoid output that must reproduce the input (task autoencode)."
     )
     whiten: Optional[WhitenConfig] = Field(
-        None, description="{method: zca, epsilon: ε}: ZCA-whiten the inputs (after standardising), fitted on the "
-        "train split and stored with the model; null: no whitening."
+        None, description="{method: zca, epsilon: ε} or {method: pca, epsilon: ε, retain: 0.99 | components: k}: "
+        "whiten the inputs (after standardising), fitted on the train split and stored with the model; null: no "
+        "whitening."
     )
+    labels: Optional[Annotated[list[Label], Field(min_length=1)]] = Field(
+        None, description="Keep only the rows whose label is one of these, before the split (e.g. [0, 1, 2, 3, 4]); "
+        "the label column is data.target (autoencode: data.target is required, left out of x). null: every row.")
+    transform: Optional[TransformConfig] = Field(
+        None, description="{from: RUN, layers: K}: replace every input row by the activations of the first K hidden "
+        "layers of a trained run (after its own preprocessing), before this run's own; stored with the model, which "
+        "then takes raw rows. null: the rows as read.")
     split: SplitConfig = Field(default_factory=SplitConfig, description="train/val/test fractions, summing to 1.")
     delimiter: Optional[Annotated[str, Field(min_length=1, max_length=1)]] = Field(
         None, description="CSV delimiter, one character (\\t: a tab); null means detect it."
@@ -249,22 +306,66 @@ class DataConfig(_Section):
                                  "data.features, or leave it out of data.categorical")
         return self
 
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: Optional[list], info: ValidationInfo) -> Optional[list]:
+        if value is None:
+            return value
+        twice = [v for i, v in enumerate(value) if v in value[:i]]
+        if twice:
+            raise ValueError(f"names label {twice[0]!r} twice")
+        task = info.data.get("task")
+        if task == "regression":
+            raise ValueError("keeps the rows of some classes: it needs task classification or autoencode (a regression "
+                             "has no labels): remove data.labels (got task regression)")
+        if task == "autoencode" and info.data.get("target") is None:
+            raise ValueError("with task autoencode needs data.target, the label column to filter on (it is left out "
+                             "of x), e.g. target: [label] (got target null)")
+        return value
+
+
+class LayerInit(_Section):
+    """One layer of a stacked start: W⁽ˡ⁾, b⁽ˡ⁾ of the new network copied from layer `layer` of a trained run."""
+
+    run: FilePath = Field(description="A run folder (its last.npz; best.npz after early stopping) or a checkpoint "
+                          ".npz, relative to the config file's folder.")
+    layer: int = Field(1, ge=1, description="Which of its layers to copy: its W⁽ᴸ⁾ and b⁽ᴸ⁾ (default 1: an "
+                       "autoencoder's encoder, a softmax's only layer).")
+
+
+# model.init.from is a path or a list: the list's own errors are located in it (load.py drops these tags from an
+# error's location, so that it reads model.init.from.1.run, not model.init.from.<per-layer>.1.run)
+UNION_TAGS = ("<path>", "<per-layer>")
+
+
+def _from_kind(value: Any) -> str:
+    return UNION_TAGS[1] if isinstance(value, (list, tuple)) else UNION_TAGS[0]
+
+
+InitFrom = Annotated[
+    Union[Annotated[FilePath, Tag(UNION_TAGS[0])], Annotated[list[Optional[LayerInit]], Tag(UNION_TAGS[1])]],
+    Discriminator(_from_kind),
+]
+
 
 class InitConfig(_Section):
-    """How W⁽ˡ⁾ starts: drawn at random (scheme, std), or copied from a checkpoint (from)."""
+    """How W⁽ˡ⁾ starts: drawn at random (scheme, std), copied from a checkpoint (from), or per layer, from
+    several runs (from: a list, one entry per W⁽ˡ⁾: {run, layer}, or null for the scheme's draw)."""
 
     model_config = ConfigDict(**_STRICT, populate_by_name=True)
 
     scheme: Optional[InitScheme] = Field(
-        None, description=f"Random start: {' | '.join(INIT_SCHEMES)} (default normal unless 'from' is given)."
+        None, description=f"Random start: {' | '.join(INIT_SCHEMES)} (default normal unless 'from' is a path)."
     )
     std: Optional[Annotated[float, Field(gt=0)]] = Field(
-        None, description="Standard deviation of the 'normal' scheme (default 0.01 unless 'from' is given)."
+        None, description="Standard deviation of the 'normal' scheme (default 0.01 unless 'from' is a path)."
     )
-    from_: Optional[FilePath] = Field(
+    from_: Optional[InitFrom] = Field(
         None,
         alias="from",
-        description="Start from this checkpoint's weights instead (relative to the config file's folder).",
+        description="Start from this checkpoint's weights instead (relative to the config file's folder); or a list "
+        "with one entry per layer l of this network: {run: RUN, layer: L} copies that run's W⁽ᴸ⁾, b⁽ᴸ⁾ into W⁽ˡ⁾, "
+        "b⁽ˡ⁾ (shapes checked), null draws them by the scheme (a stacked autoencoder's fine-tuning).",
     )
 
     @model_validator(mode="before")
@@ -276,21 +377,29 @@ class InitConfig(_Section):
 
     @field_validator("from_")
     @classmethod
-    def _not_with_scheme(cls, value: Optional[Path], info: ValidationInfo) -> Optional[Path]:
+    def _not_with_scheme(cls, value: Any, info: ValidationInfo) -> Any:
         given = [k for k in ("scheme", "std") if info.data.get(k) is not None]
-        if value is not None and given:
+        if isinstance(value, Path) and given:
             raise ValueError(
                 f"cannot be used together with {' and '.join(given)}: "
                 "remove 'from' for a random start, or remove " + " and ".join(given)
             )
+        if isinstance(value, list) and all(entry is None for entry in value):
+            raise ValueError("names no run in any entry: give {run: RUN, layer: L} for at least one layer, or remove "
+                             "'from' for a random start")
         return value
 
     @model_validator(mode="after")
     def _random_start_defaults(self) -> "InitConfig":
-        if self.from_ is None:
+        if not isinstance(self.from_, Path):  # the layers not copied are drawn by the scheme
             self.__dict__["scheme"] = self.scheme or "normal"
             self.__dict__["std"] = 0.01 if self.std is None else self.std
         return self
+
+    @property
+    def per_layer(self) -> Optional[list]:
+        """The per-layer list of a stacked start (LayerInit or None per W⁽ˡ⁾), or None."""
+        return self.from_ if isinstance(self.from_, list) else None
 
 
 class SparsityConfig(_Section):
@@ -317,6 +426,15 @@ class ModelConfig(_Section):
         None, description="{target: ρ, weight: β}: the sparse autoencoder's penalty β Σⱼ KL(ρ‖ρ̂ⱼ) on every hidden "
         "layer (needs sigmoid hidden units); null: no penalty."
     )
+
+    @field_validator("init")
+    @classmethod
+    def _one_entry_per_layer(cls, value: "InitConfig", info: ValidationInfo) -> "InitConfig":
+        layers, entries = info.data.get("layers"), value.per_layer
+        if entries is not None and layers is not None and len(entries) != len(layers) - 1:
+            raise ValueError(f"'from' needs one entry per W⁽ˡ⁾, l = 1 … nl − 1 (null: drawn by the scheme): "
+                             f"model.layers {layers} has {len(layers) - 1} weight layers (got {len(entries)} entries)")
+        return value
 
     @field_validator("sparsity")
     @classmethod

@@ -18,7 +18,7 @@ the model's widths (problem.py); where a cluster's parts are (cluster/).
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Optional, Protocol
+from typing import Any, Callable, NamedTuple, Optional, Protocol, Union
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class Prepared(NamedTuple):
     """What preparation fitted: the Preprocessing, the whitening (None without data.whiten), the split."""
 
     pre: Preprocessing
-    zca: Optional[ZCA]
+    zca: Optional[Any]  # whiten.ZCA or whiten.PCA
     spec: SplitSpec
 
 
@@ -99,11 +99,13 @@ def added(parts: list) -> Any:
 
 def prepare_rows(rows: Rows, spec: SplitSpec, *, standardize: bool, n_outputs: Optional[int] = None,
                  dtype: Any = np.float64, scale: Optional[tuple[float, float]] = None,
-                 whiten: Optional[float] = None, labels: Optional[list] = None, encoding: Any = None) -> Prepared:
+                 whiten: Union[None, float, Callable[..., Any]] = None, labels: Optional[list] = None,
+                 encoding: Any = None) -> Prepared:
     """Fit the preprocessing on the train split of `rows`: the label set (given, or rows.labels()), its encoding
     for n_outputs outputs (the binary 0/1 column for 2 classes and 1 output), μ and σ (data.standardize) or
-    the fixed map of data.scale, and the ZCA of ε = whiten. encoding: the encoding.Encoding that made the rows'
-    columns (kept in the Preprocessing). DataError, one line, for data that cannot be."""
+    the fixed map of data.scale, and the whitening: the ZCA of ε = whiten, or whiten(μ, Σ) (whiten.of_covariance
+    with data.whiten's keys: ZCA or PCA). encoding: the encoding.Encoding that made the rows' columns (kept in the
+    Preprocessing). DataError, one line, for data that cannot be."""
     if rows.task == "classification":
         labels = rows.labels() if labels is None else labels
         binary = _check_outputs(rows, labels, n_outputs)
@@ -168,11 +170,13 @@ def _statistics(rows: Rows, spec: SplitSpec, standardize: bool, scale: Optional[
     return [float(v) for v in mu], [float(v) for v in sigma]
 
 
-def _whitening(rows: Rows, spec: SplitSpec, pre: Preprocessing, dtype: Any, epsilon: float) -> ZCA:
-    """ZCA of the standardised train split: μ = Σx̂ / m, Σ = Σ(x̂ − μ)ᵀ(x̂ − μ) / m, then ZCA.of_covariance."""
+def _whitening(rows: Rows, spec: SplitSpec, pre: Preprocessing, dtype: Any, whiten: Any) -> Any:
+    """The whitening of the standardised train split: μ = Σx̂ / m, Σ = Σ(x̂ − μ)ᵀ(x̂ − μ) / m, then ZCA.of_covariance
+    (whiten a number: ε) or whiten(μ, Σ)."""
     m = spec.sizes()["train"]
     mu = added(rows.each(whitened_sum, spec, "train", pre, dtype)) / m
-    return ZCA.of_covariance(mu, added(rows.each(whitened_scatter, spec, "train", pre, dtype, mu)) / m, epsilon)
+    sigma = added(rows.each(whitened_scatter, spec, "train", pre, dtype, mu)) / m
+    return whiten(mu, sigma) if callable(whiten) else ZCA.of_covariance(mu, sigma, whiten)
 
 
 # ----------------------------------------------------------------------------- a Table's rows
