@@ -18,7 +18,7 @@ from nettrain.sweep import folder as files
 from nettrain.sweep.search import Known
 
 from .helpers import fit_config
-from .test_sweep import IRIS, run, summary_less_seconds, sweep_file
+from .test_sweep import IRIS, StopAfter, run, summary_less_seconds, sweep_file
 
 pytest.importorskip("optuna")
 # 7 trials; rungs: 7 to 10 epochs, the best 3 to 20, the best 1 to 60 (its own 3 rungs; a checkpoint every 5)
@@ -135,24 +135,6 @@ def test_two_workers_run_the_same_rungs(halved, tmp_path):
     assert epochs_column(tmp_path / "two") == epochs_column(out)
     for k in res.rows:
         assert_same_folder(tmp_path / "two" / f"trial-{k}", out / f"trial-{k}")
-
-
-class StopAfter:
-    """A sweep reporter that presses Ctrl-C after n rung fits have ended."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
-
-    def start(self, info):
-        pass
-
-    def note(self, text):
-        pass
-
-    def trial(self, row):
-        self.seen += 1
-        if self.seen == self.n:
-            raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("stop", [3, 7, 10])

@@ -160,22 +160,26 @@ class WhitenConfig(_Section):
         return self
 
 
-class TransformConfig(_Section):
-    """Features from a trained network: each row → a⁽ᴷ⁺¹⁾ of a run's K-th hidden layer (features.py)."""
+class _FromSection(_Section):
+    """A section with a 'from' key (from_ in Python, a keyword there): only 'from' is a config key."""
 
     model_config = ConfigDict(**_STRICT, populate_by_name=True)
-
-    from_: FilePath = Field(alias="from", description="The trained run: a run folder (its last.npz; best.npz after "
-                            "early stopping) or a checkpoint .npz, relative to the config file's folder.")
-    layers: int = Field(1, ge=1, description="K: the run's first K hidden layers; the features are the "
-                        "activations of hidden layer K (1: its first hidden layer, an autoencoder's code).")
 
     @model_validator(mode="before")
     @classmethod
     def _no_python_name(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, dict) and "from_" in value and (info.context or {}).get("strict_keys"):
-            raise _UnknownKey("from_")  # the Python name is not a config key; 'from' is
+            raise _UnknownKey("from_")
         return value
+
+
+class TransformConfig(_FromSection):
+    """Features from a trained network: each row → a⁽ᴷ⁺¹⁾ of a run's K-th hidden layer (features.py)."""
+
+    from_: FilePath = Field(alias="from", description="The trained run: a run folder (its last.npz; best.npz after "
+                            "early stopping) or a checkpoint .npz, relative to the config file's folder.")
+    layers: int = Field(1, ge=1, description="K: the run's first K hidden layers; the features are the "
+                        "activations of hidden layer K (1: its first hidden layer, an autoencoder's code).")
 
 
 class ScaleConfig(_Section):
@@ -348,11 +352,9 @@ InitFrom = Annotated[
 ]
 
 
-class InitConfig(_Section):
+class InitConfig(_FromSection):
     """How W⁽ˡ⁾ starts: drawn at random (scheme, std), copied from a checkpoint (from), or per layer, from
     several runs (from: a list, one entry per W⁽ˡ⁾: {run, layer}, or null for the scheme's draw)."""
-
-    model_config = ConfigDict(**_STRICT, populate_by_name=True)
 
     scheme: Optional[InitScheme] = Field(
         None, description=f"Random start: {' | '.join(INIT_SCHEMES)} (default normal unless 'from' is a path)."
@@ -367,13 +369,6 @@ class InitConfig(_Section):
         "with one entry per layer l of this network: {run: RUN, layer: L} copies that run's W⁽ᴸ⁾, b⁽ᴸ⁾ into W⁽ˡ⁾, "
         "b⁽ˡ⁾ (shapes checked), null draws them by the scheme (a stacked autoencoder's fine-tuning).",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_python_name(cls, value: Any, info: ValidationInfo) -> Any:
-        if isinstance(value, dict) and "from_" in value and (info.context or {}).get("strict_keys"):
-            raise _UnknownKey("from_")  # the Python name is not a config key; 'from' is
-        return value
 
     @field_validator("from_")
     @classmethod
