@@ -43,6 +43,7 @@ import yaml
 from . import plot
 from .config import MAX_CONFIG_BYTES, diff_configs
 from .errors import RunIOError, UsageError
+from .history import OLD_NAMES
 
 IGNORED_KEYS = ("name",)  # differs between any two runs by design; each row names its run anyway
 COLUMNS = ("epochs", "cost", "data_cost", "reg_cost", "sparse_cost", "val_data_cost", "val_accuracy", "val_r2",
@@ -270,8 +271,9 @@ def _read_trials(path: Path) -> tuple[list[str], list[dict]]:
         row = {h: cell_value(c) for h, c in zip(header, cells)}
         if isinstance(row["trial"], bool) or not isinstance(row["trial"], int) or row["trial"] < 0:
             raise RunIOError(f"{path}: line {n}, column trial: not a trial number ({cells[header.index('trial')]!r})")
-        if "val_cost" in row and "val_data_cost" not in row:
-            row["val_data_cost"] = row.pop("val_cost")
+        for old, new in OLD_NAMES.items():  # an older sweep's columns read as today's
+            if old in row and new not in row:
+                row[new] = row.pop(old)
         rows.append(row)
     return header, sorted(rows, key=lambda r: r["trial"])
 
@@ -293,7 +295,8 @@ def _metric(spec: dict, header: list[str]) -> tuple[str, str]:
     direction = goal or (m.get("direction") if isinstance(m, dict) else None) or spec.get("direction")
     if not isinstance(name, str) or not name:
         name = "val_data_cost" if ("val_data_cost" in header or "val_cost" in header) else "cost"
-    name = name.removeprefix("metrics.").replace("val_cost", "val_data_cost")
+    name = name.removeprefix("metrics.")
+    name = OLD_NAMES.get(name, name)
     if direction not in ("minimize", "maximize"):
         direction = "maximize" if name.endswith(("accuracy", "r2")) else "minimize"
     return name, direction

@@ -33,6 +33,7 @@ from typing import Iterator, Optional
 from .. import config as config_mod
 from .. import parallel, trainer
 from ..errors import Interrupted, NettrainError, RunIOError
+from ..history import OLD_NAMES
 from . import pruning
 
 CLAIM_TIMEOUT = 120.0  # seconds to wait for an earlier attempt to let go of a trial folder
@@ -157,12 +158,10 @@ def logged_steps(folder: Path, metric: str, every: int) -> dict:
     try:
         with open(folder / "metrics.csv", newline="", encoding="utf-8") as f:
             rows = csv.reader(f)
-            header = next(rows)
-            # val J_data's column: val_cost (older runs: the same numbers under val_data_cost)
-            column = "val_cost" if metric == "val_data_cost" and "val_cost" in header else metric
-            if "epoch" not in header or column not in header:
+            header = [OLD_NAMES.get(h, h) for h in next(rows)]  # an older run's names read as today's
+            if "epoch" not in header or metric not in header:
                 return {}
-            i, j = header.index("epoch"), header.index(column)
+            i, j = header.index("epoch"), header.index(metric)
             return {int(r[i]): float(r[j]) for r in rows if len(r) == len(header) and r[j] != ""
                     and int(r[i]) % every == 0}
     except (OSError, ValueError, StopIteration):
