@@ -80,8 +80,7 @@ def kept_columns(path: Path, keep: Sequence[str], delimiter: Optional[str], m: i
 def _text_columns(path: Path, delimiter: Optional[str]) -> tuple[list[str], Any]:
     import pandas as pd  # the kept columns are read apart from the features, as text exactly as written
 
-    sep = delimiter or ("\t" if path.suffix.lower() == ".tsv" else ",")
-    header = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0, dtype=str).columns]
+    header, sep = data_mod.text_header(path, delimiter)  # as the rows predicted were read
 
     def read(names: list[str]) -> list[list[str]]:
         frame = pd.read_csv(path, sep=sep, usecols=names, dtype=str, keep_default_na=False, na_filter=False)

@@ -49,7 +49,7 @@ from .readers import file_kind, read_inputs, read_rows, read_table, row_count
 from .prepare import Prepared, Rows, TableRows, held_splits, prepare, prepare_rows
 from .split import SPLITS, SplitRows, SplitSpec, split_indices
 from .table import TASKS, Table, as_rows
-from .text import DELIMITERS, TEXT_SUFFIXES
+from .text import DELIMITERS, TEXT_SUFFIXES, text_header
 
 __all__ = [
     "AUTO", "MISSING", "UNKNOWN", "ColumnRules", "as_text", "frame_of", "table_of_frame",
@@ -57,7 +57,7 @@ __all__ = [
     "table_of_arrays",
     "read_inputs",
     "as_rows",
-    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
+    "DELIMITERS", "TASKS", "TEXT_SUFFIXES", "text_header", "MappedRows", "MappedTargets", "Preprocessing", "Table", "file_kind",
     "prepare", "read_rows", "read_table", "row_count", "split_indices",
     "Prepared", "Rows", "TableRows", "held_splits", "prepare_rows", "SPLITS", "SplitRows", "SplitSpec",
 ]

@@ -31,13 +31,13 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .careful import (DELIMITERS, PLAIN, _decode, _header_columns, _parse_rows, _read_bytes, _read_careful,
-                      _resolve_delimiter, _table)
+                      _header_line, _resolve_delimiter, _table)
 from .columns import ColumnRules, RowsKept, category_codes, kept_levels, mostly_numbers, numbers_or_empty
 from .messages import _error
 from .table import Table, _as_whole, _check_classes, _labels_from_strings
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
-__all__ = ["DELIMITERS", "TEXT_SUFFIXES", "read_text", "read_text_rows", "text_rows"]
+__all__ = ["DELIMITERS", "TEXT_SUFFIXES", "read_text", "read_text_rows", "text_header", "text_rows"]
 
 
 # Up to this many bytes the careful parser reads a file in less time than importing pandas takes (~0.13 µs a
@@ -81,6 +81,15 @@ def read_text_rows(
     except _Refused:
         pass
     return _slice(read_text(path, target, features, delimiter, task, True, False), start, stop)
+
+
+def text_header(path: Path, delimiter: Optional[str] = None) -> tuple[list[str], str]:
+    """The header's cells and the delimiter of a text file, as read_table finds them (the first line holding more
+    than white space; the delimiter given, checked, or detected)."""
+    found = _first_line(path)
+    text, line = found if found is not None else (_decode(path, _read_bytes(path)), None)
+    delimiter = _resolve_delimiter(path, text, delimiter, line)
+    return next(csv.reader([_header_line(text)[0].rstrip("\r\n")], delimiter=delimiter)), delimiter
 
 
 def text_rows(path: Path, delimiter: Optional[str] = None) -> int:
