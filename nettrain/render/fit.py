@@ -139,7 +139,7 @@ def _summary_table(res: Any) -> "Table":
         title += " (what eval and predict use)"
     t = Table(title=title, title_justify="left")
     t.add_column("split")
-    splits = [(name, (kept or vars(res))[name]) for name in ("train", "val", "test")]
+    splits = [(name, kept[name] if kept else getattr(res, name)) for name in ("train", "val", "test")]
     splits = [(name, m) for name, m in splits if m]
     metrics = ["accuracy"] if any("accuracy" in m for _, m in splits) else ["rmse", "r2"]
     cols = ["cost", *res.cost.parts, *metrics]
