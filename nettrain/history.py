@@ -1,7 +1,10 @@
 """A run's metrics history: metrics.csv's rows, appended as the run goes, and checked on a resume.
 
 metrics.csv has one row per epoch e — the cost at the weights after e updates (row 0: the initial
-weights) — and a column per metric; an empty cell is a metric not computed that epoch.
+weights) — and a column per metric; an empty cell is a metric not computed that epoch. Its last column,
+seconds (CLOCK_COLUMNS), is the wall time of the run's training at that row: it differs from one run of
+the same config to the next, so it is left out of the digest a checkpoint records of the file — a resumed
+run and an uninterrupted one still match bit for bit in everything else.
 
 Left out on purpose: the rest of the run folder (runfolder.py) and what the metrics mean.
 """
@@ -27,6 +30,18 @@ MAX_METRICS_LINE = 1 << 16  # bytes: a longer line in metrics.csv is not one net
 
 INTEGER_COLUMNS = ("epoch", "evaluations")  # counts, written as integers; every other column is a float or empty
 
+SECONDS = "seconds"  # wall seconds of the run's training at the row, cumulative across --resume
+# Columns of wall time: metrics.csv's last ones, written with CLOCK_DECIMALS decimals, and left out of the
+# digest and of the columns a checkpoint records (record()), which are those of the rows' other cells. A run
+# folder written before a clock column existed goes on without it (resumed()).
+CLOCK_COLUMNS = (SECONDS,)
+CLOCK_DECIMALS = 3  # milliseconds
+
+
+def digest_columns(columns: list[str]) -> list[str]:
+    """The columns a checkpoint's record names and its digest covers: all but CLOCK_COLUMNS."""
+    return [c for c in columns if c not in CLOCK_COLUMNS]
+
 
 class History:
     """The run's metrics rows (an empty cell: not computed that epoch); metrics.csv holds them all (a run
@@ -39,13 +54,16 @@ class History:
     are stored as they come (put). The text is made when the rows are taken, a column at a time.
     Nothing else in memory grows with the run but J itself (8 bytes an epoch, for the summary's
     sparkline and the rising-J check): taken rows are formatted once, appended to metrics.csv, and
-    folded into a running SHA-256 of the file. A checkpoint stores record() — the columns, the row
-    count and that digest — rather than the rows, so a save costs the same at epoch 10 and at epoch
-    10⁶; a resume checks the file's first rows against it (resumed()).
+    folded into a running SHA-256 of the file less its CLOCK_COLUMNS (the text the file had before
+    they existed). A checkpoint stores record() — the columns, the row count and that digest — rather
+    than the rows, so a save costs the same at epoch 10 and at epoch 10⁶; a resume checks the file's
+    first rows against it (resumed()).
     """
 
     def __init__(self, columns: list[str], capacity: int = 1024) -> None:
         self.columns = list(columns)
+        self._kept = len(digest_columns(self.columns))  # the columns before the clock columns
+        assert self.columns[self._kept:] == [c for c in self.columns if c in CLOCK_COLUMNS], "clock columns last"
         self._J = array("d")  # column 1 (J) of the rows already taken
         self._k = 0  # rows held: the last n − k are taken
         self._settled = 0  # held rows whose Costs are copied into the columns; the rest are in _costs
@@ -56,6 +74,7 @@ class History:
         self._digest = hashlib.sha256()
         self._header = ",".join(self.columns) + "\n"  # column names are plain identifiers
         self._header_written = False
+        self.seconds = 0.0  # the last seconds cell of a resumed run's rows: where its clock goes on
 
     def _alloc(self, capacity: int) -> None:
         """Room for `capacity` held rows, those held so far copied over."""
@@ -167,10 +186,10 @@ class History:
             raise ValueError(self._error)
         if np.isinf(block).any():  # NaN is an empty cell; ±inf cannot be written (readers disagree on it)
             raise ValueError("a metric is not finite")
-        text = _format(block, self._ints)
+        text, kept = _format(block, self._ints, self._kept)
         if not self._header_written:
-            text = self._header + text
-        self._digest.update(text.encode("utf-8"))
+            text, kept = self._header + text, ",".join(self.columns[: self._kept]) + "\n" + kept
+        self._digest.update(kept.encode("utf-8"))
         if len(self.columns) > 1:
             self._J.frombytes(block[1].tobytes())
         block[:] = np.nan
@@ -182,68 +201,108 @@ class History:
         """What a checkpoint stores of the history: metrics.csv's columns, row count and the SHA-256 of
         its text up to them (every row must have been taken)."""
         assert not self._k and self._header_written, "take() the pending rows before recording them"
-        return {"file": "metrics.csv", "columns": self.columns, "rows": self.n, "sha256": self._digest.hexdigest()}
+        return {"file": "metrics.csv", "columns": self.columns[: self._kept], "rows": self.n,
+                "sha256": self._digest.hexdigest()}
 
     @classmethod
     def resumed(cls, path: Path, record: Any, columns: list[str], ckpt_path: Path) -> tuple["History", bytes]:
         """(History, text) of the rows a checkpoint's record names: metrics.csv's header and first
-        record["rows"] rows, checked against its digest. Any row after them (written after that
-        checkpoint) is left out: the caller rewrites the file with `text` when it holds more."""
+        record["rows"] rows, checked against its digest (of their text less the clock columns). Any row
+        after them (written after that checkpoint) is left out: the caller rewrites the file with `text`
+        when it holds more. The History has `columns` but the clock columns the file's header lacks (a run
+        folder written before them goes on without), and as its seconds the last seconds cell of the rows."""
         restart = f"start a new run from these weights with --set {shlex.quote(f'model.init.from={ckpt_path}')}"
         try:
             n, digest = int(record["rows"]), str(record["sha256"])
-            if n < 1 or [OLD_NAMES.get(c, c) for c in record["columns"]] != columns:  # an older run continues
-                raise ValueError
+            if n < 1 or [OLD_NAMES.get(c, c) for c in record["columns"]] != digest_columns(columns):
+                raise ValueError  # an older run continues under today's names
         except (KeyError, TypeError, ValueError):
             raise CheckpointError(f"{ckpt_path}: the checkpoint has no valid record of metrics.csv: {restart}") from None
-        lines: list[bytes] = []  # the header and rows 0 … n − 1, read no further (the file may be anything)
-        short = False  # the file ends (maybe inside a row) before them
-        try:
-            with open(path, "rb") as f:
-                while len(lines) <= n:
-                    line = f.readline(MAX_METRICS_LINE)
-                    if not line.endswith(b"\n"):
-                        short = len(line) < MAX_METRICS_LINE
-                        break
-                    lines.append(line)
-        except FileNotFoundError:
-            raise RunIOError(f"{path} is missing: it holds the history {ckpt_path} continues; restore it, or "
-                             f"{restart}") from None
-        except OSError as e:
-            raise RunIOError(f"cannot read {path}: {e.strerror or e}: check the path and permissions") from None
-        text = b"".join(lines)
-        if len(lines) <= n or hashlib.sha256(text).hexdigest() != digest:
+        lines, short = _head_lines(path, n, ckpt_path, restart)
+        clock = _clock_columns(lines[0]) if lines else []
+        kept = [line.rsplit(b",", len(clock))[0] + b"\n" for line in lines] if clock else lines
+        if len(lines) <= n or hashlib.sha256(b"".join(kept)).hexdigest() != digest:
             what = f"has {max(0, len(lines) - 1)} rows" if short else "was changed"
             raise RunIOError(f"{path} {what}: {ckpt_path} was saved after rows 0 … {n - 1} of it; restore the file, "
                              f"or {restart}")
-        h = cls(columns)
+        h = cls(digest_columns(columns) + clock)
         h._header_written = True
-        h._digest.update(text)
+        h._digest.update(b"".join(kept))
         h._J.extend(float(line.split(b",", 2)[1] or "nan") for line in lines[1:])  # empty: not computed
-        return h, text
+        if SECONDS in clock:
+            h.seconds = _last_seconds(lines[1:], len(h.columns) - len(clock) + clock.index(SECONDS))
+        return h, b"".join(lines)
 
 
+def _head_lines(path: Path, n: int, ckpt_path: Path, restart: str) -> tuple[list[bytes], bool]:
+    """metrics.csv's header and rows 0 … n − 1 as lines (read no further: the file may be anything), and
+    whether the file ends (maybe inside a row) before them."""
+    lines: list[bytes] = []
+    short = False
+    try:
+        with open(path, "rb") as f:
+            while len(lines) <= n:
+                line = f.readline(MAX_METRICS_LINE)
+                if not line.endswith(b"\n"):
+                    short = len(line) < MAX_METRICS_LINE
+                    break
+                lines.append(line)
+    except FileNotFoundError:
+        raise RunIOError(f"{path} is missing: it holds the history {ckpt_path} continues; restore it, or "
+                         f"{restart}") from None
+    except OSError as e:
+        raise RunIOError(f"cannot read {path}: {e.strerror or e}: check the path and permissions") from None
+    return lines, short
 
-def _format(block: np.ndarray, ints: list[bool]) -> str:
+
+def _clock_columns(header: bytes) -> list[str]:
+    """The CLOCK_COLUMNS that end a metrics.csv header line, in its order ([]: a file written before them)."""
+    names = header.rstrip(b"\n").split(b",")
+    k = len(names)
+    while k > 1 and names[k - 1].decode("utf-8", "replace") in CLOCK_COLUMNS:
+        k -= 1
+    return [c.decode("utf-8") for c in names[k:]]
+
+
+def _last_seconds(rows: list[bytes], j: int) -> float:
+    """The last cell j of the rows that is a number ≥ 0 (0.0: none). A cell that is not one — the clock is no
+    part of the digest, so a hand may have changed it — is passed over."""
+    for line in reversed(rows):
+        cells = line.rstrip(b"\n").split(b",")
+        try:
+            v = float(cells[j]) if j < len(cells) and cells[j] else math.nan
+        except ValueError:
+            continue
+        if math.isfinite(v) and v >= 0:
+            return v
+    return 0.0
+
+
+def _format(block: np.ndarray, ints: list[bool], kept: int) -> tuple[str, str]:
     """Rows of metrics.csv from columns of numbers (NaN: an empty cell), a column at a time: a count as an
-    integer, any other number as repr() of the float — the shortest text that reads back exactly.
+    integer, a clock column's seconds with CLOCK_DECIMALS decimals, any other number as repr() of the float
+    — the shortest text that reads back exactly. Returns the rows' text, and that of their first `kept`
+    columns (the digest's: the same string when there are no others).
 
     repr() of a float is most of the time (~0.7 µs each, as long as a small network's epoch is a
     twentieth of): a column equal to an earlier one (J = J_data when λ = 0) reuses its text, and a
     column of one value (J_reg = 0) is formatted once."""
     bits = block.view(np.int64)  # equal bits, equal text (== would take -0.0 for 0.0)
     cols: list[list[str]] = []
+    clock = f"{{:.{CLOCK_DECIMALS}f}}".format
     for j, (v, is_int) in enumerate(zip(block, ints)):
         empty = np.isnan(v)
         if empty.all():
             cols.append([""] * len(v))
             continue
-        same = [i for i in range(j) if not ints[i] and not is_int and np.array_equal(bits[i], bits[j])]
+        same = [i for i in range(j) if not ints[i] and not is_int and np.array_equal(bits[i], bits[j])] if j < kept else []
         if same:
             cols.append(cols[same[0]])
             continue
         if is_int:
             cells = list(map(str, np.where(empty, 0, v).astype(np.int64).tolist()))
+        elif j >= kept:
+            cells = list(map(clock, np.where(empty, 0, v).tolist()))
         elif not empty.any() and (bits[j] == bits[j, 0]).all():
             cells = [repr(float(v[0]))] * len(v)
         else:
@@ -251,4 +310,11 @@ def _format(block: np.ndarray, ints: list[bool]) -> str:
         if empty.any():
             cells = ["" if e else c for c, e in zip(cells, empty.tolist())]
         cols.append(cells)
-    return "\n".join(map(",".join, zip(*cols))) + "\n" if cols and cols[0] else ""
+    if not cols or not cols[0]:
+        return "", ""
+    text = "\n".join(map(",".join, zip(*cols[:kept]))) + "\n"
+    if kept == len(cols):
+        return text, text
+    if all(not any(c) for c in cols[kept:]):  # no clock cell among these rows (not logged): commas alone
+        return text.replace("\n", "," * (len(cols) - kept) + "\n"), text
+    return "\n".join(map(",".join, zip(*cols))) + "\n", text

@@ -9,8 +9,9 @@ epoch that reaches either — or at once after Ctrl-C. Between those, an epoch c
 comparisons. At each such epoch the listeners run in this order, each seeing the row the ones before
 it completed:
 
-    Row           logged epochs (log.every): ‖∇J‖ and the validation columns into the row;
-                  every epoch with an evaluations column (L-BFGS): the count of J evaluations
+    Row           logged epochs (log.every): ‖∇J‖, the validation columns and the run's seconds so
+                  far into the row; every epoch with an evaluations column (L-BFGS): the count of
+                  J evaluations
     Best          the lowest validation J_data so far: best.npz at the next save
     EarlyStopping no improvement of val J_data for `patience` logged rows: stop (train.early_stopping)
     RisingCost    J rising well above its lowest, checked over every row since its last call (at least
@@ -42,6 +43,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import network
+from .history import SECONDS
 
 SAVE_EVERY_SECONDS = 60.0  # last.npz is also refreshed this often on long runs
 WRITE_EVERY_SECONDS = 1.0  # and the rows appended to metrics.csv this often
@@ -89,6 +91,8 @@ class RunState:
     evaluations: int = 0  # J evaluations before this process (a resumed run's), and so far after the last row
     count_evaluations: bool = False  # metrics.csv has an evaluations column
     t_save: float = field(default_factory=time.monotonic)  # when the state was last saved
+    # the time.perf_counter() at which the run's seconds were 0: when the fit began, less a resumed run's seconds
+    clock_zero: float = field(default_factory=time.perf_counter)
 
     def flush(self, params: Any, epoch: int, checkpoint: Optional[Path] = None, state: Optional[dict] = None) -> None:
         """Write pending metrics rows, best.npz, the checkpoint given, then last.npz for this state.
@@ -193,9 +197,10 @@ def _every_epoch(e: int) -> int:
 
 
 class Row(Listener):
-    """The epoch's row as the terminal shows it (event.row), with the cells only the listeners compute put into
-    the history: on logged epochs ‖∇J‖ and the validation J_data and accuracy (or R²); with an evaluations
-    column (L-BFGS), the count of J evaluations, every epoch."""
+    """The epoch's row (event.row), with the cells only the listeners compute put into the history: on logged
+    epochs ‖∇J‖, the validation J_data and accuracy (or R²) and the seconds; with an evaluations column
+    (L-BFGS), the count of J evaluations, every epoch. The clock is read here, on the logged rows alone: the
+    rows that have a seconds cell are the same in a resumed run as in an uninterrupted one."""
 
     def __init__(self, run: RunState, val_metrics: Any) -> None:
         self.run, self.val = run, val_metrics
@@ -203,6 +208,7 @@ class Row(Listener):
         self.j_grad = columns.index("grad_norm")  # after the epoch, J and its parts
         self.j_evals = columns.index("evaluations") if "evaluations" in columns else None
         self.j_val = columns.index("val_data_cost") if val_metrics is not None else None
+        self.j_seconds = columns.index(SECONDS) if SECONDS in columns else None  # an older run's resume: none
         self.empty = [None] * len(columns)
         self.base = run.evaluations  # a resumed run counts on from its checkpoint's count
 
@@ -225,6 +231,8 @@ class Row(Listener):
                 vm = self.val(s.params, full=False)
                 event.val_data_cost = row[self.j_val] = finite_or_none(vm["data_cost"])
                 row[self.j_val + 1] = finite_or_none(vm.get("accuracy", vm.get("r2")))
+        if self.j_seconds is not None and event.logged:  # after the validation pass: its time counts
+            row[self.j_seconds] = time.perf_counter() - self.run.clock_zero
         for k in range(j, len(row)):
             if row[k] is not None:
                 h.put(k, row[k])

@@ -31,7 +31,7 @@ from . import features, network, optimizers, parallel, train
 from .config import Config
 from .errors import ClusterError, ConfigError, Diverged, Interrupted, RunIOError
 from .evaluation import eval_form, split_metrics, split_where
-from .history import History
+from .history import CLOCK_COLUMNS, History
 from .network import Cost, Params
 from .objective import cost_names
 from .problem import Problem, initial_params, load_problem
@@ -156,7 +156,7 @@ class _Plan:
     minibatch: bool
     names: tuple[str, ...]  # the parts of J this run minimises
     optimizer_columns: tuple[str, ...]  # metrics.csv columns the optimizer adds (L-BFGS: evaluations)
-    columns: list[str]
+    columns: list[str]  # metrics.csv's (a resumed run's may lack the clock columns: its History's are the run's)
 
 
 @dataclass
@@ -184,6 +184,7 @@ def _plan(cfg: Config, run_dir: Path, *, session: Any = None, table: Optional[da
     columns = ["epoch", "cost", *names, "grad_norm", *optimizer_columns]
     if has_val:
         columns += ["val_data_cost"] + (["val_accuracy"] if cfg.data.task == "classification" else ["val_r2"])
+    columns += CLOCK_COLUMNS  # last: wall time, out of the checkpoint's digest (history.py)
     x, y = problem.columns("train") if source is None else (None, None)
     m = x.shape[1] if source is None else source.m
     return _Plan(cfg, config_mod.config_to_dict(cfg), run_dir, problem, source, x, y, m, opt,
@@ -271,7 +272,7 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
         on = cluster.describe(plan.source)
         advice = cluster.step_advice(train.epoch_flops(arch, m), train.epoch_flops(arch, 1))
     rep.start({"run_dir": str(plan.run_dir), "start_epoch": start.epoch, "epochs": tc.epochs, "every": cfg.log.every,
-               "columns": plan.columns, "optimizer": tc.optimizer,
+               "columns": start.history.columns, "optimizer": tc.optimizer,
                "batch_size": min(tc.batch_size, m) if plan.minibatch else None, "m": m,
                "layers": list(arch.layers), "resumed": resume, "swept": [str(p) for p in start.swept], "on": on,
                "data": list(plan.problem.encoded)})  # rows dropped or filled (data.missing), categories val/test add
@@ -300,7 +301,8 @@ def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, 
     arch, dtype = plan.problem.arch, plan.problem.dtype
     state = ls.RunState(files, start.history, plan.optimizer, rng if plan.minibatch else None, cfg.log.every,
                         cfg.log.checkpoint_every, start.best, best_buffer=network.flat_params(arch.layers, dtype),
-                        evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns))
+                        evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns),
+                        clock_zero=how.started - start.history.seconds)  # metrics.csv's seconds: on from a resumed run's
     listeners = _listeners(plan, state, rep) + list(how.listeners)  # the caller's after the built-in ones
     result, stopped = _train(plan, start, state, listeners, rng)
     return _finish(plan, start, state, result, stopped, how=how, write=write)

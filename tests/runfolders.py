@@ -20,6 +20,7 @@ import yaml
 from nettrain import config as config_mod
 from nettrain import trainer
 from nettrain.checks import gradcheck_run
+from nettrain.history import CLOCK_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +43,21 @@ def fit_run(out: Path, config: Path, overrides: Optional[dict] = None, summary: 
     if not summary:
         (Path(out) / "summary.json").unlink()
     return res
+
+
+def metrics_less_seconds(path: Path) -> str:
+    """metrics.csv's text with every seconds value (history.CLOCK_COLUMNS) masked as "s": what two runs of one
+    config share bit for bit — the header, every other cell, and which rows have a seconds cell — while the
+    wall time of each differs. Compare metrics.csv with this wherever runs are compared byte for byte."""
+    lines = Path(path).read_bytes().decode("utf-8").split("\n")
+    clock = [j for j, name in enumerate(lines[0].split(",")) if name in CLOCK_COLUMNS]
+    for i in range(1, len(lines)):
+        cells = lines[i].split(",")
+        for j in clock:
+            if j < len(cells) and cells[j]:
+                cells[j] = "s"
+        lines[i] = ",".join(cells)
+    return "\n".join(lines)
 
 
 def cell(v: Any) -> str:

@@ -21,6 +21,7 @@ from nettrain.problem import load_problem
 from nettrain.trainer import SilentReporter
 
 from .helpers import fit_config
+from .runfolders import metrics_less_seconds
 
 HYPER = dict(learning_rate=0.05, momentum=0.9, beta1=0.9, beta2=0.999, epsilon=1e-8, memory=10)
 
@@ -263,7 +264,7 @@ def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(root, tmp_path, se
     a, b = arrays(tmp_path / "whole" / "last.npz"), arrays(tmp_path / "split" / "last.npz")
     assert sorted(a) == sorted(b) and any(k.startswith("opt_") for k in a)
     assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert (tmp_path / "whole" / "metrics.csv").read_bytes() == (tmp_path / "split" / "metrics.csv").read_bytes()
+    assert metrics_less_seconds(tmp_path / "whole" / "metrics.csv") == metrics_less_seconds(tmp_path / "split" / "metrics.csv")
 
 
 MINI = ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16", "log.every=4"]
@@ -275,8 +276,8 @@ def test_train_cost_logged_computes_j_on_the_logged_rows_only_and_trains_the_sam
     a, b = arrays(tmp_path / "every" / "last.npz"), arrays(tmp_path / "logged" / "last.npz")
     assert all(np.array_equal(a[k], b[k]) for k in a)  # what is computed for the rows never changes the steps
     assert logged.cost == every.cost
-    full = (tmp_path / "every" / "metrics.csv").read_text().splitlines()
-    sparse = (tmp_path / "logged" / "metrics.csv").read_text().splitlines()
+    full = metrics_less_seconds(tmp_path / "every" / "metrics.csv").splitlines()
+    sparse = metrics_less_seconds(tmp_path / "logged" / "metrics.csv").splitlines()
     assert sparse[0] == full[0] and len(sparse) == len(full) == 12  # a row for every epoch, 0 … 10
     for e in range(11):
         if e % 4 == 0 or e == 10:  # logged rows and the last: J as in an every-epoch run, to the bit
@@ -302,8 +303,8 @@ def test_train_cost_logged_resumes_bit_for_bit_and_plots(root, tmp_path):
     a, b = arrays(tmp_path / "whole" / "last.npz"), arrays(tmp_path / "split" / "last.npz")
     assert all(np.array_equal(a[k], b[k]) for k in a)
     # the first run's last row (6) had J as the last one; the resumed run keeps that row as it was written
-    split = (tmp_path / "split" / "metrics.csv").read_text().splitlines()
-    whole_rows = (tmp_path / "whole" / "metrics.csv").read_text().splitlines()
+    split = metrics_less_seconds(tmp_path / "split" / "metrics.csv").splitlines()
+    whole_rows = metrics_less_seconds(tmp_path / "whole" / "metrics.csv").splitlines()
     assert [r for i, r in enumerate(split) if i != 7] == [r for i, r in enumerate(whole_rows) if i != 7]
     assert split[7].split(",")[1] != "" and whole_rows[7].split(",")[1] == ""
     pytest.importorskip("matplotlib")

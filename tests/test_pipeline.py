@@ -23,6 +23,8 @@ from nettrain import pipeline
 from nettrain.cli import app
 from nettrain.errors import ConfigError, DataError, RunIOError
 
+from .runfolders import metrics_less_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 
 AE = {"name": "ae", "data": {"path": "d.npz", "task": "autoencode", "target": ["label"], "labels": [5, 6, 7, 8, 9],
@@ -130,7 +132,8 @@ def test_a_stage_cut_short_resumes_if_first_order_and_starts_over_if_lbfgs(proje
 
 
 def tree(folder: Path) -> dict:
-    """Every file under folder: its bytes, summary.json without its seconds, a checkpoint as its arrays and meta."""
+    """Every file under folder: its bytes, summary.json without its seconds, metrics.csv with its seconds masked, a
+    checkpoint as its arrays and meta."""
     out = {}
     for p in sorted(folder.rglob("*")):
         if not p.is_file():
@@ -143,6 +146,8 @@ def tree(folder: Path) -> dict:
         elif p.suffix == ".npz":
             params, meta = ckpt.load_checkpoint(p)
             out[key] = ({k: v.tobytes() for k, v in params.blocks().items()}, meta)
+        elif p.name == "metrics.csv":
+            out[key] = metrics_less_seconds(p)
         else:
             out[key] = p.read_bytes()
     return out

@@ -23,6 +23,7 @@ from nettrain.sweep import folder as files
 from nettrain.sweep.search import Known, propose
 
 from .helpers import fit_config
+from .runfolders import metrics_less_seconds
 
 pytest.importorskip("optuna")
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,12 +58,14 @@ def summary_less_seconds(run_dir: Path) -> dict:
 
 
 def assert_same_folder(a: Path, b: Path) -> None:
-    """Bit for bit: every file of two run folders (summary.json but for its seconds)."""
+    """Bit for bit: every file of two run folders (summary.json and metrics.csv but for their seconds)."""
     names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
     assert names == sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
     for name in names:
         if name == "summary.json":
             assert summary_less_seconds(a) == summary_less_seconds(b)
+        elif name == "metrics.csv":
+            assert metrics_less_seconds(a / name) == metrics_less_seconds(b / name)
         else:
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
 

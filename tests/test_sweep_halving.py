@@ -18,6 +18,7 @@ from nettrain.sweep import folder as files
 from nettrain.sweep.search import Known
 
 from .helpers import fit_config
+from .runfolders import metrics_less_seconds
 from .test_sweep import IRIS, StopAfter, run, summary_less_seconds, sweep_file
 
 pytest.importorskip("optuna")
@@ -42,7 +43,7 @@ def test_the_rungs_of_thirty_trials_of_3000_epochs():
 
 
 def assert_same_folder(a: Path, b: Path) -> None:
-    """Bit for bit, every file of two run folders (summary.json but for its seconds) — but for the periodic
+    """Bit for bit, every file of two run folders (summary.json and metrics.csv but for their seconds) — but for the periodic
     checkpoints a continued trial wrote before its last rung: the same arrays and metadata, but for the config's
     train.epochs, which names the rung they were written in (as in any run resumed with more epochs)."""
     names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
@@ -50,6 +51,8 @@ def assert_same_folder(a: Path, b: Path) -> None:
     for name in names:
         if name == "summary.json":
             assert summary_less_seconds(a) == summary_less_seconds(b)
+        elif name == "metrics.csv":
+            assert metrics_less_seconds(a / name) == metrics_less_seconds(b / name)
         elif (a / name).read_bytes() != (b / name).read_bytes():
             assert name.startswith("checkpoints/epoch-"), name
             metas = [ckpt.read_meta(f / name) for f in (a, b)]

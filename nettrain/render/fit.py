@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from rich.console import Console
 
+from ..history import CLOCK_COLUMNS
 from .console import num as _num
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ class FitReporter:
     """Renders a fit: a live progress bar (epoch, elapsed, ETA) with a row every log.every epochs.
 
     Implements trainer.Reporter: start, progress, row, note. The bar is moved to the epoch of every row
-    before the row is printed, so the two always agree, and to the total at the end.
+    before the row is printed, so the two always agree, and to the total at the end. A row shows every
+    metrics.csv column but the clock's (history.CLOCK_COLUMNS): the bar shows the time taken, and the
+    row fits 80 columns without it.
     """
 
     HEAD = {"epoch": "epoch", "cost": "J", "data_cost": "J_data", "reg_cost": "J_reg", "sparse_cost": "J_sparse",
@@ -40,12 +43,14 @@ class FitReporter:
             TimeRemainingColumn(), console=console, transient=True, refresh_per_second=1,
         )
         self.task = None
-        self.columns: list[str] = []
+        self.columns: list[str] = []  # those shown: info["columns"] less the clock columns
+        self._shown_at: list[int] = []  # where each is in a row's values
         self._last_row = self._last_draw = 0.0
         self._show_all, self._shown, self._skipped = True, 0, 0
 
     def start(self, info: dict) -> None:
-        self.columns = info["columns"]
+        self._shown_at = [j for j, c in enumerate(info["columns"]) if c not in CLOCK_COLUMNS]
+        self.columns = [info["columns"][j] for j in self._shown_at]
         what = "resuming" if info["resumed"] else "training"
         how = info.get("optimizer", "gd") + (f", minibatches of {info['batch_size']}" if info.get("batch_size") else "")
         on = f" on {info['on']}" if info.get("on") else ""
@@ -100,7 +105,7 @@ class FitReporter:
             self.bar.refresh()
 
     def row(self, values: list, final: bool = False) -> None:
-        """values: one per self.columns, the epoch first."""
+        """values: one per start()'s info["columns"], the epoch first (those of the clock columns not shown)."""
         self.bar.update(self.task, completed=values[0])
         now = time.monotonic()
         if not (final or self._show_all or not self._shown or now - self._last_row >= 1.0 / self.ROWS_PER_SECOND):
@@ -109,8 +114,8 @@ class FitReporter:
         self._shown += 1
         self._last_row = self._last_draw = now
         fmt = f".{self._digits}g"
-        cells = [f"{_num(v, 'd' if i and isinstance(v, int) else fmt):>{w}}"
-                 for v, w, i in zip(values, self._widths, self._ints)]
+        cells = [f"{_num(values[j], 'd' if i and isinstance(values[j], int) else fmt):>{w}}"
+                 for j, w, i in zip(self._shown_at, self._widths, self._ints)]
         self.bar.console.print(" ".join(cells), markup=False, soft_wrap=True)
 
     def note(self, text: str) -> None:  # wrapped at the terminal's width, as a table is
