@@ -295,7 +295,7 @@ def _format(block: np.ndarray, ints: list[bool], kept: int) -> tuple[str, str]:
         if empty.all():
             cols.append([""] * len(v))
             continue
-        same = [i for i in range(j) if not ints[i] and not is_int and np.array_equal(bits[i], bits[j])] if j < kept else []
+        same = [i for i in range(j) if j < kept and not ints[i] and not is_int and np.array_equal(bits[i], bits[j])]
         if same:
             cols.append(cols[same[0]])
             continue

@@ -72,6 +72,7 @@ class Event:
     logged: bool  # a log.every epoch: ‖∇J‖ and validation are computed
     row: list = field(default_factory=list)  # the epoch's row, once Row has completed it
     val_data_cost: Optional[float] = None
+    val_score: Optional[float] = None  # the validation accuracy (or R²) of a logged row
 
 
 @dataclass
@@ -202,8 +203,8 @@ class Row(Listener):
     (L-BFGS), the count of J evaluations, every epoch. The clock is read here, on the logged rows alone: the
     rows that have a seconds cell are the same in a resumed run as in an uninterrupted one."""
 
-    def __init__(self, run: RunState, val_metrics: Any) -> None:
-        self.run, self.val = run, val_metrics
+    def __init__(self, run: RunState, val_metrics: Any, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.run, self.val, self.clock = run, val_metrics, clock
         columns = run.history.columns
         self.j_grad = columns.index("grad_norm")  # after the epoch, J and its parts
         self.j_evals = columns.index("evaluations") if "evaluations" in columns else None
@@ -230,9 +231,9 @@ class Row(Listener):
             if self.val is not None:
                 vm = self.val(s.params, full=False)
                 event.val_data_cost = row[self.j_val] = finite_or_none(vm["data_cost"])
-                row[self.j_val + 1] = finite_or_none(vm.get("accuracy", vm.get("r2")))
+                event.val_score = row[self.j_val + 1] = finite_or_none(vm.get("accuracy", vm.get("r2")))
         if self.j_seconds is not None and event.logged:  # after the validation pass: its time counts
-            row[self.j_seconds] = time.perf_counter() - self.run.clock_zero
+            row[self.j_seconds] = self.clock() - self.run.clock_zero
         for k in range(j, len(row)):
             if row[k] is not None:
                 h.put(k, row[k])

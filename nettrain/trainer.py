@@ -302,7 +302,7 @@ def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, 
     state = ls.RunState(files, start.history, plan.optimizer, rng if plan.minibatch else None, cfg.log.every,
                         cfg.log.checkpoint_every, start.best, best_buffer=network.flat_params(arch.layers, dtype),
                         evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns),
-                        clock_zero=how.started - start.history.seconds)  # metrics.csv's seconds: on from a resumed run's
+                        clock_zero=how.started - start.history.seconds)  # a resumed run's seconds go on from its rows'
     listeners = _listeners(plan, state, rep) + list(how.listeners)  # the caller's after the built-in ones
     result, stopped = _train(plan, start, state, listeners, rng)
     return _finish(plan, start, state, result, stopped, how=how, write=write)

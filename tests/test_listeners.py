@@ -14,6 +14,7 @@ from nettrain import listeners as ls
 from nettrain.history import History
 from nettrain.network import Cost, flat_params
 from nettrain.optimizers import Step
+from nettrain.sweep.pruning import metric_of
 from nettrain.trainer import SilentReporter
 
 from .helpers import fit_config
@@ -99,7 +100,8 @@ def test_row_completes_a_logged_row_with_the_gradient_norm_and_the_validation_co
     ev = added(run, step(10, w=7.0), logged=True)
     row(ev)
     assert ev.row == [10, 0.75, 0.5, 0.25, 5.0, 0.125, 0.75]  # ‖(3, 4, 0)‖ = 5; J = 0.5 + 0.25
-    assert ev.val_data_cost == 0.125 and asked == [(7.0, False)]  # at the step's weights, the cheap metrics
+    assert ev.val_data_cost == 0.125 and ev.val_score == 0.75
+    assert asked == [(7.0, False)]  # at the step's weights, the cheap metrics
     ev = added(run, step(11, grad=None), logged=False)
     ev.step.grad_fn = lambda: pytest.fail("∇J is not computed on an epoch that is not logged")
     row(ev)
@@ -123,6 +125,32 @@ def test_row_counts_evaluations_every_epoch_on_from_a_resumed_runs_count():
     row(ev)
     assert ev.row == [3, 0.75, 0.5, 0.25, None, 46] and run.evaluations == 46
     assert ls.Row(run_state(every=5), None).next_epoch(3) == 5  # without the column: the logged epochs
+
+
+def test_row_puts_the_runs_seconds_so_far_on_the_logged_rows_alone():
+    """seconds = clock() − clock_zero (a resumed run's clock_zero is its start less the seconds it had): on a
+    logged row, after its validation pass; none on the rows between, which no clock is read for."""
+    clock = Clock(100.0)
+    run = run_state(COLUMNS + ["seconds"], every=10)
+    run.clock_zero = 90.0  # began at 95.0 with 5 s from before a resume
+
+    def val(params, full=True):  # the validation pass takes 0.25 s
+        clock.t += 0.25
+        return {"data_cost": 0.125, "accuracy": 0.75}
+
+    row = ls.Row(run, val, clock=clock)
+    ev = added(run, step(10), logged=True)
+    row(ev)
+    assert ev.row == [10, 0.75, 0.5, 0.25, 5.0, 0.125, 0.75, 10.25]  # 100.25 − 90
+    # a sweep's pruner takes the validation metrics by name, not as the row's last cells
+    assert metric_of(ev, "val_accuracy") == ev.val_score == 0.75 and metric_of(ev, "val_data_cost") == 0.125
+    clock.t = 1000.0
+    ev = added(run, step(11, grad=None), logged=False)
+    row(ev)
+    assert ev.row[-1] is None
+    assert run.history.take().splitlines() == [",".join(COLUMNS) + ",seconds", "10,0.75,0.5,0.25,5.0,0.125,0.75,10.250",
+                                               "11,0.75,0.5,0.25,,,,"]
+    assert run.history.record()["columns"] == COLUMNS  # no part of the checkpoint's record
 
 
 # ----------------------------------------------------------------------------- Best, EarlyStopping

@@ -264,7 +264,8 @@ def test_stopped_and_resumed_equals_uninterrupted_bit_for_bit(root, tmp_path, se
     a, b = arrays(tmp_path / "whole" / "last.npz"), arrays(tmp_path / "split" / "last.npz")
     assert sorted(a) == sorted(b) and any(k.startswith("opt_") for k in a)
     assert all(np.array_equal(a[k], b[k]) for k in a)
-    assert metrics_less_seconds(tmp_path / "whole" / "metrics.csv") == metrics_less_seconds(tmp_path / "split" / "metrics.csv")
+    assert metrics_less_seconds(tmp_path / "whole" / "metrics.csv") == metrics_less_seconds(
+        tmp_path / "split" / "metrics.csv")
 
 
 MINI = ["train.optimizer=adam", "train.learning_rate=0.01", "train.batch_size=16", "log.every=4"]

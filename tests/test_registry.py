@@ -127,7 +127,8 @@ def test_a_registered_optimizers_state_resumes_from_the_checkpoint_bit_for_bit(s
     with np.load(tmp_path / "whole" / "last.npz") as a, np.load(tmp_path / "split" / "last.npz") as b:
         assert "opt_m" in a.files and sorted(a.files) == sorted(b.files)
         assert np.any(a["opt_m"] != 0) and all(np.array_equal(a[k], b[k]) for k in a.files if k != "meta")
-    assert metrics_less_seconds(tmp_path / "whole" / "metrics.csv") == metrics_less_seconds(tmp_path / "split" / "metrics.csv")
+    assert metrics_less_seconds(tmp_path / "whole" / "metrics.csv") == metrics_less_seconds(
+        tmp_path / "split" / "metrics.csv")
 
 
 def test_a_registered_optimizers_key_is_an_estimator_parameter(signum, root):

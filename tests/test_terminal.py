@@ -61,6 +61,8 @@ def test_fit_fits_80_columns_and_shows_every_digit_on_a_wide_terminal(proj, conf
         head = next(i for i, line in enumerate(lines) if line.split()[:2] == ["epoch", "J"])
         rows = [line.split() for line in lines[head + 1:] if line.strip() and line.split()[0].isdigit()]
         assert rows and len({len(r) for r in rows}) == 1 and len(rows[0]) >= 6  # every cell of a row on its line
+        csv_head = (proj / "f" / "metrics.csv").read_text().split("\n", 1)[0].split(",")
+        assert csv_head[-1] == "seconds" and len(rows[0]) == len(csv_head) - 1  # every column but the seconds
         assert all(number.fullmatch(c) for r in rows for c in r), rows
         digits = max(len(c.split("e")[0].lstrip("-").replace(".", "").lstrip("0")) for r in rows for c in r[1:3])
         assert 4 <= digits <= 6 and (digits == 6 or columns == 80)  # .6g where there is room, down to .4g

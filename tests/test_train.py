@@ -181,7 +181,8 @@ def test_train_threads_reaches_the_pool_and_changes_no_bit_of_a_chunked_run(tmp_
     assert sizes == []  # automatic: iris is far below train.PARALLEL_MIN_FLOPS
     fit_config(config, sets + ["train.threads=2"], out=tmp_path / "two")
     assert sizes == [2]
-    assert metrics_less_seconds(tmp_path / "one" / "metrics.csv") == metrics_less_seconds(tmp_path / "two" / "metrics.csv")
+    assert metrics_less_seconds(tmp_path / "one" / "metrics.csv") == metrics_less_seconds(
+        tmp_path / "two" / "metrics.csv")
     one, _ = ckpt.load_checkpoint(tmp_path / "one" / "last.npz")
     two, meta = ckpt.load_checkpoint(tmp_path / "two" / "last.npz")
     assert same_bits(one, two) and meta["config"]["train"]["threads"] == 2

@@ -38,12 +38,12 @@ class TrialAbandoned(Exception):
 
 
 def metric_of(event: Any, name: str) -> Optional[float]:
-    """The metric in a reported step: J or a part of it, or the validation columns of a logged row (the Row
-    listener puts val J_data, then the accuracy or R², last in the row)."""
+    """The metric in a reported step: J or a part of it, or the validation J_data, accuracy or R² of a logged row
+    (the Row listener puts them in the event, by name: the row's last cell is its seconds)."""
     if name.startswith("val_"):
         if event.val_data_cost is None:
             return None
-        return event.val_data_cost if name == "val_data_cost" else event.row[-1]
+        return event.val_data_cost if name == "val_data_cost" else event.val_score
     cost = event.step.cost
     if cost is None:
         return None
