@@ -238,8 +238,9 @@ class Run:
     """A finished fit: where it is, its history and last cost, the metrics of each split, the model.
 
     history: metrics.csv by column name (numpy arrays, one value per epoch, NaN where a row left a
-    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_data_cost, val_accuracy | val_r2]; read from
-    the run folder when first asked for. cost: the parts at the last epoch, {"cost", "data_cost",
+    cell empty): epoch, cost, data_cost, reg_cost, grad_norm[, val_data_cost, val_accuracy | val_r2], seconds
+    (the wall time of the training at each logged row: not a metric of the model); read from the run folder
+    when first asked for. cost: the parts at the last epoch, {"cost", "data_cost",
     "reg_cost"}. train, val, test: what `nettrain eval --json` gives for each split (None for an empty
     split). run_dir: None for a run that wrote no folder (the estimators of nettrain.sklearn).
     model: the trained network (the best state after early stopping, as eval and predict take it).

@@ -280,29 +280,26 @@ def _last_seconds(rows: list[bytes], j: int) -> float:
 
 def _format(block: np.ndarray, ints: list[bool], kept: int) -> tuple[str, str]:
     """Rows of metrics.csv from columns of numbers (NaN: an empty cell), a column at a time: a count as an
-    integer, a clock column's seconds with CLOCK_DECIMALS decimals, any other number as repr() of the float
-    — the shortest text that reads back exactly. Returns the rows' text, and that of their first `kept`
-    columns (the digest's: the same string when there are no others).
+    integer, any other number as repr() of the float — the shortest text that reads back exactly — and
+    the clock columns after the first `kept` (_with_clock). Returns the rows' text, and that of their
+    first `kept` columns (the digest's: the same string when there are no others).
 
     repr() of a float is most of the time (~0.7 µs each, as long as a small network's epoch is a
     twentieth of): a column equal to an earlier one (J = J_data when λ = 0) reuses its text, and a
     column of one value (J_reg = 0) is formatted once."""
     bits = block.view(np.int64)  # equal bits, equal text (== would take -0.0 for 0.0)
     cols: list[list[str]] = []
-    clock = f"{{:.{CLOCK_DECIMALS}f}}".format
-    for j, (v, is_int) in enumerate(zip(block, ints)):
+    for j, (v, is_int) in enumerate(zip(block[:kept], ints)):
         empty = np.isnan(v)
         if empty.all():
             cols.append([""] * len(v))
             continue
-        same = [i for i in range(j) if j < kept and not ints[i] and not is_int and np.array_equal(bits[i], bits[j])]
+        same = [i for i in range(j) if not ints[i] and not is_int and np.array_equal(bits[i], bits[j])]
         if same:
             cols.append(cols[same[0]])
             continue
         if is_int:
             cells = list(map(str, np.where(empty, 0, v).astype(np.int64).tolist()))
-        elif j >= kept:
-            cells = list(map(clock, np.where(empty, 0, v).tolist()))
         elif not empty.any() and (bits[j] == bits[j, 0]).all():
             cells = [repr(float(v[0]))] * len(v)
         else:
@@ -312,9 +309,26 @@ def _format(block: np.ndarray, ints: list[bool], kept: int) -> tuple[str, str]:
         cols.append(cells)
     if not cols or not cols[0]:
         return "", ""
-    text = "\n".join(map(",".join, zip(*cols[:kept]))) + "\n"
-    if kept == len(cols):
-        return text, text
-    if all(not any(c) for c in cols[kept:]):  # no clock cell among these rows (not logged): commas alone
-        return text.replace("\n", "," * (len(cols) - kept) + "\n"), text
-    return "\n".join(map(",".join, zip(*cols))) + "\n", text
+    lines = list(map(",".join, zip(*cols)))
+    text = "\n".join(lines) + "\n"
+    return (text if kept == len(block) else _with_clock(lines, block[kept:])), text
+
+
+def _with_clock(lines: list[str], clock: np.ndarray) -> str:
+    """The lines, each followed by its clock cells (CLOCK_DECIMALS decimals; empty: the commas alone). Only
+    logged rows have them: those few are written one by one, the runs of lines between them each in one
+    join — a row between costs metrics.csv's text a comma, not a formatted cell."""
+    bare = "," * len(clock) + "\n"
+    filled = np.flatnonzero(~np.isnan(clock).all(axis=0)).tolist()
+    if not filled:
+        return bare.join(lines) + bare
+    cell = f"{{:.{CLOCK_DECIMALS}f}}".format
+    out, start = [], 0
+    for i in filled:
+        if i > start:
+            out += [bare.join(lines[start:i]), bare]
+        out += [lines[i], ",", ",".join("" if x != x else cell(x) for x in clock[:, i].tolist()), "\n"]
+        start = i + 1
+    if start < len(lines):
+        out += [bare.join(lines[start:]), bare]
+    return "".join(out)

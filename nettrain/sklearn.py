@@ -159,7 +159,7 @@ class _NetEstimator(BaseEstimator):
     and stops when their J_data has not improved for K epochs; the model is then the best epoch's.
 
     Fitted: model_ (nettrain.api.Model), history_ (metrics.csv by column: epoch, cost, data_cost,
-    reg_cost, grad_norm — one value per epoch, epoch 0 being the initial weights), loss_curve_ (J per
+    reg_cost, grad_norm, …, seconds — one value per epoch, epoch 0 being the initial weights), loss_curve_ (J per
     epoch), cost_ (the parts at the last epoch), n_iter_ (epochs trained), W_, b_ (the tutorial's
     W⁽ˡ⁾, b⁽ˡ⁾ keyed by l), n_features_in_ (and feature_names_in_ for a DataFrame), run_dir_.
     """

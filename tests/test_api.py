@@ -85,6 +85,8 @@ def test_the_run_holds_history_cost_metrics_and_model(proj):
     assert h["epoch"].tolist() == list(range(61))
     assert np.allclose(h["cost"], h["data_cost"] + h["reg_cost"], rtol=1e-15, atol=0)
     assert np.isnan(h["grad_norm"][1]) and not np.isnan(h["grad_norm"][20])  # filled every log.every epochs
+    assert list(h)[-1] == "seconds" and np.array_equal(np.isnan(h["seconds"]), np.isnan(h["grad_norm"]))  # so is it
+    assert np.all(np.diff(h["seconds"][~np.isnan(h["seconds"])]) >= 0)
     assert run.cost == {"cost": h["cost"][-1], "data_cost": h["data_cost"][-1], "reg_cost": h["reg_cost"][-1]}
     assert set(run.test) >= {"cost", "data_cost", "reg_cost", "accuracy", "confusion"}
     assert run.model.epoch == 60 and run.model.labels == ["setosa", "versicolor", "virginica"]

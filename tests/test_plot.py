@@ -59,8 +59,9 @@ def test_sparkline_buckets():
 
 
 def write_run(folder: Path, val: bool = True, epochs: int = 30) -> Path:
-    """A run folder with a metrics.csv as nettrain fit writes it (val/grad cells every 10 epochs)."""
+    """A run folder with a metrics.csv as nettrain fit writes it (val/grad/seconds cells every 10 epochs)."""
     cols = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"] + (["val_data_cost", "val_accuracy"] if val else [])
+    cols += ["seconds"]
     h = History(cols)
     for e in range(epochs + 1):
         data = 2.0 * np.exp(-e / 5) + 0.01
@@ -69,7 +70,7 @@ def write_run(folder: Path, val: bool = True, epochs: int = 30) -> Path:
         row = [e, data + reg, data, reg, 0.5 / (e + 1) if logged else None]
         if val:
             row += [data * 1.3, min(0.99, 0.3 + e / 30)] if logged else [None, None]
-        h.append(row)
+        h.append(row + [100.0 + e if logged else None])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "metrics.csv").write_text(h.take())
     return folder
@@ -81,6 +82,16 @@ def test_read_metrics_turns_empty_cells_into_nan(tmp_path):
     assert m.values["epoch"].tolist() == list(range(31))
     assert np.isfinite(m.values["val_data_cost"]).sum() == 4  # epochs 0, 10, 20, 30
     assert m.has("val_accuracy") and not m.has("val_r2")
+
+
+def test_the_seconds_column_is_read_but_never_drawn_as_a_curve(tmp_path):
+    pytest.importorskip("matplotlib")
+    m = plot.read_metrics(write_run(tmp_path / "r"))
+    seconds = m.values["seconds"]
+    assert m.columns[-1] == "seconds" and seconds[np.isfinite(seconds)].tolist() == [100.0, 110.0, 120.0, 130.0]
+    for fig in (plot.metrics_figure(m), plot.runs_figure([("r", m)])):
+        drawn = [np.asarray(line.get_ydata(), dtype=float) for ax in fig.axes for line in ax.get_lines()]
+        assert len(drawn) >= 3 and not any((y >= 100.0).any() for y in drawn)  # costs and scores, no wall time
 
 
 def test_an_older_run_s_val_cost_column_reads_as_val_data_cost(tmp_path):
