@@ -626,7 +626,7 @@ def test_undefined_validation_r2_does_not_stop_the_run(project, tmp_path):
               "--set", "train.epochs=4", "--set", "log.every=2", "--out", out)
     assert res.exit_code == 0, res.output
     rows = [r.split(",") for r in (out / "metrics.csv").read_text().splitlines()]
-    assert rows[0][-1] == "val_r2" and rows[1][-1] == "" and rows[1][-2] != ""
+    assert rows[0][-2:] == ["val_r2", "seconds"] and rows[1][-2] == "" and rows[1][-3] != "" and rows[1][-1] != ""
     assert ckpt.read_meta(out / "last.npz")["epoch"] == 4
 
 
