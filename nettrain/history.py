@@ -315,20 +315,38 @@ def _format(block: np.ndarray, ints: list[bool], kept: int) -> tuple[str, str]:
 
 
 def _with_clock(lines: list[str], clock: np.ndarray) -> str:
-    """The lines, each followed by its clock cells (CLOCK_DECIMALS decimals; empty: the commas alone). Only
-    logged rows have them: those few are written one by one, the runs of lines between them each in one
-    join — a row between costs metrics.csv's text a comma, not a formatted cell."""
+    """The lines, each followed by its clock cells (empty: the commas alone). Only logged rows have them, and
+    only theirs are formatted: a few (log.every > 4) are written one by one and the runs of rows between them
+    joined whole, many each into its place in one list of every line and line end."""
     bare = "," * len(clock) + "\n"
     filled = np.flatnonzero(~np.isnan(clock).all(axis=0)).tolist()
     if not filled:
         return bare.join(lines) + bare
-    cell = f"{{:.{CLOCK_DECIMALS}f}}".format
-    out, start = [], 0
-    for i in filled:
-        if i > start:
-            out += [bare.join(lines[start:i]), bare]
-        out += [lines[i], ",", ",".join("" if x != x else cell(x) for x in clock[:, i].tolist()), "\n"]
-        start = i + 1
-    if start < len(lines):
-        out += [bare.join(lines[start:]), bare]
+    ends = _clock_ends(clock[:, filled])
+    if 4 * len(filled) < len(lines):
+        out, start = [], 0
+        for i, end in zip(filled, ends):
+            if i > start:
+                out += [bare.join(lines[start:i]), bare]
+            out += [lines[i], end]
+            start = i + 1
+        if start < len(lines):
+            out += [bare.join(lines[start:]), bare]
+        return "".join(out)
+    out = [bare] * (2 * len(lines))  # line, its clock cells and line end, line, …
+    out[::2] = lines
+    if len(filled) == len(lines):
+        out[1::2] = ends
+    else:
+        for i, end in zip(filled, ends):
+            out[2 * i + 1] = end
     return "".join(out)
+
+
+def _clock_ends(cells: np.ndarray) -> list[str]:
+    """",cell,…\\n" of each row of these clock cells (clock columns × rows, NaN: empty), CLOCK_DECIMALS
+    decimals each."""
+    if len(cells) == 1:  # the one clock column: no cell of the rows given is empty
+        return list(map(f",{{:.{CLOCK_DECIMALS}f}}\n".format, cells[0].tolist()))
+    text = [["" if x != x else f"{x:.{CLOCK_DECIMALS}f}" for x in row] for row in cells.tolist()]
+    return [f",{','.join(t)}\n" for t in zip(*text)]

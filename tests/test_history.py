@@ -10,7 +10,7 @@ import pytest
 
 from nettrain import checkpoint as ckpt
 from nettrain.errors import RunIOError
-from nettrain.history import History
+from nettrain.history import History, _clock_ends
 from nettrain.network import Cost
 
 from .helpers import fit_config
@@ -192,3 +192,9 @@ def test_a_resume_continues_the_clock_and_an_older_folder_resumes_without_the_co
     whole = (tmp_path / "whole" / "metrics.csv").read_bytes().splitlines()
     assert metrics.read_bytes() == b"".join(line.rsplit(b",", 1)[0] + b"\n" for line in whole)
     assert b"seconds" not in metrics.read_bytes() and whole[0].endswith(b",seconds")
+
+
+def test_several_clock_columns_would_each_get_a_cell_or_stay_empty():
+    """history._clock_ends for more than the one clock column there is: a row's cells in order, NaN empty."""
+    assert _clock_ends(np.array([[1.0, np.nan], [2.5, 3.0]])) == [",1.000,2.500\n", ",,3.000\n"]
+    assert _clock_ends(np.array([[0.0625, 1234.5]])) == [",0.062\n", ",1234.500\n"]  # the one column
