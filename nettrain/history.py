@@ -221,13 +221,14 @@ class History:
         lines, short = _head_lines(path, n, ckpt_path, restart)
         clock = _clock_columns(lines[0]) if lines else []
         kept = [line.rsplit(b",", len(clock))[0] + b"\n" for line in lines] if clock else lines
-        if len(lines) <= n or hashlib.sha256(b"".join(kept)).hexdigest() != digest:
+        folded = hashlib.sha256(b"".join(kept))  # what take() folds: the text less the clock columns
+        if len(lines) <= n or folded.hexdigest() != digest:
             what = f"has {max(0, len(lines) - 1)} rows" if short else "was changed"
             raise RunIOError(f"{path} {what}: {ckpt_path} was saved after rows 0 … {n - 1} of it; restore the file, "
                              f"or {restart}")
         h = cls(digest_columns(columns) + clock)
         h._header_written = True
-        h._digest.update(b"".join(kept))
+        h._digest = folded  # the rows appended from here are folded into it
         h._J.extend(float(line.split(b",", 2)[1] or "nan") for line in lines[1:])  # empty: not computed
         if SECONDS in clock:
             h.seconds = _last_seconds(lines[1:], len(h.columns) - len(clock) + clock.index(SECONDS))
