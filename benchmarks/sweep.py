@@ -174,6 +174,48 @@ def speedup(args: argparse.Namespace) -> None:
           f"least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
 
 
+def _timeline(out: Path, started: float, ended: float) -> dict:
+    """Where the whole command's wall time went, from the sweep folder's files (their mtimes, against the
+    command's start and end): until sweep.yaml (start-up, every trial checked); until the first trial's
+    config.yaml (the cluster's start, the first task's round trip, its config loaded); each trial from its
+    config.yaml to its summary.json, on the worker it ran on (a trial starts on the worker that ended one
+    last before it); the end of the last trial to best.yaml, and from best.yaml to the exit (the cluster's
+    stop)."""
+    def at(path: Path) -> float:
+        return path.stat().st_mtime - started
+
+    spans = sorted((at(d / "config.yaml"), at(d / "summary.json"), int(d.name.split("-")[1]))
+                   for d in out.glob("trial-*"))
+    lanes: list[list] = []  # per worker: its trials' spans in order
+    for span in spans:
+        free = [lane for lane in lanes if lane[-1][1] <= span[0]]
+        if free:
+            max(free, key=lambda lane: lane[-1][1]).append(span)
+        else:
+            lanes.append([span])
+    last = max(s[1] for s in spans)
+    return {"checked": at(out / "sweep.yaml"), "first": spans[0][0], "last": last, "best": at(out / "best.yaml"),
+            "exit": ended - started, "lanes": lanes,
+            "idle_end": [last - lane[-1][1] for lane in lanes]}
+
+
+def timeline(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for workers in ((2, 1) if r % 2 == 0 else (1, 2)):
+                out = Path(tmp) / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                started = time.time()
+                subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers),
+                                "--out", str(out)], check=True, env=ENV, capture_output=True)
+                t = _timeline(out, started, time.time())
+                lanes = "; ".join(" ".join(f"{k}:{a:.2f}-{b:.2f}" for a, b, k in lane) for lane in t["lanes"])
+                print(f"workers {workers}: checked {t['checked']:.2f} s, first trial {t['first']:.2f} s, last trial "
+                      f"ended {t['last']:.2f} s, best.yaml {t['best']:.2f} s, exit {t['exit']:.2f} s; workers idle "
+                      f"at the end {', '.join(f'{x:.2f}' for x in t['idle_end'])} s; load average "
+                      f"{os.getloadavg()[0]:.1f}\n    {lanes}", flush=True)
+
+
 def cpu(args: argparse.Namespace) -> None:
     """The digits-lambda grid swept in this process (run_sweep) with workers 2, then 1: wall, this process's CPU,
     the worker processes' CPU (reaped children), and the fits' CPU and wall (SweepResult.timings)."""
@@ -320,6 +362,7 @@ def main() -> None:
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("overhead").add_argument("--trials", type=int, default=40)
     sub.add_parser("speedup").add_argument("--rounds", type=int, default=3)
+    sub.add_parser("timeline").add_argument("--rounds", type=int, default=1)
     sub.add_parser("cpu")
     sub.add_parser("sklearn")
     tpe_ = sub.add_parser("tpe")
@@ -330,7 +373,7 @@ def main() -> None:
     fig.add_argument("folder")
     fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "timeline": timeline, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":

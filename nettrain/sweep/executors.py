@@ -36,7 +36,7 @@ PING_SECONDS = 5.0  # how long the scheduler may take to answer that check
 class InProcess:
     """The trials one after another in this process (workers: 1)."""
 
-    slots, queued = 1, 0
+    slots = 1
     threads: Optional[int] = None  # a fit alone's choice
 
     def __init__(self) -> None:
@@ -56,12 +56,14 @@ class InProcess:
 
 
 class OnDask:
-    """Trials as tasks on a Dask cluster's workers, at most `slots` at once."""
+    """Trials as tasks on a Dask cluster's workers, at most `slots` at once: none submitted ahead. Dask sends a
+    task to a worker when it is submitted (it holds tasks back at the scheduler only for a large group of
+    them), so a trial submitted ahead would wait behind the trial running on one worker while another worker
+    may be idle: at the grid's end, a worker idle for most of a trial. The next trial is submitted when one
+    ends, to the worker that is free (the round trip through this process: a few ms)."""
 
-    def __init__(self, session: Any, slots: int, threads: int, queued: int = 1) -> None:
-        # queued: trials waiting at the scheduler beyond those running, so that a worker that ends one starts
-        # the next at once, without waiting for this process to hear of it and submit another
-        self.session, self.slots, self.threads, self.queued = session, max(1, slots), threads, queued
+    def __init__(self, session: Any, slots: int, threads: int) -> None:
+        self.session, self.slots, self.threads = session, max(1, slots), threads
         self.futures: dict[int, Any] = {}  # trial number → its future
         self.run = uuid.uuid4().hex[:8]
         self.submitted = 0
@@ -199,8 +201,6 @@ def open_executor(sweep: Any) -> Iterator[Any]:
             slots, threads = spec.workers, max(1, available_threads() // spec.workers)
         else:  # every thread of the cluster's workers runs a trial, with one BLAS thread (as the cluster backend)
             slots, threads = sum(session.client.nthreads().values()), 1
-        # a grid's or a random search's trials do not depend on the ones that end: one more queued per worker;
-        # a TPE draw learns from the ended trials, so as few as possible are drawn ahead of them
-        ex = OnDask(session, slots, threads, queued=1 if sweep.method == "tpe" else slots)
+        ex = OnDask(session, slots, threads)
         ex.warm_up()
         yield ex
