@@ -360,7 +360,7 @@ def test_a_trial_costs_its_epochs_times_the_layer_products_times_the_train_fract
     assert trial_cost({"model.layers.1": 20, "train.epochs": 10}, base) == pytest.approx(10 * (80 + 60) * 0.7)
     assert trial_cost({"data.split": {"train": 0.5, "val": 0.5}}, base) == pytest.approx(30 * 56 * 0.5)
     assert trial_cost({"model.layers": [4, 3, 3], "data.split.train": 0.4}, base) == pytest.approx(30 * 21 * 0.4)
-    assert trial_cost({"model.layers": "wide"}, base) == trial_cost({}, base) == pytest.approx(1176.0)  # unread: the base's
+    assert trial_cost({"model.layers": "wide"}, base) == trial_cost({}, base) == pytest.approx(1176.0)  # the base's
 
 
 # ----------------------------------------------------------------------------- what a fit offers a sweep
