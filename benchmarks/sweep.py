@@ -2,7 +2,8 @@
 GridSearchCV on the same grid, and a TPE search with pruning against the full grid.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py overhead [--trials 40]
-    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3] [--before CHECKOUT]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py timeline [--rounds 1]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py cpu
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep] [--set key=value] [--workers N]
@@ -21,7 +22,10 @@ overhead: a grid of --trials iris trials of one epoch each (each fit a few ms), 
     Then the parts, one by one, in this process: a config loaded, a folder claimed, trials.csv and best.yaml
     written (medians, wall and CPU).
 speedup: `nettrain sweep configs/sweeps/digits-lambda.yaml` (10 trials) as a whole command, with --workers 1
-    and --workers 2, --rounds times each, alternating; the median walls and their ratio.
+    and --workers 2, --rounds times each, alternating; the median walls and their ratio. --before: a checkout
+    of the code before a change (git worktree add, or git archive), whose --workers 2 runs in each round too.
+timeline: the same command, workers 2 then 1: where its wall time went, read from the sweep folder's files —
+    start-up and checks, the cluster's start, each trial on its worker, the workers idle at the end, the stop.
 cpu: the same grid swept in this process with workers 2, then 1: wall and CPU seconds, where they go (this
     process, the worker processes, the fits).
 sklearn: GridSearchCV(MLPClassifier(solver="lbfgs"), n_jobs=2) over the same grid — λ as alpha = λ·m (m the
@@ -146,32 +150,37 @@ def parts(n: int) -> None:
         print(f"| {name} | {w * 1000:.1f} ms | {c * 1000:.1f} ms |")
 
 
-def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False) -> Any:
-    """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started)."""
+def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False, code: str = "") -> Any:
+    """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started);
+    code: a checkout whose nettrain runs it (PYTHONPATH) instead of this one."""
     shutil.rmtree(out, ignore_errors=True)
     t, c = time.perf_counter(), _children_cpu()
+    env = dict(ENV, PYTHONPATH=code) if code else ENV
     subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers), "--out",
-                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=ENV, capture_output=True)
+                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=env, capture_output=True)
     wall = time.perf_counter() - t
     return (wall, _children_cpu() - c) if cpu else wall
 
 
 def speedup(args: argparse.Namespace) -> None:
-    walls: dict[int, list[float]] = {1: [], 2: []}
-    cpus: dict[int, list[float]] = {1: [], 2: []}
+    """workers 1 and 2 (and with --before, workers 2 of that checkout), alternating within and across rounds."""
+    runs = [(1, ""), (2, "")] + ([(2, str(Path(args.before).resolve()))] if args.before else [])
+    walls: dict[tuple, list[float]] = {r: [] for r in runs}
+    cpus: dict[tuple, list[float]] = {r: [] for r in runs}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
-                wall, cpu = _sweep_seconds(workers, Path(tmp) / "out", cpu=True)
-                walls[workers].append(wall)
-                cpus[workers].append(cpu)
-                print(f"round {r + 1}: workers {workers}: {wall:.1f} s, {cpu:.1f} s of CPU; load average "
-                      f"{os.getloadavg()[0]:.1f}", flush=True)
-    one, two = statistics.median(walls[1]), statistics.median(walls[2])
-    c1, c2 = statistics.median(cpus[1]), statistics.median(cpus[2])
-    print(f"digits-lambda (10 trials): workers 1 {one:.1f} s, workers 2 {two:.1f} s (medians of {args.rounds}): "
-          f"ratio {two / one:.2f}; CPU seconds {c1:.1f} and {c2:.1f}: on two free cores, workers 2 would take at "
-          f"least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
+            for workers, code in (runs if r % 2 == 0 else runs[::-1]):
+                wall, cpu = _sweep_seconds(workers, Path(tmp) / "out", cpu=True, code=code)
+                walls[workers, code].append(wall)
+                cpus[workers, code].append(cpu)
+                print(f"round {r + 1}: workers {workers}{' (before)' if code else ''}: {wall:.2f} s, {cpu:.2f} s of "
+                      f"CPU; load average {os.getloadavg()[0]:.1f}", flush=True)
+    one, c1 = statistics.median(walls[1, ""]), statistics.median(cpus[1, ""])
+    for workers, code in runs[1:]:
+        two, c2 = statistics.median(walls[workers, code]), statistics.median(cpus[workers, code])
+        print(f"digits-lambda (10 trials){' before' if code else ''}: workers 1 {one:.2f} s, workers 2 {two:.2f} s "
+              f"(medians of {args.rounds}): ratio {two / one:.3f}; CPU seconds {c1:.1f} and {c2:.1f}: on two free "
+              f"cores, workers 2 would take at least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
 
 
 def _timeline(out: Path, started: float, ended: float) -> dict:
@@ -361,7 +370,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("overhead").add_argument("--trials", type=int, default=40)
-    sub.add_parser("speedup").add_argument("--rounds", type=int, default=3)
+    speed = sub.add_parser("speedup")
+    speed.add_argument("--rounds", type=int, default=3)
+    speed.add_argument("--before", default="", help="a checkout of the code before: its workers 2 run beside")
     sub.add_parser("timeline").add_argument("--rounds", type=int, default=1)
     sub.add_parser("cpu")
     sub.add_parser("sklearn")

@@ -161,7 +161,8 @@ def _forked_workers(local: bool) -> Any:
     import numpy, Dask and nettrain again: 4–8 s of the 2-core machine against 0.6 s; a worker that a nanny
     restarts later is spawned, as Dask does by default; without fork, not POSIX, Dask's default), and neither
     the workers' statistical profiler (a stack sample every 10 ms) nor a 20 ms tick on their event loops: idle
-    Dask costs half the CPU (0.05 against 0.1 s a second, client and workers), which the trials need."""
+    Dask costs half the CPU (0.05 against 0.1 s a second, client and workers), which the trials need. Nor the
+    scheduler's work stealing, every 100 ms: no task ever waits at a worker to be stolen (OnDask)."""
     import multiprocessing
 
     if not local:
@@ -169,7 +170,8 @@ def _forked_workers(local: bool) -> Any:
     import dask
     import distributed  # noqa: F401 - its defaults in dask.config first: leaving the block restores them as they were
 
-    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms"}
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms",
+             "distributed.scheduler.work-stealing": False}
     if "fork" in multiprocessing.get_all_start_methods():
         quiet["distributed.worker.multiprocessing-method"] = "fork"
     return dask.config.set(quiet)
