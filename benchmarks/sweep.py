@@ -5,6 +5,7 @@ GridSearchCV on the same grid, and a TPE search with pruning against the full gr
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3] [--before CHECKOUT]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py timeline [--rounds 1]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py cpu
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py schedule
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep] [--set key=value] [--workers N]
     python benchmarks/sweep.py figure runs/digits-lambda [--out docs/images/digits-lambda.png]
@@ -28,6 +29,10 @@ timeline: the same command, workers 2 then 1: where its wall time went, read fro
     start-up and checks, the cluster's start, each trial on its worker, the workers idle at the end, the stop.
 cpu: the same grid swept in this process with workers 2, then 1: wall and CPU seconds, where they go (this
     process, the worker processes, the fits).
+schedule: the same grid swept in this process: each trial's CPU seconds; from them, when two workers would end
+    with the trials handed out by number (one submitted ahead per worker, as Dask sent it at once to a worker:
+    the trial waited there), by number with none ahead, and longest first (search.longest_first) — the order
+    alone, on two free cores, whatever the machine's load.
 sklearn: GridSearchCV(MLPClassifier(solver="lbfgs"), n_jobs=2) over the same grid — λ as alpha = λ·m (m the
     train split's rows: scikit-learn divides its L2 term by m), the two widths as hidden_layer_sizes — on
     the same rows and splits (nettrain's seeded split; the inputs standardised with the train split's
@@ -225,6 +230,55 @@ def timeline(args: argparse.Namespace) -> None:
                       f"{os.getloadavg()[0]:.1f}\n    {lanes}", flush=True)
 
 
+def _makespan(seconds: dict, order: list, workers: int = 2, ahead: bool = False) -> list:
+    """When each of `workers` ends, trials taking `seconds` (by number) handed out in `order`: each to the worker
+    free first (list scheduling); ahead: as Dask did with one trial submitted ahead per worker — a trial goes at
+    its submission (when one ends) to the worker holding fewer trials (ties: the first), and waits there."""
+    if not ahead:
+        ends = [0.0] * workers
+        for k in order:
+            i = ends.index(min(ends))
+            ends[i] += seconds[k]
+        return ends
+    queues: list[list] = [[] for _ in range(workers)]  # per worker: [end time of each trial it holds]
+    todo, now = list(order), 0.0
+    for _ in range(min(len(todo), 2 * workers)):  # the first submissions: two per worker
+        i = min(range(workers), key=lambda w: len(queues[w]))
+        queues[i].append((queues[i][-1] if queues[i] else 0.0) + seconds[todo.pop(0)])
+    while todo:
+        now = min(q[0] for q in queues if q)  # the next trial to end; the next one is submitted then
+        for q in queues:
+            if q and q[0] == now:
+                q.pop(0)
+                break
+        i = min(range(workers), key=lambda w: len(queues[w]))
+        queues[i].append(max(now, queues[i][-1] if queues[i] else now) + seconds[todo.pop(0)])
+    return [max([now] + q) for q in queues]
+
+
+def schedule(args: argparse.Namespace) -> None:
+    """The grid's trials on two workers, from each trial's CPU seconds (its thread's, swept in this process:
+    what the load leaves alone): when the workers end in each order, against half the sum."""
+    from nettrain import config as config_mod
+    from nettrain.sweep import load_sweep, run_sweep
+    from nettrain.sweep.search import longest_first
+
+    sweep = load_sweep(GRID, workers=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_sweep(sweep, out=Path(tmp) / "w1")
+    seconds = {k: t["cpu"] for k, t in res.timings.items()}
+    base = config_mod.load_config(sweep.spec.base, sweep.sets)
+    lpt = longest_first(sweep, base, range(sweep.total))
+    print("trials' CPU seconds: " + ", ".join(f"{k}: {seconds[k]:.2f}" for k in sorted(seconds)))
+    print(f"Σ {sum(seconds.values()):.2f} s; half {sum(seconds.values()) / 2:.2f} s")
+    print("| order | when the two workers end | the first idle for |\n|---|---|---|")
+    for name, order, ahead in (("by number, one submitted ahead per worker (before)", sorted(seconds), True),
+                               ("by number, none ahead", sorted(seconds), False),
+                               ("longest first (search.longest_first), none ahead (now)", lpt, False)):
+        ends = sorted(_makespan(seconds, order, ahead=ahead))
+        print(f"| {name} | {ends[0]:.2f} s, {ends[1]:.2f} s | {ends[1] - ends[0]:.2f} s |")
+
+
 def cpu(args: argparse.Namespace) -> None:
     """The digits-lambda grid swept in this process (run_sweep) with workers 2, then 1: wall, this process's CPU,
     the worker processes' CPU (reaped children), and the fits' CPU and wall (SweepResult.timings)."""
@@ -375,6 +429,7 @@ def main() -> None:
     speed.add_argument("--before", default="", help="a checkout of the code before: its workers 2 run beside")
     sub.add_parser("timeline").add_argument("--rounds", type=int, default=1)
     sub.add_parser("cpu")
+    sub.add_parser("schedule")
     sub.add_parser("sklearn")
     tpe_ = sub.add_parser("tpe")
     tpe_.add_argument("--out", default="runs/bench-sweep")
@@ -384,7 +439,7 @@ def main() -> None:
     fig.add_argument("folder")
     fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "timeline": timeline, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "timeline": timeline, "schedule": schedule, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":
