@@ -3,7 +3,7 @@ GridSearchCV on the same grid, and a TPE search with pruning against the full gr
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py overhead [--trials 40]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3] [--before CHECKOUT]
-    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py timeline [--rounds 1]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py timeline [--rounds 1] [--before CHECKOUT]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py cpu
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py schedule
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
@@ -157,12 +157,14 @@ def parts(n: int) -> None:
 
 def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False, code: str = "") -> Any:
     """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started);
-    code: a checkout whose nettrain runs it (PYTHONPATH) instead of this one."""
+    code: a checkout whose nettrain runs it (PYTHONPATH) instead of this one. The command runs in out's parent
+    folder: `python -m` puts the working directory first on sys.path, where this checkout's nettrain would win."""
     shutil.rmtree(out, ignore_errors=True)
     t, c = time.perf_counter(), _children_cpu()
     env = dict(ENV, PYTHONPATH=code) if code else ENV
     subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers), "--out",
-                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=env, capture_output=True)
+                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=env, capture_output=True,
+                   cwd=out.parent)
     wall = time.perf_counter() - t
     return (wall, _children_cpu() - c) if cpu else wall
 
@@ -214,17 +216,19 @@ def _timeline(out: Path, started: float, ended: float) -> dict:
 
 
 def timeline(args: argparse.Namespace) -> None:
+    runs = [(2, ""), (1, "")] + ([(2, str(Path(args.before).resolve()))] if args.before else [])
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for workers in ((2, 1) if r % 2 == 0 else (1, 2)):
+            for workers, code in (runs if r % 2 == 0 else runs[::-1]):
                 out = Path(tmp) / "out"
                 shutil.rmtree(out, ignore_errors=True)
                 started = time.time()
                 subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers),
-                                "--out", str(out)], check=True, env=ENV, capture_output=True)
+                                "--out", str(out)], check=True, env=dict(ENV, PYTHONPATH=code) if code else ENV,
+                               capture_output=True, cwd=tmp)  # (not this checkout: _sweep_seconds)
                 t = _timeline(out, started, time.time())
                 lanes = "; ".join(" ".join(f"{k}:{a:.2f}-{b:.2f}" for a, b, k in lane) for lane in t["lanes"])
-                print(f"workers {workers}: checked {t['checked']:.2f} s, first trial {t['first']:.2f} s, last trial "
+                print(f"workers {workers}{' (before)' if code else ''}: checked {t['checked']:.2f} s, first trial {t['first']:.2f} s, last trial "
                       f"ended {t['last']:.2f} s, best.yaml {t['best']:.2f} s, exit {t['exit']:.2f} s; workers idle "
                       f"at the end {', '.join(f'{x:.2f}' for x in t['idle_end'])} s; load average "
                       f"{os.getloadavg()[0]:.1f}\n    {lanes}", flush=True)
@@ -427,7 +431,9 @@ def main() -> None:
     speed = sub.add_parser("speedup")
     speed.add_argument("--rounds", type=int, default=3)
     speed.add_argument("--before", default="", help="a checkout of the code before: its workers 2 run beside")
-    sub.add_parser("timeline").add_argument("--rounds", type=int, default=1)
+    line = sub.add_parser("timeline")
+    line.add_argument("--rounds", type=int, default=1)
+    line.add_argument("--before", default="", help="a checkout of the code before: its workers 2 run beside")
     sub.add_parser("cpu")
     sub.add_parser("schedule")
     sub.add_parser("sklearn")
