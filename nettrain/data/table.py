@@ -97,10 +97,10 @@ def _as_whole(values: np.ndarray) -> np.ndarray:
 
 
 def _check_classes(path: Path, name: str, y: np.ndarray) -> None:
-    classes = np.unique(y)
-    if classes.size < 2:
+    # Only "at least two" matters: one comparison pass, where np.unique would sort (and import numpy.ma)
+    if y.size and not (y != y[0]).any():
         raise _error(
-            f"{path}: target column {_show(name)} has only one class ({_show(_py(classes[0]))}): "
+            f"{path}: target column {_show(name)} has only one class ({_show(_py(y[0]))}): "
             "classification needs at least 2 (is data.target the right column, or is task regression?)"
         )
 

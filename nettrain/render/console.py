@@ -48,8 +48,8 @@ class _Stdout:
 
 
 stdout = _Stdout()
-out = Console(file=stdout, highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(file=stdout, highlight=False, soft_wrap=True, emoji=False)  # ":name:" in a path is text
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def num(v: Any, fmt: str = ".6g") -> str:
