@@ -228,8 +228,8 @@ def timeline(args: argparse.Namespace) -> None:
                                capture_output=True, cwd=tmp)  # (not this checkout: _sweep_seconds)
                 t = _timeline(out, started, time.time())
                 lanes = "; ".join(" ".join(f"{k}:{a:.2f}-{b:.2f}" for a, b, k in lane) for lane in t["lanes"])
-                print(f"workers {workers}{' (before)' if code else ''}: checked {t['checked']:.2f} s, first trial {t['first']:.2f} s, last trial "
-                      f"ended {t['last']:.2f} s, best.yaml {t['best']:.2f} s, exit {t['exit']:.2f} s; workers idle "
+                print(f"workers {workers}{' (before)' if code else ''}: checked {t['checked']:.2f} s, first trial "
+                      f"{t['first']:.2f} s, last trial ended {t['last']:.2f} s, best.yaml {t['best']:.2f} s, exit {t['exit']:.2f} s; workers idle "
                       f"at the end {', '.join(f'{x:.2f}' for x in t['idle_end'])} s; load average "
                       f"{os.getloadavg()[0]:.1f}\n    {lanes}", flush=True)
 
@@ -445,7 +445,8 @@ def main() -> None:
     fig.add_argument("folder")
     fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "timeline": timeline, "schedule": schedule, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "timeline": timeline, "schedule": schedule, "sklearn": sklearn,
+     "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":
