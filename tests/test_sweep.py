@@ -331,7 +331,7 @@ class StartInfo(StopAfter):
 def test_a_grid_handed_out_longest_first_resumes_the_numbers_it_had_not_started(here, tmp_path):
     """A sweep killed as two workers ran trials 1 and 3 first: trial 1 ended, trial 3 running, 0 and 2 never
     started. The resume starts trial 3 over and runs 0 and 2: the uninterrupted sweep's files."""
-    path, out, res = here
+    path, out, _ = here
     header, rows = files.read_trials(out)
     folder = tmp_path / "s"
     folder.mkdir()

@@ -25,6 +25,7 @@ Left out on purpose: running trials, the pruner (pruning.py), files.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
@@ -179,7 +180,7 @@ def trial_cost(params: dict, base: Any) -> float:
         train = float(_given(params, "data.split.train", base.data.split.train))
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         return trial_cost({}, base)
-    return epochs * sum(a * b for a, b in zip(layers, layers[1:])) * train
+    return epochs * sum(a * b for a, b in itertools.pairwise(layers)) * train
 
 
 def longest_first(sweep: Any, base: Any, numbers: Sequence[int]) -> list[int]:
