@@ -2,8 +2,10 @@
 GridSearchCV on the same grid, and a TPE search with pruning against the full grid.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py overhead [--trials 40]
-    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py speedup [--rounds 3] [--before CHECKOUT]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py timeline [--rounds 1] [--before CHECKOUT]
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py cpu
+    OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py schedule
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py sklearn
     OPENBLAS_NUM_THREADS=1 python benchmarks/sweep.py tpe [--out runs/bench-sweep] [--set key=value] [--workers N]
     python benchmarks/sweep.py figure runs/digits-lambda [--out docs/images/digits-lambda.png]
@@ -21,9 +23,16 @@ overhead: a grid of --trials iris trials of one epoch each (each fit a few ms), 
     Then the parts, one by one, in this process: a config loaded, a folder claimed, trials.csv and best.yaml
     written (medians, wall and CPU).
 speedup: `nettrain sweep configs/sweeps/digits-lambda.yaml` (10 trials) as a whole command, with --workers 1
-    and --workers 2, --rounds times each, alternating; the median walls and their ratio.
+    and --workers 2, --rounds times each, alternating; the median walls and their ratio. --before: a checkout
+    of the code before a change (git worktree add, or git archive), whose --workers 2 runs in each round too.
+timeline: the same command, workers 2 then 1: where its wall time went, read from the sweep folder's files —
+    start-up and checks, the cluster's start, each trial on its worker, the workers idle at the end, the stop.
 cpu: the same grid swept in this process with workers 2, then 1: wall and CPU seconds, where they go (this
     process, the worker processes, the fits).
+schedule: the same grid swept in this process: each trial's CPU seconds; from them, when two workers would end
+    with the trials handed out by number (one submitted ahead per worker, as Dask sent it at once to a worker:
+    the trial waited there), by number with none ahead, and longest first (search.longest_first) — the order
+    alone, on two free cores, whatever the machine's load.
 sklearn: GridSearchCV(MLPClassifier(solver="lbfgs"), n_jobs=2) over the same grid — λ as alpha = λ·m (m the
     train split's rows: scikit-learn divides its L2 term by m), the two widths as hidden_layer_sizes — on
     the same rows and splits (nettrain's seeded split; the inputs standardised with the train split's
@@ -146,32 +155,132 @@ def parts(n: int) -> None:
         print(f"| {name} | {w * 1000:.1f} ms | {c * 1000:.1f} ms |")
 
 
-def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False) -> Any:
-    """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started)."""
+def _sweep_seconds(workers: int, out: Path, sets: tuple = (), cpu: bool = False, code: str = "") -> Any:
+    """The wall seconds of the whole command (with cpu: and the CPU seconds of it and every process it started);
+    code: a checkout whose nettrain runs it (PYTHONPATH) instead of this one. The command runs in out's parent
+    folder: `python -m` puts the working directory first on sys.path, where this checkout's nettrain would win."""
     shutil.rmtree(out, ignore_errors=True)
     t, c = time.perf_counter(), _children_cpu()
+    env = dict(ENV, PYTHONPATH=code) if code else ENV
     subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers), "--out",
-                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=ENV, capture_output=True)
+                    str(out), *(a for x in sets for a in ("--set", x))], check=True, env=env, capture_output=True,
+                   cwd=out.parent)
     wall = time.perf_counter() - t
     return (wall, _children_cpu() - c) if cpu else wall
 
 
 def speedup(args: argparse.Namespace) -> None:
-    walls: dict[int, list[float]] = {1: [], 2: []}
-    cpus: dict[int, list[float]] = {1: [], 2: []}
+    """workers 1 and 2 (and with --before, workers 2 of that checkout), alternating within and across rounds."""
+    runs = [(1, ""), (2, "")] + ([(2, str(Path(args.before).resolve()))] if args.before else [])
+    walls: dict[tuple, list[float]] = {r: [] for r in runs}
+    cpus: dict[tuple, list[float]] = {r: [] for r in runs}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
-            for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
-                wall, cpu = _sweep_seconds(workers, Path(tmp) / "out", cpu=True)
-                walls[workers].append(wall)
-                cpus[workers].append(cpu)
-                print(f"round {r + 1}: workers {workers}: {wall:.1f} s, {cpu:.1f} s of CPU; load average "
-                      f"{os.getloadavg()[0]:.1f}", flush=True)
-    one, two = statistics.median(walls[1]), statistics.median(walls[2])
-    c1, c2 = statistics.median(cpus[1]), statistics.median(cpus[2])
-    print(f"digits-lambda (10 trials): workers 1 {one:.1f} s, workers 2 {two:.1f} s (medians of {args.rounds}): "
-          f"ratio {two / one:.2f}; CPU seconds {c1:.1f} and {c2:.1f}: on two free cores, workers 2 would take at "
-          f"least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
+            for workers, code in (runs if r % 2 == 0 else runs[::-1]):
+                wall, cpu = _sweep_seconds(workers, Path(tmp) / "out", cpu=True, code=code)
+                walls[workers, code].append(wall)
+                cpus[workers, code].append(cpu)
+                print(f"round {r + 1}: workers {workers}{' (before)' if code else ''}: {wall:.2f} s, {cpu:.2f} s of "
+                      f"CPU; load average {os.getloadavg()[0]:.1f}", flush=True)
+    one, c1 = statistics.median(walls[1, ""]), statistics.median(cpus[1, ""])
+    for workers, code in runs[1:]:
+        two, c2 = statistics.median(walls[workers, code]), statistics.median(cpus[workers, code])
+        print(f"digits-lambda (10 trials){' before' if code else ''}: workers 1 {one:.2f} s, workers 2 {two:.2f} s "
+              f"(medians of {args.rounds}): ratio {two / one:.3f}; CPU seconds {c1:.1f} and {c2:.1f}: on two free "
+              f"cores, workers 2 would take at least {c2 / 2:.1f} s (ratio ≥ {c2 / 2 / c1:.2f} of workers 1's CPU)")
+
+
+def _timeline(out: Path, started: float, ended: float) -> dict:
+    """Where the whole command's wall time went, from the sweep folder's files (their mtimes, against the
+    command's start and end): until sweep.yaml (start-up, every trial checked); until the first trial's
+    config.yaml (the cluster's start, the first task's round trip, its config loaded); each trial from its
+    config.yaml to its summary.json, on the worker it ran on (a trial starts on the worker that ended one
+    last before it); the end of the last trial to best.yaml, and from best.yaml to the exit (the cluster's
+    stop)."""
+    def at(path: Path) -> float:
+        return path.stat().st_mtime - started
+
+    spans = sorted((at(d / "config.yaml"), at(d / "summary.json"), int(d.name.split("-")[1]))
+                   for d in out.glob("trial-*"))
+    lanes: list[list] = []  # per worker: its trials' spans in order
+    for span in spans:
+        free = [lane for lane in lanes if lane[-1][1] <= span[0]]
+        if free:
+            max(free, key=lambda lane: lane[-1][1]).append(span)
+        else:
+            lanes.append([span])
+    last = max(s[1] for s in spans)
+    return {"checked": at(out / "sweep.yaml"), "first": spans[0][0], "last": last, "best": at(out / "best.yaml"),
+            "exit": ended - started, "lanes": lanes,
+            "idle_end": [last - lane[-1][1] for lane in lanes]}
+
+
+def timeline(args: argparse.Namespace) -> None:
+    runs = [(2, ""), (1, "")] + ([(2, str(Path(args.before).resolve()))] if args.before else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for workers, code in (runs if r % 2 == 0 else runs[::-1]):
+                out = Path(tmp) / "out"
+                shutil.rmtree(out, ignore_errors=True)
+                started = time.time()
+                subprocess.run([sys.executable, "-m", "nettrain", "sweep", str(GRID), "--workers", str(workers),
+                                "--out", str(out)], check=True, env=dict(ENV, PYTHONPATH=code) if code else ENV,
+                               capture_output=True, cwd=tmp)  # (not this checkout: _sweep_seconds)
+                t = _timeline(out, started, time.time())
+                lanes = "; ".join(" ".join(f"{k}:{a:.2f}-{b:.2f}" for a, b, k in lane) for lane in t["lanes"])
+                print(f"workers {workers}{' (before)' if code else ''}: checked {t['checked']:.2f} s, first trial "
+                      f"{t['first']:.2f} s, last trial ended {t['last']:.2f} s, best.yaml {t['best']:.2f} s, exit {t['exit']:.2f} s; workers idle "
+                      f"at the end {', '.join(f'{x:.2f}' for x in t['idle_end'])} s; load average "
+                      f"{os.getloadavg()[0]:.1f}\n    {lanes}", flush=True)
+
+
+def _makespan(seconds: dict, order: list, workers: int = 2, ahead: bool = False) -> list:
+    """When each of `workers` ends, trials taking `seconds` (by number) handed out in `order`: each to the worker
+    free first (list scheduling); ahead: as Dask did with one trial submitted ahead per worker — a trial goes at
+    its submission (when one ends) to the worker holding fewer trials (ties: the first), and waits there."""
+    if not ahead:
+        ends = [0.0] * workers
+        for k in order:
+            i = ends.index(min(ends))
+            ends[i] += seconds[k]
+        return ends
+    queues: list[list] = [[] for _ in range(workers)]  # per worker: [end time of each trial it holds]
+    todo, now = list(order), 0.0
+    for _ in range(min(len(todo), 2 * workers)):  # the first submissions: two per worker
+        i = min(range(workers), key=lambda w: len(queues[w]))
+        queues[i].append((queues[i][-1] if queues[i] else 0.0) + seconds[todo.pop(0)])
+    while todo:
+        now = min(q[0] for q in queues if q)  # the next trial to end; the next one is submitted then
+        for q in queues:
+            if q and q[0] == now:
+                q.pop(0)
+                break
+        i = min(range(workers), key=lambda w: len(queues[w]))
+        queues[i].append(max(now, queues[i][-1] if queues[i] else now) + seconds[todo.pop(0)])
+    return [max([now] + q) for q in queues]
+
+
+def schedule(args: argparse.Namespace) -> None:
+    """The grid's trials on two workers, from each trial's CPU seconds (its thread's, swept in this process:
+    what the load leaves alone): when the workers end in each order, against half the sum."""
+    from nettrain import config as config_mod
+    from nettrain.sweep import load_sweep, run_sweep
+    from nettrain.sweep.search import longest_first
+
+    sweep = load_sweep(GRID, workers=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_sweep(sweep, out=Path(tmp) / "w1")
+    seconds = {k: t["cpu"] for k, t in res.timings.items()}
+    base = config_mod.load_config(sweep.spec.base, sweep.sets)
+    lpt = longest_first(sweep, base, range(sweep.total))
+    print("trials' CPU seconds: " + ", ".join(f"{k}: {seconds[k]:.2f}" for k in sorted(seconds)))
+    print(f"Σ {sum(seconds.values()):.2f} s; half {sum(seconds.values()) / 2:.2f} s")
+    print("| order | when the two workers end | the first idle for |\n|---|---|---|")
+    for name, order, ahead in (("by number, one submitted ahead per worker (before)", sorted(seconds), True),
+                               ("by number, none ahead", sorted(seconds), False),
+                               ("longest first (search.longest_first), none ahead (now)", lpt, False)):
+        ends = sorted(_makespan(seconds, order, ahead=ahead))
+        print(f"| {name} | {ends[0]:.2f} s, {ends[1]:.2f} s | {ends[1] - ends[0]:.2f} s |")
 
 
 def cpu(args: argparse.Namespace) -> None:
@@ -319,8 +428,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("overhead").add_argument("--trials", type=int, default=40)
-    sub.add_parser("speedup").add_argument("--rounds", type=int, default=3)
+    speed = sub.add_parser("speedup")
+    speed.add_argument("--rounds", type=int, default=3)
+    speed.add_argument("--before", default="", help="a checkout of the code before: its workers 2 run beside")
+    line = sub.add_parser("timeline")
+    line.add_argument("--rounds", type=int, default=1)
+    line.add_argument("--before", default="", help="a checkout of the code before: its workers 2 run beside")
     sub.add_parser("cpu")
+    sub.add_parser("schedule")
     sub.add_parser("sklearn")
     tpe_ = sub.add_parser("tpe")
     tpe_.add_argument("--out", default="runs/bench-sweep")
@@ -330,7 +445,8 @@ def main() -> None:
     fig.add_argument("folder")
     fig.add_argument("--out", default="docs/images/digits-lambda.png")
     args = ap.parse_args()
-    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "sklearn": sklearn, "tpe": tpe, "figure": figure}[args.what](args)
+    {"overhead": overhead, "speedup": speedup, "cpu": cpu, "timeline": timeline, "schedule": schedule, "sklearn": sklearn,
+     "tpe": tpe, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":

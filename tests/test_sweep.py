@@ -101,10 +101,18 @@ def test_each_trial_is_the_fit_of_its_values_bit_for_bit(here, tmp_path):
         assert row["epochs"] == 30 and row["val_accuracy"] == summary["val"]["accuracy"]
 
 
-def test_two_workers_give_the_same_trials_and_folders(here, tmp_path):
+def test_two_workers_give_the_same_trials_and_folders(here, tmp_path, monkeypatch):
     pytest.importorskip("distributed")
+    from nettrain.sweep.executors import OnDask
+
     path, out, res = here
+    handed = []  # (trial, trials under way when it was submitted)
+    submit = OnDask.submit
+    monkeypatch.setattr(OnDask, "submit", lambda ex, task: (handed.append((task.number, ex.busy())), submit(ex, task)))
     two = run(path, tmp_path / "two", workers=2)
+    # longest first (8 hidden units before 3), none submitted ahead of a free worker; the numbers unchanged
+    assert [k for k, _ in handed] == [1, 3, 0, 2] and max(busy for _, busy in handed) < 2
+    assert list(res.rows) == [0, 1, 2, 3]  # in this process: in number order
     assert trials_less_seconds(tmp_path / "two") == trials_less_seconds(out)
     for k in res.rows:
         assert_same_folder(tmp_path / "two" / f"trial-{k}", out / f"trial-{k}")
@@ -311,6 +319,51 @@ def test_a_stopped_sweep_resumes_to_the_uninterrupted_result(here, tmp_path):
     assert trials_less_seconds(tmp_path / "s") == trials_less_seconds(out)
     for k in range(4):
         assert_same_folder(tmp_path / "s" / f"trial-{k}", out / f"trial-{k}")
+
+
+class StartInfo(StopAfter):
+    """A sweep reporter that keeps what the sweep said as it started."""
+
+    def __init__(self) -> None:
+        super().__init__(0)
+
+    def start(self, info):
+        self.info = info
+
+
+def test_a_grid_handed_out_longest_first_resumes_the_numbers_it_had_not_started(here, tmp_path):
+    """A sweep killed as two workers ran trials 1 and 3 first: trial 1 ended, trial 3 running, 0 and 2 never
+    started. The resume starts trial 3 over and runs 0 and 2: the uninterrupted sweep's files."""
+    path, out, _ = here
+    header, rows = files.read_trials(out)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / files.SPEC).write_bytes((out / files.SPEC).read_bytes())
+    sweep = load_sweep(path)
+    fit_config(IRIS, sweep.overrides(sweep.grid[1]), out=folder / "trial-1")  # what trial 1 is (the first test)
+    (folder / "trial-3").mkdir()
+    (folder / "trial-3" / "metrics.csv").write_text("epoch,cost\n0,1.0\n")
+    files.write_trials(folder, header, {1: rows[1], 3: {**rows[3], "status": "running"}})
+    seen = StartInfo()
+    again = run(path, folder, resume=True, reporter=seen)
+    assert again.kept == 1 and seen.info["rerun"] == [3]  # 0 and 2 had not started: not said to start over
+    assert trials_less_seconds(folder) == trials_less_seconds(out)
+    for k in range(4):
+        assert_same_folder(folder / f"trial-{k}", out / f"trial-{k}")
+
+
+def test_a_trial_costs_its_epochs_times_the_layer_products_times_the_train_fraction(tmp_path):
+    from nettrain.sweep.search import longest_first, trial_cost
+
+    sweep = load_sweep(sweep_file(tmp_path))
+    base = config_mod.load_config(IRIS, sweep.sets)  # 30 epochs, 70 % of the rows to train on
+    assert [trial_cost(p, base) for p in sweep.grid] == pytest.approx([441.0, 1176.0, 441.0, 1176.0])  # 30·21·0.7
+    assert longest_first(sweep, base, range(4)) == [1, 3, 0, 2] and longest_first(sweep, base, [2, 0]) == [0, 2]
+    # a swept layer, epochs or split, however the key names it
+    assert trial_cost({"model.layers.1": 20, "train.epochs": 10}, base) == pytest.approx(10 * (80 + 60) * 0.7)
+    assert trial_cost({"data.split": {"train": 0.5, "val": 0.5}}, base) == pytest.approx(30 * 56 * 0.5)
+    assert trial_cost({"model.layers": [4, 3, 3], "data.split.train": 0.4}, base) == pytest.approx(30 * 21 * 0.4)
+    assert trial_cost({"model.layers": "wide"}, base) == trial_cost({}, base) == pytest.approx(1176.0)  # the base's
 
 
 # ----------------------------------------------------------------------------- what a fit offers a sweep

@@ -9,12 +9,15 @@ row goes into trials.csv as running, and its task is submitted; then the next tr
 row in trials.csv, a line through the reporter. best.yaml is written when the sweep ends or stops (it is the
 config of a trial, loaded and validated: too slow to rewrite whenever the best changes; a killed sweep's is
 written again by its --resume). A trial's number and values never depend on the
-order in which trials end; its folder is the fit `nettrain fit BASE --set …` makes of its values alone.
+order in which trials end; its folder is the fit `nettrain fit BASE --set …` makes of its values alone. A grid
+on more than one slot hands its trials out longest first (search.longest_first: the workers end close together);
+only the order they start in changes, never a trial's number or values.
 
 Resume (--resume): sweep.yaml must hold the same sweep (only workers and cluster may change), and each kept
 trial's config.yaml the config the sweep gives it now. Rows done, pruned or failed are kept; a trial left
 running (the sweep was killed or stopped) starts over in its folder, with its values — for a TPE draw, those
-trials.csv recorded — then the sweep goes on from the next number. The trials.csv and trial folders it ends
+trials.csv recorded — then the numbers below the last one that trials.csv lacks (a grid handed out longest
+first), then the sweep goes on from the next number. The trials.csv and trial folders it ends
 with are those of an uninterrupted sweep (but for seconds; a TPE sweep, or pruning, with more than one
 worker depends on which trials had ended, there as in any run).
 
@@ -40,7 +43,7 @@ from ..errors import ClusterError, Interrupted, RunIOError
 from . import folder as files
 from . import halving
 from .executors import open_executor
-from .search import Known, propose
+from .search import Known, longest_first, propose
 from .spec import Sweep
 from .trial import TrialOutcome, TrialTask, logged_steps
 
@@ -86,7 +89,10 @@ class _State:
     header: list[str]
     rows: dict[int, dict]
     known: dict[int, Known] = field(default_factory=dict)
-    rerun: list[int] = field(default_factory=list)  # trials left running by an earlier run: first, in order
+    rerun: list[int] = field(default_factory=list)  # trials left running by an earlier run, then those it had not
+    # started below its last number (a grid handed out longest first): first, in order
+    base: Any = None  # the base config with the sweep's --set (search.longest_first's costs)
+    order: Optional[list[int]] = None  # a grid on several slots: the trials still to start, longest first
     next_k: int = 0
     best: Optional[int] = None
     lock: int = -1  # the sweep folder's locked descriptor (folder.lock)
@@ -152,7 +158,7 @@ def _open(sweep: Sweep, folder: Path, *, resume: bool, command: str) -> _State:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RunIOError(f"cannot create {folder}: {e.strerror or e}: check the path and permissions") from None
-    state = _State(sweep, folder, files.columns(sweep.keys, base), {}, lock=files.lock(folder))
+    state = _State(sweep, folder, files.columns(sweep.keys, base), {}, lock=files.lock(folder), base=base)
     prune = sweep.spec.prune
     if prune is not None and prune.method == "halving":
         state.rungs = halving.Rungs(prune.min_epochs, prune.reduction, base.train.epochs, sweep.total)
@@ -183,6 +189,8 @@ def _kept(state: _State) -> None:
         if row["status"] == "running":
             state.rerun.append(k)  # (halving: its plan runs them again, first)
         state.known[k] = _known(state, k, params, row)
+    if state.rungs is None:  # (halving's plan draws the lowest number not drawn itself)
+        state.rerun += [k for k in range(state.next_k) if k not in rows]
     state.best = files.best_trial(rows, sweep.metric.name, sweep.metric.goal)
 
 
@@ -204,15 +212,27 @@ def _task(state: _State, job: Job, threads: Optional[int]) -> TrialTask:
                      None if prune is None else prune.model_dump(), history, threads, job.resume)
 
 
+def _hand_out(state: _State, slots: int) -> None:
+    """A grid on more than one slot: every trial still to start (rerun ones too) in state.order, longest first.
+    Its values depend on k alone, so the order is free; halving's plan and the draws of a search keep theirs."""
+    sweep = state.sweep
+    if sweep.grid is None or state.rungs is not None or slots < 2:
+        return
+    todo = state.rerun + list(range(state.next_k, sweep.total))
+    state.order, state.rerun, state.next_k = longest_first(sweep, state.base, todo), [], sweep.total
+
+
 def _next_job(state: _State) -> Optional[Job]:
-    """The next trial to start and its values: one left running first, then the next number; None when done
-    (or, with halving, when the next jobs wait for the rung under way to end)."""
+    """The next trial to start and its values: one left running or not started first, then the next number (a
+    grid on several slots: the next of state.order); None when done (or, with halving, when the next jobs wait
+    for the rung under way to end)."""
     if state.rungs is not None:
         return _next_rung_job(state)
     sweep = state.sweep
-    if state.rerun:
-        k = state.rerun.pop(0)
-        return Job(k, state.known[k].params)
+    if state.order or state.rerun:
+        k = (state.order or state.rerun).pop(0)
+        before = state.known.get(k)
+        return Job(k, before.params if before is not None else propose(sweep, k, list(state.known.values())))
     if state.next_k >= sweep.total:
         return None
     k, state.next_k = state.next_k, state.next_k + 1
@@ -265,10 +285,10 @@ def _ended(state: _State, outcome: TrialOutcome) -> dict:
 
 
 def _fill(state: _State, ex: Any) -> bool:
-    """Submit trials until the executor holds as many as it runs at once (and those it keeps queued). A trial
+    """Submit trials until the executor holds as many as it runs at once (none ahead: executors.OnDask). A trial
     continued (halving) keeps the numbers of the rung it ended in its running row, until it ends the next."""
     started = False
-    while ex.busy() < ex.slots + ex.queued:
+    while ex.busy() < ex.slots:
         job = _next_job(state)
         if job is None:
             break
@@ -323,10 +343,12 @@ def _run(state: _State, rep: SweepReporter, command: str) -> SweepResult:
         rep.note(f"warning: {text}")
     try:
         with open_executor(sweep) as ex:
-            rep.start({"folder": str(folder), "total": sweep.total, "kept": kept, "rerun": list(state.rerun),
+            rerun = [k for k in state.rerun if k in state.rows]  # (the others had not started)
+            rep.start({"folder": str(folder), "total": sweep.total, "kept": kept, "rerun": rerun,
                        "method": sweep.method, "keys": sweep.keys, "metric": sweep.metric.name,
                        "goal": sweep.metric.goal, "slots": ex.slots, "threads": ex.threads,
                        "where": _where(sweep), **_rung_info(state)})
+            _hand_out(state, ex.slots)
             try:
                 _loop(state, ex, rep)
             except BaseException:

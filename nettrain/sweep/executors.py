@@ -36,7 +36,7 @@ PING_SECONDS = 5.0  # how long the scheduler may take to answer that check
 class InProcess:
     """The trials one after another in this process (workers: 1)."""
 
-    slots, queued = 1, 0
+    slots = 1
     threads: Optional[int] = None  # a fit alone's choice
 
     def __init__(self) -> None:
@@ -56,12 +56,14 @@ class InProcess:
 
 
 class OnDask:
-    """Trials as tasks on a Dask cluster's workers, at most `slots` at once."""
+    """Trials as tasks on a Dask cluster's workers, at most `slots` at once: none submitted ahead. Dask sends a
+    task to a worker when it is submitted (it holds tasks back at the scheduler only for a large group of
+    them), so a trial submitted ahead would wait behind the trial running on one worker while another worker
+    may be idle: at the grid's end, a worker idle for most of a trial. The next trial is submitted when one
+    ends, to the worker that is free (the round trip through this process: a few ms)."""
 
-    def __init__(self, session: Any, slots: int, threads: int, queued: int = 1) -> None:
-        # queued: trials waiting at the scheduler beyond those running, so that a worker that ends one starts
-        # the next at once, without waiting for this process to hear of it and submit another
-        self.session, self.slots, self.threads, self.queued = session, max(1, slots), threads, queued
+    def __init__(self, session: Any, slots: int, threads: int) -> None:
+        self.session, self.slots, self.threads = session, max(1, slots), threads
         self.futures: dict[int, Any] = {}  # trial number → its future
         self.run = uuid.uuid4().hex[:8]
         self.submitted = 0
@@ -159,7 +161,8 @@ def _forked_workers(local: bool) -> Any:
     import numpy, Dask and nettrain again: 4–8 s of the 2-core machine against 0.6 s; a worker that a nanny
     restarts later is spawned, as Dask does by default; without fork, not POSIX, Dask's default), and neither
     the workers' statistical profiler (a stack sample every 10 ms) nor a 20 ms tick on their event loops: idle
-    Dask costs half the CPU (0.05 against 0.1 s a second, client and workers), which the trials need."""
+    Dask costs half the CPU (0.05 against 0.1 s a second, client and workers), which the trials need. Nor the
+    scheduler's work stealing, every 100 ms: no task ever waits at a worker to be stolen (OnDask)."""
     import multiprocessing
 
     if not local:
@@ -167,7 +170,8 @@ def _forked_workers(local: bool) -> Any:
     import dask
     import distributed  # noqa: F401 - its defaults in dask.config first: leaving the block restores them as they were
 
-    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms"}
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "200ms",
+             "distributed.scheduler.work-stealing": False}
     if "fork" in multiprocessing.get_all_start_methods():
         quiet["distributed.worker.multiprocessing-method"] = "fork"
     return dask.config.set(quiet)
@@ -199,8 +203,6 @@ def open_executor(sweep: Any) -> Iterator[Any]:
             slots, threads = spec.workers, max(1, available_threads() // spec.workers)
         else:  # every thread of the cluster's workers runs a trial, with one BLAS thread (as the cluster backend)
             slots, threads = sum(session.client.nthreads().values()), 1
-        # a grid's or a random search's trials do not depend on the ones that end: one more queued per worker;
-        # a TPE draw learns from the ended trials, so as few as possible are drawn ahead of them
-        ex = OnDask(session, slots, threads, queued=1 if sweep.method == "tpe" else slots)
+        ex = OnDask(session, slots, threads)
         ex.warm_up()
         yield ex

@@ -1,6 +1,7 @@
 """Which values trial k tries: a grid's k-th combination, or a draw of Optuna's random or TPE sampler.
 
     propose(sweep, k, history) -> {dotted key: value}
+    longest_first(sweep, base, numbers) -> the numbers, the costliest trial first (the order a grid is handed out)
     study(goal, sampler=None, history=(), space=None)   an in-memory Optuna study holding finished trials
 
 The search loop is ours (engine.py); Optuna only proposes and records (its ask-and-tell interface). Trial k
@@ -14,12 +15,17 @@ rebuilt from trials.csv and the trials' metrics.csv); with more workers it depen
 A choice is drawn as the index of its value (Optuna's categorical choices must be plain scalars; a choice
 may be a list such as model.layers).
 
+A grid on several workers hands its trials out longest first (the LPT rule: the last trials to start are the
+short ones, so the workers end close together), from a cost estimated from the trial's values and the base
+config alone — never from timing. The order changes only when a trial starts, never its number or values.
+
 Left out on purpose: running trials, the pruner (pruning.py), files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence
@@ -146,3 +152,37 @@ def _suggest(trial: Any, key: str, dim: Any) -> Any:
     if dim.kind == "int":
         return trial.suggest_int(key, lo_hi[0], lo_hi[1])
     return lo_hi[trial.suggest_categorical(key, tuple(range(len(lo_hi))))]
+
+
+def _given(params: dict, key: str, default: Any) -> Any:
+    """A trial's value of a dotted key: its own, or inside a swept parent (data.split={train: 0.5, …}), else the
+    default (the base config's)."""
+    parts = key.split(".")
+    for i in range(len(parts), 0, -1):
+        node = params.get(".".join(parts[:i]), params)
+        if node is params:
+            continue
+        for p in parts[i:]:
+            node = node[int(p)] if isinstance(node, list) else node[p]
+        return node
+    return default
+
+
+def trial_cost(params: dict, base: Any) -> float:
+    """A trial's cost up to a constant factor: epochs × Σₗ sₗ·sₗ₊₁ × the train split's fraction — an epoch is a
+    forward and a backward pass over the train rows, each Σₗ sₗ·sₗ₊₁ multiply-adds a row (sₗ the units of layer l,
+    model.layers). The values it cannot read as numbers give the base config's cost."""
+    layers = list(base.model.layers)
+    try:
+        layers = [int(n) for n in _given(params, "model.layers", layers)]
+        layers = [int(_given(params, f"model.layers.{i}", n)) for i, n in enumerate(layers)]
+        epochs = int(_given(params, "train.epochs", base.train.epochs))
+        train = float(_given(params, "data.split.train", base.data.split.train))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return trial_cost({}, base)
+    return epochs * sum(a * b for a, b in itertools.pairwise(layers)) * train
+
+
+def longest_first(sweep: Any, base: Any, numbers: Sequence[int]) -> list[int]:
+    """The grid's trials `numbers`, the costliest first (trial_cost); equal costs in number order."""
+    return sorted(numbers, key=lambda k: (-trial_cost(sweep.grid[k], base), k))
