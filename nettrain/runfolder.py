@@ -8,7 +8,7 @@
         best.npz                  the state with the lowest validation cost seen (when a val split exists)
         checkpoints/epoch-<e>.npz every log.checkpoint_every epochs
         summary.json              written last, when the fit ends: {"epoch", "reason", "seconds", "train", "val",
-                                  "test"}, each split as `nettrain eval --json` gives it (null: an empty split)
+                                  "test"}, seconds across --resume (as metrics.csv's), each split as `nettrain eval --json` gives it (null: an empty split)
 
 Left out on purpose: training, and what the metrics mean.
 """

@@ -82,7 +82,7 @@ class FitResult:
     trained: Optional[Trained] = None  # the model at the last epoch, as last.npz holds it
     best_params: Optional[Params] = None  # a run that wrote no folder, with early stopping: best.npz's state
     kept: Optional[dict] = None  # early stopping: {"epoch", "train", "val", "test"} of best.npz, what eval and predict use
-    seconds: Optional[float] = None  # the fit's wall time, as summary.json holds it
+    seconds: Optional[float] = None  # the run's wall time (across --resume), as summary.json holds it
 
 
 def fit(cfg: Config, *, out: Optional[Path] = None, resume: bool = False, reporter: Optional[Reporter] = None,
@@ -134,7 +134,7 @@ class _How:
     overwrite: bool
     api: bool
     listeners: tuple  # the caller's, after the built-in ones
-    started: float  # time.perf_counter() when fit was called: summary.json's seconds
+    started: float  # time.perf_counter() when fit was called: where this session's seconds start
 
 
 # ----------------------------------------------------------------------------- prepare
@@ -410,7 +410,7 @@ def _finish(plan: _Plan, start: _Start, state: ls.RunState, result: optimizers.R
                       problem.prep, {"epoch": result.epoch, "config": plan.cfg_dict}, problem.zca, problem.transform)
     best_params = state.best_params if not write and state.best_params is not None else None
     kept = _kept(plan, state, best_params, write=write)
-    seconds = time.perf_counter() - how.started
+    seconds = time.perf_counter() - state.clock_zero  # the run's, earlier sessions too: as metrics.csv's seconds
     if write:  # last: a run folder with summary.json is a finished fit
         write_summary(plan.run_dir, _summary(plan, result.epoch, reason, seconds,
                                              {"train": train_m, "val": val, "test": test}))

@@ -2,6 +2,7 @@
 text as repr() of every cell, whatever the columns hold."""
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -181,12 +182,15 @@ def test_a_resume_continues_the_clock_and_an_older_folder_resumes_without_the_co
     shutil.copytree(tmp_path / "new", tmp_path / "old")
     metrics = tmp_path / "old" / "metrics.csv"
     metrics.write_bytes(b"".join(line.rsplit(b",", 1)[0] + b"\n" for line in metrics.read_bytes().splitlines()))
+    resumed = {}
     for name in ("new", "old"):
-        fit_config(IRIS, sets, out=tmp_path / name, resume=True)
+        resumed[name] = fit_config(IRIS, sets, out=tmp_path / name, resume=True)
         assert (tmp_path / name / "last.npz").read_bytes() == (tmp_path / "whole" / "last.npz").read_bytes()
     header, after = seconds_cells(tmp_path / "new")
     assert list(after) == [0, 10, 20, 30, 40] and all(after[e] == before[e] for e in before)  # rows kept as written
     assert before[20] <= after[30] <= after[40]  # on from the first run's 20 epochs, not from 0
+    summary = json.loads((tmp_path / "new" / "summary.json").read_text())  # the run's seconds, both sessions
+    assert after[40] <= summary["seconds"] == round(resumed["new"].seconds, 4) and summary["seconds"] > before[20]
     assert metrics_less_seconds(tmp_path / "new" / "metrics.csv") == metrics_less_seconds(
         tmp_path / "whole" / "metrics.csv")
     whole = (tmp_path / "whole" / "metrics.csv").read_bytes().splitlines()
