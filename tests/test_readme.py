@@ -35,8 +35,9 @@ def test_readme_commands_run_as_written(tmp_path):
     shutil.copytree(ROOT / "data", tmp_path / "data")
     cmds = readme_commands()
     assert cmds[0] == "nettrain fit configs/digits.yaml" and len(cmds) >= 6
-    exe = shutil.which("nettrain")
-    prefix = [exe] if exe else [sys.executable, "-m", "nettrain"]
+    # this interpreter's own script (pip puts it beside python), never another environment's found on PATH
+    script = Path(sys.executable).with_name("nettrain")
+    prefix = [str(script)] if script.is_file() else [sys.executable, "-m", "nettrain"]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     for cmd in cmds:
         args = prefix + cmd.split()[1:]
