@@ -36,6 +36,7 @@ import inspect
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -371,6 +372,17 @@ def make_sklearn(name, x, y, W, b, threads, labels):
 
 
 # ----------------------------------------------------------------------------- one (workload, peer)
+
+
+def instructions(cmd: list, env: dict, what: str, cwd: Optional[str] = None) -> int:
+    """The instructions the process `cmd` executes, counted by valgrind's callgrind (PYTHONHASHSEED=0: the same
+    count whatever else the machine runs). SystemExit naming `what` if callgrind fails."""
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          env=dict(env, PYTHONHASHSEED="0"), capture_output=True, text=True, cwd=cwd)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or not found:
+        raise SystemExit(f"callgrind failed for {what}: {proc.stderr[-500:]}")
+    return int(found.group(1))
 
 
 def _status(field: str) -> int:

@@ -41,9 +41,7 @@ import importlib.util
 import io
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -343,14 +341,8 @@ def count_worker(name: str, peer: str, N: int) -> None:
 
 def instructions(name: str, peer: str, N: int) -> int:
     """Instructions this script executes as count_worker(name, peer, N), counted by valgrind's callgrind."""
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
-           "--count-worker", name, peer, str(N)]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    found = re.search(r"Collected : (\d+)", proc.stderr)
-    if proc.returncode != 0 or not found:
-        raise SystemExit(f"callgrind failed for {name} {peer}: {proc.stderr[-500:]}")
-    return int(found.group(1))
+    return bench.instructions([sys.executable, __file__, "--count-worker", name, peer, str(N)],
+                              dict(os.environ, OPENBLAS_NUM_THREADS="1"), f"{name} {peer}")
 
 
 def count(names: list[str], peers_counted: list[str]) -> str:

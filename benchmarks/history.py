@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
+from pathlib import Path
 
 COLUMNS = ["epoch", "cost", "data_cost", "reg_cost", "grad_norm"]
 
@@ -39,14 +38,11 @@ def worker(rows: int, every: int, clocked: bool) -> None:
 
 
 def instructions(rows: int, every: int, clocked: bool) -> int:
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__, "--worker",
-           str(rows), str(every), str(int(clocked))]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONHASHSEED="0")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    found = re.search(r"Collected : (\d+)", proc.stderr)
-    if proc.returncode != 0 or not found:
-        raise SystemExit(f"callgrind failed: {proc.stderr[-500:]}")
-    return int(found.group(1))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench  # here, not at the top: the counted worker imports nothing it does not count
+
+    return bench.instructions([sys.executable, __file__, "--worker", str(rows), str(every), str(int(clocked))],
+                              dict(os.environ, OPENBLAS_NUM_THREADS="1"), "the history worker")
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -104,12 +103,7 @@ def instructions() -> str:
         for n, cmd in commands(Path(tmp)).items():
             run_once(cmd, Path(tmp))  # the .pyc files written first, as in timings(): compiling is not start-up
             fresh(cmd)
-            proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
-                                  capture_output=True, text=True, cwd=tmp, env=dict(ENV, PYTHONHASHSEED="0"))
-            found = re.search(r"Collected : (\d+)", proc.stderr)
-            if proc.returncode != 0 or not found:
-                raise SystemExit(f"callgrind failed for {n}: {proc.stderr[-400:]}")
-            lines.append(f"| {n} | {int(found.group(1)):,} |")
+            lines.append(f"| {n} | {bench.instructions(cmd, ENV, n, cwd=tmp):,} |")
             print(lines[-1], file=sys.stderr, flush=True)
     return "\n".join(lines) + "\n"
 
