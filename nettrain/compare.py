@@ -43,7 +43,7 @@ import yaml
 from . import plot
 from .config import MAX_CONFIG_BYTES, diff_configs
 from .errors import RunIOError, UsageError
-from .history import OLD_NAMES
+from .history import OLD_NAMES, SECONDS
 
 IGNORED_KEYS = ("name",)  # differs between any two runs by design; each row names its run anyway
 COLUMNS = ("epochs", "cost", "data_cost", "reg_cost", "sparse_cost", "val_data_cost", "val_accuracy", "val_r2",
@@ -359,7 +359,7 @@ def compare(paths: Sequence[Path]) -> Comparison:
     old = [r.label for r in runs if r.summary is None]
     if old:
         notes.append(f"no summary.json in {_list(old)} (written by nettrain fit at the end of a run; older runs "
-                     "have none): test metrics and seconds are left out there")
+                     "have none): test metrics are left out there, and seconds are metrics.csv's last (if any)")
     late = [f"{row['run']} (epoch {row['val_epoch']})" for row in rows
             if row.get("val_epoch") is not None and row["val_epoch"] != row["epochs"]]
     if late:
@@ -429,7 +429,7 @@ def run_row(run: RunFolder, keys: Sequence[str]) -> dict:
     """One run's row: its label and path (and sweep folder, trial, status, best), the keys' values; from
     metrics.csv the last epoch and J and its parts there, the last logged validation J_data and accuracy
     or R² (val_epoch: that epoch); from summary.json the test split's J_data and accuracy or R², and the
-    seconds taken (trials.csv's for a trial without summary.json)."""
+    seconds taken (without summary.json: trials.csv's for a trial, else metrics.csv's last seconds cell)."""
     row: dict[str, Any] = {"run": run.label, "path": str(run.path)}
     if run.trial is not None:  # best: compare() marks the sweep's best trial
         row.update(sweep=str(run.path.parent), trial=run.trial.get("trial"), status=run.trial.get("status"),
@@ -454,7 +454,11 @@ def run_row(run: RunFolder, keys: Sequence[str]) -> dict:
             if k in test:
                 row[f"test_{k}"] = number(test[k])
     seconds = number(summary.get("seconds"))
-    row["seconds"] = seconds if seconds is not None else number((run.trial or {}).get("seconds"))
+    if seconds is None:  # a run that did not end: its trial's (a sweep's), else metrics.csv's last seconds cell
+        seconds = number((run.trial or {}).get("seconds"))
+    if seconds is None and run.metrics.has(SECONDS):
+        seconds = _last(run.metrics, SECONDS)[0]
+    row["seconds"] = seconds
     if isinstance(summary.get("reason"), str):
         row["reason"] = summary["reason"]
     return row
