@@ -228,7 +228,7 @@ def _already_trained(plan: _Plan, start: _Start, *, how: _How, write: bool) -> F
             f"do; to train it further, raise train.epochs: {further}")
     notes = [f"removed a temp file left by an interrupted save: {p}" for p in start.swept] + [note]
     if write and not (plan.run_dir / SUMMARY).exists():
-        write_summary(plan.run_dir, _summary(plan, start.epoch, "done", time.perf_counter() - how.started,
+        write_summary(plan.run_dir, _summary(plan, start.epoch, "done", time.perf_counter() - _clock_zero(how, start),
                                              {"train": train_m, "val": val, "test": test}))
     return FitResult(plan.run_dir, start.epoch, cost, "already at train.epochs", start.history, train_m, val, test,
                      start.epoch, start.swept, notes, start.best)
@@ -289,6 +289,11 @@ def _announce(rep: Reporter, plan: _Plan, start: _Start, *, resume: bool) -> Non
 # ----------------------------------------------------------------------------- listeners, train
 
 
+def _clock_zero(how: _How, start: _Start) -> float:
+    """The time.perf_counter() at which the run's seconds were 0: a resumed run's go on from its rows' last."""
+    return how.started - start.history.seconds
+
+
 def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, session: Any = None,
          table: Optional[data_mod.Table] = None, write: bool = True) -> FitResult:
     plan = _plan(cfg, run_dir, session=session, table=table)
@@ -302,7 +307,7 @@ def _fit(cfg: Config, run_dir: Path, *, how: _How, resume: bool, rep: Reporter, 
     state = ls.RunState(files, start.history, plan.optimizer, rng if plan.minibatch else None, cfg.log.every,
                         cfg.log.checkpoint_every, start.best, best_buffer=network.flat_params(arch.layers, dtype),
                         evaluations=int(start.meta.get("evaluations") or 0), count_evaluations=bool(plan.optimizer_columns),
-                        clock_zero=how.started - start.history.seconds)  # a resumed run's seconds go on from its rows'
+                        clock_zero=_clock_zero(how, start))
     listeners = _listeners(plan, state, rep) + list(how.listeners)  # the caller's after the built-in ones
     result, stopped = _train(plan, start, state, listeners, rng)
     return _finish(plan, start, state, result, stopped, how=how, write=write)

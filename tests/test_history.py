@@ -198,6 +198,16 @@ def test_a_resume_continues_the_clock_and_an_older_folder_resumes_without_the_co
     assert b"seconds" not in metrics.read_bytes() and whole[0].endswith(b",seconds")
 
 
+def test_a_finished_run_that_lost_its_summary_gets_one_with_the_runs_seconds(tmp_path):
+    """Killed after its last checkpoint, before summary.json: the resume that finds nothing to train writes
+    summary.json with the run's seconds (its rows' last and this session's), not this session's alone."""
+    fit_config(IRIS, ["train.epochs=40", "log.every=10"], out=tmp_path / "r")
+    (tmp_path / "r" / "summary.json").unlink()
+    last = seconds_cells(tmp_path / "r")[1][40]
+    fit_config(IRIS, ["train.epochs=40", "log.every=10"], out=tmp_path / "r", resume=True)
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["seconds"] >= last > 0
+
+
 def test_several_clock_columns_would_each_get_a_cell_or_stay_empty():
     """history._clock_ends for more than the one clock column there is: a row's cells in order, NaN empty."""
     assert _clock_ends(np.array([[1.0, np.nan], [2.5, 3.0]])) == [",1.000,2.500\n", ",,3.000\n"]
