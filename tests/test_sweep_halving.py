@@ -18,8 +18,8 @@ from nettrain.sweep import folder as files
 from nettrain.sweep.search import Known
 
 from .helpers import fit_config
-from .runfolders import metrics_less_seconds
-from .test_sweep import IRIS, StopAfter, run, summary_less_seconds, sweep_file
+from . import test_sweep as sweep_tests
+from .test_sweep import IRIS, StopAfter, run, sweep_file
 
 pytest.importorskip("optuna")
 # 7 trials; rungs: 7 to 10 epochs, the best 3 to 20, the best 1 to 60 (its own 3 rungs; a checkpoint every 5)
@@ -43,27 +43,23 @@ def test_the_rungs_of_thirty_trials_of_3000_epochs():
 
 
 def assert_same_folder(a: Path, b: Path) -> None:
-    """Bit for bit, every file of two run folders (summary.json and metrics.csv but for their seconds) — but for the periodic
-    checkpoints a continued trial wrote before its last rung: the same arrays and metadata, but for the config's
-    train.epochs, which names the rung they were written in (as in any run resumed with more epochs)."""
-    names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
-    assert names == sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
-    for name in names:
-        if name == "summary.json":
-            assert summary_less_seconds(a) == summary_less_seconds(b)
-        elif name == "metrics.csv":
-            assert metrics_less_seconds(a / name) == metrics_less_seconds(b / name)
-        elif (a / name).read_bytes() != (b / name).read_bytes():
-            assert name.startswith("checkpoints/epoch-"), name
-            metas = [ckpt.read_meta(f / name) for f in (a, b)]
-            rung, final = (m["config"]["train"].pop("epochs") for m in metas)
-            assert rung < final, name  # written in an earlier rung
-            assert metas[0] == metas[1], name
-            with np.load(a / name) as x, np.load(b / name) as y:
-                assert sorted(x.files) == sorted(y.files)
-                for f in x.files:
-                    if f != "meta":
-                        assert x[f].tobytes() == y[f].tobytes(), (name, f)
+    """test_sweep's, but for the periodic checkpoints a continued trial wrote before its last rung: the same
+    arrays and metadata, but for the config's train.epochs, which names the rung they were written in (as in
+    any run resumed with more epochs)."""
+    sweep_tests.assert_same_folder(a, b, differ=_earlier_rung)
+
+
+def _earlier_rung(a: Path, b: Path, name: str) -> None:
+    assert name.startswith("checkpoints/epoch-"), name
+    metas = [ckpt.read_meta(f / name) for f in (a, b)]
+    rung, final = (m["config"]["train"].pop("epochs") for m in metas)
+    assert rung < final, name  # written in an earlier rung
+    assert metas[0] == metas[1], name
+    with np.load(a / name) as x, np.load(b / name) as y:
+        assert sorted(x.files) == sorted(y.files)
+        for f in x.files:
+            if f != "meta":
+                assert x[f].tobytes() == y[f].tobytes(), (name, f)
 
 
 def known(k, status, epochs, steps, value=None):
