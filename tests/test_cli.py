@@ -547,40 +547,21 @@ def test_the_terminal_shows_at_most_four_rows_a_second_and_always_the_first_and_
     assert printed == list(range(101))
 
 
-def test_the_progress_bar_follows_the_printed_rows_and_ends_at_the_total(monkeypatch):
-    """The bar appears once the run is BAR_AFTER seconds old; from then on it is moved to a row's epoch before
-    the row is printed, and to the last epoch at the end. A run that ends sooner never draws one."""
+def test_the_progress_bar_follows_the_printed_rows_and_ends_at_the_total():
+    """The bar is moved to a row's epoch before the row is printed, and to the last epoch at the end."""
     import io
 
     from rich.console import Console
 
-    from nettrain.render import fit as render_fit
-
-    clock = [100.0]
-    monkeypatch.setattr(render_fit.time, "monotonic", lambda: clock[0])
     buf = io.StringIO()
     r = FitReporter(Console(file=buf, width=120))
     r.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
              "epochs": 2000, "every": 200, "run_dir": "run"})
     for e in range(0, 2001, 200):
         r.row([e, 1.0], final=e == 2000)
-        if clock[0] - 100.0 < FitReporter.BAR_AFTER:
-            assert r.bar is None
-        else:
-            assert r.bar.tasks[0].completed == e
-        clock[0] += 0.1
+        assert r.bar.tasks[0].completed == e
     assert r.bar.tasks[0].completed == r.bar.tasks[0].total == 2000
     r.stop()
-    assert r.bar is None
-
-    quick = FitReporter(Console(file=io.StringIO(), width=120))  # the whole run within BAR_AFTER: rows, no bar
-    quick.start({"columns": ["epoch", "cost"], "resumed": False, "layers": [2, 1], "m": 4, "start_epoch": 0,
-                 "epochs": 10, "every": 5, "run_dir": "run"})
-    for e in (0, 5, 10):
-        quick.progress(e)
-        quick.row([e, 1.0], final=e == 10)
-    assert quick.bar is None and quick._shown == 3
-    quick.stop()
 
 
 # ----------------------------------------------------------------------------- the sparse autoencoder

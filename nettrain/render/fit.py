@@ -34,19 +34,18 @@ class FitReporter:
             "grad_norm": "‖∇J‖", "evaluations": "J evals", "val_data_cost": "val J_data", "val_accuracy": "val acc",
             "val_r2": "val R²"}
 
-    # The bar appears once a run has trained this long (as tqdm's `delay`): a run that ends sooner never
-    # draws it, nor imports rich's live-display machinery (a tenth of a short run's start-up).
-    BAR_AFTER = 0.5
-
     def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
         self.console = console
-        self.bar: Any = None  # rich.progress.Progress, from BAR_AFTER seconds into the run
-        self.task: Any = None  # the bar's task
+        self.bar = Progress(
+            TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), console=console, transient=True, refresh_per_second=1,
+        )
+        self.task = None
         self.columns: list[str] = []  # those shown: info["columns"] less the clock columns
         self._shown_at: list[int] = []  # where each is in a row's values
-        self._running = False  # between start and stop
-        self._total = self._epoch = 0
-        self._started = self._last_row = self._last_draw = 0.0
+        self._last_row = self._last_draw = 0.0
         self._show_all, self._shown, self._skipped = True, 0, 0
 
     def start(self, info: dict) -> None:
@@ -66,8 +65,8 @@ class FitReporter:
         self._layout(info)
         self.console.print(" ".join(f"{self.HEAD.get(c, c):>{w}}" for c, w in zip(self.columns, self._widths)),
                            style="bold", markup=False)
-        self._total, self._epoch, self._started = info["epochs"], info["start_epoch"], time.monotonic()
-        self._running = True
+        self.bar.start()
+        self.task = self.bar.add_task("", total=info["epochs"], completed=info["start_epoch"])
         rows = (info["epochs"] - info["start_epoch"]) // max(1, info.get("every", 1)) + 2
         self._show_all = rows <= self.SHOW_ALL_ROWS
 
@@ -99,31 +98,16 @@ class FitReporter:
     progress_every = 0.1
 
     def progress(self, epoch: int) -> None:
-        now = self._move(epoch)
-        if self.bar is not None and now - self._last_draw >= self.MIN_DRAW_INTERVAL:
+        self.bar.update(self.task, completed=epoch)
+        now = time.monotonic()
+        if now - self._last_draw >= self.MIN_DRAW_INTERVAL:
             self._last_draw = now
             self.bar.refresh()
 
-    def _move(self, epoch: int) -> float:
-        """The bar (started once the run is BAR_AFTER seconds old) to `epoch`; returns the clock."""
-        self._epoch, now = epoch, time.monotonic()
-        if self.bar is None and now - self._started >= self.BAR_AFTER:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
-
-            self.bar = Progress(
-                TextColumn("epoch"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-                TimeRemainingColumn(), console=self.console, transient=True, refresh_per_second=1,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("", total=self._total, completed=epoch)
-        elif self.bar is not None:
-            self.bar.update(self.task, completed=epoch)
-        return now
-
     def row(self, values: list, final: bool = False) -> None:
         """values: one per start()'s info["columns"], the epoch first (those of the clock columns not shown)."""
-        now = self._move(values[0])
+        self.bar.update(self.task, completed=values[0])
+        now = time.monotonic()
         if not (final or self._show_all or not self._shown or now - self._last_row >= 1.0 / self.ROWS_PER_SECOND):
             self._skipped += 1
             return
@@ -132,22 +116,19 @@ class FitReporter:
         fmt = f".{self._digits}g"
         cells = [f"{_num(values[j], 'd' if i and isinstance(values[j], int) else fmt):>{w}}"
                  for j, w, i in zip(self._shown_at, self._widths, self._ints)]
-        self.console.print(" ".join(cells), markup=False, soft_wrap=True)  # above the bar, when there is one
+        self.bar.console.print(" ".join(cells), markup=False, soft_wrap=True)
 
     def note(self, text: str) -> None:  # wrapped at the terminal's width, as a table is
-        self.console.print(text, markup=False, soft_wrap=False)
+        (self.bar.console if self.task is not None else self.console).print(text, markup=False, soft_wrap=False)
 
     def stop(self) -> None:
-        if self._running:  # else never started (input refused): nothing to stop, nothing to say
-            if self.bar is not None:
-                self.bar.update(self.task, completed=self._epoch)
-                self.bar.refresh()
-                self.bar.stop()
-                self.bar = self.task = None
+        if self.task is not None:  # never started (input refused): stopping would print a blank line to stdout
+            self.bar.refresh()
+            self.bar.stop()
             if self._skipped:
                 self.console.print(f"(rows shown: {self._shown} of {self._shown + self._skipped}, at most "
                                    f"{self.ROWS_PER_SECOND:g} a second; metrics.csv has every epoch)", style="dim", soft_wrap=False)
-            self._running = False
+            self.task = None
 
 
 def _summary_table(res: Any) -> "Table":
